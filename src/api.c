@@ -1,0 +1,358 @@
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <openssl/evp.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+static void
+send_json(struct api_req *r, int status, json_t *body)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
+
+	if (text == NULL)
+		fatalx("json_dumps: out of memory");
+	evbuffer_add(out, text, strlen(text));
+	evbuffer_add(out, "\n", 1);
+	free(text);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(r->req, status, NULL, NULL);
+	r->replied = 1;
+}
+
+void
+api_reply(struct api_req *r, int status, json_t *body)
+{
+	send_json(r, status, body);
+	json_decref(body);
+}
+
+void
+api_reply_created(struct api_req *r, const char *location, json_t *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Location", location);
+	api_reply(r, 201, body);
+}
+
+static void
+error_reply(struct api_req *r, int status, const char *code, const char *field, const char *msg)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+
+	if (field != NULL && *field != '\0')
+		json_object_set_new(e, "field", json_string(field));
+	api_reply(r, status, json_pack("{s:o}", "error", e));
+}
+
+void
+api_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error_reply(r, status, code, field, msg);
+}
+
+void
+api_input_error(struct api_req *r, const struct input_error *e)
+{
+	error_reply(r, e->status, e->code, e->field, e->message);
+}
+
+void
+api_internal(struct api_req *r, const char *what)
+{
+	log_warnx("api: %s %s: %s: %s", r->route ? r->route->pattern : "?", r->who.unix_user, what,
+	    sqlite3_errmsg(db_handle(r->srv->db)));
+	error_reply(r, 500, "internal", NULL, "internal error; the daemon's log says more");
+}
+
+const char *
+api_query(struct api_req *r, const char *name)
+{
+	return evhttp_find_header(&r->query, name);
+}
+
+int
+api_query_only(struct api_req *r, const char *const *allowed)
+{
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH (kv, &r->query, next) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = strcmp(kv->key, *a) == 0;
+		if (!ok) {
+			api_error(r, 400, "bad_request", kv->key,
+			    "%s is not a known query parameter", kv->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Cursors are opaque: base64url of the last id, so clients do not build them. */
+static void
+cursor_encode(int64_t id, char *buf, size_t size)
+{
+	unsigned char raw[8], b64[16];
+
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)((uint64_t)id >> (56 - 8 * i));
+	int n = EVP_EncodeBlock(b64, raw, 8);
+	for (int i = 0; i < n; i++)
+		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	tr_strlcpy(buf, (const char *)b64, size);
+}
+
+static int
+cursor_decode(const char *s, int64_t *id)
+{
+	unsigned char in[16], raw[16];
+	size_t n = strlen(s);
+	uint64_t v = 0;
+
+	if (n != 11)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		        c == '-' || c == '_'))
+			return -1;
+		in[i] = c == '-' ? '+' : c == '_' ? '/' : (unsigned char)c;
+	}
+	in[11] = '=';
+	in[12] = '\0';
+	if (EVP_DecodeBlock(raw, in, 12) != 9)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | raw[i];
+	if (v == 0 || v > INT64_MAX)
+		return -1;
+	*id = (int64_t)v;
+	return 0;
+}
+
+int
+api_page(struct api_req *r, int *limit, int64_t *after)
+{
+	const char *l = api_query(r, "limit"), *c = api_query(r, "cursor");
+	int64_t v;
+
+	*limit = API_LIST_DEFAULT;
+	*after = 0;
+	if (l != NULL) {
+		if (tr_parse_i64(l, 1, API_LIST_MAX, &v) == -1) {
+			api_error(r, 400, "bad_request", "limit",
+			    "limit must be an integer from 1 to %d", API_LIST_MAX);
+			return -1;
+		}
+		*limit = (int)v;
+	}
+	if (c != NULL && cursor_decode(c, after) == -1) {
+		api_error(r, 400, "bad_request", "cursor",
+		    "cursor is not one this API gave (use next_cursor as it is)");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+api_list(json_t *items, int64_t last_id)
+{
+	char cur[16];
+
+	if (last_id <= 0)
+		return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+	cursor_encode(last_id, cur, sizeof(cur));
+	return json_pack("{s:o, s:s}", "items", items, "next_cursor", cur);
+}
+
+static unsigned
+method_bit(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return M_GET;
+	case EVHTTP_REQ_POST:
+		return M_POST;
+	case EVHTTP_REQ_PATCH:
+		return M_PATCH;
+	case EVHTTP_REQ_PUT:
+		return M_PUT;
+	case EVHTTP_REQ_DELETE:
+		return M_DELETE;
+	case EVHTTP_REQ_HEAD:
+		return M_HEAD;
+	case EVHTTP_REQ_OPTIONS:
+		return M_OPTIONS;
+	default:
+		return M_OTHER;
+	}
+}
+
+/* application/json, optionally with parameters; PATCH also takes merge-patch+json. */
+static int
+content_type_ok(struct evhttp_request *req, unsigned method)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	return method == M_PATCH && n == 28 &&
+	    strncasecmp(ct, "application/merge-patch+json", 28) == 0;
+}
+
+static void
+request_done(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)req;
+	if (srv->inflight > 0)
+		srv->inflight--;
+}
+
+/* Request line and headers, as the client sent them, give or take separators. */
+static size_t
+header_bytes(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *uri = evhttp_request_get_uri(req);
+	struct evkeyval *kv;
+	size_t n = uri ? strlen(uri) + 16 : 16;
+
+	TAILQ_FOREACH (kv, h, next)
+		n += strlen(kv->key) + strlen(kv->value) + 4;
+	return n;
+}
+
+static void
+route_request(struct api_req *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	unsigned method = method_bit(evhttp_request_get_command(r->req));
+	unsigned allowed;
+	struct input_error ie;
+	char allow[64];
+
+	if (header_bytes(r->req) > API_MAX_HEADERS) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
+		api_error(r, 413, "payload_too_large", NULL,
+		    "the request headers are larger than %d bytes", API_MAX_HEADERS);
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) > API_MAX_BODY) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
+		api_error(r, 413, "payload_too_large", NULL, "the body is larger than %d bytes",
+		    API_MAX_BODY);
+		return;
+	}
+	if (path == NULL || *path == '\0')
+		path = "/";
+	if (query != NULL && evhttp_parse_query_str(query, &r->query) == -1) {
+		api_error(r, 400, "bad_request", NULL, "the query string is malformed");
+		return;
+	}
+	switch (router_match(
+	    core_routes, ncore_routes, method, path, &r->route, r->ids, &r->nids, &allowed)) {
+	case ROUTE_NO_PATH:
+		api_error(r, 404, "not_found", NULL, "no such resource: %s", path);
+		return;
+	case ROUTE_NO_METHOD:
+		router_allow_header(allowed, allow, sizeof(allow));
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+		api_error(r, 405, "method_not_allowed", NULL, "%s allows %s", path, allow);
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	if (!authz_allowed(r->who.role, r->route->action)) {
+		api_error(r, 403, "forbidden", NULL, "the %s role may not do this",
+		    role_name(r->who.role));
+		return;
+	}
+	if (r->route->flags & RF_BODY) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+		size_t len = evbuffer_get_length(in);
+
+		if (!content_type_ok(r->req, method)) {
+			api_error(r, 415, "unsupported_media_type", NULL,
+			    "the body must be JSON (Content-Type: application/json)");
+			return;
+		}
+		r->body = json_parse_body((const char *)evbuffer_pullup(in, -1), len, &ie);
+		if (r->body == NULL) {
+			api_input_error(r, &ie);
+			return;
+		}
+	}
+	r->route->fn(r);
+	if (!r->replied)
+		api_internal(r, "handler gave no reply");
+}
+
+void
+api_dispatch(struct evhttp_request *req, struct server *srv)
+{
+	struct api_req r = { .req = req, .srv = srv };
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	uid_t uid;
+
+	TAILQ_INIT(&r.query);
+	srv->inflight++;
+	evhttp_request_set_on_complete_cb(req, request_done, srv);
+
+	/* Fail closed: no credentials, no service, and the connection goes. */
+	if (bev == NULL || peer_uid(bufferevent_getfd(bev), &uid) == -1) {
+		log_warnx("api: refused a connection without peer credentials");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		api_error(&r, 403, "forbidden", NULL, "no peer credentials on this connection");
+		return;
+	}
+	switch (identity_lookup(srv->db, uid, &r.who)) {
+	case 0:
+		break;
+	case 1:
+		log_info("api: refused unknown caller uid %u (%s)", (unsigned)uid,
+		    r.who.unix_user[0] ? r.who.unix_user : "no user name");
+		api_error(&r, 403, "forbidden", NULL,
+		    "unknown caller: uid %u has no active staff account", (unsigned)uid);
+		return;
+	default:
+		api_error(&r, 503, "unavailable", NULL, "the database does not answer");
+		return;
+	}
+	route_request(&r);
+	json_decref(r.body);
+	evhttp_clear_headers(&r.query);
+}

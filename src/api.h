@@ -1,0 +1,67 @@
+/* The HTTP/JSON API: request context, replies, errors, pagination, dispatch. */
+#ifndef TREMPLIN_API_H
+#define TREMPLIN_API_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "identity.h"
+#include "json.h"
+#include "router.h"
+
+#define API_MAX_HEADERS (8 * 1024)
+#define API_MAX_BODY (1024 * 1024)
+/*
+ * evhttp answers requests past its own limits with an HTML error we cannot
+ * shape, so its limits sit above ours: up to these sizes the caller gets our
+ * JSON error; only far larger requests meet evhttp's.
+ */
+#define HTTP_MAX_HEADERS (64 * 1024)
+#define HTTP_MAX_BODY (4 * API_MAX_BODY)
+#define API_LIST_DEFAULT 50
+#define API_LIST_MAX 500
+
+struct server;
+
+/* One request, alive from dispatch to reply. Handlers reply exactly once. */
+struct api_req {
+	struct evhttp_request *req;
+	struct server *srv;
+	struct identity who;
+	const struct route *route;
+	int64_t ids[ROUTER_MAX_IDS];
+	int nids;
+	struct evkeyvalq query;
+	json_t *body; /* the parsed object for RF_BODY routes, else NULL */
+	int replied;
+};
+
+/* Entry point from evhttp: identify, route, check, call the handler. */
+void api_dispatch(struct evhttp_request *, struct server *);
+
+/* Replies: both take the JSON reference. */
+void api_reply(struct api_req *, int status, json_t *body);
+void api_reply_created(struct api_req *, const char *location, json_t *body);
+void api_error(struct api_req *, int status, const char *code, const char *field, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
+void api_input_error(struct api_req *, const struct input_error *);
+/* 500, logging the cause and nothing about the caller's data. */
+void api_internal(struct api_req *, const char *what);
+
+/*
+ * Pagination: read ?limit= and ?cursor= (an opaque token for the last id
+ * seen). Replies 400 and returns -1 when they are malformed.
+ */
+int api_page(struct api_req *, int *limit, int64_t *after);
+/* Build {"items": items, "next_cursor": ...}; last_id <= 0 means no more pages. */
+json_t *api_list(json_t *items, int64_t last_id);
+/* A query parameter, NULL when absent. */
+const char *api_query(struct api_req *, const char *name);
+/* Refuse query parameters other than those listed (NULL-terminated); -1 after a 400. */
+int api_query_only(struct api_req *, const char *const *allowed);
+
+#endif

@@ -1,0 +1,65 @@
+#include "authz.h"
+
+#include <string.h>
+
+#include "util.h"
+
+static const char *const role_names[ROLE_MAX] = {
+	[ROLE_NONE] = "none",
+	[ROLE_ETI] = "eti",
+	[ROLE_CIP] = "cip",
+	[ROLE_COORDINATOR] = "coordinator",
+	[ROLE_ADMIN] = "admin",
+};
+
+/*
+ * Who may do what. Structures and the staff directory are not personal data
+ * of the people in the pathway: every staff role reads them (a CIP picks a
+ * referent ETI from the directory). Managing them is the coordinator's and
+ * the operator's job. Backups are the operator's alone.
+ */
+static const unsigned policy[ACT_MAX] = {
+	[ACT_HEALTH_READ] = ROLES_STAFF,
+	[ACT_WHOAMI] = ROLES_STAFF,
+	[ACT_BACKUP] = ROLEBIT(ROLE_ADMIN),
+	[ACT_STRUCTURE_READ] = ROLES_STAFF,
+	[ACT_STRUCTURE_WRITE] = ROLES_MANAGERS,
+	[ACT_STAFF_READ] = ROLES_STAFF,
+	[ACT_STAFF_WRITE] = ROLES_MANAGERS,
+};
+
+const char *
+role_name(enum role r)
+{
+	return r > ROLE_NONE && r < ROLE_MAX ? role_names[r] : "none";
+}
+
+enum role
+role_from_name(const char *name)
+{
+	for (int r = ROLE_ETI; r < ROLE_MAX; r++)
+		if (name != NULL && strcmp(name, role_names[r]) == 0)
+			return (enum role)r;
+	return ROLE_NONE;
+}
+
+int
+authz_allowed(enum role r, enum action a)
+{
+	if (r <= ROLE_NONE || r >= ROLE_MAX || a < 0 || a >= ACT_MAX)
+		return 0;
+	return (policy[a] & ROLEBIT(r)) != 0;
+}
+
+int
+authz_may_grant(enum role who, enum role target)
+{
+	if (target <= ROLE_NONE || target >= ROLE_MAX)
+		return 0;
+	if (who == ROLE_ADMIN)
+		return 1;
+	/* A coordinator runs the team but may not mint operators. */
+	if (who == ROLE_COORDINATOR)
+		return target != ROLE_ADMIN;
+	return 0;
+}

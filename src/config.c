@@ -1,0 +1,681 @@
+/*
+ * The configuration is a Lua chunk evaluated in an empty environment: it can
+ * only assign values. Each top-level assignment is caught by a __newindex
+ * metamethod that records its line, so that every later check can say
+ * "file:line: what is wrong". No library is opened, a count hook bounds the
+ * instructions and the allocator bounds the memory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "log.h"
+#include "util.h"
+
+#define CONF_MAX_BYTES (1 << 20)
+#define CONF_MAX_MEMORY (16u << 20)
+#define CONF_MAX_INSTRUCTIONS 1000000
+#define CONF_MAX_DEPTH 16
+
+struct loader {
+	lua_State *L;
+	const char *name;
+	size_t mem;
+	char *err;
+	size_t errlen;
+};
+
+static const char *const known_keys[] = {
+	"socket",
+	"socket_mode",
+	"database",
+	"plugin_dir",
+	"script_dir",
+	"log_level",
+	"request_timeout",
+	"staff",
+	"plugins",
+};
+
+static void *
+conf_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct loader *ld = ud;
+
+	if (ptr == NULL)
+		osize = 0;
+	if (nsize == 0) {
+		ld->mem -= osize;
+		free(ptr);
+		return NULL;
+	}
+	if (nsize > osize && ld->mem + (nsize - osize) > CONF_MAX_MEMORY)
+		return NULL;
+	void *p = realloc(ptr, nsize);
+	if (p != NULL)
+		ld->mem = ld->mem - osize + nsize;
+	return p;
+}
+
+static void
+conf_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "configuration runs too long (it may only assign values)");
+}
+
+static int
+current_line(lua_State *L)
+{
+	lua_Debug ar;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+		return ar.currentline;
+	return 0;
+}
+
+/* env.__newindex(t, k, v): record the value in the upvalue tables. */
+static int
+env_newindex(lua_State *L)
+{
+	int line = current_line(L);
+
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return luaL_error(L, "only names may be assigned");
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+		lua_Integer first = lua_tointeger(L, -1);
+		return luaL_error(
+		    L, "%s is set twice (first at line %d)", lua_tostring(L, 2), (int)first);
+	}
+	lua_pop(L, 1);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, 3);
+	lua_rawset(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 2);
+	lua_pushinteger(L, line);
+	lua_rawset(L, lua_upvalueindex(2));
+	return 0;
+}
+
+static int
+env_index(lua_State *L)
+{
+	return luaL_error(L, "unknown name '%s' (the configuration only assigns values)",
+	    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+}
+
+static int fail(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct loader *ld, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(ld->err, ld->errlen, "%s:%d: %s", ld->name, line, msg);
+	else
+		snprintf(ld->err, ld->errlen, "%s: %s", ld->name, msg);
+	return -1;
+}
+
+/* The line where key was assigned, or 0 when it was not. */
+static int
+key_line(struct loader *ld, const char *key)
+{
+	int line;
+
+	lua_getfield(ld->L, 1, key);
+	line = (int)lua_tointeger(ld->L, -1);
+	lua_pop(ld->L, 1);
+	return line;
+}
+
+/* Push values[key] and return its line, or 0 when absent (nothing pushed). */
+static int
+get_key(struct loader *ld, const char *key)
+{
+	lua_State *L = ld->L;
+	int line;
+
+	if (lua_getfield(L, 2, key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_getfield(L, 1, key);
+	line = (int)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return line > 0 ? line : 1;
+}
+
+static int
+get_string(struct loader *ld, const char *key, const char *def, char **out)
+{
+	int line = get_key(ld, key);
+
+	if (line == 0) {
+		*out = def ? strdup(def) : NULL;
+		return 0;
+	}
+	if (lua_type(ld->L, -1) != LUA_TSTRING) {
+		fail(ld, line, "%s: expected a string, got %s", key, luaL_typename(ld->L, -1));
+		lua_pop(ld->L, 1);
+		return -1;
+	}
+	size_t len;
+	const char *s = lua_tolstring(ld->L, -1, &len);
+	if (len == 0 || strlen(s) != len || len >= PATH_MAX) {
+		fail(ld, line, "%s: must be a non-empty string without NUL bytes", key);
+		lua_pop(ld->L, 1);
+		return -1;
+	}
+	*out = strdup(s);
+	lua_pop(ld->L, 1);
+	return 0;
+}
+
+static int
+get_int(struct loader *ld, const char *key, long min, long max, long def, long *out)
+{
+	int line = get_key(ld, key);
+
+	if (line == 0) {
+		*out = def;
+		return 0;
+	}
+	if (!lua_isinteger(ld->L, -1)) {
+		fail(ld, line, "%s: expected an integer, got %s", key, luaL_typename(ld->L, -1));
+		lua_pop(ld->L, 1);
+		return -1;
+	}
+	lua_Integer v = lua_tointeger(ld->L, -1);
+	lua_pop(ld->L, 1);
+	if (v < min || v > max)
+		return fail(
+		    ld, line, "%s: %lld is out of range (%ld to %ld)", key, (long long)v, min, max);
+	*out = (long)v;
+	return 0;
+}
+
+/* Convert the Lua value on top of the stack to JSON (plugin sections). */
+static json_t *
+lua_to_json(struct loader *ld, int line, const char *where, int depth)
+{
+	lua_State *L = ld->L;
+	json_t *j = NULL;
+
+	if (depth > CONF_MAX_DEPTH) {
+		fail(ld, line, "%s: nested too deeply", where);
+		return NULL;
+	}
+	switch (lua_type(L, -1)) {
+	case LUA_TBOOLEAN:
+		return json_boolean(lua_toboolean(L, -1));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, -1))
+			return json_integer(lua_tointeger(L, -1));
+		return json_real(lua_tonumber(L, -1));
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+		j = json_stringn(s, len);
+		if (j == NULL)
+			fail(ld, line, "%s: not valid UTF-8", where);
+		return j;
+	}
+	case LUA_TTABLE:
+		break;
+	default:
+		fail(ld, line, "%s: a %s cannot be a configuration value", where,
+		    luaL_typename(L, -1));
+		return NULL;
+	}
+
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	size_t count = 0;
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		count++;
+		lua_pop(L, 1);
+	}
+	if (count > 0 && (size_t)n == count) {
+		j = json_array();
+		for (lua_Integer i = 1; i <= n; i++) {
+			char sub[256];
+			snprintf(sub, sizeof(sub), "%s[%lld]", where, (long long)i);
+			lua_rawgeti(L, -1, i);
+			json_t *v = lua_to_json(ld, line, sub, depth + 1);
+			lua_pop(L, 1);
+			if (v == NULL) {
+				json_decref(j);
+				return NULL;
+			}
+			json_array_append_new(j, v);
+		}
+		return j;
+	}
+	j = json_object();
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		char sub[256];
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			lua_pop(L, 2);
+			json_decref(j);
+			fail(ld, line, "%s: keys must be names", where);
+			return NULL;
+		}
+		const char *k = lua_tostring(L, -2);
+		snprintf(sub, sizeof(sub), "%s.%s", where, k);
+		json_t *v = lua_to_json(ld, line, sub, depth + 1);
+		if (v == NULL) {
+			lua_pop(L, 2);
+			json_decref(j);
+			return NULL;
+		}
+		json_object_set_new(j, k, v);
+		lua_pop(L, 1);
+	}
+	return j;
+}
+
+static int
+is_secret_key(const char *k)
+{
+	static const char *const words[] = { "password", "passwd", "secret", "token", "api_key",
+		"apikey", "private_key", "client_secret" };
+	size_t len = strlen(k);
+
+	for (size_t i = 0; i < TR_NELEM(words); i++)
+		if (strcasestr(k, words[i]) != NULL)
+			return 1;
+	return len >= 4 && strcasecmp(k + len - 4, "_key") == 0;
+}
+
+/* Find a non-empty string under a secret-looking key; write its path to where. */
+static int
+find_secret(json_t *j, const char *path, char *where, size_t wlen)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach (j, k, v) {
+			char sub[256];
+			snprintf(sub, sizeof(sub), "%s.%s", path, k);
+			if (json_is_string(v) && json_string_length(v) > 0 && is_secret_key(k)) {
+				tr_strlcpy(where, sub, wlen);
+				return 1;
+			}
+			if (find_secret(v, sub, where, wlen))
+				return 1;
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach (j, i, v) {
+			char sub[256];
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i + 1);
+			if (find_secret(v, sub, where, wlen))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+staff_field(struct loader *ld, int line, size_t idx, const char *field, int required, char **out)
+{
+	lua_State *L = ld->L;
+	int t = lua_getfield(L, -1, field);
+
+	*out = NULL;
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		if (required)
+			return fail(ld, line, "staff[%zu].%s: missing", idx, field);
+		return 0;
+	}
+	if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+		lua_pop(L, 1);
+		return fail(ld, line, "staff[%zu].%s: expected a non-empty string", idx, field);
+	}
+	*out = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int
+load_staff(struct loader *ld, struct config *c)
+{
+	lua_State *L = ld->L;
+	int line = get_key(ld, "staff");
+	regex_t re;
+
+	if (line == 0)
+		return 0;
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		return fail(ld, line, "staff: expected a list of accounts");
+	}
+	size_t n = lua_rawlen(L, -1);
+	if (n > 1000) {
+		lua_pop(L, 1);
+		return fail(ld, line, "staff: too many bootstrap accounts");
+	}
+	c->staff = calloc(n ? n : 1, sizeof(*c->staff));
+	if (c->staff == NULL)
+		fatal("calloc");
+	if (regcomp(&re, "^([a-z_][a-z0-9_-]{0,31}|@daemon)$", REG_EXTENDED | REG_NOSUB) != 0)
+		fatalx("regcomp");
+	int rc = 0;
+	for (size_t i = 1; i <= n && rc == 0; i++) {
+		struct conf_staff *s = &c->staff[i - 1];
+		char *role = NULL;
+		c->nstaff = i;
+		if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			rc = fail(
+			    ld, line, "staff[%zu]: expected a table {name=, unix_user=, role=}", i);
+			break;
+		}
+		lua_pushnil(L);
+		while (rc == 0 && lua_next(L, -2) != 0) {
+			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+			if (strcmp(k, "name") && strcmp(k, "unix_user") && strcmp(k, "role") &&
+			    strcmp(k, "email"))
+				rc = fail(ld, line, "staff[%zu].%s: unknown field", i, k);
+			lua_pop(L, 1);
+		}
+		if (rc == 0 && (rc = staff_field(ld, line, i, "name", 1, &s->name)) == 0 &&
+		    (rc = staff_field(ld, line, i, "unix_user", 1, &s->unix_user)) == 0 &&
+		    (rc = staff_field(ld, line, i, "role", 1, &role)) == 0 &&
+		    (rc = staff_field(ld, line, i, "email", 0, &s->email)) == 0) {
+			if (regexec(&re, s->unix_user, 0, NULL, 0) != 0)
+				rc = fail(ld, line,
+				    "staff[%zu].unix_user: '%s' is not a valid user name", i,
+				    s->unix_user);
+			else if ((s->role = role_from_name(role)) == ROLE_NONE)
+				rc = fail(ld, line,
+				    "staff[%zu].role: unknown role '%s' (expected eti, cip, "
+				    "coordinator or admin)",
+				    i, role);
+			for (size_t j = 0; rc == 0 && j + 1 < i; j++)
+				if (strcmp(c->staff[j].unix_user, s->unix_user) == 0)
+					rc = fail(ld, line,
+					    "staff[%zu].unix_user: '%s' is listed twice", i,
+					    s->unix_user);
+		}
+		free(role);
+		lua_pop(L, 1);
+	}
+	regfree(&re);
+	lua_pop(L, 1);
+	return rc;
+}
+
+static int
+resolve_daemon_user(struct loader *ld, struct config *c)
+{
+	for (size_t i = 0; i < c->nstaff; i++) {
+		if (strcmp(c->staff[i].unix_user, "@daemon") != 0)
+			continue;
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+			return fail(ld, 0,
+			    "staff[%zu].unix_user: cannot name the daemon's user (uid %u)", i + 1,
+			    (unsigned)geteuid());
+		free(c->staff[i].unix_user);
+		c->staff[i].unix_user = strdup(pw.pw_name);
+	}
+	return 0;
+}
+
+static int
+check_values(struct loader *ld, struct config *c, mode_t st_mode)
+{
+	lua_State *L = ld->L;
+	char *mode = NULL, *level = NULL;
+	long timeout = 0;
+	int line;
+
+	/* Unknown names first: a typo must not silently fall back to a default. */
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		const char *k = lua_tostring(L, -2);
+		size_t i;
+		for (i = 0; i < TR_NELEM(known_keys); i++)
+			if (strcmp(k, known_keys[i]) == 0)
+				break;
+		if (i == TR_NELEM(known_keys)) {
+			lua_pushvalue(L, -2);
+			lua_rawget(L, 1);
+			line = (int)lua_tointeger(L, -1);
+			lua_pop(L, 3);
+			return fail(ld, line, "unknown setting '%s'", k);
+		}
+		lua_pop(L, 1);
+	}
+
+	if (get_string(ld, "socket", NULL, &c->socket_path) == -1 ||
+	    get_string(ld, "database", NULL, &c->database) == -1 ||
+	    get_string(ld, "plugin_dir", "plugins", &c->plugin_dir) == -1 ||
+	    get_string(ld, "script_dir", "lua", &c->script_dir) == -1)
+		return -1;
+	if (c->socket_path == NULL)
+		return fail(ld, 0, "socket: missing (the path of the API's Unix socket)");
+	if (strlen(c->socket_path) >= 108)
+		return fail(ld, key_line(ld, "socket"), "socket: path longer than 107 bytes");
+	if (c->database == NULL)
+		return fail(ld, 0, "database: missing (the path of the SQLite file)");
+
+	if (get_string(ld, "socket_mode", "0660", &mode) == -1)
+		return -1;
+	{
+		char *end;
+		errno = 0;
+		unsigned long m = strtoul(mode, &end, 8);
+		line = key_line(ld, "socket_mode");
+		if (errno || *end || m > 0777 || mode[0] != '0' || (m & 0600) != 0600) {
+			free(mode);
+			return fail(ld, line,
+			    "socket_mode: expected an octal string such as \"0660\" that lets the "
+			    "owner read and write");
+		}
+		c->socket_mode = (mode_t)m;
+		free(mode);
+	}
+
+	if (get_string(ld, "log_level", "info", &level) == -1)
+		return -1;
+	if (strcmp(level, "warning") == 0)
+		c->log_level = 0;
+	else if (strcmp(level, "info") == 0)
+		c->log_level = 1;
+	else if (strcmp(level, "debug") == 0)
+		c->log_level = 2;
+	else {
+		line = key_line(ld, "log_level");
+		fail(ld, line, "log_level: unknown level '%s' (expected warning, info or debug)",
+		    level);
+		free(level);
+		return -1;
+	}
+	free(level);
+
+	if (get_int(ld, "request_timeout", 1, 3600, 30, &timeout) == -1)
+		return -1;
+	c->request_timeout = (int)timeout;
+
+	if (load_staff(ld, c) == -1)
+		return -1;
+
+	line = get_key(ld, "plugins");
+	if (line == 0)
+		c->plugins = json_object();
+	else {
+		if (!lua_istable(L, -1)) {
+			lua_pop(L, 1);
+			return fail(ld, line, "plugins: expected a table of plugin sections");
+		}
+		c->plugins = lua_to_json(ld, line, "plugins", 0);
+		lua_pop(L, 1);
+		if (c->plugins == NULL)
+			return -1;
+		if (json_is_array(c->plugins) && json_array_size(c->plugins) == 0) {
+			json_decref(c->plugins);
+			c->plugins = json_object();
+		}
+		if (!json_is_object(c->plugins))
+			return fail(ld, line, "plugins: expected sections named by plugin");
+		const char *k;
+		json_t *v;
+		json_object_foreach (c->plugins, k, v) {
+			if (!json_is_object(v) && !(json_is_array(v) && json_array_size(v) == 0))
+				return fail(ld, line, "plugins.%s: expected a table", k);
+		}
+		char where[256];
+		if ((st_mode & (S_IRGRP | S_IROTH)) &&
+		    find_secret(c->plugins, "plugins", where, sizeof(where)))
+			return fail(ld, 0,
+			    "holds a secret (%s) and is readable by group or others; chmod 600 it",
+			    where);
+	}
+	return resolve_daemon_user(ld, c);
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->socket_path);
+	free(c->database);
+	free(c->plugin_dir);
+	free(c->script_dir);
+	for (size_t i = 0; i < c->nstaff; i++) {
+		free(c->staff[i].name);
+		free(c->staff[i].unix_user);
+		free(c->staff[i].email);
+	}
+	free(c->staff);
+	json_decref(c->plugins);
+	free(c);
+}
+
+int
+config_load_buffer(const char *name, const char *buf, size_t len, mode_t st_mode,
+    struct config **out, char *err, size_t errlen)
+{
+	struct loader ld = { .name = name, .err = err, .errlen = errlen };
+	struct config *c;
+	char chunkname[PATH_MAX + 2];
+	int rc = -1;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("calloc");
+	c->path = strdup(name);
+	ld.L = lua_newstate(conf_alloc, &ld);
+	if (ld.L == NULL) {
+		fail(&ld, 0, "cannot create the Lua state");
+		goto out;
+	}
+	lua_State *L = ld.L;
+
+	/* Stack: 1 = lines by name, 2 = values by name. */
+	lua_newtable(L);
+	lua_newtable(L);
+	snprintf(chunkname, sizeof(chunkname), "@%s", name);
+	if (luaL_loadbufferx(L, buf, len, chunkname, "t") != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		goto out;
+	}
+	/* The chunk's _ENV: an empty table whose metatable records assignments. */
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, 1);
+	lua_pushcclosure(L, env_newindex, 2);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, env_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushliteral(L, "locked");
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	if (lua_setupvalue(L, -2, 1) == NULL) {
+		lua_pop(L, 1);
+	}
+	lua_sethook(L, conf_hook, LUA_MASKCOUNT, CONF_MAX_INSTRUCTIONS);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		const char *m = lua_tostring(L, -1);
+		snprintf(err, errlen, "%s", m ? m : "out of memory");
+		goto out;
+	}
+	lua_sethook(L, NULL, 0, 0);
+	rc = check_values(&ld, c, st_mode);
+out:
+	if (ld.L)
+		lua_close(ld.L);
+	if (rc == 0)
+		*out = c;
+	else
+		config_free(c);
+	return rc;
+}
+
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > CONF_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_MAX_BYTES);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		fatal("malloc");
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	rc = config_load_buffer(path, buf, (size_t)n, st.st_mode, out, err, errlen);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* The daemon's configuration: a declarative Lua-syntax file. */
+#ifndef TREMPLIN_CONFIG_H
+#define TREMPLIN_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "authz.h"
+
+struct conf_staff {
+	char *name;
+	char *unix_user; /* "@daemon" is resolved to the daemon's own user at load */
+	enum role role;
+	char *email; /* may be NULL */
+};
+
+struct config {
+	char *path;
+	char *socket_path;
+	mode_t socket_mode;
+	char *database;
+	char *plugin_dir;
+	char *script_dir;
+	int log_level;
+	int request_timeout;
+	struct conf_staff *staff;
+	size_t nstaff;
+	json_t *plugins; /* object: plugin name -> its section */
+};
+
+/*
+ * Load and check `path`. On success *out owns a new config; on failure err
+ * holds "FILE:LINE: reason" (or "FILE: reason") and nothing is allocated.
+ */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+/* Same, from a buffer; st_mode is the file's mode for the secret check. */
+int config_load_buffer(const char *name, const char *buf, size_t len, mode_t st_mode,
+    struct config **out, char *err, size_t errlen);
+void config_free(struct config *);
+
+#endif

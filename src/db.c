@@ -1,0 +1,334 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+#define DB_BUSY_TIMEOUT_MS 2000
+#define DB_MAX_STMTS 256
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	struct {
+		const char *sql; /* the caller's pointer, compared first */
+		sqlite3_stmt *stmt;
+	} stmts[DB_MAX_STMTS];
+	size_t nstmts;
+};
+
+static int
+exec(struct db *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_open(const char *path, struct db **out, char *err, size_t errlen)
+{
+	static const char *const pragmas =
+	    "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=FULL;" /* a write is acknowledged only once durable */
+	    "PRAGMA foreign_keys=ON;"
+	    "PRAGMA trusted_schema=OFF;"
+	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    " module TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,"
+	    " PRIMARY KEY (module, version));";
+	struct db *db;
+
+	*out = NULL;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		fatal("calloc");
+	db->path = strdup(path);
+	if (sqlite3_open_v2(path, &db->h,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	            SQLITE_OPEN_EXRESCODE,
+	        NULL) != SQLITE_OK) {
+		snprintf(
+		    err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		db_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	char why[512];
+	if (exec(db, pragmas, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		db_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->nstmts; i++)
+		sqlite3_finalize(db->stmts[i].stmt);
+	if (db->h)
+		sqlite3_close(db->h);
+	free(db->path);
+	free(db);
+}
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->h;
+}
+
+const char *
+db_path(struct db *db)
+{
+	return db->path;
+}
+
+sqlite3_stmt *
+db_stmt(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < db->nstmts; i++)
+		if (db->stmts[i].sql == sql)
+			return db->stmts[i].stmt;
+	for (i = 0; i < db->nstmts; i++)
+		if (strcmp(db->stmts[i].sql, sql) == 0)
+			return db->stmts[i].stmt;
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		log_warnx("db: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	if (db->nstmts == DB_MAX_STMTS) {
+		/* Not a leak: the statement still works, it just is not cached. */
+		log_warnx("db: statement cache full");
+		return st;
+	}
+	db->stmts[db->nstmts].sql = sql;
+	db->stmts[db->nstmts].stmt = st;
+	db->nstmts++;
+	return st;
+}
+
+void
+db_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+db_begin(struct db *db)
+{
+	char err[256];
+
+	if (exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == -1) {
+		log_warnx("db: begin: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	char err[256];
+
+	if (exec(db, "COMMIT", err, sizeof(err)) == -1) {
+		log_warnx("db: commit: %s", err);
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_module_version(struct db *db, const char *module)
+{
+	static const char sql[] =
+	    "SELECT coalesce(max(version), 0) FROM schema_migrations WHERE module = ?";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int v = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	db_done(st);
+	return v;
+}
+
+int
+db_migrate(
+    struct db *db, const struct db_module *const *mods, size_t nmods, char *err, size_t errlen)
+{
+	static const char ins[] =
+	    "INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)";
+	char why[512], now[32];
+
+	tr_rfc3339(time(NULL), now, sizeof(now));
+	if (db_begin(db) == -1) {
+		snprintf(err, errlen, "%s: cannot start the migration: %s", db->path,
+		    sqlite3_errmsg(db->h));
+		return -1;
+	}
+	for (size_t m = 0; m < nmods; m++) {
+		const struct db_module *mod = mods[m];
+		int have = db_module_version(db, mod->name);
+		int latest = mod->nmigrations ? mod->migrations[mod->nmigrations - 1].version : 0;
+
+		if (have < 0) {
+			snprintf(err, errlen, "%s: cannot read the schema version of module %s",
+			    db->path, mod->name);
+			goto fail;
+		}
+		if (have > latest) {
+			snprintf(err, errlen,
+			    "%s: the schema of module %s is at version %d, newer than this "
+			    "tremplind "
+			    "knows (%d): refusing to run an older daemon on a newer database",
+			    db->path, mod->name, have, latest);
+			goto fail;
+		}
+		for (size_t i = 0; i < mod->nmigrations; i++) {
+			const struct migration *mg = &mod->migrations[i];
+			if (mg->version <= have)
+				continue;
+			if (exec(db, mg->sql, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "%s: migration %s %d failed: %s", db->path,
+				    mod->name, mg->version, why);
+				goto fail;
+			}
+			sqlite3_stmt *st = db_stmt(db, ins);
+			if (st == NULL) {
+				snprintf(err, errlen, "%s: cannot record migrations", db->path);
+				goto fail;
+			}
+			sqlite3_bind_text(st, 1, mod->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, mg->version);
+			sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+			int rc = sqlite3_step(st);
+			db_done(st);
+			if (rc != SQLITE_DONE) {
+				snprintf(err, errlen, "%s: cannot record migration %s %d: %s",
+				    db->path, mod->name, mg->version, sqlite3_errmsg(db->h));
+				goto fail;
+			}
+			log_info("db: applied migration %s %d", mod->name, mg->version);
+		}
+	}
+	if (db_commit(db) == -1) {
+		snprintf(err, errlen, "%s: cannot commit the migrations: %s", db->path,
+		    sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+db_check(struct db *db)
+{
+	static const char sql[] = "SELECT count(*) FROM schema_migrations";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+db_backup(struct db *db, const char *dst, char *err, size_t errlen)
+{
+	sqlite3 *out = NULL;
+	sqlite3_backup *bk;
+	int rc;
+
+	if (sqlite3_open_v2(dst, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dst, out ? sqlite3_errmsg(out) : "out of memory");
+		sqlite3_close(out);
+		return -1;
+	}
+	if ((bk = sqlite3_backup_init(out, "main", db->h, "main")) == NULL) {
+		snprintf(err, errlen, "backup: %s", sqlite3_errmsg(out));
+		sqlite3_close(out);
+		return -1;
+	}
+	/*
+	 * One step copies the whole file under one read transaction: the copy is
+	 * consistent, and writers are not blocked in WAL mode.
+	 */
+	rc = sqlite3_backup_step(bk, -1);
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "backup: %s", sqlite3_errstr(rc));
+		sqlite3_close(out);
+		return -1;
+	}
+	/* The copy is a standalone file: no WAL beside it. */
+	sqlite3_exec(out, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (sqlite3_close(out) != SQLITE_OK) {
+		snprintf(err, errlen, "backup: cannot close %s", dst);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+db_row_to_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(st);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		json_t *v;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(st, i));
+			break;
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		default:
+			v = json_stringn((const char *)sqlite3_column_text(st, i),
+			    (size_t)sqlite3_column_bytes(st, i));
+			if (v == NULL)
+				v = json_null();
+		}
+		json_object_set_new(o, name, v);
+	}
+	return o;
+}

@@ -1,0 +1,62 @@
+/* The SQLite store: one file, WAL, synchronous=FULL, per-module migrations. */
+#ifndef TREMPLIN_DB_H
+#define TREMPLIN_DB_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+struct db;
+
+struct migration {
+	int version;
+	const char *sql;
+};
+
+/* A module's migrations, in ascending version order. */
+struct db_module {
+	const char *name;
+	const struct migration *migrations;
+	size_t nmigrations;
+};
+
+int db_open(const char *path, struct db **out, char *err, size_t errlen);
+void db_close(struct db *);
+sqlite3 *db_handle(struct db *);
+const char *db_path(struct db *);
+
+/*
+ * Apply every missing migration of every module in one transaction. A module
+ * whose recorded version is newer than the code is refused: nothing changes.
+ */
+int db_migrate(
+    struct db *, const struct db_module *const *mods, size_t nmods, char *err, size_t errlen);
+/* The version a module is at in the database (0 when none). */
+int db_module_version(struct db *, const char *module);
+
+/*
+ * A prepared statement for `sql`, prepared once and kept for the life of the
+ * connection. The caller binds, steps and must call db_done() when finished.
+ * NULL (logged) when SQLite refuses the statement.
+ */
+sqlite3_stmt *db_stmt(struct db *, const char *sql);
+void db_done(sqlite3_stmt *);
+
+int db_begin(struct db *); /* BEGIN IMMEDIATE */
+int db_commit(struct db *);
+void db_rollback(struct db *);
+
+/* A cheap check that the database answers: 0 when it does. */
+int db_check(struct db *);
+
+/*
+ * Write a consistent copy of the live database to a new file `dst` with the
+ * online backup API. Returns 0 on success; err says why otherwise.
+ */
+int db_backup(struct db *, const char *dst, char *err, size_t errlen);
+
+#include <jansson.h>
+/* The current row as a JSON object keyed by column names (integers, text, null). */
+json_t *db_row_to_json(sqlite3_stmt *);
+
+#endif

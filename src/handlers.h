@@ -1,0 +1,34 @@
+/* The core's handlers and its route table. */
+#ifndef TREMPLIN_HANDLERS_H
+#define TREMPLIN_HANDLERS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "router.h"
+
+struct api_req;
+
+extern const struct route core_routes[];
+extern const size_t ncore_routes;
+extern const struct db_module core_module;
+
+void system_health(struct api_req *);
+void system_whoami(struct api_req *);
+void system_backup(struct api_req *);
+
+void structures_create(struct api_req *);
+void structures_list(struct api_req *);
+void structures_get(struct api_req *);
+void structures_update(struct api_req *);
+
+void staff_create(struct api_req *);
+void staff_list(struct api_req *);
+void staff_get(struct api_req *);
+void staff_update(struct api_req *);
+
+/* Ensure the configuration's bootstrap accounts exist, active, as configured. */
+int staff_bootstrap(struct db *, const struct config *, char *err, size_t errlen);
+
+#endif

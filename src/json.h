@@ -1,0 +1,56 @@
+/* JSON input: depth limit, field tables, merge patch. Parsing itself is jansson's. */
+#ifndef TREMPLIN_JSON_H
+#define TREMPLIN_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define JSON_MAX_DEPTH 32
+
+/* An error in a request's input: the HTTP status, a code, a message and the field. */
+struct input_error {
+	int status;
+	const char *code;
+	char message[256];
+	char field[128];
+};
+
+void input_error_set(struct input_error *, int status, const char *code, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+enum field_type { FT_STRING, FT_BOOLEAN, FT_INTEGER };
+
+#define FF_REQUIRED 0x1 /* must be present on create */
+#define FF_NULLABLE 0x2 /* null is a value (clears it) */
+#define FF_READONLY 0x4 /* set by the server: rejected in input */
+
+struct field_spec {
+	const char *name;
+	enum field_type type;
+	unsigned flags;
+};
+
+/* The deepest nesting of arrays and objects in buf, scanning strings correctly. */
+int json_nesting_depth(const char *buf, size_t len);
+
+/*
+ * Parse a request body: must be a JSON object, no deeper than JSON_MAX_DEPTH,
+ * no duplicate keys. NULL with err set otherwise.
+ */
+json_t *json_parse_body(const char *buf, size_t len, struct input_error *err);
+
+/*
+ * Check obj against the table: unknown or read-only fields, types, nulls,
+ * and (when `whole`) required fields. 0 when good.
+ */
+int json_check_fields(
+    json_t *obj, const struct field_spec *specs, size_t nspecs, int whole, struct input_error *err);
+
+/* RFC 7386 merge patch of an object into target, in place. */
+void json_merge_patch(json_t *target, json_t *patch);
+
+/* Convenience: the string at key, or NULL when absent or null. */
+const char *json_str(json_t *obj, const char *key);
+
+#endif

@@ -1,0 +1,136 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/util.h>
+
+#include "api.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+static void
+http_cb(struct evhttp_request *req, void *arg)
+{
+	api_dispatch(req, arg);
+}
+
+/*
+ * The lock file beside the socket says whether a daemon owns the socket: a
+ * live one holds the lock, so a leftover socket file without it is stale.
+ */
+static int
+take_lock(struct server *srv, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.lock", srv->conf->socket_path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen,
+			    "another tremplind is already serving %s (it holds %s): refusing to "
+			    "start",
+			    srv->conf->socket_path, path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	srv->lockfd = fd;
+	return 0;
+}
+
+int
+server_listen(struct server *srv, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	const char *path = srv->conf->socket_path;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	if (take_lock(srv, err, errlen) == -1)
+		return -1;
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(
+		    err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	tr_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	/* Bind under a tight umask, then open up to the configured mode. */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1 || chmod(path, srv->conf->socket_mode) == -1 || listen(fd, 128) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((srv->bound = evhttp_accept_socket_with_handle(srv->http, fd)) == NULL) {
+		snprintf(err, errlen, "%s: cannot accept connections", path);
+		close(fd);
+		return -1;
+	}
+	evhttp_set_gencb(srv->http, http_cb, srv);
+	return 0;
+}
+
+void
+server_apply_config(struct server *srv)
+{
+	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(srv->http, srv->conf->request_timeout);
+	evhttp_set_allowed_methods(srv->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+	        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(srv->http, "application/json");
+}
+
+void
+server_stop_accepting(struct server *srv)
+{
+	if (srv->bound != NULL) {
+		evhttp_del_accept_socket(srv->http, srv->bound);
+		srv->bound = NULL;
+		unlink(srv->conf->socket_path);
+	}
+}
+
+void
+server_close(struct server *srv)
+{
+	server_stop_accepting(srv);
+	if (srv->http)
+		evhttp_free(srv->http);
+	srv->http = NULL;
+	if (srv->lockfd > 0) {
+		close(srv->lockfd);
+		srv->lockfd = -1;
+	}
+}

@@ -1,0 +1,36 @@
+/* The daemon's state and its Unix-socket HTTP server. */
+#ifndef TREMPLIN_SERVER_H
+#define TREMPLIN_SERVER_H
+
+#include <time.h>
+
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct config;
+struct db;
+
+struct server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct config *conf;
+	struct db *db;
+	time_t started;
+	int lockfd;
+	int inflight; /* requests received and not yet fully answered */
+	int draining;
+};
+
+/*
+ * Take the socket's lock (a second instance is refused), replace a stale
+ * socket file, bind and listen with the configured mode.
+ */
+int server_listen(struct server *, char *err, size_t errlen);
+/* Apply the limits and timeouts of the configuration to the HTTP server. */
+void server_apply_config(struct server *);
+/* Stop accepting; in-flight requests still finish. */
+void server_stop_accepting(struct server *);
+void server_close(struct server *);
+
+#endif

@@ -1,0 +1,89 @@
+/* Health, identity and backup. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "api.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+
+void
+system_health(struct api_req *r)
+{
+	int ok = db_check(r->srv->db) == 0;
+
+	api_reply(r, ok ? 200 : 503,
+	    json_pack("{s:s, s:s, s:I, s:{s:s}}", "status", ok ? "ok" : "degraded", "version",
+	        PACKAGE_VERSION, "uptime_seconds", (json_int_t)(time(NULL) - r->srv->started),
+	        "database", "status", ok ? "ok" : "failing"));
+}
+
+void
+system_whoami(struct api_req *r)
+{
+	api_reply(r, 200,
+	    json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)r->who.staff_id, "name",
+	        r->who.name, "unix_user", r->who.unix_user, "uid", (json_int_t)r->who.uid, "role",
+	        role_name(r->who.role)));
+}
+
+/*
+ * The copy is made next to the database (same file system, same
+ * protections), opened, unlinked and streamed: it never lingers on disk and
+ * the caller, who may not read the state directory, still gets the file.
+ */
+void
+system_backup(struct api_req *r)
+{
+	char tmp[PATH_MAX], err[512];
+	struct stat st;
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.backup-XXXXXX", db_path(r->srv->db)) >=
+	    (int)sizeof(tmp)) {
+		api_error(r, 500, "internal", NULL, "database path too long for a backup");
+		return;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		log_warn("backup: %s", tmp);
+		api_error(r, 507, "insufficient_storage", NULL, "cannot create the backup file: %s",
+		    strerror(errno));
+		return;
+	}
+	close(fd);
+	if (db_backup(r->srv->db, tmp, err, sizeof(err)) == -1) {
+		log_warnx("backup: %s", err);
+		unlink(tmp);
+		api_error(r, 507, "insufficient_storage", NULL, "the backup failed: %s", err);
+		return;
+	}
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	unlink(tmp);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		log_warn("backup: %s", tmp);
+		if (fd != -1)
+			close(fd);
+		api_error(r, 500, "internal", NULL, "cannot read the backup file");
+		return;
+	}
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	evhttp_add_header(h, "Content-Type", "application/vnd.sqlite3");
+	evhttp_add_header(h, "Content-Disposition", "attachment; filename=\"tremplin.db\"");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* The buffer owns fd from here on. */
+	evbuffer_add_file(evhttp_request_get_output_buffer(r->req), fd, 0, st.st_size);
+	evhttp_send_reply(r->req, 200, NULL, NULL);
+	r->replied = 1;
+	log_info("backup: %lld bytes sent to %s", (long long)st.st_size, r->who.unix_user);
+}

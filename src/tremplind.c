@@ -1,0 +1,260 @@
+/*
+ * tremplind: the Tremplin daemon. One process, one libevent loop; signals
+ * arrive through the loop, never in a handler.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "config.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define SHUTDOWN_GRACE_MS 4500
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static const struct db_module *const modules[] = { &core_module };
+
+static struct {
+	struct server srv;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+	struct timespec drain_deadline;
+	int verbose;
+} d;
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fprintf(stderr, "usage: tremplind [-dnv] [-f file]\n");
+	exit(1);
+}
+
+/* systemd's readiness protocol without libsystemd: one datagram. */
+static void
+sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	tr_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify");
+	close(fd);
+}
+
+static int
+level_of(const struct config *c)
+{
+	int l = c->log_level + d.verbose;
+	return l > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : l;
+}
+
+/* Create the directory that holds path when it is missing (one level). */
+static void
+ensure_parent(const char *path)
+{
+	char buf[PATH_MAX];
+
+	tr_strlcpy(buf, path, sizeof(buf));
+	char *dir = dirname(buf);
+	if (mkdir(dir, 0750) == 0)
+		log_info("created directory %s", dir);
+}
+
+static void
+reload(struct server *srv)
+{
+	struct config *nc;
+	char err[1024];
+
+	log_info("reloading %s", srv->conf->path);
+	if (config_load(srv->conf->path, &nc, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, running on the previous configuration: %s", err);
+		return;
+	}
+	if (strcmp(nc->socket_path, srv->conf->socket_path) != 0 ||
+	    strcmp(nc->database, srv->conf->database) != 0) {
+		log_warnx("reload refused, running on the previous configuration: %s: socket and "
+		          "database changes need a restart",
+		    nc->path);
+		config_free(nc);
+		return;
+	}
+	if (staff_bootstrap(srv->db, nc, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, running on the previous configuration: %s", err);
+		config_free(nc);
+		return;
+	}
+	config_free(srv->conf);
+	srv->conf = nc;
+	log_setlevel(level_of(nc));
+	server_apply_config(srv);
+	log_info("configuration reloaded");
+}
+
+static void
+drain_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timespec now;
+
+	(void)fd, (void)ev, (void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d.srv.inflight == 0) {
+		event_base_loopexit(d.srv.base, NULL);
+		return;
+	}
+	if (now.tv_sec > d.drain_deadline.tv_sec ||
+	    (now.tv_sec == d.drain_deadline.tv_sec && now.tv_nsec >= d.drain_deadline.tv_nsec)) {
+		log_warnx("shutdown: %d replies still being written; closing", d.srv.inflight);
+		event_base_loopexit(d.srv.base, NULL);
+	}
+}
+
+static void
+signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct timeval tick = { 0, 20 * 1000 };
+
+	(void)ev, (void)arg;
+	if (sig == SIGHUP) {
+		reload(&d.srv);
+		return;
+	}
+	if (d.srv.draining)
+		return;
+	log_info(
+	    "received %s, finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify_msg("STOPPING=1");
+	d.srv.draining = 1;
+	/*
+	 * Handlers run to completion on the loop, so by the time this callback
+	 * runs every transaction is committed or rolled back; what remains is
+	 * replies still being written out.
+	 */
+	server_stop_accepting(&d.srv);
+	clock_gettime(CLOCK_MONOTONIC, &d.drain_deadline);
+	d.drain_deadline.tv_sec += SHUTDOWN_GRACE_MS / 1000;
+	d.drain_deadline.tv_nsec += (long)(SHUTDOWN_GRACE_MS % 1000) * 1000000L;
+	if (d.drain_deadline.tv_nsec >= 1000000000L) {
+		d.drain_deadline.tv_sec++;
+		d.drain_deadline.tv_nsec -= 1000000000L;
+	}
+	d.ev_drain = event_new(d.srv.base, -1, EV_PERSIST, drain_cb, NULL);
+	event_add(d.ev_drain, &tick);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *conffile = SYSCONFDIR "/tremplin/tremplin.conf";
+	int foreground = 0, checkonly = 0, ch;
+	struct config *conf;
+	char err[1024];
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'v':
+			d.verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, LOG_LEVEL_INFO);
+	if (config_load(conffile, &conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tremplind: %s\n", err);
+		return 1;
+	}
+	if (checkonly) {
+		fprintf(stderr, "configuration OK\n");
+		config_free(conf);
+		return 0;
+	}
+	log_init(foreground, level_of(conf));
+	signal(SIGPIPE, SIG_IGN);
+
+	d.srv.conf = conf;
+	d.srv.lockfd = -1;
+	d.srv.started = time(NULL);
+	ensure_parent(conf->database);
+	ensure_parent(conf->socket_path);
+	if (db_open(conf->database, &d.srv.db, err, sizeof(err)) == -1)
+		fatalx("cannot open the database: %s", err);
+	if (db_migrate(d.srv.db, modules, TR_NELEM(modules), err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (staff_bootstrap(d.srv.db, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+	if ((d.srv.base = event_base_new()) == NULL ||
+	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
+		fatalx("cannot set up the event loop");
+	server_apply_config(&d.srv);
+	if (server_listen(&d.srv, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+	d.ev_term = evsignal_new(d.srv.base, SIGTERM, signal_cb, NULL);
+	d.ev_int = evsignal_new(d.srv.base, SIGINT, signal_cb, NULL);
+	d.ev_hup = evsignal_new(d.srv.base, SIGHUP, signal_cb, NULL);
+	evsignal_add(d.ev_term, NULL);
+	evsignal_add(d.ev_int, NULL);
+	evsignal_add(d.ev_hup, NULL);
+
+	log_info("tremplind %s serving %s (database %s)", PACKAGE_VERSION, conf->socket_path,
+	    conf->database);
+	sd_notify_msg("READY=1");
+	event_base_dispatch(d.srv.base);
+
+	server_close(&d.srv);
+	if (d.ev_drain)
+		event_free(d.ev_drain);
+	event_free(d.ev_term);
+	event_free(d.ev_int);
+	event_free(d.ev_hup);
+	event_base_free(d.srv.base);
+	db_close(d.srv.db);
+	log_info("stopped");
+	config_free(d.srv.conf);
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* Small helpers the C library of Debian 12 lacks. */
+#ifndef TREMPLIN_UTIL_H
+#define TREMPLIN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+size_t tr_strlcpy(char *dst, const char *src, size_t size);
+/* Format t (UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+void tr_rfc3339(time_t t, char *buf, size_t size);
+/* Parse a decimal int64 in [min, max]; the whole string must be digits. */
+int tr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#define TR_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
