@@ -33,6 +33,8 @@
 struct loader {
 	lua_State *L;
 	const char *name;
+	const char *src; /* the file's text, to point errors at the right line */
+	size_t srclen;
 	size_t mem;
 	char *err;
 	size_t errlen;
@@ -74,7 +76,11 @@ static void
 conf_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
-	luaL_error(L, "configuration runs too long (it may only assign values)");
+	/* A hook has no frame of its own: level 0 is the chunk, which gives FILE:LINE:. */
+	luaL_where(L, 0);
+	lua_pushliteral(L, "configuration runs too long (it may only assign values)");
+	lua_concat(L, 2);
+	lua_error(L);
 }
 
 static int
@@ -137,6 +143,73 @@ fail(struct loader *ld, int line, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Lua reports an assignment at the line where it completes, which for a
+ * table spanning lines is its closing brace. Errors should point at where
+ * the setting starts: the last line at or before `end` that begins with
+ * "key =".
+ */
+static int
+assign_start_line(struct loader *ld, const char *key, int end)
+{
+	size_t klen = strlen(key);
+	int line = 1, found = end;
+	const char *p = ld->src, *e = ld->src + ld->srclen;
+
+	while (p < e && line <= end) {
+		const char *q = p;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(e - q) > klen && strncmp(q, key, klen) == 0) {
+			q += klen;
+			while (q < e && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < e && *q == '=' && (q + 1 == e || q[1] != '='))
+				found = line;
+		}
+		while (p < e && *p != '\n')
+			p++;
+		p++;
+		line++;
+	}
+	return found;
+}
+
+/*
+ * The line where the index-th table inside the table assigned at `start`
+ * opens (staff[2] -> its own "{"). Strings and comments are skipped; on any
+ * doubt, the setting's own line.
+ */
+static int
+entry_line(struct loader *ld, int start, size_t index)
+{
+	const char *p = ld->src, *e = ld->src + ld->srclen;
+	int line = 1, depth = 0;
+	size_t seen = 0;
+
+	while (p < e && line < start)
+		if (*p++ == '\n')
+			line++;
+	for (; p < e; p++) {
+		char c = *p;
+		if (c == '\n')
+			line++;
+		else if (c == '-' && p + 1 < e && p[1] == '-') {
+			while (p + 1 < e && p[1] != '\n')
+				p++;
+		} else if (c == '"' || c == '\'') {
+			for (p++; p < e && *p != c && *p != '\n'; p++)
+				if (*p == '\\')
+					p++;
+		} else if (c == '{') {
+			if (++depth == 2 && ++seen == index)
+				return line;
+		} else if (c == '}' && --depth == 0)
+			break;
+	}
+	return start;
+}
+
 /* The line where key was assigned, or 0 when it was not. */
 static int
 key_line(struct loader *ld, const char *key)
@@ -146,7 +219,7 @@ key_line(struct loader *ld, const char *key)
 	lua_getfield(ld->L, 1, key);
 	line = (int)lua_tointeger(ld->L, -1);
 	lua_pop(ld->L, 1);
-	return line;
+	return line > 0 ? assign_start_line(ld, key, line) : 0;
 }
 
 /* Push values[key] and return its line, or 0 when absent (nothing pushed). */
@@ -160,9 +233,7 @@ get_key(struct loader *ld, const char *key)
 		lua_pop(L, 1);
 		return 0;
 	}
-	lua_getfield(L, 1, key);
-	line = (int)lua_tointeger(L, -1);
-	lua_pop(L, 1);
+	line = key_line(ld, key);
 	return line > 0 ? line : 1;
 }
 
@@ -222,7 +293,7 @@ lua_to_json(struct loader *ld, int line, const char *where, int depth)
 	lua_State *L = ld->L;
 	json_t *j = NULL;
 
-	if (depth > CONF_MAX_DEPTH) {
+	if (depth > CONF_MAX_DEPTH || !lua_checkstack(L, 4)) {
 		fail(ld, line, "%s: nested too deeply", where);
 		return NULL;
 	}
@@ -388,6 +459,7 @@ load_staff(struct loader *ld, struct config *c)
 	for (size_t i = 1; i <= n && rc == 0; i++) {
 		struct conf_staff *s = &c->staff[i - 1];
 		char *role = NULL;
+		int el = entry_line(ld, line, i);
 		c->nstaff = i;
 		if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TTABLE) {
 			lua_pop(L, 1);
@@ -400,25 +472,25 @@ load_staff(struct loader *ld, struct config *c)
 			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
 			if (strcmp(k, "name") && strcmp(k, "unix_user") && strcmp(k, "role") &&
 			    strcmp(k, "email"))
-				rc = fail(ld, line, "staff[%zu].%s: unknown field", i, k);
+				rc = fail(ld, el, "staff[%zu].%s: unknown field", i, k);
 			lua_pop(L, 1);
 		}
-		if (rc == 0 && (rc = staff_field(ld, line, i, "name", 1, &s->name)) == 0 &&
-		    (rc = staff_field(ld, line, i, "unix_user", 1, &s->unix_user)) == 0 &&
-		    (rc = staff_field(ld, line, i, "role", 1, &role)) == 0 &&
-		    (rc = staff_field(ld, line, i, "email", 0, &s->email)) == 0) {
+		if (rc == 0 && (rc = staff_field(ld, el, i, "name", 1, &s->name)) == 0 &&
+		    (rc = staff_field(ld, el, i, "unix_user", 1, &s->unix_user)) == 0 &&
+		    (rc = staff_field(ld, el, i, "role", 1, &role)) == 0 &&
+		    (rc = staff_field(ld, el, i, "email", 0, &s->email)) == 0) {
 			if (regexec(&re, s->unix_user, 0, NULL, 0) != 0)
-				rc = fail(ld, line,
+				rc = fail(ld, el,
 				    "staff[%zu].unix_user: '%s' is not a valid user name", i,
 				    s->unix_user);
 			else if ((s->role = role_from_name(role)) == ROLE_NONE)
-				rc = fail(ld, line,
+				rc = fail(ld, el,
 				    "staff[%zu].role: unknown role '%s' (expected eti, cip, "
 				    "coordinator or admin)",
 				    i, role);
 			for (size_t j = 0; rc == 0 && j + 1 < i; j++)
 				if (strcmp(c->staff[j].unix_user, s->unix_user) == 0)
-					rc = fail(ld, line,
+					rc = fail(ld, el,
 					    "staff[%zu].unix_user: '%s' is listed twice", i,
 					    s->unix_user);
 		}
@@ -442,6 +514,12 @@ resolve_daemon_user(struct loader *ld, struct config *c)
 			return fail(ld, 0,
 			    "staff[%zu].unix_user: cannot name the daemon's user (uid %u)", i + 1,
 			    (unsigned)geteuid());
+		/* Listed under its own name too: the second entry would silently win. */
+		for (size_t j = 0; j < c->nstaff; j++)
+			if (strcmp(c->staff[j].unix_user, pw.pw_name) == 0)
+				return fail(ld, key_line(ld, "staff"),
+				    "staff[%zu].unix_user: '@daemon' is '%s', listed twice", i + 1,
+				    pw.pw_name);
 		free(c->staff[i].unix_user);
 		c->staff[i].unix_user = strdup(pw.pw_name);
 	}
@@ -467,9 +545,10 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 		if (i == TR_NELEM(known_keys)) {
 			lua_pushvalue(L, -2);
 			lua_rawget(L, 1);
-			line = (int)lua_tointeger(L, -1);
+			line = assign_start_line(ld, k, (int)lua_tointeger(L, -1));
+			fail(ld, line, "unknown setting '%s'", k);
 			lua_pop(L, 3);
-			return fail(ld, line, "unknown setting '%s'", k);
+			return -1;
 		}
 		lua_pop(L, 1);
 	}
@@ -585,7 +664,9 @@ int
 config_load_buffer(const char *name, const char *buf, size_t len, mode_t st_mode,
     struct config **out, char *err, size_t errlen)
 {
-	struct loader ld = { .name = name, .err = err, .errlen = errlen };
+	struct loader ld = {
+		.name = name, .src = buf, .srclen = len, .err = err, .errlen = errlen
+	};
 	struct config *c;
 	char chunkname[PATH_MAX + 2];
 	int rc = -1;
@@ -625,7 +706,13 @@ config_load_buffer(const char *name, const char *buf, size_t len, mode_t st_mode
 		lua_pop(L, 1);
 	}
 	lua_sethook(L, conf_hook, LUA_MASKCOUNT, CONF_MAX_INSTRUCTIONS);
-	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+	int status = lua_pcall(L, 0, 0, 0);
+	if (status == LUA_ERRMEM) {
+		fail(&ld, 0, "out of memory (a configuration may use up to %u MiB)",
+		    CONF_MAX_MEMORY >> 20);
+		goto out;
+	}
+	if (status != LUA_OK) {
 		const char *m = lua_tostring(L, -1);
 		snprintf(err, errlen, "%s", m ? m : "out of memory");
 		goto out;

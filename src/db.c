@@ -113,9 +113,10 @@ db_stmt(struct db *db, const char *sql)
 		return NULL;
 	}
 	if (db->nstmts == DB_MAX_STMTS) {
-		/* Not a leak: the statement still works, it just is not cached. */
-		log_warnx("db: statement cache full");
-		return st;
+		/* Only static SQL is cached, so this is a bug to fix, not a load to bear. */
+		log_warnx("db: statement cache full (%d): \"%s\"", DB_MAX_STMTS, sql);
+		sqlite3_finalize(st);
+		return NULL;
 	}
 	db->stmts[db->nstmts].sql = sql;
 	db->stmts[db->nstmts].stmt = st;

@@ -36,7 +36,8 @@ int db_module_version(struct db *, const char *module);
 
 /*
  * A prepared statement for `sql`, prepared once and kept for the life of the
- * connection. The caller binds, steps and must call db_done() when finished.
+ * connection. `sql` must outlive the database handle (static text): the
+ * cache keys on it. The caller binds, steps and must call db_done() when finished.
  * NULL (logged) when SQLite refuses the statement.
  */
 sqlite3_stmt *db_stmt(struct db *, const char *sql);

@@ -61,7 +61,8 @@ json_parse_body(const char *buf, size_t len, struct input_error *err)
 		    JSON_MAX_DEPTH);
 		return NULL;
 	}
-	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* DECODE_ANY: a scalar is valid JSON; it is refused below as "not an object". */
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (j == NULL) {
 		input_error_set(err, 400, "bad_request", NULL,
 		    "malformed JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -163,9 +164,14 @@ json_merge_patch(json_t *target, json_t *patch)
 		json_t *cur = json_object_get(target, k);
 		if (json_is_null(v))
 			json_object_del(target, k);
-		else if (json_is_object(v) && json_is_object(cur))
+		else if (json_is_object(v)) {
+			/* RFC 7386: an object patches {} when the member is absent or not an object. */
+			if (!json_is_object(cur)) {
+				cur = json_object();
+				json_object_set_new(target, k, cur);
+			}
 			json_merge_patch(cur, v);
-		else
+		} else
 			json_object_set(target, k, v);
 	}
 }

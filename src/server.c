@@ -31,8 +31,8 @@ http_cb(struct evhttp_request *req, void *arg)
  * The lock file beside the socket says whether a daemon owns the socket: a
  * live one holds the lock, so a leftover socket file without it is stale.
  */
-static int
-take_lock(struct server *srv, char *err, size_t errlen)
+int
+server_lock(struct server *srv, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int fd;
@@ -68,7 +68,7 @@ server_listen(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: socket path too long", path);
 		return -1;
 	}
-	if (take_lock(srv, err, errlen) == -1)
+	if (srv->lockfd == -1 && server_lock(srv, err, errlen) == -1)
 		return -1;
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(
@@ -108,7 +108,8 @@ server_apply_config(struct server *srv)
 	evhttp_set_timeout(srv->http, srv->conf->request_timeout);
 	evhttp_set_allowed_methods(srv->http,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE |
+	        EVHTTP_REQ_CONNECT);
 	evhttp_set_default_content_type(srv->http, "application/json");
 }
 

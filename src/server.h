@@ -23,8 +23,13 @@ struct server {
 };
 
 /*
- * Take the socket's lock (a second instance is refused), replace a stale
- * socket file, bind and listen with the configured mode.
+ * Take the socket's lock: -1 with a message when another instance holds it.
+ * Taken before the database is opened, so a refused instance touches nothing.
+ */
+int server_lock(struct server *, char *err, size_t errlen);
+/*
+ * Take the lock unless held already, replace a stale socket file, bind and
+ * listen with the configured mode.
  */
 int server_listen(struct server *, char *err, size_t errlen);
 /* Apply the limits and timeouts of the configuration to the HTTP server. */

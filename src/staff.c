@@ -345,9 +345,8 @@ staff_bootstrap(struct db *db, const struct config *c, char *err, size_t errlen)
 	    "INSERT INTO staff (name, unix_user, role, email, active, bootstrap, created_at,"
 	    " updated_at) VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?5)"
 	    " ON CONFLICT (unix_user) DO UPDATE SET name = ?1, role = ?3, email = ?4, active = 1,"
-	    " bootstrap = 1, updated_at = ?5"
-	    " WHERE (name, role, coalesce(email, ''), active, bootstrap)"
-	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1, 1)";
+	    " bootstrap = 1, updated_at = CASE WHEN (name, role, coalesce(email, ''), active)"
+	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1) THEN ?5 ELSE updated_at END";
 	static const char unmark[] = "UPDATE staff SET bootstrap = 0 WHERE bootstrap = 1";
 	char now[32];
 

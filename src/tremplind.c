@@ -218,8 +218,11 @@ main(int argc, char *argv[])
 	d.srv.conf = conf;
 	d.srv.lockfd = -1;
 	d.srv.started = time(NULL);
-	ensure_parent(conf->database);
 	ensure_parent(conf->socket_path);
+	/* Before the database: a refused second instance must not migrate or change it. */
+	if (server_lock(&d.srv, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	ensure_parent(conf->database);
 	if (db_open(conf->database, &d.srv.db, err, sizeof(err)) == -1)
 		fatalx("cannot open the database: %s", err);
 	if (db_migrate(d.srv.db, modules, TR_NELEM(modules), err, sizeof(err)) == -1)

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian 12 packages Tremplin needs: `deps.sh build` to build and
+# run the daemon, `deps.sh test` to also run the whole test suite.
+set -eu
+build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libevent-dev
+libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
+test="libcmocka-dev python3 python3-pytest python3-jsonschema clang-format systemd util-linux"
+want=$build
+[ "${1:-build}" = test ] && want="$build $test"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+as_root=""
+[ "$(id -u)" -eq 0 ] || as_root=sudo
+echo "installing:$missing"
+$as_root apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing

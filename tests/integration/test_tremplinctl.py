@@ -1,0 +1,198 @@
+"""tremplinctl against a live daemon: JSON out, errors on stderr with exit 1, backups."""
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+
+import pytest
+
+import tremplin_test as tt
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _have_tremplinctl():
+    if not os.access(tt.TREMPLINCTL, os.X_OK):
+        pytest.skip("no tremplinctl at %s yet (make tremplinctl, or set TREMPLINCTL)"
+                    % tt.TREMPLINCTL)
+
+
+def ok_json(p):
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    return json.loads(p.stdout)
+
+
+def test_health__socket_option__prints_the_health_json(daemon):
+    body = ok_json(tt.ctl("health", socket_path=daemon.socket))
+    assert body["status"] == "ok"
+    assert body["database"] == {"status": "ok"}
+
+
+def test_health__socket_from_environment__used(daemon):
+    body = ok_json(tt.ctl("health", env={"TREMPLIN_SOCKET": daemon.socket}))
+    assert body["status"] == "ok"
+
+
+def test_socket_option__wins_over_environment(daemon):
+    p = tt.ctl("health", socket_path=daemon.socket,
+               env={"TREMPLIN_SOCKET": os.path.join(daemon.dir, "absent.sock")})
+    assert ok_json(p)["status"] == "ok"
+
+
+def test_whoami__prints_the_account(daemon):
+    body = ok_json(tt.ctl("whoami", socket_path=daemon.socket))
+    assert body == daemon.get("/v1/whoami").body
+
+
+def test_whoami__as_another_user__that_account(daemon):
+    tt.needs_root("daemon")
+    body = ok_json(tt.ctl("whoami", socket_path=daemon.socket, user="daemon"))
+    assert (body["unix_user"], body["role"]) == ("daemon", "coordinator")
+
+
+def test_get__object_and_list__same_json_as_the_api(daemon):
+    s = daemon.create("/v1/structures", tt.structure_body())
+    assert ok_json(tt.ctl("get", "/v1/structures/%d" % s["id"], socket_path=daemon.socket)) == s
+    listed = ok_json(tt.ctl("get", "/v1/structures?limit=500", socket_path=daemon.socket))
+    assert listed == daemon.get("/v1/structures?limit=500").body
+
+
+def test_post__argument__created_and_printed(daemon):
+    body = tt.structure_body()
+    out = ok_json(tt.ctl("post", "/v1/structures", json.dumps(body), socket_path=daemon.socket))
+    for k, v in body.items():
+        assert out[k] == v
+    assert daemon.get("/v1/structures/%d" % out["id"]).body == out
+
+
+def test_post__standard_input__created(daemon):
+    body = tt.staff_body()
+    out = ok_json(tt.ctl("post", "/v1/staff", "-", socket_path=daemon.socket,
+                         input=json.dumps(body)))
+    assert out["unix_user"] == body["unix_user"]
+    assert daemon.get("/v1/staff/%d" % out["id"]).body == out
+
+
+def test_patch__merge_patch__changed_and_printed(daemon):
+    s = daemon.create("/v1/structures", tt.structure_body(annexe_financiere="ACI023201111A0M0"))
+    out = ok_json(tt.ctl("patch", "/v1/structures/%d" % s["id"],
+                         '{"name": "Renommée", "annexe_financiere": null}',
+                         socket_path=daemon.socket))
+    assert (out["name"], out["annexe_financiere"]) == ("Renommée", None)
+    assert daemon.get("/v1/structures/%d" % s["id"]).body == out
+
+
+def test_post__refused_by_daemon__exit_1_message_on_stderr_nothing_written(daemon):
+    before = daemon.list_all("/v1/structures")
+    body = tt.structure_body(siret="73282932000075")
+    p = tt.ctl("post", "/v1/structures", json.dumps(body), socket_path=daemon.socket)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "siret" in p.stderr and "Luhn" in p.stderr, p.stderr
+    assert "422" in p.stderr
+    assert daemon.list_all("/v1/structures") == before
+
+
+def test_get__missing__exit_1_message_on_stderr(daemon):
+    p = tt.ctl("get", "/v1/structures/999999", socket_path=daemon.socket)
+    assert p.returncode == 1
+    assert "no structure 999999" in p.stderr
+    assert p.stdout.strip() == ""
+
+
+def test_patch__conflict__exit_1_message_on_stderr_and_unchanged(daemon):
+    s1 = daemon.create("/v1/structures", tt.structure_body())
+    s2 = daemon.create("/v1/structures", tt.structure_body())
+    p = tt.ctl("patch", "/v1/structures/%d" % s2["id"], json.dumps({"siret": s1["siret"]}),
+               socket_path=daemon.socket)
+    assert p.returncode == 1
+    assert "already exists" in p.stderr and "siret" in p.stderr
+    assert daemon.get("/v1/structures/%d" % s2["id"]).body == s2
+
+
+def test_unknown_caller__exit_1_message_on_stderr(daemon):
+    tt.needs_root(tt.UNKNOWN_USER)
+    p = tt.ctl("whoami", socket_path=daemon.socket, user=tt.UNKNOWN_USER)
+    assert p.returncode == 1
+    assert "unknown caller" in p.stderr
+
+
+def test_invalid_json_argument__refused_before_sending(daemon):
+    before = daemon.list_all("/v1/structures")
+    p = tt.ctl("post", "/v1/structures", "{not json", socket_path=daemon.socket)
+    assert p.returncode != 0
+    assert p.stderr.strip()
+    assert daemon.list_all("/v1/structures") == before
+
+
+def test_no_daemon__non_zero_exit_naming_the_socket(tmp_path):
+    sock = str(tmp_path / "absent.sock")
+    p = tt.ctl("health", socket_path=sock)
+    assert p.returncode != 0
+    assert sock in p.stderr
+
+
+def test_backup__during_writes__consistent_copy_with_every_prior_write(daemon, tmp_path):
+    acked, stop, errors = [], threading.Event(), []
+
+    def writer():
+        with daemon.new_client() as c:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    a = c.post("/v1/structures", tt.structure_body(name="Pendant %d" % i))
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+                    return
+                if a.status != 201:
+                    errors.append(a)
+                    return
+                acked.append(a.body)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(acked) < 20 and time.monotonic() < deadline and not errors:
+            time.sleep(0.01)
+        assert len(acked) >= 20, errors
+        before = list(acked)  # acknowledged before the backup began
+        out = str(tmp_path / "copy.db")
+        p = tt.ctl("backup", out, socket_path=daemon.socket)
+        assert t.is_alive() and not errors, "the writer stopped before the backup ended"
+    finally:
+        stop.set()
+        t.join(timeout=20)
+    assert not errors, errors
+    assert p.returncode == 0, p.stderr
+    con = sqlite3.connect("file:%s?mode=ro" % out, uri=True)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        rows = {r[0]: r for r in con.execute(
+            "SELECT id, name, siret, kind, annexe_financiere, created_at, updated_at "
+            "FROM structures")}
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 1
+    finally:
+        con.close()
+    for s in before:
+        assert s["id"] in rows, s
+        assert rows[s["id"]] == (s["id"], s["name"], s["siret"], s["kind"],
+                                 s["annexe_financiere"], s["created_at"], s["updated_at"])
+    assert not os.path.exists(out + "-wal")
+
+
+def test_backup__not_admin__exit_1_and_no_file(daemon):
+    tt.needs_root("daemon")
+    d = tempfile.mkdtemp(prefix="tremplin-it-backup-")
+    try:
+        os.chmod(d, 0o777)  # the coordinator may write here: only the daemon says no
+        p = tt.ctl("backup", os.path.join(d, "copy.db"), socket_path=daemon.socket,
+                   user="daemon")
+        assert p.returncode == 1
+        assert "coordinator role may not" in p.stderr, p.stderr
+        assert os.listdir(d) == []
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

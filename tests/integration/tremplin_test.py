@@ -1,0 +1,711 @@
+"""Harness for the integration tests: a real tremplind on a temporary directory.
+
+Only the Python standard library (and pytest, for skips and failures) is used,
+so that the suite runs under Debian's /usr/bin/python3 with python3-pytest.
+
+- Daemon: writes a configuration, starts ``tremplind -d -f CONF`` with its
+  stderr in a log file, waits until /v1/health answers, stops it with a signal
+  and returns the exit code; fails when a sanitizer reported something.
+- Client: HTTP/1.1 over AF_UNIX with keep-alive; every answer is returned as
+  ``Answer(status, headers, body)`` and checked against docs/openapi.json by
+  tests/integration/openapi_check.py when that module is there.
+- Callers as other Unix users: a forked child drops to the user's uid and gid,
+  makes the request and sends the answer back through a pipe.
+"""
+
+import base64
+import hashlib
+import http.client
+import importlib
+import json
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("TOP_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get("BUILDDIR") or os.getcwd()
+TREMPLIND = os.environ.get("TREMPLIND") or os.path.join(BUILDDIR, "tremplind")
+TREMPLINCTL = os.environ.get("TREMPLINCTL") or os.path.join(BUILDDIR, "tremplinctl")
+
+# Generous bounds: they only decide when a test gives up waiting; no test
+# asserts how fast something happens.
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+CALL_TIMEOUT = 30.0
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+IS_ROOT = os.geteuid() == 0
+SELF_USER = pwd.getpwuid(os.geteuid()).pw_name
+
+# Roles mapped to existing Debian system users. The admin is the daemon's own
+# user ("@daemon" in the configuration), root when the suite runs as root.
+ROLE_USERS = {
+    "admin": SELF_USER,
+    "coordinator": "daemon",
+    "cip": "bin",
+    "eti": "sys",
+}
+UNKNOWN_USER = "nobody"  # no account at all
+
+BOOTSTRAP_STAFF = [
+    {"name": "Opératrice", "unix_user": "@daemon", "role": "admin", "email": "ops@example.org"},
+    {"name": "Coordinatrice", "unix_user": "daemon", "role": "coordinator"},
+    {"name": "Conseiller CIP", "unix_user": "bin", "role": "cip"},
+    {"name": "Encadrant ETI", "unix_user": "sys", "role": "eti"},
+]
+
+# Sanitized builds: a finding must end the daemon with a non-zero status and
+# leave its report in the log, where Daemon.check_log() looks for it.
+DAEMON_ENV_DEFAULTS = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=23",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+for _k, _v in DAEMON_ENV_DEFAULTS.items():
+    os.environ.setdefault(_k, _v)
+
+
+def needs_root(user):
+    """Skip the calling test when calling as `user` needs privileges we lack."""
+    if user != SELF_USER and not IS_ROOT:
+        pytest.skip("calling as Unix user %r needs root (the suite runs as %r)" % (user, SELF_USER))
+
+
+def require_root(why="needs other Unix users"):
+    if not IS_ROOT:
+        pytest.skip("%s: run the suite as root" % why)
+
+
+def user_of(who):
+    """A role name ("admin", "eti", ...), "unknown", or a Unix user name -> user name."""
+    if who in ROLE_USERS:
+        return ROLE_USERS[who]
+    if who == "unknown":
+        return UNKNOWN_USER
+    return who
+
+
+# ---------------------------------------------------------------------------
+# Data helpers
+
+
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+_used_sirets = set()
+
+
+def make_siret(rng=random):
+    """A fresh SIRET that passes the Luhn check (never La Poste's SIREN)."""
+    while True:
+        base = "%d%012d" % (rng.randint(1, 9), rng.randrange(10**12))
+        if base.startswith("356000000"):
+            continue
+        for d in "0123456789":
+            s = base + d
+            if luhn_ok(s):
+                break
+        if s not in _used_sirets:
+            _used_sirets.add(s)
+            return s
+
+
+def with_wrong_key(siret):
+    """The same SIRET with a check digit that fails Luhn."""
+    last = int(siret[-1])
+    return siret[:-1] + str((last + 1) % 10)
+
+
+_counter = [0]
+
+
+def unique(prefix="x"):
+    _counter[0] += 1
+    return "%s%d%04d" % (prefix, os.getpid() % 1000, _counter[0])
+
+
+def structure_body(**over):
+    b = {"name": "Atelier " + unique(), "siret": make_siret(), "kind": "ACI"}
+    b.update(over)
+    return b
+
+
+def staff_body(**over):
+    b = {"name": "Agent " + unique(), "unix_user": unique("u"), "role": "eti"}
+    b.update(over)
+    return b
+
+
+# ---------------------------------------------------------------------------
+# Answers and the OpenAPI check
+
+
+class Headers(dict):
+    """Response headers; names are looked up without regard to case."""
+
+    def __init__(self, pairs=()):
+        super().__init__()
+        for k, v in pairs:
+            k = k.lower()
+            super().__setitem__(k, v if k not in self else self[k] + ", " + v)
+
+    def __getitem__(self, k):
+        return super().__getitem__(k.lower())
+
+    def __contains__(self, k):
+        return super().__contains__(k.lower())
+
+    def get(self, k, default=None):
+        return super().get(k.lower(), default)
+
+
+class Answer(tuple):
+    """(status, headers, body): body is the parsed JSON, or bytes otherwise."""
+
+    def __new__(cls, status, headers, body, raw=b""):
+        a = super().__new__(cls, (status, headers, body))
+        a.raw = raw
+        return a
+
+    status = property(lambda self: self[0])
+    headers = property(lambda self: self[1])
+    body = property(lambda self: self[2])
+
+    @property
+    def error(self):
+        assert isinstance(self.body, dict) and "error" in self.body, (
+            "expected a JSON error, got %d %r" % (self.status, self.body))
+        return self.body["error"]
+
+    def __repr__(self):
+        return "Answer(%d, %r)" % (self.status, self.body if not isinstance(self.body, bytes)
+                                   else self.body[:200])
+
+
+def make_answer(status, header_pairs, raw):
+    headers = Headers(header_pairs)
+    body = raw
+    ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype == "application/json" and raw:
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise AssertionError("the daemon said application/json but sent %r: %s"
+                                 % (raw[:200], e))
+    return Answer(status, headers, body, raw)
+
+
+_checker = None
+_checker_warned = False
+
+
+def _load_checker():
+    """openapi_check.check, or None (with one warning) while it is missing."""
+    global _checker, _checker_warned
+    if _checker is not None:
+        return _checker
+    spec = os.path.join(TOP_SRCDIR, "docs", "openapi.json")
+    mod_file = os.path.join(HERE, "openapi_check.py")
+    if not (os.path.exists(spec) and os.path.exists(mod_file)):
+        if not _checker_warned:
+            warnings.warn("docs/openapi.json or tests/integration/openapi_check.py is missing: "
+                          "answers are not checked against the API description")
+            _checker_warned = True
+        return None
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    _checker = importlib.import_module("openapi_check").check
+    return _checker
+
+
+def openapi_check(method, path, answer):
+    check = _load_checker()
+    if check is not None:
+        check(method, path, answer.status, answer.headers, answer.body)
+
+
+# ---------------------------------------------------------------------------
+# HTTP over the Unix socket
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=CALL_TIMEOUT):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.unix_path)
+        except OSError:
+            s.close()
+            raise
+        self.sock = s
+
+
+def _encode_body(body, content_type, headers):
+    if body is None:
+        return None
+    if isinstance(body, (dict, list, int, float, bool)):
+        data = json.dumps(body).encode()
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = bytes(body)
+    if content_type is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = content_type
+    return data
+
+
+def _do_request(conn, method, path, body=None, headers=None, content_type="application/json"):
+    hdrs = dict(headers or {})
+    data = _encode_body(body, content_type, hdrs)
+    conn.request(method, path, body=data, headers=hdrs)
+    resp = conn.getresponse()
+    raw = resp.read()
+    return resp.status, resp.getheaders(), raw
+
+
+class Client:
+    """A keep-alive client; each answer is checked against the API description."""
+
+    def __init__(self, socket_path, timeout=CALL_TIMEOUT, check=True, idle_limit=None):
+        self.socket_path = socket_path
+        self.conn = UnixHTTPConnection(socket_path, timeout)
+        self.check = check
+        # The daemon closes connections idle for request_timeout: past half of
+        # it, start a new one rather than race the daemon's close.
+        self.idle_limit = idle_limit
+        self.last_used = time.monotonic()
+
+    def request(self, method, path, body=None, headers=None, content_type="application/json"):
+        if self.idle_limit is not None and time.monotonic() - self.last_used > self.idle_limit / 2:
+            self.conn.close()
+        try:
+            status, pairs, raw = _do_request(self.conn, method, path, body, headers,
+                                             content_type)
+        except BaseException:
+            self.conn.close()  # a half-done exchange must not poison the next request
+            raise
+        finally:
+            self.last_used = time.monotonic()
+        a = make_answer(status, pairs, raw)
+        if self.check:
+            openapi_check(method, path, a)
+        return a
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path, body, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def call_as(user, socket_path, method, path, body=None, headers=None,
+            content_type="application/json", timeout=CALL_TIMEOUT):
+    """One request from a child running as Unix `user`; returns the checked Answer."""
+    needs_root(user)
+    if user == SELF_USER:
+        with Client(socket_path, timeout) as c:
+            return c.request(method, path, body, headers, content_type)
+    pw = pwd.getpwnam(user)
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, ask, report, exit without cleanup
+        code = 0
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            conn = UnixHTTPConnection(socket_path, timeout)
+            status, pairs, raw = _do_request(conn, method, path, body, headers, content_type)
+            conn.close()
+            out = {"status": status, "headers": pairs, "body": base64.b64encode(raw).decode()}
+        except BaseException as e:  # noqa: B902 - everything goes back to the parent
+            out = {"exception": "%s: %s" % (type(e).__name__, e)}
+            code = 1
+        try:
+            data = json.dumps(out).encode()
+            while data:
+                data = data[os.write(wfd, data):]
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    chunks = []
+    with os.fdopen(rfd, "rb") as f:
+        while True:
+            c = f.read(65536)
+            if not c:
+                break
+            chunks.append(c)
+    os.waitpid(pid, 0)
+    out = json.loads(b"".join(chunks).decode() or "{}")
+    if "exception" in out or "status" not in out:
+        raise AssertionError("request as %s failed: %s" % (user, out.get("exception", out)))
+    a = make_answer(out["status"], [tuple(p) for p in out["headers"]],
+                    base64.b64decode(out["body"]))
+    openapi_check(method, path, a)
+    return a
+
+
+# ---------------------------------------------------------------------------
+# The daemon
+
+_live = set()  # every daemon process started, so that nothing outlives the suite
+
+
+def kill_all_live():
+    for proc in list(_live):
+        if proc.poll() is None:
+            try:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        _live.discard(proc)
+
+
+def lua_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def lua_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return lua_string(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join("%s = %s" % (k, lua_value(x)) for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "{\n" + "".join("  %s,\n" % lua_value(x) for x in v) + "}"
+    raise TypeError(v)
+
+
+class Daemon:
+    """One tremplind on its own directory (socket, database, config, log)."""
+
+    def __init__(self, workdir=None, request_timeout=None, log_level="info", staff=None,
+                 plugins=None, socket_mode="0666"):
+        if workdir is None:
+            workdir = tempfile.mkdtemp(prefix="tremplin-it-")
+            # Other uids must reach the socket inside it (mkdtemp gives 0700).
+            os.chmod(workdir, 0o755)
+        self.dir = workdir
+        self.socket = os.path.join(workdir, "tremplin.sock")
+        self.database = os.path.join(workdir, "tremplin.db")
+        self.conf = os.path.join(workdir, "tremplin.conf")
+        self.log_path = os.path.join(workdir, "tremplind.log")
+        self.settings = {
+            "request_timeout": request_timeout,
+            "log_level": log_level,
+            "staff": list(BOOTSTRAP_STAFF if staff is None else staff),
+            "plugins": plugins,
+            "socket_mode": socket_mode,
+        }
+        self.proc = None
+        self.exit_codes = []
+        self._client = None
+        self.write_config()
+
+    # -- configuration --------------------------------------------------
+
+    def config_text(self, **over):
+        s = dict(self.settings, **over)
+        lines = [
+            "-- generated by tests/integration/tremplin_test.py",
+            "socket = %s" % lua_string(self.socket),
+            "socket_mode = %s" % lua_string(s["socket_mode"]),
+            "database = %s" % lua_string(self.database),
+            "log_level = %s" % lua_string(s["log_level"]),
+        ]
+        if s["request_timeout"] is not None:
+            lines.append("request_timeout = %d" % s["request_timeout"])
+        lines.append("staff = " + lua_value(s["staff"]))
+        if s["plugins"] is not None:
+            lines.append("plugins = " + lua_value(s["plugins"]))
+        return "\n".join(lines) + "\n"
+
+    def write_config(self, text=None, mode=0o644, **over):
+        """Write the configuration (generated from the settings, or `text`)."""
+        if text is None:
+            self.settings.update(over)
+            text = self.config_text()
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, self.conf)
+        return self.conf
+
+    def line_of(self, needle):
+        """1-based line of the first configuration line holding `needle`."""
+        with open(self.conf) as f:
+            for i, line in enumerate(f, 1):
+                if needle in line:
+                    return i
+        raise AssertionError("%r not in %s" % (needle, self.conf))
+
+    # -- process --------------------------------------------------------
+
+    def spawn(self, *args, conf=None):
+        """Start tremplind -d -f CONF [args]; do not wait for anything."""
+        if not os.access(TREMPLIND, os.X_OK):
+            pytest.fail("no tremplind at %s (set TREMPLIND)" % TREMPLIND)
+        log = open(self.log_path, "ab")
+        try:
+            proc = subprocess.Popen([TREMPLIND, "-d", "-f", conf or self.conf] + list(args),
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    cwd=self.dir, start_new_session=True)
+        finally:
+            log.close()
+        _live.add(proc)
+        return proc
+
+    def start(self, *args):
+        """Start and wait until /v1/health answers 200."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.proc = self.spawn(*args)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                self._reaped(rc)
+                raise AssertionError("tremplind exited with %d while starting:\n%s"
+                                     % (rc, self.log()))
+            try:
+                with Client(self.socket, timeout=5) as c:
+                    if c.get("/v1/health").status == 200:
+                        return self
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("tremplind did not answer /v1/health within %ds:\n%s"
+                                     % (START_TIMEOUT, self.log()))
+            time.sleep(0.02)
+
+    def _reaped(self, rc, deliberate=False):
+        _live.discard(self.proc)
+        if not deliberate:  # kill -9 asked by a test is not the daemon's doing
+            self.exit_codes.append(rc)
+        self.close_client()
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        assert self.running, "tremplind is not running"
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Wait for the exit; returns the exit code (None when still running)."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._reaped(rc)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Send `sig`, wait for the exit and return its code; kill -9 on a hang."""
+        if not self.running:
+            return self.proc.returncode if self.proc else None
+        self.close_client()
+        self.proc.send_signal(sig)
+        rc = self.wait(timeout)
+        if rc is None:
+            self.kill()
+            raise AssertionError("tremplind did not exit within %ss of %s:\n%s"
+                                 % (timeout, signal.Signals(sig).name, self.log()))
+        return rc
+
+    def kill(self):
+        """kill -9: no cleanup in the daemon (leaves the socket file)."""
+        if self.running:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            self._reaped(self.proc.returncode, deliberate=True)
+
+    def restart(self):
+        rc = self.stop()
+        assert rc == 0, "exit code %r:\n%s" % (rc, self.log())
+        return self.start()
+
+    def run(self, *args, timeout=STOP_TIMEOUT, conf=None):
+        """Run tremplind to its exit (e.g. -n, or a start that must fail)."""
+        proc = subprocess.run([TREMPLIND] + list(args) + ["-f", conf or self.conf],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              cwd=self.dir, timeout=timeout)
+        check_sanitizers(proc.stdout + proc.stderr)
+        return proc
+
+    # -- log ------------------------------------------------------------
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, offset):
+        return self.log().encode()[offset:].decode("utf-8", "replace")
+
+    def wait_log(self, needle, since=0, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_since(since)
+            if needle in text:
+                return text
+            time.sleep(0.02)
+        raise AssertionError("%r not in the log within %ss:\n%s" % (needle, timeout, self.log()))
+
+    def check_log(self):
+        check_sanitizers(self.log())
+
+    # -- API ------------------------------------------------------------
+
+    @property
+    def client(self):
+        """A shared keep-alive client as the daemon's own user (admin)."""
+        if self._client is None:
+            self._client = Client(self.socket, idle_limit=self.settings["request_timeout"])
+        return self._client
+
+    def close_client(self):
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def new_client(self, **kw):
+        kw.setdefault("idle_limit", self.settings["request_timeout"])
+        return Client(self.socket, **kw)
+
+    def call(self, method, path, body=None, who="admin", **kw):
+        user = user_of(who)
+        if user == SELF_USER and not kw.get("timeout"):
+            return self.client.request(method, path, body, **kw)
+        return call_as(user, self.socket, method, path, body, **kw)
+
+    def get(self, path, who="admin", **kw):
+        return self.call("GET", path, who=who, **kw)
+
+    def post(self, path, body, who="admin", **kw):
+        return self.call("POST", path, body, who=who, **kw)
+
+    def patch(self, path, body, who="admin", **kw):
+        return self.call("PATCH", path, body, who=who, **kw)
+
+    def list_all(self, collection, query="", who="admin", limit=500):
+        """Every item of a list, following next_cursor."""
+        items, cursor = [], None
+        for _ in range(10000):
+            q = "limit=%d" % limit + ("&" + query if query else "")
+            if cursor:
+                q += "&cursor=" + cursor
+            a = self.get("%s?%s" % (collection, q), who=who)
+            assert a.status == 200, a
+            items += a.body["items"]
+            cursor = a.body["next_cursor"]
+            if cursor is None:
+                return items
+        raise AssertionError("endless pagination")
+
+    def create(self, collection, body, who="admin"):
+        a = self.post(collection, body, who=who)
+        assert a.status == 201, a
+        return a.body
+
+    # -- files ----------------------------------------------------------
+
+    def db_digest(self):
+        with open(self.database, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def sql(self, query, args=()):
+        """Run SQL on the database file directly (daemon stopped, or a read)."""
+        con = sqlite3.connect(self.database, timeout=10)
+        try:
+            rows = con.execute(query, args).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    def cleanup(self):
+        self.close_client()
+        if self.running:
+            self.kill()
+        if not os.environ.get("TREMPLIN_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def check_sanitizers(text):
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            pytest.fail("sanitizer finding (%r) in tremplind's output:\n%s" % (marker, text))
+
+
+def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_TIMEOUT):
+    """Run tremplinctl; returns the CompletedProcess (text mode)."""
+    if not os.access(TREMPLINCTL, os.X_OK):
+        pytest.skip("no tremplinctl at %s yet (set TREMPLINCTL)" % TREMPLINCTL)
+    argv = [TREMPLINCTL]
+    if socket_path is not None:
+        argv += ["--socket", socket_path]
+    argv += list(args)
+    e = dict(os.environ)
+    e.pop("TREMPLIN_SOCKET", None)
+    e.update(env or {})
+    kw = {}
+    if user is not None and user != SELF_USER:
+        needs_root(user)
+        pw = pwd.getpwnam(user)
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=e, input=input,
+                          timeout=timeout, **kw)
+    check_sanitizers(proc.stderr)
+    return proc

@@ -1,0 +1,536 @@
+/* db.c: the SQLite store, its pragmas, per-module migrations, statements, backups. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+
+struct fixture {
+	char dir[64];
+	char path[PATH_MAX];
+	struct db *db;
+};
+
+static char err[1024];
+
+static const struct migration notes_migrations[] = {
+	{ 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" },
+	{ 2,
+	    "ALTER TABLE notes ADD COLUMN author TEXT;"
+	    "CREATE INDEX notes_author ON notes (author);" },
+};
+static const struct db_module notes_module = { "notes", notes_migrations, 2 };
+/* The same module as an older daemon knows it. */
+static const struct db_module notes_module_v1 = { "notes", notes_migrations, 1 };
+
+static const struct migration tags_migrations[] = {
+	{ 1, "CREATE TABLE tags (name TEXT PRIMARY KEY);" },
+	{ 3, "CREATE TABLE tag_links (tag TEXT NOT NULL REFERENCES tags (name), note INTEGER);" },
+};
+static const struct db_module tags_module = { "tags", tags_migrations, 2 };
+
+/* Version 2 creates a table, then fails on its second statement. */
+static const struct migration broken_migrations[] = {
+	{ 1, "CREATE TABLE broken_a (x INTEGER);" },
+	{ 2, "CREATE TABLE broken_b (y INTEGER); INSERT INTO no_such_table VALUES (1);" },
+};
+static const struct db_module broken_module = { "broken", broken_migrations, 2 };
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_db.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (db_open(f->path, &f->db, err, sizeof(err)) != 0) {
+		print_error("db_open: %s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	DIR *d;
+	struct dirent *e;
+	char p[PATH_MAX + 256];
+
+	db_close(f->db);
+	if ((d = opendir(f->dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The single integer a query returns; fails the test otherwise. */
+static int64_t
+query_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("prepare %s: %s", sql, sqlite3_errmsg(h));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The single text a query returns, copied into buf. */
+static const char *
+query_text(sqlite3 *h, const char *sql, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("prepare %s: %s", sql, sqlite3_errmsg(h));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static int
+table_exists(sqlite3 *h, const char *name)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'", name);
+	return (int)query_int(h, sql);
+}
+
+static void
+exec_ok(sqlite3 *h, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static void
+migrate_ok(struct db *db, const struct db_module *const *mods, size_t n)
+{
+	if (db_migrate(db, mods, n, err, sizeof(err)) != 0)
+		fail_msg("db_migrate: %s", err);
+}
+
+static void
+test_db__open__wal_synchronous_full_foreign_keys_on(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *h = db_handle(f->db);
+	char buf[64], wal[PATH_MAX + 8];
+	struct stat st;
+
+	assert_string_equal(query_text(h, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
+	assert_int_equal(query_int(h, "PRAGMA synchronous"), 2); /* FULL */
+	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(query_int(h, "PRAGMA trusted_schema"), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_string_equal(db_path(f->db), f->path);
+	assert_int_equal(table_exists(h, "schema_migrations"), 1);
+	assert_int_equal(db_check(f->db), 0);
+}
+
+static void
+test_db__open_in_missing_directory__error_names_path(void **state)
+{
+	struct db *db = (struct db *)0x1;
+
+	(void)state;
+	assert_int_equal(db_open("/nonexistent/dir/t.db", &db, err, sizeof(err)), -1);
+	assert_null(db);
+	assert_true(strncmp(err, "/nonexistent/dir/t.db: ", 23) == 0);
+}
+
+static void
+test_db__migrate__applies_each_version_once_and_records_it(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+	sqlite3 *h = db_handle(f->db);
+	char buf[64];
+
+	assert_int_equal(db_module_version(f->db, "notes"), 0);
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(table_exists(h, "notes"), 1);
+	/* Version 2 ran too: the column and the index exist. */
+	exec_ok(h, "INSERT INTO notes (body, author) VALUES ('hello', 'alice')");
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM sqlite_schema WHERE name = 'notes_author'"), 1);
+	assert_int_equal(db_module_version(f->db, "notes"), 2);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(query_int(h,
+	                     "SELECT count(*) FROM schema_migrations WHERE module = 'notes' AND "
+	                     "version IN (1, 2)"),
+	    2);
+	/* applied_at is an RFC 3339 UTC time. */
+	query_text(
+	    h, "SELECT applied_at FROM schema_migrations WHERE version = 1", buf, sizeof(buf));
+	assert_int_equal(strlen(buf), 20);
+	assert_int_equal(buf[10], 'T');
+	assert_int_equal(buf[19], 'Z');
+}
+
+static void
+test_db__migrate_again__no_op_rows_kept(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+	sqlite3 *h = db_handle(f->db);
+
+	migrate_ok(f->db, mods, 1);
+	exec_ok(h, "INSERT INTO notes (body) VALUES ('kept')");
+	migrate_ok(f->db, mods, 1);
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes WHERE body = 'kept'"), 1);
+	assert_int_equal(db_module_version(f->db, "notes"), 2);
+}
+
+static void
+test_db__migrate_after_reopen__no_op(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+
+	migrate_ok(f->db, mods, 1);
+	db_close(f->db);
+	f->db = NULL;
+	assert_int_equal(db_open(f->path, &f->db, err, sizeof(err)), 0);
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(query_int(db_handle(f->db), "SELECT count(*) FROM schema_migrations"), 2);
+}
+
+static void
+test_db__second_module__own_versions_recorded_apart(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *first[] = { &notes_module_v1 };
+	const struct db_module *both[] = { &notes_module, &tags_module };
+	sqlite3 *h = db_handle(f->db);
+
+	migrate_ok(f->db, first, 1);
+	assert_int_equal(db_module_version(f->db, "notes"), 1);
+	assert_int_equal(db_module_version(f->db, "tags"), 0);
+	migrate_ok(f->db, both, 2);
+	assert_int_equal(db_module_version(f->db, "notes"), 2);
+	assert_int_equal(db_module_version(f->db, "tags"), 3);
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM schema_migrations WHERE module = 'tags'"), 2);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM schema_migrations"), 4);
+}
+
+static void
+test_db__second_module__rows_per_module_and_version(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *both[] = { &notes_module, &tags_module };
+	sqlite3 *h = db_handle(f->db);
+	char buf[64];
+
+	migrate_ok(f->db, both, 2);
+	assert_string_equal(query_text(h,
+	                        "SELECT group_concat(module || ':' || version, ' ') FROM (SELECT "
+	                        "module, version FROM schema_migrations ORDER BY module, version)",
+	                        buf, sizeof(buf)),
+	    "notes:1 notes:2 tags:1 tags:3");
+	assert_int_equal(table_exists(h, "tags"), 1);
+	assert_int_equal(table_exists(h, "tag_links"), 1);
+	/* foreign_keys=ON is in force for the module's tables. */
+	assert_int_not_equal(
+	    sqlite3_exec(h, "INSERT INTO tag_links VALUES ('none', 1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+}
+
+static void
+test_db__database_newer_than_code__refused_nothing_changes(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *now[] = { &notes_module };
+	/* tags would be applied first; the refusal must take it back too. */
+	const struct db_module *older[] = { &tags_module, &notes_module_v1 };
+	sqlite3 *h = db_handle(f->db);
+	char want[PATH_MAX + 64];
+
+	migrate_ok(f->db, now, 1);
+	exec_ok(h, "INSERT INTO notes (body, author) VALUES ('data', 'bob')");
+	assert_int_equal(db_migrate(f->db, older, 2, err, sizeof(err)), -1);
+	snprintf(
+	    want, sizeof(want), "%s: the schema of module notes is at version 2, newer", f->path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("unexpected error: %s", err);
+	assert_non_null(strstr(err, "(1)"));
+	assert_int_equal(table_exists(h, "tags"), 0);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM schema_migrations WHERE module = 'tags'"), 0);
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM notes WHERE body = 'data' AND author = 'bob'"), 1);
+	assert_int_equal(db_module_version(f->db, "notes"), 2);
+	/* The connection is usable afterwards: no transaction left open. */
+	assert_int_equal(sqlite3_get_autocommit(h), 1);
+}
+
+static void
+test_db__failing_migration__everything_rolled_back(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module, &broken_module };
+	sqlite3 *h = db_handle(f->db);
+	char want[PATH_MAX + 64];
+
+	assert_int_equal(db_migrate(f->db, mods, 2, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: migration broken 2 failed: ", f->path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("unexpected error: %s", err);
+	assert_non_null(strstr(err, "no_such_table"));
+	assert_int_equal(table_exists(h, "notes"), 0);
+	assert_int_equal(table_exists(h, "broken_a"), 0);
+	assert_int_equal(table_exists(h, "broken_b"), 0);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM schema_migrations"), 0);
+	assert_int_equal(sqlite3_get_autocommit(h), 1);
+}
+
+static void
+test_db__stmt_same_sql__prepared_once_same_pointer(void **state)
+{
+	struct fixture *f = *state;
+	static const char sql[] = "SELECT count(*) FROM schema_migrations WHERE module = ?";
+	char copy[sizeof(sql)];
+	sqlite3 *h = db_handle(f->db);
+	sqlite3_stmt *a, *b, *c, *p;
+	int n = 0;
+
+	memcpy(copy, sql, sizeof(sql));
+	a = db_stmt(f->db, sql);
+	assert_non_null(a);
+	b = db_stmt(f->db, sql);
+	c = db_stmt(f->db, copy); /* same text at another address */
+	assert_ptr_equal(a, b);
+	assert_ptr_equal(a, c);
+	for (p = sqlite3_next_stmt(h, NULL); p != NULL; p = sqlite3_next_stmt(h, p))
+		n++;
+	assert_int_equal(n, 1);
+	db_done(a);
+}
+
+static void
+test_db__done__statement_reset_and_unbound(void **state)
+{
+	struct fixture *f = *state;
+	static const char sql[] = "SELECT ?1";
+	sqlite3_stmt *st = db_stmt(f->db, sql);
+
+	assert_non_null(st);
+	sqlite3_bind_text(st, 1, "bound", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "bound");
+	db_done(st);
+	assert_int_equal(sqlite3_stmt_busy(st), 0);
+	assert_ptr_equal(db_stmt(f->db, sql), st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(st, 0), SQLITE_NULL);
+	db_done(st);
+}
+
+static void
+test_db__stmt_invalid_sql__null(void **state)
+{
+	struct fixture *f = *state;
+
+	/* SQLite's refusal is logged on stderr: the warning below is expected. */
+	assert_null(db_stmt(f->db, "SELECT * FROM no_such_table"));
+	assert_null(db_stmt(f->db, "SELECT * FROM no_such_table")); /* not cached either */
+}
+
+static void
+test_db__begin_rollback__write_discarded(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+	sqlite3 *h = db_handle(f->db);
+
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(sqlite3_get_autocommit(h), 0);
+	exec_ok(h, "INSERT INTO notes (body) VALUES ('draft')");
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 1);
+	db_rollback(f->db);
+	assert_int_equal(sqlite3_get_autocommit(h), 1);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 0);
+	/* Rolling back with no transaction open is harmless. */
+	db_rollback(f->db);
+}
+
+static void
+test_db__begin_commit__write_kept_after_reopen(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(db_begin(f->db), 0);
+	exec_ok(db_handle(f->db), "INSERT INTO notes (body) VALUES ('final')");
+	assert_int_equal(db_commit(f->db), 0);
+	db_close(f->db);
+	f->db = NULL;
+	assert_int_equal(db_open(f->path, &f->db, err, sizeof(err)), 0);
+	assert_int_equal(
+	    query_int(db_handle(f->db), "SELECT count(*) FROM notes WHERE body = 'final'"), 1);
+}
+
+static void
+test_db__begin_while_another_connection_writes__busy_refused(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *other;
+
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	sqlite3_busy_timeout(other, 0);
+	assert_int_equal(db_begin(f->db), 0);
+	/* BEGIN IMMEDIATE took the write lock at once. */
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_BUSY);
+	db_rollback(f->db);
+	assert_int_equal(
+	    sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+}
+
+static void
+test_db__backup__copy_opens_passes_integrity_check_holds_rows(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module, &tags_module };
+	char dst[PATH_MAX + 16], buf[64];
+	sqlite3 *h = db_handle(f->db), *copy;
+
+	migrate_ok(f->db, mods, 2);
+	exec_ok(h,
+	    "INSERT INTO notes (body, author) VALUES ('one', 'a'), ('two', 'b'), "
+	    "('three', 'c')");
+	snprintf(dst, sizeof(dst), "%s/backup.db", f->dir);
+	if (db_backup(f->db, dst, err, sizeof(err)) != 0)
+		fail_msg("db_backup: %s", err);
+	assert_int_equal(sqlite3_open_v2(dst, &copy, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_string_equal(query_text(copy, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
+	assert_int_equal(query_int(copy, "SELECT count(*) FROM notes"), 3);
+	assert_string_equal(
+	    query_text(copy,
+	        "SELECT group_concat(body, ',') FROM (SELECT body FROM notes ORDER BY id)", buf,
+	        sizeof(buf)),
+	    "one,two,three");
+	assert_int_equal(query_int(copy, "SELECT count(*) FROM schema_migrations"), 4);
+	/* A standalone file, not a WAL database needing its -wal beside it. */
+	assert_string_equal(query_text(copy, "PRAGMA journal_mode", buf, sizeof(buf)), "delete");
+	sqlite3_close(copy);
+	/* The live database is untouched and still writable. */
+	exec_ok(h, "INSERT INTO notes (body) VALUES ('four')");
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 4);
+}
+
+static void
+test_db__backup_to_unwritable_path__error(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(db_backup(f->db, "/nonexistent/dir/backup.db", err, sizeof(err)), -1);
+	assert_true(strncmp(err, "/nonexistent/dir/backup.db: ", 28) == 0);
+}
+
+static void
+test_db__row_to_json__columns_by_name_with_types(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_stmt *st;
+	json_t *o;
+
+	assert_int_equal(sqlite3_prepare_v2(db_handle(f->db),
+	                     "SELECT 7 AS n, 'été' AS s, NULL AS z, 1.5 AS r", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	o = db_row_to_json(st);
+	assert_int_equal(json_object_size(o), 4);
+	assert_int_equal(json_integer_value(json_object_get(o, "n")), 7);
+	assert_true(json_is_integer(json_object_get(o, "n")));
+	assert_string_equal(json_string_value(json_object_get(o, "s")), "été");
+	assert_true(json_is_null(json_object_get(o, "z")));
+	assert_true(json_real_value(json_object_get(o, "r")) == 1.5);
+	json_decref(o);
+	sqlite3_finalize(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_db__open__wal_synchronous_full_foreign_keys_on, setup, teardown),
+		cmocka_unit_test(test_db__open_in_missing_directory__error_names_path),
+		cmocka_unit_test_setup_teardown(
+		    test_db__migrate__applies_each_version_once_and_records_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__migrate_again__no_op_rows_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__migrate_after_reopen__no_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__second_module__own_versions_recorded_apart, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__second_module__rows_per_module_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__database_newer_than_code__refused_nothing_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__failing_migration__everything_rolled_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__stmt_same_sql__prepared_once_same_pointer, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__done__statement_reset_and_unbound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db__stmt_invalid_sql__null, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__begin_rollback__write_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__begin_commit__write_kept_after_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__begin_while_another_connection_writes__busy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__backup__copy_opens_passes_integrity_check_holds_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__backup_to_unwritable_path__error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__row_to_json__columns_by_name_with_types, setup, teardown),
+	};
+
+	log_init(1, LOG_LEVEL_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
