@@ -15,6 +15,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "plugin.h"
 #include "server.h"
 #include "util.h"
 
@@ -61,15 +62,23 @@ error_reply(struct api_req *r, int status, const char *code, const char *field, 
 }
 
 void
-api_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+api_verror(
+    struct api_req *r, int status, const char *code, const char *field, const char *fmt, va_list ap)
 {
 	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	error_reply(r, status, code, field, msg);
+}
+
+void
+api_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_verror(r, status, code, field, fmt, ap);
 	va_end(ap);
-	error_reply(r, status, code, field, msg);
 }
 
 void
@@ -282,8 +291,19 @@ route_request(struct api_req *r)
 		api_error(r, 400, "bad_request", NULL, "the query string is malformed");
 		return;
 	}
-	switch (router_match(
-	    core_routes, ncore_routes, method, path, &r->route, r->ids, &r->nids, &allowed)) {
+	enum router_result found = router_match(
+	    core_routes, ncore_routes, method, path, &r->route, r->ids, &r->nids, &allowed);
+	if (found != ROUTE_FOUND) {
+		size_t nplugin;
+		const struct route *proutes = plugins_routes(r->srv->plugins, &nplugin);
+		unsigned pallowed;
+		enum router_result pfound = router_match(
+		    proutes, nplugin, method, path, &r->route, r->ids, &r->nids, &pallowed);
+		allowed |= pallowed;
+		if (pfound != ROUTE_NO_PATH)
+			found = pfound;
+	}
+	switch (found) {
 	case ROUTE_NO_PATH:
 		api_error(r, 404, "not_found", NULL, "no such resource: %s", path);
 		return;
@@ -295,7 +315,8 @@ route_request(struct api_req *r)
 	case ROUTE_FOUND:
 		break;
 	}
-	if (!authz_allowed(r->who.role, r->route->action)) {
+	if (r->route->roles ? !(r->route->roles & ROLEBIT(r->who.role))
+	                    : !authz_allowed(r->who.role, r->route->action)) {
 		api_error(r, 403, "forbidden", NULL, "the %s role may not do this",
 		    role_name(r->who.role));
 		return;

@@ -2,6 +2,7 @@
 #ifndef TREMPLIN_API_H
 #define TREMPLIN_API_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -48,6 +49,8 @@ void api_reply(struct api_req *, int status, json_t *body);
 void api_reply_created(struct api_req *, const char *location, json_t *body);
 void api_error(struct api_req *, int status, const char *code, const char *field, const char *fmt,
     ...) __attribute__((format(printf, 5, 6)));
+void api_verror(struct api_req *, int status, const char *code, const char *field, const char *fmt,
+    va_list ap) __attribute__((format(printf, 5, 0)));
 void api_input_error(struct api_req *, const struct input_error *);
 /* 500, logging the cause and nothing about the caller's data. */
 void api_internal(struct api_req *, const char *what);

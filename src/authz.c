@@ -26,6 +26,10 @@ static const unsigned policy[ACT_MAX] = {
 	[ACT_STRUCTURE_WRITE] = ROLES_MANAGERS,
 	[ACT_STAFF_READ] = ROLES_STAFF,
 	[ACT_STAFF_WRITE] = ROLES_MANAGERS,
+	/* Plugin states and the journal are for those who run the structure and the daemon. */
+	[ACT_PLUGINS_READ] = ROLES_MANAGERS,
+	[ACT_EVENTS_READ] = ROLES_MANAGERS,
+	[ACT_PLUGIN_ROUTE] = 0,
 };
 
 const char *

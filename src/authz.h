@@ -18,6 +18,9 @@ enum action {
 	ACT_STRUCTURE_WRITE,
 	ACT_STAFF_READ,
 	ACT_STAFF_WRITE,
+	ACT_PLUGINS_READ,
+	ACT_EVENTS_READ,
+	ACT_PLUGIN_ROUTE, /* decided by the route's own roles */
 	ACT_MAX
 };
 

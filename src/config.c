@@ -48,6 +48,10 @@ static const char *const known_keys[] = {
 	"script_dir",
 	"log_level",
 	"request_timeout",
+	"event_delay_ms",
+	"plugin_strict",
+	"ca_file",
+	"allow_http",
 	"staff",
 	"plugins",
 };
@@ -283,6 +287,25 @@ get_int(struct loader *ld, const char *key, long min, long max, long def, long *
 		return fail(
 		    ld, line, "%s: %lld is out of range (%ld to %ld)", key, (long long)v, min, max);
 	*out = (long)v;
+	return 0;
+}
+
+static int
+get_bool(struct loader *ld, const char *key, int def, int *out)
+{
+	int line = get_key(ld, key);
+
+	if (line == 0) {
+		*out = def;
+		return 0;
+	}
+	if (!lua_isboolean(ld->L, -1)) {
+		fail(ld, line, "%s: expected true or false, got %s", key, luaL_typename(ld->L, -1));
+		lua_pop(ld->L, 1);
+		return -1;
+	}
+	*out = lua_toboolean(ld->L, -1);
+	lua_pop(ld->L, 1);
 	return 0;
 }
 
@@ -602,6 +625,13 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 	if (get_int(ld, "request_timeout", 1, 3600, 30, &timeout) == -1)
 		return -1;
 	c->request_timeout = (int)timeout;
+	if (get_int(ld, "event_delay_ms", 0, 60000, 0, &timeout) == -1)
+		return -1;
+	c->event_delay_ms = (int)timeout;
+	if (get_bool(ld, "plugin_strict", 0, &c->plugin_strict) == -1 ||
+	    get_bool(ld, "allow_http", 0, &c->allow_http) == -1 ||
+	    get_string(ld, "ca_file", NULL, &c->ca_file) == -1)
+		return -1;
 
 	if (load_staff(ld, c) == -1)
 		return -1;
@@ -650,6 +680,7 @@ config_free(struct config *c)
 	free(c->database);
 	free(c->plugin_dir);
 	free(c->script_dir);
+	free(c->ca_file);
 	for (size_t i = 0; i < c->nstaff; i++) {
 		free(c->staff[i].name);
 		free(c->staff[i].unix_user);

@@ -25,6 +25,10 @@ struct config {
 	char *script_dir;
 	int log_level;
 	int request_timeout;
+	int plugin_strict; /* any plugin refused at start is fatal */
+	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
+	int allow_http; /* outbound plain http:// permitted */
+	int event_delay_ms; /* pause before dispatching new events */
 	struct conf_staff *staff;
 	size_t nstaff;
 	json_t *plugins; /* object: plugin name -> its section */

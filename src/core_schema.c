@@ -24,6 +24,29 @@ static const struct migration core_migrations[] = {
 	    "  updated_at TEXT NOT NULL);"
 	    "CREATE INDEX staff_role ON staff (role, id);"
 	    "CREATE INDEX structures_kind ON structures (kind, id);" },
+	{ 2,
+	    /* The event journal: written in the same transaction as the change. */
+	    "CREATE TABLE events ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  type TEXT NOT NULL,"
+	    "  subject TEXT NOT NULL,"
+	    "  payload TEXT NOT NULL,"
+	    "  actor_id INTEGER,"
+	    "  actor TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE INDEX events_type ON events (type, id);"
+	    /* One durable cursor per subscriber: the last event it has handled. */
+	    "CREATE TABLE event_cursors ("
+	    "  subscriber TEXT PRIMARY KEY,"
+	    "  last_id INTEGER NOT NULL,"
+	    "  delivered INTEGER NOT NULL DEFAULT 0,"
+	    "  failures INTEGER NOT NULL DEFAULT 0,"
+	    "  last_error TEXT,"
+	    "  updated_at TEXT NOT NULL);"
+	    /* The last run of each durable periodic timer. */
+	    "CREATE TABLE timers ("
+	    "  name TEXT PRIMARY KEY,"
+	    "  last_run_ms INTEGER NOT NULL);" },
 };
 
 const struct db_module core_module = {
@@ -39,6 +62,11 @@ const struct route core_routes[] = {
 	    .action = ACT_HEALTH_READ },
 	{ .method = M_GET, .pattern = "/v1/whoami", .fn = system_whoami, .action = ACT_WHOAMI },
 	{ .method = M_GET, .pattern = "/v1/backup", .fn = system_backup, .action = ACT_BACKUP },
+	{ .method = M_GET,
+	    .pattern = "/v1/plugins",
+	    .fn = system_plugins,
+	    .action = ACT_PLUGINS_READ },
+	{ .method = M_GET, .pattern = "/v1/events", .fn = events_list, .action = ACT_EVENTS_READ },
 	{ .method = M_GET,
 	    .pattern = "/v1/structures",
 	    .fn = structures_list,

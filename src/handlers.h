@@ -17,6 +17,8 @@ extern const struct db_module core_module;
 void system_health(struct api_req *);
 void system_whoami(struct api_req *);
 void system_backup(struct api_req *);
+void system_plugins(struct api_req *);
+void events_list(struct api_req *);
 
 void structures_create(struct api_req *);
 void structures_list(struct api_req *);
@@ -29,6 +31,7 @@ void staff_get(struct api_req *);
 void staff_update(struct api_req *);
 
 /* Ensure the configuration's bootstrap accounts exist, active, as configured. */
-int staff_bootstrap(struct db *, const struct config *, char *err, size_t errlen);
+struct events;
+int staff_bootstrap(struct db *, struct events *, const struct config *, char *err, size_t errlen);
 
 #endif

@@ -32,6 +32,8 @@ struct route {
 	route_fn fn;
 	enum action action;
 	unsigned flags;
+	unsigned roles; /* plugins' routes: the roles allowed (ROLEBIT), instead of action */
+	const void *arg; /* plugins' routes: what the trampoline needs */
 };
 
 enum router_result { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD };

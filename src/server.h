@@ -9,6 +9,10 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct config;
 struct db;
+struct events;
+struct sched;
+struct net;
+struct plugins;
 
 struct server {
 	struct event_base *base;
@@ -16,6 +20,10 @@ struct server {
 	struct evhttp_bound_socket *bound;
 	struct config *conf;
 	struct db *db;
+	struct events *events;
+	struct sched *sched;
+	struct net *net;
+	struct plugins *plugins;
 	time_t started;
 	int lockfd;
 	int inflight; /* requests received and not yet fully answered */

@@ -1,10 +1,12 @@
 /* Staff accounts: who may call the API, as which role. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "api.h"
 #include "db.h"
+#include "events.h"
 #include "handlers.h"
 #include "identity.h"
 #include "log.h"
@@ -152,7 +154,8 @@ staff_create(struct api_req *r)
 	}
 	int64_t id = sqlite3_last_insert_rowid(db_handle(db));
 	json_t *o = staff_load(db, id, &dberr);
-	if (o == NULL || db_commit(db) == -1) {
+	if (o == NULL || events_publish_change(r->srv->events, &r->who, "staff", id, o, NULL) < 0 ||
+	    db_commit(db) == -1) {
 		json_decref(o);
 		db_rollback(db);
 		api_internal(r, "commit staff");
@@ -324,7 +327,9 @@ staff_update(struct api_req *r)
 	}
 	json_decref(o);
 	o = staff_load(db, r->ids[0], &dberr);
-	if (o == NULL || db_commit(db) == -1) {
+	if (o == NULL ||
+	    events_publish_change(r->srv->events, &r->who, "staff", r->ids[0], o, cur) < 0 ||
+	    db_commit(db) == -1) {
 		db_rollback(db);
 		api_internal(r, "commit staff");
 		goto out;
@@ -338,8 +343,49 @@ out:
 	json_decref(cur);
 }
 
+/* The account's id for unix_user, 0 when none, -1 on a database error. */
+static int64_t
+staff_id_of(struct db *db, const char *unix_user)
+{
+	static const char sql[] = "SELECT id FROM staff WHERE unix_user = ?";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int64_t id = -1;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, unix_user, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		id = 0;
+	db_done(st);
+	return id;
+}
+
+/* Journal what the configuration changed, as the change of an actor named "configuration". */
+static int
+bootstrap_event(struct db *db, struct events *ev, int64_t id, json_t *before)
+{
+	static const struct identity conf_actor = { .unix_user = "configuration" };
+	const char *keys[] = { "name", "role", "email", "active", "bootstrap" };
+	int dberr, changed = before == NULL;
+	json_t *after = staff_load(db, id, &dberr);
+
+	if (after == NULL)
+		return -1;
+	for (size_t i = 0; i < TR_NELEM(keys) && !changed; i++)
+		changed =
+		    !json_equal(json_object_get(after, keys[i]), json_object_get(before, keys[i]));
+	int rc = changed
+	    ? (events_publish_change(ev, &conf_actor, "staff", id, after, before) < 0 ? -1 : 0)
+	    : 0;
+	json_decref(after);
+	return rc;
+}
+
 int
-staff_bootstrap(struct db *db, const struct config *c, char *err, size_t errlen)
+staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "INSERT INTO staff (name, unix_user, role, email, active, bootstrap, created_at,"
@@ -348,19 +394,33 @@ staff_bootstrap(struct db *db, const struct config *c, char *err, size_t errlen)
 	    " bootstrap = 1, updated_at = CASE WHEN (name, role, coalesce(email, ''), active)"
 	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1) THEN ?5 ELSE updated_at END";
 	static const char unmark[] = "UPDATE staff SET bootstrap = 0 WHERE bootstrap = 1";
+	json_t **before = calloc(c->nstaff ? c->nstaff : 1, sizeof(*before));
+	int64_t *ids = calloc(c->nstaff ? c->nstaff : 1, sizeof(*ids));
+	sqlite3_stmt *st = NULL;
 	char now[32];
+	size_t i;
+	int rc = -1;
 
+	if (before == NULL || ids == NULL)
+		fatal("calloc");
 	tr_rfc3339(time(NULL), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		snprintf(err, errlen, "cannot update bootstrap staff accounts: database busy");
-		return -1;
+		goto out;
+	}
+	/* The accounts as they are, to journal only what the configuration changes. */
+	for (i = 0; i < c->nstaff; i++) {
+		int dberr = 0;
+		if ((ids[i] = staff_id_of(db, c->staff[i].unix_user)) < 0)
+			goto fail;
+		if (ids[i] > 0 && (before[i] = staff_load(db, ids[i], &dberr)) == NULL)
+			goto fail;
 	}
 	/* An account dropped from the file stays, managed through the API from now on. */
-	sqlite3_stmt *st = db_stmt(db, unmark);
-	if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
+	if ((st = db_stmt(db, unmark)) == NULL || sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	db_done(st);
-	for (size_t i = 0; i < c->nstaff; i++) {
+	for (i = 0; i < c->nstaff; i++) {
 		const struct conf_staff *s = &c->staff[i];
 		if ((st = db_stmt(db, sql)) == NULL)
 			goto fail;
@@ -369,19 +429,30 @@ staff_bootstrap(struct db *db, const struct config *c, char *err, size_t errlen)
 		sqlite3_bind_text(st, 3, role_name(s->role), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, s->email, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
+		int step = sqlite3_step(st);
 		db_done(st);
-		if (rc != SQLITE_DONE)
+		st = NULL;
+		if (step != SQLITE_DONE)
+			goto fail;
+		if (ids[i] == 0)
+			ids[i] = sqlite3_last_insert_rowid(db_handle(db));
+		if (bootstrap_event(db, ev, ids[i], before[i]) == -1)
 			goto fail;
 	}
 	if (db_commit(db) == -1)
 		goto fail;
 	identity_invalidate();
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	snprintf(err, errlen, "cannot update bootstrap staff accounts: %s",
 	    sqlite3_errmsg(db_handle(db)));
 	db_done(st);
 	db_rollback(db);
-	return -1;
+out:
+	for (i = 0; i < c->nstaff; i++)
+		json_decref(before[i]);
+	free(before);
+	free(ids);
+	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "events.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -124,7 +125,9 @@ structures_create(struct api_req *r)
 	}
 	int64_t id = sqlite3_last_insert_rowid(db_handle(db));
 	json_t *o = structure_load(db, id, &dberr);
-	if (o == NULL || db_commit(db) == -1) {
+	if (o == NULL ||
+	    events_publish_change(r->srv->events, &r->who, "structure", id, o, NULL) < 0 ||
+	    db_commit(db) == -1) {
 		json_decref(o);
 		db_rollback(db);
 		api_internal(r, "commit structure");
@@ -216,20 +219,24 @@ structures_update(struct api_req *r)
 			    r, 404, "not_found", NULL, "no structure %lld", (long long)r->ids[0]);
 		return;
 	}
+	json_t *before = json_deep_copy(o);
 	json_merge_patch(o, r->body);
 	if (structure_valid(o, &e) == -1) {
+		json_decref(before);
 		json_decref(o);
 		api_input_error(r, &e);
 		return;
 	}
 	tr_rfc3339(time(NULL), now, sizeof(now));
 	if (db_begin(db) == -1) {
+		json_decref(before);
 		json_decref(o);
 		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
 		return;
 	}
 	sqlite3_stmt *st = db_stmt(db, sql);
 	if (st == NULL) {
+		json_decref(before);
 		json_decref(o);
 		db_rollback(db);
 		api_internal(r, "prepare");
@@ -251,16 +258,21 @@ structures_update(struct api_req *r)
 			    "a structure with siret %s already exists", json_str(o, "siret"));
 		else
 			api_internal(r, "update structure");
+		json_decref(before);
 		json_decref(o);
 		return;
 	}
 	json_decref(o);
 	o = structure_load(db, r->ids[0], &dberr);
-	if (o == NULL || db_commit(db) == -1) {
+	if (o == NULL ||
+	    events_publish_change(r->srv->events, &r->who, "structure", r->ids[0], o, before) < 0 ||
+	    db_commit(db) == -1) {
+		json_decref(before);
 		json_decref(o);
 		db_rollback(db);
 		api_internal(r, "commit structure");
 		return;
 	}
+	json_decref(before);
 	api_reply(r, 200, o);
 }

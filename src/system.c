@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "plugin.h"
 #include "server.h"
 
 void
@@ -86,4 +87,10 @@ system_backup(struct api_req *r)
 	evhttp_send_reply(r->req, 200, NULL, NULL);
 	r->replied = 1;
 	log_info("backup: %lld bytes sent to %s", (long long)st.st_size, r->who.unix_user);
+}
+
+void
+system_plugins(struct api_req *r)
+{
+	api_reply(r, 200, json_pack("{s:o}", "items", plugins_json(r->srv->plugins)));
 }

@@ -21,6 +21,10 @@
 
 #include "config.h"
 #include "db.h"
+#include "events.h"
+#include "net.h"
+#include "plugin.h"
+#include "timers.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -110,11 +114,18 @@ reload(struct server *srv)
 		config_free(nc);
 		return;
 	}
-	if (staff_bootstrap(srv->db, nc, err, sizeof(err)) == -1) {
+	if (staff_bootstrap(srv->db, srv->events, nc, err, sizeof(err)) == -1) {
 		log_warnx("reload refused, running on the previous configuration: %s", err);
 		config_free(nc);
 		return;
 	}
+	if (strcmp(nc->plugin_dir, srv->conf->plugin_dir) != 0 ||
+	    strcmp(nc->ca_file ? nc->ca_file : "", srv->conf->ca_file ? srv->conf->ca_file : "") !=
+	        0 ||
+	    nc->allow_http != srv->conf->allow_http)
+		log_warnx("plugin_dir, ca_file and allow_http changes take effect at restart");
+	plugins_reconfigure(srv->plugins, nc->plugins);
+	events_set_delay(srv->events, nc->event_delay_ms);
 	config_free(srv->conf);
 	srv->conf = nc;
 	log_setlevel(level_of(nc));
@@ -227,12 +238,27 @@ main(int argc, char *argv[])
 		fatalx("cannot open the database: %s", err);
 	if (db_migrate(d.srv.db, modules, TR_NELEM(modules), err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (staff_bootstrap(d.srv.db, conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 
 	if ((d.srv.base = event_base_new()) == NULL ||
 	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
 		fatalx("cannot set up the event loop");
+	d.srv.events = events_new(d.srv.base, d.srv.db, conf->event_delay_ms);
+	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, NULL, NULL)) == NULL)
+		fatalx("cannot set up timers");
+	struct net_options nopt = {
+		.ca_file = conf->ca_file,
+		.allow_http = conf->allow_http,
+		.default_timeout_ms = 30 * 1000,
+		.default_max_bytes = 8u << 20,
+		.user_agent = "tremplind/" PACKAGE_VERSION,
+	};
+	if ((d.srv.net = net_new(d.srv.base, &nopt, err, sizeof(err))) == NULL)
+		fatalx("outbound HTTP: %s", err);
+	/* Plugins register routes, so they load before the socket opens. */
+	if (plugins_load(&d.srv, err, sizeof(err)) == NULL)
+		fatalx("%s", err);
 	server_apply_config(&d.srv);
 	if (server_listen(&d.srv, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -250,6 +276,11 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.srv.base);
 
 	server_close(&d.srv);
+	/* Plugins first: their requests, timers and subscriptions go with them. */
+	plugins_free(d.srv.plugins);
+	net_free(d.srv.net);
+	sched_free(d.srv.sched);
+	events_free(d.srv.events);
 	if (d.ev_drain)
 		event_free(d.ev_drain);
 	event_free(d.ev_term);

@@ -1,0 +1,519 @@
+#include "events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "authz.h"
+#include "db.h"
+#include "identity.h"
+#include "log.h"
+#include "util.h"
+
+#define DISPATCH_BATCH 64 /* events read per subscriber per round */
+#define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS (5 * 60 * 1000)
+
+struct sub {
+	TAILQ_ENTRY(sub) entry;
+	const void *owner;
+	char *name;
+	char *type;
+	event_fn fn;
+	void *arg;
+	int64_t cursor; /* the last event handled (or skipped as not matching) */
+	int64_t saved; /* the cursor as the database has it */
+	int64_t pending_id; /* > 0 while an asynchronous handler works on it */
+	int64_t delivered;
+	int64_t failures;
+	int64_t backoff_ms;
+	int64_t retry_at; /* monotonic ms; 0 when not backing off */
+	char last_error[256];
+	int dead; /* unsubscribed while the dispatcher runs: freed after it */
+};
+
+TAILQ_HEAD(sublist, sub);
+
+struct events {
+	struct event_base *base;
+	struct db *db;
+	struct event *ev;
+	int delay_ms;
+	int64_t scheduled_at; /* monotonic ms of the armed dispatch, 0 when none */
+	int dispatching;
+	struct sublist subs;
+};
+
+struct row {
+	int64_t id;
+	char *type, *subject, *actor, *created_at;
+	json_t *payload;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void dispatch_cb(evutil_socket_t, short, void *);
+
+static void
+schedule(struct events *ev, int64_t in_ms)
+{
+	int64_t at = mono_ms() + in_ms;
+	struct timeval tv = { (time_t)(in_ms / 1000), (suseconds_t)((in_ms % 1000) * 1000) };
+
+	if (ev->scheduled_at != 0 && ev->scheduled_at <= at)
+		return;
+	ev->scheduled_at = at;
+	evtimer_add(ev->ev, &tv);
+}
+
+struct events *
+events_new(struct event_base *base, struct db *db, int delay_ms)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+
+	if (ev == NULL)
+		fatal("calloc");
+	ev->base = base;
+	ev->db = db;
+	ev->delay_ms = delay_ms;
+	TAILQ_INIT(&ev->subs);
+	if ((ev->ev = evtimer_new(base, dispatch_cb, ev)) == NULL)
+		fatalx("events: evtimer_new");
+	return ev;
+}
+
+static void
+sub_free(struct sub *s)
+{
+	free(s->name);
+	free(s->type);
+	free(s);
+}
+
+void
+events_free(struct events *ev)
+{
+	struct sub *s;
+
+	if (ev == NULL)
+		return;
+	while ((s = TAILQ_FIRST(&ev->subs)) != NULL) {
+		TAILQ_REMOVE(&ev->subs, s, entry);
+		sub_free(s);
+	}
+	event_free(ev->ev);
+	free(ev);
+}
+
+void
+events_set_delay(struct events *ev, int delay_ms)
+{
+	ev->delay_ms = delay_ms;
+}
+
+void
+events_kick(struct events *ev)
+{
+	schedule(ev, ev->delay_ms);
+}
+
+int64_t
+events_publish(struct events *ev, const char *type, const char *subject, json_t *payload,
+    int64_t actor_id, const char *actor)
+{
+	static const char sql[] = "INSERT INTO events (type, subject, payload, actor_id, actor,"
+	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *st = db_stmt(ev->db, sql);
+	char now[32], *text;
+	int rc;
+
+	if (payload == NULL)
+		payload = json_object();
+	text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(payload);
+	if (st == NULL || text == NULL) {
+		free(text);
+		return -1;
+	}
+	tr_rfc3339(time(NULL), now, sizeof(now));
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (actor_id > 0)
+		sqlite3_bind_int64(st, 4, actor_id);
+	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	db_done(st);
+	free(text);
+	if (rc != SQLITE_DONE) {
+		log_warnx("events: cannot record %s %s: %s", type, subject,
+		    sqlite3_errmsg(db_handle(ev->db)));
+		return -1;
+	}
+	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
+	events_kick(ev);
+	return sqlite3_last_insert_rowid(db_handle(ev->db));
+}
+
+int64_t
+events_publish_by(struct events *ev, const struct identity *who, const char *type,
+    const char *subject, json_t *payload)
+{
+	return events_publish(ev, type, subject, payload, who->staff_id, who->unix_user);
+}
+
+int64_t
+events_publish_change(struct events *ev, const struct identity *who, const char *kind, int64_t id,
+    json_t *after, json_t *before)
+{
+	char type[64], subject[96];
+	json_t *payload = json_pack("{s:O}", "object", after);
+
+	snprintf(type, sizeof(type), "%s.%s", kind, before ? "updated" : "created");
+	snprintf(subject, sizeof(subject), "%s/%lld", kind, (long long)id);
+	if (before != NULL) {
+		json_t *changed = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach (after, k, v) {
+			if (strcmp(k, "updated_at") != 0 &&
+			    !json_equal(v, json_object_get(before, k)))
+				json_array_append_new(changed, json_string(k));
+		}
+		json_object_set_new(payload, "changed", changed);
+	}
+	return events_publish_by(ev, who, type, subject, payload);
+}
+
+static int
+type_matches(const char *pattern, const char *type)
+{
+	size_t n = strlen(pattern);
+
+	if (strcmp(pattern, "*") == 0)
+		return 1;
+	if (n >= 2 && pattern[n - 2] == '.' && pattern[n - 1] == '*')
+		return strncmp(pattern, type, n - 1) == 0;
+	return strcmp(pattern, type) == 0;
+}
+
+static struct sub *
+find_sub(struct events *ev, const char *name)
+{
+	struct sub *s;
+
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (!s->dead && strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+/* Write the cursor and counters: a crash after this never re-delivers what it covers. */
+static void
+save_cursor(struct events *ev, struct sub *s)
+{
+	static const char sql[] =
+	    "INSERT INTO event_cursors (subscriber, last_id, delivered, failures, last_error,"
+	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (subscriber) DO UPDATE SET"
+	    " last_id = ?2, delivered = ?3, failures = ?4, last_error = ?5, updated_at = ?6";
+	sqlite3_stmt *st = db_stmt(ev->db, sql);
+	char now[32];
+
+	if (st == NULL)
+		return;
+	tr_rfc3339(time(NULL), now, sizeof(now));
+	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, s->cursor);
+	sqlite3_bind_int64(st, 3, s->delivered);
+	sqlite3_bind_int64(st, 4, s->failures);
+	if (s->last_error[0])
+		sqlite3_bind_text(st, 5, s->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("events: cannot save the cursor of %s: %s", s->name,
+		    sqlite3_errmsg(db_handle(ev->db)));
+	else
+		s->saved = s->cursor;
+	db_done(st);
+}
+
+int
+events_subscribe(struct events *ev, const void *owner, const char *name, const char *type,
+    event_fn fn, void *arg)
+{
+	static const char load[] =
+	    "SELECT last_id, delivered, failures, coalesce(last_error, '') FROM event_cursors"
+	    " WHERE subscriber = ?";
+	static const char newest[] = "SELECT coalesce(max(id), 0) FROM events";
+	struct sub *s;
+	sqlite3_stmt *st;
+
+	if (name == NULL || type == NULL || fn == NULL || *name == '\0' || *type == '\0') {
+		log_warnx("events: a subscription needs a name, a type and a handler");
+		return -1;
+	}
+	if (find_sub(ev, name) != NULL) {
+		log_warnx("events: %s is already subscribed", name);
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("calloc");
+	s->owner = owner;
+	s->name = strdup(name);
+	s->type = strdup(type);
+	s->fn = fn;
+	s->arg = arg;
+	s->cursor = -1;
+	if ((st = db_stmt(ev->db, load)) == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->cursor = s->saved = sqlite3_column_int64(st, 0);
+		s->delivered = sqlite3_column_int64(st, 1);
+		s->failures = sqlite3_column_int64(st, 2);
+		tr_strlcpy(
+		    s->last_error, (const char *)sqlite3_column_text(st, 3), sizeof(s->last_error));
+	}
+	db_done(st);
+	if (s->cursor < 0) {
+		/* A new subscriber starts now: it is not handed the whole history. */
+		if ((st = db_stmt(ev->db, newest)) == NULL)
+			goto fail;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			s->cursor = sqlite3_column_int64(st, 0);
+		db_done(st);
+		if (s->cursor < 0)
+			goto fail;
+		save_cursor(ev, s);
+	}
+	TAILQ_INSERT_TAIL(&ev->subs, s, entry);
+	log_debug("events: %s subscribed to %s after event %lld", name, type, (long long)s->cursor);
+	events_kick(ev);
+	return 0;
+fail:
+	log_warnx("events: cannot subscribe %s: %s", name, sqlite3_errmsg(db_handle(ev->db)));
+	sub_free(s);
+	return -1;
+}
+
+void
+events_unsubscribe_owner(struct events *ev, const void *owner)
+{
+	struct sub *s, *next;
+
+	for (s = TAILQ_FIRST(&ev->subs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->owner != owner || s->dead)
+			continue;
+		if (s->cursor != s->saved)
+			save_cursor(ev, s);
+		if (ev->dispatching) {
+			s->dead = 1;
+			continue;
+		}
+		TAILQ_REMOVE(&ev->subs, s, entry);
+		sub_free(s);
+	}
+}
+
+static void
+reap(struct events *ev)
+{
+	struct sub *s, *next;
+
+	for (s = TAILQ_FIRST(&ev->subs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->dead) {
+			TAILQ_REMOVE(&ev->subs, s, entry);
+			sub_free(s);
+		}
+	}
+}
+
+static void
+failed(struct events *ev, struct sub *s, int64_t id, const char *why)
+{
+	s->failures++;
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	s->retry_at = mono_ms() + s->backoff_ms;
+	snprintf(s->last_error, sizeof(s->last_error), "event %lld: %s", (long long)id,
+	    why ? why : "the handler failed");
+	log_warnx("events: %s failed on event %lld (%s); retry in %lld ms", s->name, (long long)id,
+	    why ? why : "the handler failed", (long long)s->backoff_ms);
+	save_cursor(ev, s);
+}
+
+void
+events_done(struct events *ev, const char *name, int64_t event_id, int ok, const char *error)
+{
+	struct sub *s = find_sub(ev, name);
+
+	if (s == NULL || s->pending_id != event_id) {
+		log_warnx("events: %s: no event %lld pending", name, (long long)event_id);
+		return;
+	}
+	s->pending_id = 0;
+	if (ok) {
+		s->cursor = event_id;
+		s->delivered++;
+		s->backoff_ms = 0;
+		s->retry_at = 0;
+		save_cursor(ev, s);
+	} else
+		failed(ev, s, event_id, error);
+	schedule(ev, ok ? 0 : s->backoff_ms);
+}
+
+/* Read up to DISPATCH_BATCH events after the cursor into rows[]; -1 on a database error. */
+static int
+load_batch(struct events *ev, int64_t after, struct row *rows)
+{
+	static const char sql[] = "SELECT id, type, subject, payload, actor, created_at FROM events"
+	                          " WHERE id > ? ORDER BY id LIMIT ?";
+	sqlite3_stmt *st = db_stmt(ev->db, sql);
+	int n = 0, rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, DISPATCH_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row *r = &rows[n++];
+		r->id = sqlite3_column_int64(st, 0);
+		r->type = strdup((const char *)sqlite3_column_text(st, 1));
+		r->subject = strdup((const char *)sqlite3_column_text(st, 2));
+		r->payload = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		if (r->payload == NULL)
+			r->payload = json_object();
+		r->actor = strdup((const char *)sqlite3_column_text(st, 4));
+		r->created_at = strdup((const char *)sqlite3_column_text(st, 5));
+	}
+	db_done(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+static void
+free_batch(struct row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(rows[i].type);
+		free(rows[i].subject);
+		free(rows[i].actor);
+		free(rows[i].created_at);
+		json_decref(rows[i].payload);
+	}
+}
+
+/*
+ * Hand one subscriber its next batch. Rows are read into memory first so
+ * that handlers may use the database freely. Returns 1 when more may wait.
+ */
+static int
+dispatch_one(struct events *ev, struct sub *s)
+{
+	struct row rows[DISPATCH_BATCH];
+	int n = load_batch(ev, s->cursor, rows), more = 0;
+
+	if (n < 0) {
+		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		struct event_rec rec = { rows[i].id, rows[i].type, rows[i].subject, rows[i].payload,
+			rows[i].actor, rows[i].created_at };
+		if (!type_matches(s->type, rec.type)) {
+			s->cursor = rec.id;
+			continue;
+		}
+		int rc = s->fn(&rec, s->arg);
+		if (s->dead)
+			break;
+		if (rc == EVENT_DONE) {
+			s->cursor = rec.id;
+			s->delivered++;
+			s->backoff_ms = 0;
+			s->retry_at = 0;
+		} else if (rc == EVENT_PENDING) {
+			s->pending_id = rec.id;
+			break;
+		} else {
+			failed(ev, s, rec.id, NULL);
+			break;
+		}
+	}
+	more = !s->dead && n == DISPATCH_BATCH && s->pending_id == 0 && s->retry_at == 0;
+	if (!s->dead && s->cursor != s->saved)
+		save_cursor(ev, s);
+	free_batch(rows, n);
+	return more;
+}
+
+static void
+dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct events *ev = arg;
+	int64_t start = mono_ms(), now, next_retry = 0;
+	struct sub *s, *next;
+	int more = 0;
+
+	(void)fd, (void)what;
+	ev->scheduled_at = 0;
+	ev->dispatching = 1;
+	for (s = TAILQ_FIRST(&ev->subs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		now = mono_ms();
+		if (s->dead || s->pending_id != 0)
+			continue;
+		if (s->retry_at != 0 && s->retry_at > now) {
+			if (next_retry == 0 || s->retry_at < next_retry)
+				next_retry = s->retry_at;
+			continue;
+		}
+		if (now - start > DISPATCH_BUDGET_MS) {
+			more = 1;
+			break;
+		}
+		more |= dispatch_one(ev, s);
+		if (!s->dead && s->retry_at != 0 && (next_retry == 0 || s->retry_at < next_retry))
+			next_retry = s->retry_at;
+	}
+	ev->dispatching = 0;
+	reap(ev);
+	if (more)
+		schedule(ev, 0);
+	else if (next_retry != 0)
+		schedule(ev, next_retry - mono_ms() > 0 ? next_retry - mono_ms() : 0);
+}
+
+json_t *
+events_subscriptions_json(struct events *ev, const void *owner)
+{
+	json_t *a = json_array();
+	struct sub *s;
+
+	TAILQ_FOREACH (s, &ev->subs, entry) {
+		if (s->owner != owner || s->dead)
+			continue;
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:b}", "name", s->name, "type",
+		        s->type, "cursor", (json_int_t)s->cursor, "delivered",
+		        (json_int_t)s->delivered, "failures", (json_int_t)s->failures, "last_error",
+		        s->last_error[0] ? s->last_error : NULL, "pending", s->pending_id != 0));
+	}
+	return a;
+}
