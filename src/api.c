@@ -341,6 +341,43 @@ route_request(struct api_req *r)
 		api_internal(r, "handler gave no reply");
 }
 
+/*
+ * A connection's peer does not change: its credentials are read once, at
+ * its first request, and forgotten when it closes. Keyed by fd and checked
+ * against the connection, so a reused fd never inherits another's uid.
+ */
+#define PEER_CACHE 4096
+static struct {
+	const struct evhttp_connection *evcon;
+	uid_t uid;
+} peers[PEER_CACHE];
+
+static void
+connection_closed(struct evhttp_connection *evcon, void *arg)
+{
+	for (size_t i = 0; i < PEER_CACHE; i++)
+		if (peers[i].evcon == evcon)
+			peers[i].evcon = NULL;
+	(void)arg;
+}
+
+static int
+connection_uid(struct evhttp_connection *evcon, int fd, uid_t *uid)
+{
+	if (fd >= 0 && fd < PEER_CACHE && peers[fd].evcon == evcon) {
+		*uid = peers[fd].uid;
+		return 0;
+	}
+	if (peer_uid(fd, uid) == -1)
+		return -1;
+	if (fd >= 0 && fd < PEER_CACHE) {
+		peers[fd].evcon = evcon;
+		peers[fd].uid = *uid;
+		evhttp_connection_set_closecb(evcon, connection_closed, NULL);
+	}
+	return 0;
+}
+
 void
 api_dispatch(struct evhttp_request *req, struct server *srv)
 {
@@ -354,7 +391,7 @@ api_dispatch(struct evhttp_request *req, struct server *srv)
 	evhttp_request_set_on_complete_cb(req, request_done, srv);
 
 	/* Fail closed: no credentials, no service, and the connection goes. */
-	if (bev == NULL || peer_uid(bufferevent_getfd(bev), &uid) == -1) {
+	if (bev == NULL || connection_uid(evcon, bufferevent_getfd(bev), &uid) == -1) {
 		log_warnx("api: refused a connection without peer credentials");
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		api_error(&r, 403, "forbidden", NULL, "no peer credentials on this connection");

@@ -133,25 +133,34 @@ db_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-int
-db_begin(struct db *db)
+/* Transaction control is prepared once too: it runs on every write. */
+static int
+run(struct db *db, const char *sql)
 {
-	char err[256];
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
 
-	if (exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == -1) {
-		log_warnx("db: begin: %s", err);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("db: %s: %s", sql, sqlite3_errmsg(db->h));
 		return -1;
 	}
 	return 0;
 }
 
 int
+db_begin(struct db *db)
+{
+	return run(db, "BEGIN IMMEDIATE");
+}
+
+int
 db_commit(struct db *db)
 {
-	char err[256];
-
-	if (exec(db, "COMMIT", err, sizeof(err)) == -1) {
-		log_warnx("db: commit: %s", err);
+	if (run(db, "COMMIT") == -1) {
 		db_rollback(db);
 		return -1;
 	}
@@ -162,7 +171,7 @@ void
 db_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		run(db, "ROLLBACK");
 }
 
 int
