@@ -238,16 +238,6 @@ content_type_ok(struct evhttp_request *req, unsigned method)
 	    strncasecmp(ct, "application/merge-patch+json", 28) == 0;
 }
 
-static void
-request_done(struct evhttp_request *req, void *arg)
-{
-	struct server *srv = arg;
-
-	(void)req;
-	if (srv->inflight > 0)
-		srv->inflight--;
-}
-
 /* Request line and headers, as the client sent them, give or take separators. */
 static size_t
 header_bytes(struct evhttp_request *req)
@@ -378,6 +368,23 @@ connection_uid(struct evhttp_connection *evcon, int fd, uid_t *uid)
 	return 0;
 }
 
+int
+api_replies_unsent(void)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < PEER_CACHE; i++) {
+		struct bufferevent *bev;
+		if (peers[i].evcon == NULL ||
+		    (bev = evhttp_connection_get_bufferevent(
+		         (struct evhttp_connection *)peers[i].evcon)) == NULL)
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			n++;
+	}
+	return n;
+}
+
 void
 api_dispatch(struct evhttp_request *req, struct server *srv)
 {
@@ -387,8 +394,6 @@ api_dispatch(struct evhttp_request *req, struct server *srv)
 	uid_t uid;
 
 	TAILQ_INIT(&r.query);
-	srv->inflight++;
-	evhttp_request_set_on_complete_cb(req, request_done, srv);
 
 	/* Fail closed: no credentials, no service, and the connection goes. */
 	if (bev == NULL || connection_uid(evcon, bufferevent_getfd(bev), &uid) == -1) {

@@ -26,7 +26,6 @@ struct server {
 	struct plugins *plugins;
 	time_t started;
 	int lockfd;
-	int inflight; /* requests received and not yet fully answered */
 	int draining;
 };
 

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "api.h"
 #include "config.h"
 #include "db.h"
 #include "events.h"
@@ -140,13 +141,15 @@ drain_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd, (void)ev, (void)arg;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (d.srv.inflight == 0) {
+	int unsent = api_replies_unsent();
+
+	if (unsent == 0) {
 		event_base_loopexit(d.srv.base, NULL);
 		return;
 	}
 	if (now.tv_sec > d.drain_deadline.tv_sec ||
 	    (now.tv_sec == d.drain_deadline.tv_sec && now.tv_nsec >= d.drain_deadline.tv_nsec)) {
-		log_warnx("shutdown: %d replies still being written; closing", d.srv.inflight);
+		log_warnx("shutdown: %d replies still being written; closing", unsent);
 		event_base_loopexit(d.srv.base, NULL);
 	}
 }
