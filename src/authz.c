@@ -29,6 +29,8 @@ static const unsigned policy[ACT_MAX] = {
 	/* Plugin states and the journal are for those who run the structure and the daemon. */
 	[ACT_PLUGINS_READ] = ROLES_MANAGERS,
 	[ACT_EVENTS_READ] = ROLES_MANAGERS,
+	/* Reloading scripts and plugin settings is the operator's. */
+	[ACT_PLUGINS_RELOAD] = ROLEBIT(ROLE_ADMIN),
 	[ACT_PLUGIN_ROUTE] = 0,
 };
 

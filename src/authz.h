@@ -20,6 +20,7 @@ enum action {
 	ACT_STAFF_WRITE,
 	ACT_PLUGINS_READ,
 	ACT_EVENTS_READ,
+	ACT_PLUGINS_RELOAD,
 	ACT_PLUGIN_ROUTE, /* decided by the route's own roles */
 	ACT_MAX
 };

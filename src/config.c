@@ -54,6 +54,7 @@ static const char *const known_keys[] = {
 	"allow_http",
 	"staff",
 	"plugins",
+	"scripts",
 };
 
 static void *
@@ -549,6 +550,291 @@ resolve_daemon_user(struct loader *ld, struct config *c)
 	return 0;
 }
 
+/*
+ * The line of `key =` at brace depth `depth` inside the table that starts
+ * at line `from` (depth 1: its own fields). Strings and comments are
+ * skipped; on any doubt, `from`.
+ */
+static int
+member_line(struct loader *ld, int from, const char *key, int depth)
+{
+	const char *p = ld->src, *e = ld->src + ld->srclen;
+	size_t klen = strlen(key);
+	int line = 1, d = 0, opened = 0;
+
+	while (p < e && line < from)
+		if (*p++ == '\n')
+			line++;
+	for (; p < e; p++) {
+		char c = *p;
+		if (c == '\n')
+			line++;
+		else if (c == '-' && p + 1 < e && p[1] == '-') {
+			while (p + 1 < e && p[1] != '\n')
+				p++;
+		} else if (c == '"' || c == '\'') {
+			for (p++; p < e && *p != c && *p != '\n'; p++)
+				if (*p == '\\')
+					p++;
+		} else if (c == '{') {
+			d++;
+			opened = 1;
+		} else if (c == '}') {
+			if (--d <= 0 && opened)
+				break;
+		} else if (d == depth && (size_t)(e - p) > klen && strncmp(p, key, klen) == 0 &&
+		    (p == ld->src ||
+		        !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+		            (p[-1] >= '0' && p[-1] <= '9')))) {
+			const char *q = p + klen;
+			while (q < e && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < e && *q == '=' && (q + 1 == e || q[1] != '='))
+				return line;
+		}
+	}
+	return from;
+}
+
+static int
+valid_script_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* A host name (lower case) with an optional port: what http{} may reach. */
+static int
+valid_http_host(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		        s[i] == '-'))
+			return 0;
+	if (colon != NULL) {
+		int64_t port;
+		if (tr_parse_i64(colon + 1, 1, 65535, &port) == -1)
+			return 0;
+	}
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	long min, max, def;
+} script_limits[] = {
+	{ "memory_mib", 1, 1024, 8 },
+	{ "instructions", 1000, 1000000000, 1000000 },
+	{ "time_ms", 1, 60000, 50 },
+	{ "max_failures", 1, 1000, 3 },
+};
+
+/* Check one script's section; return its normal form (defaults filled in) or NULL. */
+static json_t *
+script_section(struct loader *ld, const char *name, json_t *in, int line, const json_t *plugins)
+{
+	static const char *const keys[] = { "enabled", "role", "file", "options", "http_hosts",
+		"limits" };
+	const char *k;
+	json_t *v, *out;
+	char def[64];
+
+	if (!valid_script_name(name)) {
+		fail(ld, line, "scripts.%s: not a script name ([a-z][a-z0-9_]*, at most 32)", name);
+		return NULL;
+	}
+	if (json_object_get(plugins, name) != NULL) {
+		fail(ld, line, "scripts.%s: a plugin has this name already", name);
+		return NULL;
+	}
+	if (json_is_array(in) && json_array_size(in) == 0)
+		in = NULL;
+	else if (!json_is_object(in)) {
+		fail(ld, line, "scripts.%s: expected a table {role = ..., options = {...}}", name);
+		return NULL;
+	}
+	json_object_foreach (in, k, v) {
+		size_t i;
+		for (i = 0; i < TR_NELEM(keys) && strcmp(k, keys[i]) != 0; i++)
+			;
+		if (i == TR_NELEM(keys)) {
+			fail(ld, member_line(ld, line, k, 1),
+			    "scripts.%s.%s: unknown setting (expected enabled, role, file, "
+			    "options, "
+			    "http_hosts or limits)",
+			    name, k);
+			return NULL;
+		}
+	}
+	out = json_object();
+	v = json_object_get(in, "enabled");
+	if (v != NULL && !json_is_boolean(v)) {
+		fail(ld, member_line(ld, line, "enabled", 1),
+		    "scripts.%s.enabled: expected true or false", name);
+		goto bad;
+	}
+	json_object_set_new(out, "enabled", json_boolean(v == NULL || json_is_true(v)));
+
+	v = json_object_get(in, "role");
+	if (v == NULL) {
+		fail(ld, line,
+		    "scripts.%s.role: missing (the role whose views the script reads: eti, cip, "
+		    "coordinator or admin)",
+		    name);
+		goto bad;
+	}
+	if (!json_is_string(v) || role_from_name(json_string_value(v)) == ROLE_NONE) {
+		fail(ld, member_line(ld, line, "role", 1),
+		    "scripts.%s.role: unknown role %s%s%s (expected eti, cip, coordinator or "
+		    "admin)",
+		    name, json_is_string(v) ? "'" : "",
+		    json_is_string(v) ? json_string_value(v) : "(not a string)",
+		    json_is_string(v) ? "'" : "");
+		goto bad;
+	}
+	json_object_set(out, "role", v);
+
+	v = json_object_get(in, "file");
+	if (v != NULL &&
+	    (!json_is_string(v) || json_string_length(v) == 0 ||
+	        json_string_length(v) >= PATH_MAX ||
+	        strlen(json_string_value(v)) != json_string_length(v))) {
+		fail(ld, member_line(ld, line, "file", 1),
+		    "scripts.%s.file: expected a path (relative to script_dir)", name);
+		goto bad;
+	}
+	snprintf(def, sizeof(def), "rules/%s.lua", name);
+	json_object_set_new(out, "file", v ? json_copy(v) : json_string(def));
+
+	v = json_object_get(in, "options");
+	if (v != NULL && json_is_array(v) && json_array_size(v) == 0)
+		v = NULL;
+	if (v != NULL && !json_is_object(v)) {
+		fail(ld, member_line(ld, line, "options", 1),
+		    "scripts.%s.options: expected a table of named options", name);
+		goto bad;
+	}
+	json_object_set_new(out, "options", v ? json_deep_copy(v) : json_object());
+
+	v = json_object_get(in, "http_hosts");
+	if (v != NULL && json_is_object(v) && json_object_size(v) == 0)
+		v = NULL;
+	if (v != NULL && !json_is_array(v)) {
+		fail(ld, member_line(ld, line, "http_hosts", 1),
+		    "scripts.%s.http_hosts: expected a list of host names", name);
+		goto bad;
+	}
+	size_t i;
+	json_t *h;
+	json_array_foreach (v, i, h) {
+		if (!json_is_string(h) || !valid_http_host(json_string_value(h))) {
+			fail(ld, member_line(ld, line, "http_hosts", 1),
+			    "scripts.%s.http_hosts[%zu]: expected a lower-case host name, with an "
+			    "optional :port",
+			    name, i + 1);
+			goto bad;
+		}
+	}
+	json_object_set_new(out, "http_hosts", v ? json_deep_copy(v) : json_array());
+
+	v = json_object_get(in, "limits");
+	if (v != NULL && json_is_array(v) && json_array_size(v) == 0)
+		v = NULL;
+	int lline = member_line(ld, line, "limits", 1);
+	if (v != NULL && !json_is_object(v)) {
+		fail(ld, lline, "scripts.%s.limits: expected a table", name);
+		goto bad;
+	}
+	json_t *limits = json_object();
+	json_object_set_new(out, "limits", limits);
+	json_object_foreach (v, k, h) {
+		for (i = 0; i < TR_NELEM(script_limits) && strcmp(k, script_limits[i].name); i++)
+			;
+		if (i == TR_NELEM(script_limits)) {
+			fail(ld, member_line(ld, lline, k, 1),
+			    "scripts.%s.limits.%s: unknown limit (expected memory_mib, "
+			    "instructions, "
+			    "time_ms or max_failures)",
+			    name, k);
+			goto bad;
+		}
+	}
+	for (i = 0; i < TR_NELEM(script_limits); i++) {
+		h = json_object_get(v, script_limits[i].name);
+		if (h != NULL &&
+		    (!json_is_integer(h) || json_integer_value(h) < script_limits[i].min ||
+		        json_integer_value(h) > script_limits[i].max)) {
+			fail(ld, member_line(ld, lline, script_limits[i].name, 1),
+			    "scripts.%s.limits.%s: expected an integer from %ld to %ld", name,
+			    script_limits[i].name, script_limits[i].min, script_limits[i].max);
+			goto bad;
+		}
+		json_object_set_new(limits, script_limits[i].name,
+		    h ? json_copy(h) : json_integer(script_limits[i].def));
+	}
+	return out;
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+/* scripts = { name = { role = ..., ... }, ... }: into c->scripts, normalised. */
+static int
+load_scripts(struct loader *ld, struct config *c, mode_t st_mode)
+{
+	lua_State *L = ld->L;
+	int line = get_key(ld, "scripts");
+	json_t *raw;
+	const char *k;
+	json_t *v;
+	char where[256];
+
+	c->scripts = json_object();
+	if (line == 0)
+		return 0;
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		return fail(ld, line, "scripts: expected a table of script sections");
+	}
+	raw = lua_to_json(ld, line, "scripts", 0);
+	lua_pop(L, 1);
+	if (raw == NULL)
+		return -1;
+	if (json_is_array(raw) && json_array_size(raw) == 0) {
+		json_decref(raw);
+		return 0;
+	}
+	if (!json_is_object(raw)) {
+		json_decref(raw);
+		return fail(ld, line, "scripts: expected sections named by script");
+	}
+	json_object_foreach (raw, k, v) {
+		json_t *sec = script_section(ld, k, v, member_line(ld, line, k, 1), c->plugins);
+		if (sec == NULL) {
+			json_decref(raw);
+			return -1;
+		}
+		json_object_set_new(c->scripts, k, sec);
+	}
+	json_decref(raw);
+	if ((st_mode & (S_IRGRP | S_IROTH)) &&
+	    find_secret(c->scripts, "scripts", where, sizeof(where)))
+		return fail(ld, 0,
+		    "holds a secret (%s) and is readable by group or others; chmod 600 it", where);
+	return 0;
+}
+
 static int
 check_values(struct loader *ld, struct config *c, mode_t st_mode)
 {
@@ -667,6 +953,8 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 			    "holds a secret (%s) and is readable by group or others; chmod 600 it",
 			    where);
 	}
+	if (load_scripts(ld, c, st_mode) == -1)
+		return -1;
 	return resolve_daemon_user(ld, c);
 }
 
@@ -688,6 +976,7 @@ config_free(struct config *c)
 	}
 	free(c->staff);
 	json_decref(c->plugins);
+	json_decref(c->scripts);
 	free(c);
 }
 

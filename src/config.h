@@ -32,6 +32,12 @@ struct config {
 	struct conf_staff *staff;
 	size_t nstaff;
 	json_t *plugins; /* object: plugin name -> its section */
+	/*
+	 * object: script name -> its section, checked and with its defaults:
+	 * {enabled, role, file, options, http_hosts, limits: {memory_mib,
+	 * instructions, time_ms, max_failures}}
+	 */
+	json_t *scripts;
 };
 
 /*

@@ -47,6 +47,184 @@ static const struct migration core_migrations[] = {
 	    "CREATE TABLE timers ("
 	    "  name TEXT PRIMARY KEY,"
 	    "  last_run_ms INTEGER NOT NULL);" },
+	{ 3,
+	    /* Pathways (issue 5). Dates are ISO YYYY-MM-DD, Europe/Paris calendar days. */
+	    "CREATE TABLE employees ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  structure_id INTEGER NOT NULL REFERENCES structures (id),"
+	    "  first_name TEXT NOT NULL,"
+	    "  last_name TEXT NOT NULL,"
+	    "  birth_date TEXT NOT NULL,"
+	    "  email TEXT,"
+	    "  phone TEXT,"
+	    "  address TEXT,"
+	    "  france_travail_id TEXT,"
+	    "  prescriber_kind TEXT NOT NULL,"
+	    "  prescriber_name TEXT,"
+	    "  team TEXT,"
+	    "  referent_cip_id INTEGER REFERENCES staff (id),"
+	    "  referent_eti_id INTEGER REFERENCES staff (id),"
+	    "  status TEXT NOT NULL,"
+	    "  last_contact_at TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX employees_structure ON employees (structure_id, id);"
+	    "CREATE INDEX employees_cip ON employees (referent_cip_id, id);"
+	    "CREATE INDEX employees_eti ON employees (referent_eti_id, id);"
+	    "CREATE INDEX employees_contact ON employees (last_contact_at);"
+	    "CREATE TABLE contracts ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  structure_id INTEGER NOT NULL REFERENCES structures (id),"
+	    "  start_date TEXT NOT NULL,"
+	    "  end_date TEXT NOT NULL," /* current end, renewals included */
+	    "  initial_end_date TEXT NOT NULL,"
+	    "  weekly_hours REAL NOT NULL,"
+	    "  hours_derogation_until TEXT," /* ACI below 20 h: prefectoral derogation */
+	    "  ended_on TEXT," /* ended early (break, resignation...) */
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX contracts_employee ON contracts (employee_id, start_date);"
+	    "CREATE INDEX contracts_end ON contracts (end_date);"
+	    "CREATE TABLE contract_renewals ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  contract_id INTEGER NOT NULL REFERENCES contracts (id) ON DELETE CASCADE,"
+	    "  previous_end_date TEXT NOT NULL,"
+	    "  new_end_date TEXT NOT NULL,"
+	    "  reason TEXT," /* required past 24 months: the legal list */
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE contract_suspensions ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  contract_id INTEGER NOT NULL REFERENCES contracts (id) ON DELETE CASCADE,"
+	    "  start_date TEXT NOT NULL,"
+	    "  end_date TEXT NOT NULL,"
+	    "  reason TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE ai_placements ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  contract_id INTEGER NOT NULL REFERENCES contracts (id) ON DELETE CASCADE,"
+	    "  employer_kind TEXT NOT NULL," /* company | individual | association | local_authority */
+	    "  employer_name TEXT NOT NULL,"
+	    "  start_date TEXT NOT NULL,"
+	    "  end_date TEXT NOT NULL,"
+	    "  hours REAL NOT NULL,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE passes ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  number TEXT NOT NULL,"
+	    "  start_date TEXT NOT NULL,"
+	    "  initial_end_date TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX passes_employee ON passes (employee_id, start_date);"
+	    "CREATE TABLE pass_suspensions ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  pass_id INTEGER NOT NULL REFERENCES passes (id) ON DELETE CASCADE,"
+	    "  start_date TEXT NOT NULL,"
+	    "  end_date TEXT NOT NULL,"
+	    "  reason TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE pass_prolongations ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  pass_id INTEGER NOT NULL REFERENCES passes (id) ON DELETE CASCADE,"
+	    "  days INTEGER NOT NULL,"
+	    "  reason TEXT NOT NULL,"
+	    "  until_date TEXT," /* end of training, for that reason */
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE welcome_items ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  item TEXT NOT NULL,"
+	    "  done_on TEXT NOT NULL,"
+	    "  done_by INTEGER REFERENCES staff (id),"
+	    "  note TEXT,"
+	    "  created_at TEXT NOT NULL,"
+	    "  UNIQUE (employee_id, item));"
+	    "CREATE TABLE barriers ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  category TEXT NOT NULL,"
+	    "  severity INTEGER NOT NULL,"
+	    "  status TEXT NOT NULL,"
+	    "  shared_with_eti INTEGER NOT NULL DEFAULT 0,"
+	    "  detail TEXT,"
+	    "  created_by INTEGER REFERENCES staff (id),"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX barriers_employee ON barriers (employee_id, id);"
+	    "CREATE TABLE observations ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  observed_on TEXT NOT NULL,"
+	    "  kind TEXT NOT NULL,"
+	    "  text TEXT NOT NULL,"
+	    "  author_id INTEGER REFERENCES staff (id),"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE INDEX observations_employee ON observations (employee_id, id);"
+	    "CREATE TABLE goals ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  text TEXT NOT NULL,"
+	    "  deadline TEXT,"
+	    "  status TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX goals_employee ON goals (employee_id, id);"
+	    "CREATE TABLE reviews ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  kind TEXT NOT NULL," /* entry | intermediate | exit */
+	    "  planned_on TEXT NOT NULL,"
+	    "  held_on TEXT,"
+	    "  participants TEXT," /* JSON array of names */
+	    "  content TEXT,"
+	    "  decisions TEXT,"
+	    "  shared_with_eti TEXT," /* the part the CIP shares with the ETI */
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX reviews_employee ON reviews (employee_id, planned_on);"
+	    "CREATE TABLE notes ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  text TEXT NOT NULL,"
+	    "  author_id INTEGER REFERENCES staff (id),"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE TABLE exits ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL UNIQUE REFERENCES employees (id) ON DELETE CASCADE,"
+	    "  exit_date TEXT NOT NULL,"
+	    "  category TEXT NOT NULL,"
+	    "  destination TEXT,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    /* What survives erasure and retention: anonymous counts for the indicators. */
+	    "CREATE TABLE indicator_counts ("
+	    "  structure_id INTEGER NOT NULL,"
+	    "  year INTEGER NOT NULL,"
+	    "  metric TEXT NOT NULL," /* e.g. exits.emploi_durable, employees.purged */
+	    "  n INTEGER NOT NULL,"
+	    "  PRIMARY KEY (structure_id, year, metric));" },
+	{ 4,
+	    /*
+	     * Notifications waiting for delivery (the notification plugin sends
+	     * them): written by rules in the same transaction as what they saw.
+	     * A rule that fires again with the same key adds nothing.
+	     */
+	    "CREATE TABLE outbox ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  source TEXT NOT NULL," /* "lua:contract_ending", "plugin:x" */
+	    "  kind TEXT NOT NULL," /* what happened, e.g. contract_ending */
+	    "  recipient_role TEXT," /* cip | coordinator | eti | admin */
+	    "  recipient_staff_id INTEGER REFERENCES staff (id),"
+	    "  employee_id INTEGER," /* who it is about; no personal data here */
+	    "  message TEXT NOT NULL," /* French, minimal: who and what to do */
+	    "  dedup_key TEXT UNIQUE,"
+	    "  status TEXT NOT NULL DEFAULT 'pending',"
+	    "  attempts INTEGER NOT NULL DEFAULT 0,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE INDEX outbox_status ON outbox (status, id);" },
 };
 
 const struct db_module core_module = {
@@ -66,6 +244,10 @@ const struct route core_routes[] = {
 	    .pattern = "/v1/plugins",
 	    .fn = system_plugins,
 	    .action = ACT_PLUGINS_READ },
+	{ .method = M_POST,
+	    .pattern = "/v1/plugins/reload",
+	    .fn = system_plugins_reload,
+	    .action = ACT_PLUGINS_RELOAD },
 	{ .method = M_GET, .pattern = "/v1/events", .fn = events_list, .action = ACT_EVENTS_READ },
 	{ .method = M_GET,
 	    .pattern = "/v1/structures",

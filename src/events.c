@@ -468,14 +468,22 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct events *ev = arg;
 	int64_t start = mono_ms(), now, next_retry = 0;
-	struct sub *s, *next;
+	struct sub *s;
 	int more = 0;
 
 	(void)fd, (void)what;
 	ev->scheduled_at = 0;
 	ev->dispatching = 1;
-	for (s = TAILQ_FIRST(&ev->subs); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
+	/*
+	 * Each round starts where the last one stopped: the subscriber served
+	 * goes to the back, so a slow one with a backlog cannot starve the others.
+	 */
+	int nsubs = 0;
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		nsubs++;
+	for (int i = 0; i < nsubs && (s = TAILQ_FIRST(&ev->subs)) != NULL; i++) {
+		TAILQ_REMOVE(&ev->subs, s, entry);
+		TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 		now = mono_ms();
 		if (s->dead || s->pending_id != 0)
 			continue;
@@ -485,6 +493,9 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (now - start > DISPATCH_BUDGET_MS) {
+			/* Not served this round: put it back in front for the next. */
+			TAILQ_REMOVE(&ev->subs, s, entry);
+			TAILQ_INSERT_HEAD(&ev->subs, s, entry);
 			more = 1;
 			break;
 		}

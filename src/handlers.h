@@ -18,6 +18,7 @@ void system_health(struct api_req *);
 void system_whoami(struct api_req *);
 void system_backup(struct api_req *);
 void system_plugins(struct api_req *);
+void system_plugins_reload(struct api_req *);
 void events_list(struct api_req *);
 
 void structures_create(struct api_req *);

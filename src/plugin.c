@@ -629,7 +629,7 @@ refuse(struct tremplin_plugin *p, enum plugin_state st, const char *fmt, ...)
 	return -1;
 }
 
-/* Drop what a refused plugin holds, and unload its code. */
+/* Drop what a refused plugin holds, and unload its code unless init ran. */
 static void
 unload(struct tremplin_plugin *p)
 {
@@ -641,7 +641,12 @@ unload(struct tremplin_plugin *p)
 	free(p->migrations);
 	p->migrations = NULL;
 	p->module.nmigrations = 0;
-	if (p->dl)
+	/*
+	 * Once init was called (desc is set just before), the daemon may hold
+	 * pointers into the plugin's image: the statement cache keys on its SQL
+	 * text. Unmapping it would leave them dangling, so it stays mapped.
+	 */
+	if (p->dl && p->desc == NULL)
 		dlclose(p->dl);
 	p->dl = NULL;
 	p->desc = NULL;
@@ -766,9 +771,11 @@ plugins_load(struct server *srv, char *err, size_t errlen)
 		    !json_is_false(json_object_get(section, "enabled"))) {
 			snprintf(err, errlen, "plugin %s refused and plugin_strict is set: %s",
 			    p->name, p->last_error);
+			free(keys);
 			return NULL;
 		}
 	}
+	free(keys);
 	return set;
 }
 

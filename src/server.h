@@ -2,6 +2,7 @@
 #ifndef TREMPLIN_SERVER_H
 #define TREMPLIN_SERVER_H
 
+#include <stddef.h>
 #include <time.h>
 
 struct event_base;
@@ -13,6 +14,7 @@ struct events;
 struct sched;
 struct net;
 struct plugins;
+struct luahost;
 
 struct server {
 	struct event_base *base;
@@ -24,9 +26,12 @@ struct server {
 	struct sched *sched;
 	struct net *net;
 	struct plugins *plugins;
+	struct luahost *lua; /* the site scripts */
 	time_t started;
 	int lockfd;
 	int draining;
+	/* Reload the configuration (SIGHUP, POST /v1/plugins/reload): -1 and err when refused. */
+	int (*reload)(struct server *, char *err, size_t errlen);
 };
 
 /*

@@ -394,11 +394,13 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 	    " bootstrap = 1, updated_at = CASE WHEN (name, role, coalesce(email, ''), active)"
 	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1) THEN ?5 ELSE updated_at END";
 	static const char unmark[] = "UPDATE staff SET bootstrap = 0 WHERE bootstrap = 1";
+	static const char marked[] = "SELECT id FROM staff WHERE bootstrap = 1";
 	json_t **before = calloc(c->nstaff ? c->nstaff : 1, sizeof(*before));
 	int64_t *ids = calloc(c->nstaff ? c->nstaff : 1, sizeof(*ids));
+	json_t *dropped = json_array(), *o;
 	sqlite3_stmt *st = NULL;
 	char now[32];
-	size_t i;
+	size_t i, j;
 	int rc = -1;
 
 	if (before == NULL || ids == NULL)
@@ -415,6 +417,28 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 			goto fail;
 		if (ids[i] > 0 && (before[i] = staff_load(db, ids[i], &dberr)) == NULL)
 			goto fail;
+	}
+	/* The accounts the file no longer names lose their bootstrap mark: a change too. */
+	if ((st = db_stmt(db, marked)) == NULL)
+		goto fail;
+	int scan;
+	while ((scan = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		for (j = 0; j < c->nstaff && ids[j] != id; j++)
+			;
+		if (j == c->nstaff)
+			json_array_append_new(dropped, json_integer(id));
+	}
+	if (scan != SQLITE_DONE)
+		goto fail;
+	db_done(st);
+	st = NULL;
+	json_array_foreach (dropped, j, o) {
+		int dberr = 0;
+		json_t *was = staff_load(db, json_integer_value(o), &dberr);
+		if (was == NULL)
+			goto fail;
+		json_array_set_new(dropped, j, was);
 	}
 	/* An account dropped from the file stays, managed through the API from now on. */
 	if ((st = db_stmt(db, unmark)) == NULL || sqlite3_step(st) != SQLITE_DONE)
@@ -439,6 +463,10 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 		if (bootstrap_event(db, ev, ids[i], before[i]) == -1)
 			goto fail;
 	}
+	json_array_foreach (dropped, j, o) {
+		if (bootstrap_event(db, ev, json_integer_value(json_object_get(o, "id")), o) == -1)
+			goto fail;
+	}
 	if (db_commit(db) == -1)
 		goto fail;
 	identity_invalidate();
@@ -454,5 +482,6 @@ out:
 		json_decref(before[i]);
 	free(before);
 	free(ids);
+	json_decref(dropped);
 	return rc;
 }

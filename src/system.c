@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "luahost.h"
 #include "plugin.h"
 #include "server.h"
 
@@ -97,8 +98,34 @@ system_backup(struct api_req *r)
 	log_info("backup: %lld bytes sent to %s", (long long)st.st_size, r->who.unix_user);
 }
 
+/* The C plugins, then the site scripts (kind "lua"), each in name order. */
+static json_t *
+all_plugins(struct server *srv)
+{
+	json_t *items = plugins_json(srv->plugins), *scripts = luahost_json(srv->lua);
+
+	json_array_extend(items, scripts);
+	json_decref(scripts);
+	return items;
+}
+
 void
 system_plugins(struct api_req *r)
 {
-	api_reply(r, 200, json_pack("{s:o}", "items", plugins_json(r->srv->plugins)));
+	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
+}
+
+/* As SIGHUP: the whole configuration, and with it changed scripts; the outcome in the list. */
+void
+system_plugins_reload(struct api_req *r)
+{
+	char err[1024];
+
+	log_info("reload asked by %s", r->who.unix_user);
+	if (r->srv->reload == NULL || r->srv->reload(r->srv, err, sizeof(err)) == -1) {
+		api_error(r, 409, "conflict", NULL, "nothing was reloaded: %s",
+		    r->srv->reload ? err : "reload is not available");
+		return;
+	}
+	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
 }

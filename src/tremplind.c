@@ -28,6 +28,7 @@
 #include "timers.h"
 #include "handlers.h"
 #include "log.h"
+#include "luahost.h"
 #include "server.h"
 #include "util.h"
 
@@ -96,29 +97,27 @@ ensure_parent(const char *path)
 		log_info("created directory %s", dir);
 }
 
-static void
-reload(struct server *srv)
+static int
+reload(struct server *srv, char *err, size_t errlen)
 {
 	struct config *nc;
-	char err[1024];
 
 	log_info("reloading %s", srv->conf->path);
-	if (config_load(srv->conf->path, &nc, err, sizeof(err)) == -1) {
+	if (config_load(srv->conf->path, &nc, err, errlen) == -1) {
 		log_warnx("reload refused, running on the previous configuration: %s", err);
-		return;
+		return -1;
 	}
 	if (strcmp(nc->socket_path, srv->conf->socket_path) != 0 ||
 	    strcmp(nc->database, srv->conf->database) != 0) {
-		log_warnx("reload refused, running on the previous configuration: %s: socket and "
-		          "database changes need a restart",
-		    nc->path);
-		config_free(nc);
-		return;
-	}
-	if (staff_bootstrap(srv->db, srv->events, nc, err, sizeof(err)) == -1) {
+		snprintf(err, errlen, "%s: socket and database changes need a restart", nc->path);
 		log_warnx("reload refused, running on the previous configuration: %s", err);
 		config_free(nc);
-		return;
+		return -1;
+	}
+	if (staff_bootstrap(srv->db, srv->events, nc, err, errlen) == -1) {
+		log_warnx("reload refused, running on the previous configuration: %s", err);
+		config_free(nc);
+		return -1;
 	}
 	if (strcmp(nc->plugin_dir, srv->conf->plugin_dir) != 0 ||
 	    strcmp(nc->ca_file ? nc->ca_file : "", srv->conf->ca_file ? srv->conf->ca_file : "") !=
@@ -126,12 +125,48 @@ reload(struct server *srv)
 	    nc->allow_http != srv->conf->allow_http)
 		log_warnx("plugin_dir, ca_file and allow_http changes take effect at restart");
 	plugins_reconfigure(srv->plugins, nc->plugins);
+	luahost_apply(srv->lua, nc);
 	events_set_delay(srv->events, nc->event_delay_ms);
 	config_free(srv->conf);
 	srv->conf = nc;
 	log_setlevel(level_of(nc));
 	server_apply_config(srv);
 	log_info("configuration reloaded");
+	return 0;
+}
+
+/*
+ * TREMPLIN_TEST_CLOCK="YYYY-MM-DDTHH:MM:SSZ" starts the clock of timers and
+ * scripts (date.today()) at that time, running on from there: for the tests
+ * of dated rules. Nothing else reads it; the daemon warns when it is set.
+ */
+static int64_t test_clock_offset_ms;
+
+static int64_t
+test_clock(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + test_clock_offset_ms;
+}
+
+static sched_clock_fn
+clock_from_env(void)
+{
+	const char *v = getenv("TREMPLIN_TEST_CLOCK");
+	struct tm tm;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return NULL;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0')
+		fatalx("TREMPLIN_TEST_CLOCK: expected YYYY-MM-DDTHH:MM:SSZ, got %s", v);
+	test_clock_offset_ms = ((int64_t)timegm(&tm) - (int64_t)time(NULL)) * 1000;
+	log_warnx("TREMPLIN_TEST_CLOCK is set: timers and scripts run on a clock started at %s", v);
+	return test_clock;
 }
 
 static void
@@ -161,7 +196,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 
 	(void)ev, (void)arg;
 	if (sig == SIGHUP) {
-		reload(&d.srv);
+		char err[1024];
+		reload(&d.srv, err, sizeof(err));
 		return;
 	}
 	if (d.srv.draining)
@@ -248,7 +284,7 @@ main(int argc, char *argv[])
 	d.srv.events = events_new(d.srv.base, d.srv.db, conf->event_delay_ms);
 	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, NULL, NULL)) == NULL)
+	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock_from_env(), NULL)) == NULL)
 		fatalx("cannot set up timers");
 	struct net_options nopt = {
 		.ca_file = conf->ca_file,
@@ -262,6 +298,9 @@ main(int argc, char *argv[])
 	/* Plugins register routes, so they load before the socket opens. */
 	if (plugins_load(&d.srv, err, sizeof(err)) == NULL)
 		fatalx("%s", err);
+	d.srv.lua = luahost_new(&d.srv);
+	luahost_apply(d.srv.lua, conf);
+	d.srv.reload = reload;
 	server_apply_config(&d.srv);
 	if (server_listen(&d.srv, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -279,7 +318,8 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.srv.base);
 
 	server_close(&d.srv);
-	/* Plugins first: their requests, timers and subscriptions go with them. */
+	/* Scripts and plugins first: their requests, timers and subscriptions go with them. */
+	luahost_free(d.srv.lua);
 	plugins_free(d.srv.plugins);
 	net_free(d.srv.net);
 	sched_free(d.srv.sched);

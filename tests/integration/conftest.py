@@ -60,6 +60,16 @@ def daemon():
         f.finish()
 
 
+@pytest.fixture(scope="module")
+def module_daemons():
+    """A DaemonFactory for daemons shared by the tests of a module (own settings)."""
+    f = DaemonFactory()
+    try:
+        yield f
+    finally:
+        f.finish()
+
+
 @pytest.fixture
 def fresh_daemon():
     """A daemon of its own for one test."""

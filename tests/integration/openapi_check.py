@@ -8,6 +8,10 @@ Draft 2020-12; newer versions with the `referencing` library work too).
                              raise AssertionError when the answer is not one
                              the document describes
     check_document()         sanity checks of the document itself
+    add_plugins(names)       paths under /v1/<name>/ belong to these plugins
+                             (x-plugin-paths): answers there are checked as
+                             JSON, with errors of the document's shapes, and
+                             not against any path of the document
 
 `headers` may be a dict (any case), a list of (name, value) pairs, an
 http.client.HTTPMessage, or None to skip the header checks. `body` may be
@@ -27,7 +31,7 @@ try:  # jsonschema >= 4.18
 except ImportError:  # Debian 12: jsonschema 4.10, RefResolver
     referencing = None
 
-__all__ = ["load", "check", "check_document", "DocumentError"]
+__all__ = ["load", "check", "check_document", "add_plugins", "DocumentError"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC_NAME = "docs/openapi.json"
@@ -45,7 +49,29 @@ UNKNOWN_PATH = {**PRE_ROUTING, 404: "NotFound"}
 UNKNOWN_METHOD = {**PRE_ROUTING, 405: "MethodNotAllowed"}
 # Objects the server returns list every property in "required", except these,
 # which are present only sometimes (JSON pointer of the object schema -> names).
-OPTIONAL_PROPERTIES = {"/components/schemas/Error/properties/error": {"field"}}
+OPTIONAL_PROPERTIES = {"/components/schemas/Error/properties/error": {"field"},
+                       # only Lua scripts have it
+                       "/components/schemas/Plugin": {"script"}}
+# An object schema may be free-form only when it says so ("x-free-form": true):
+# an event's payload, whose shape its type (or the plugin that publishes it) decides.
+FREE_FORM = "x-free-form"
+# The errors a plugin's route may answer, and the document's response for each.
+PLUGIN_ERRORS = {400: "BadRequestBody", 403: "Forbidden", 404: "NotFound",
+                 405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
+                 415: "UnsupportedMediaType", 422: "ValidationFailed", 500: "Internal",
+                 503: "Unavailable"}
+
+_plugins = set()  # names of the plugins whose paths check() leaves to them
+
+
+def add_plugins(names):
+    """Paths under /v1/<name>/ (and /v1/<name>) now belong to these plugins.
+
+    The harness names the plugins of each daemon's configuration. A name that
+    is the first segment of a path of the document stays the document's.
+    """
+    for n in names:
+        _plugins.add(n)
 
 
 class DocumentError(AssertionError):
@@ -159,6 +185,28 @@ class _State:
                 if best is None or literal > best[0]:
                     best = (literal, tmpl, item, item_ptr)
         return (None, None, None) if best is None else best[1:]
+
+    def plugin_of(self, path):
+        """The plugin a path the document does not know belongs to, or None.
+
+        x-plugin-paths gives the prefix ("/v1/{plugin}/") and the schema of a
+        plugin's name; only names given to add_plugins() count, and never the
+        first segment of one of the document's own paths.
+        """
+        spec = self.doc.get("x-plugin-paths")
+        if not isinstance(spec, dict) or not _plugins:
+            return None
+        head = spec.get("prefix", "").split("{plugin}")[0]
+        if not head or not path.startswith(head):
+            return None
+        name = path[len(head):].split("/", 1)[0]
+        if name not in _plugins:
+            return None
+        if self.errors("/x-plugin-paths/plugin", name):
+            return None
+        core = {t[len(head):].split("/", 1)[0] for t in self.doc.get("paths", {})
+                if t.startswith(head)}
+        return None if name in core else name
 
     def segment_ok(self, item, item_ptr, name, seg):
         if seg == "":
@@ -317,6 +365,31 @@ def _check_answer(st, what, status, resp, resp_ptr, headers, body, method):
                                                                 1000)))
 
 
+def _check_plugin_answer(st, what, status, headers, body, method):
+    """A plugin's path: JSON answers; errors as the document's responses say."""
+    if status >= 400:
+        name = PLUGIN_ERRORS.get(status)
+        if name is None:
+            raise AssertionError("%s (a plugin's path) answered %d: the errors are %s"
+                                 % (what, status, ", ".join(str(s) for s in sorted(PLUGIN_ERRORS))))
+        _check_answer(st, what, status, {"$ref": "#/components/responses/" + name}, "",
+                      headers, body, method)
+        return
+    if not 200 <= status < 300:
+        raise AssertionError("%s (a plugin's path) answered %d, neither a success nor an error"
+                             % (what, status))
+    # A success: JSON, whose shape the plugin documents.
+    if headers is not None and _media_type(headers.get("content-type")) != "application/json":
+        raise AssertionError("%s (a plugin's path) answered %d with Content-Type %r, not JSON"
+                             % (what, status, headers.get("content-type")))
+    if isinstance(body, (bytes, bytearray, str)) and method != "HEAD":
+        try:
+            json.loads(body)
+        except ValueError as e:
+            raise AssertionError("%s (a plugin's path) answered %d with a body that is not JSON "
+                                 "(%s): %s" % (what, status, e, _short(body))) from None
+
+
 def check(method, path, status, headers, body, doc_path=None):
     """Raise AssertionError unless docs/openapi.json describes this answer.
 
@@ -332,6 +405,9 @@ def check(method, path, status, headers, body, doc_path=None):
     what = "%s %s" % (method, concrete)
     tmpl, item, item_ptr = st.match(concrete)
 
+    if tmpl is None and st.plugin_of(concrete) is not None:
+        _check_plugin_answer(st, what, status, headers, body, method)
+        return
     if tmpl is None:
         # The daemon answers a JSON 404 on paths it does not know.
         if status not in UNKNOWN_PATH:
@@ -509,6 +585,8 @@ def check_document(path=None):
     for optr, where in returned.items():
         o = st.resolve_pointer(optr)
         props = set(o.get("properties", {}))
+        if o.get(FREE_FORM) is True and not props:
+            continue
         if o.get("additionalProperties") is not False:
             problems.append("#%s (returned by %s) does not set additionalProperties: false"
                             % (optr, where))
@@ -543,6 +621,10 @@ def check_document(path=None):
                 problems.append("%s: pattern %r: %s" % (ptr, pat, e))
 
     # check() leans on these.
+    spec = doc.get("x-plugin-paths")
+    if spec is not None and not (isinstance(spec, dict) and "{plugin}" in spec.get("prefix", "")
+                                 and isinstance(spec.get("plugin"), dict)):
+        problems.append("x-plugin-paths needs a prefix holding {plugin} and a plugin schema")
     for name in set(UNKNOWN_PATH.values()) | set(UNKNOWN_METHOD.values()):
         if name not in doc.get("components", {}).get("responses", {}):
             problems.append("components/responses/%s is missing (check() needs it)" % name)

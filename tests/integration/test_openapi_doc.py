@@ -69,13 +69,15 @@ def test_document_describes_the_whole_api():
     ops = {(m.upper(), p) for p, item in doc["paths"].items() for m in item if m != "parameters"}
     assert ops == {
         ("GET", "/v1/health"), ("GET", "/v1/whoami"), ("GET", "/v1/backup"),
+        ("GET", "/v1/plugins"), ("POST", "/v1/plugins/reload"), ("GET", "/v1/events"),
         ("GET", "/v1/structures"), ("POST", "/v1/structures"),
         ("GET", "/v1/structures/{id}"), ("PATCH", "/v1/structures/{id}"),
         ("GET", "/v1/staff"), ("POST", "/v1/staff"),
         ("GET", "/v1/staff/{id}"), ("PATCH", "/v1/staff/{id}"),
     }
     for name in ("Error", "Health", "WhoAmI", "Structure", "StructureCreate", "StructurePatch",
-                 "StructureList", "Staff", "StaffCreate", "StaffPatch", "StaffList"):
+                 "StructureList", "Staff", "StaffCreate", "StaffPatch", "StaffList",
+                 "PluginList", "Plugin", "PluginSubscription", "EventList", "Event"):
         assert name in doc["components"]["schemas"]
 
 
@@ -217,3 +219,89 @@ def test_check_document_finds_faults(tmp_path):
         oc._docs.clear()
         oc._current = None
         oc.load()
+
+
+# -- plugins, events and the paths of plugins ---------------------------------
+
+PLUGIN = {
+    "name": "recorder", "kind": "c", "state": "enabled", "version": "0.0.1",
+    "description": "test: records events", "last_error": None,
+    "subscriptions": [{"name": "recorder/all", "type": "*", "cursor": 4, "delivered": 0,
+                       "failures": 0, "last_error": None, "pending": False}],
+}
+EVENT = {"id": 5, "type": "structure.created", "subject": "structure/3",
+         "payload": {"object": STRUCTURE}, "actor": "root", "created_at": "2026-11-23T09:00:00Z"}
+
+
+def test_plugins_answer__checked():
+    refused = dict(PLUGIN, name="badabi", state="disabled_failed", version=None,
+                   description=None, last_error="built for plugin ABI 19700101", subscriptions=[])
+    oc.check("GET", "/v1/plugins", 200, JSON, {"items": [PLUGIN, refused]})
+    rejects("does not match", "GET", "/v1/plugins", 200, JSON,
+            {"items": [dict(PLUGIN, state="loading")]})
+    rejects("does not match", "GET", "/v1/plugins", 200, JSON,
+            {"items": [dict(PLUGIN, subscriptions=[dict(PLUGIN["subscriptions"][0], extra=1)])]})
+    rejects("does not match", "GET", "/v1/plugins", 200, JSON, {"items": [], "next_cursor": None})
+
+
+def test_events_answer__core_payloads_checked():
+    updated = dict(EVENT, type="structure.updated", payload={"object": STRUCTURE,
+                                                            "changed": ["name"]})
+    staff = dict(EVENT, type="staff.created", subject="staff/12", payload={"object": STAFF},
+                 actor="configuration")
+    plugin = dict(EVENT, type="example.tick", subject="", payload={"anything": [1]},
+                  actor="plugin:example")
+    oc.check("GET", "/v1/events?type=structure.*", 200, JSON,
+             {"items": [EVENT, updated, staff, plugin], "next_cursor": "AAAAAAAAAAg"})
+    for bad in (dict(EVENT, payload={"object": STAFF}),
+                dict(EVENT, payload={"object": STRUCTURE, "changed": []}),
+                dict(updated, payload={"object": STRUCTURE}),
+                dict(EVENT, subject="staff/3"),
+                dict(EVENT, payload=[]),
+                dict(EVENT, actor="plugin:"),
+                dict(EVENT, type="nodot")):
+        rejects("does not match", "GET", "/v1/events", 200, JSON,
+                {"items": [bad], "next_cursor": None})
+    oc.check("GET", "/v1/events?after=x", 400, JSON, err("bad_request", "after", "after"))
+
+
+def test_free_form_object__only_when_declared(tmp_path):
+    doc = copy.deepcopy(oc.load())
+    del doc["components"]["schemas"]["EventPayload"]["x-free-form"]
+    p = tmp_path / "openapi.json"
+    p.write_text(json.dumps(doc))
+    try:
+        with pytest.raises(oc.DocumentError, match="EventPayload"):
+            oc.check_document(str(p))
+    finally:
+        oc._docs.clear()
+        oc._current = None
+        oc.load()
+
+
+def test_plugin_paths__left_to_named_plugins():
+    saved = set(oc._plugins)
+    try:
+        rejects("must be 404", "GET", "/v1/zzplug/things", 200, JSON, {"items": []})
+        oc.add_plugins(["zzplug", "structures"])
+        oc.check("GET", "/v1/zzplug/things?x=1", 200, JSON, {"whatever": True})
+        oc.check("GET", "/v1/zzplug", 200, JSON, raw([1, 2]))
+        oc.check("POST", "/v1/zzplug/things", 403, JSON, err("forbidden", "the cip role may not"))
+        oc.check("GET", "/v1/zzplug/nope", 404, JSON, err("not_found", "no such resource"))
+        oc.check("POST", "/v1/zzplug/things", 405, dict(JSON, Allow="GET"),
+                 err("method_not_allowed", "GET only"))
+        rejects("Allow", "POST", "/v1/zzplug/things", 405, JSON, err("method_not_allowed"))
+        rejects("does not match", "GET", "/v1/zzplug/things", 404, JSON, {"error": "nope"})
+        rejects("does not match", "GET", "/v1/zzplug/things", 404, JSON, err("conflict"))
+        rejects("errors are", "GET", "/v1/zzplug/things", 418, JSON, err("internal"))
+        rejects("not JSON", "GET", "/v1/zzplug/things", 200, {"Content-Type": "text/plain"}, b"x")
+        rejects("not JSON", "GET", "/v1/zzplug/things", 200, JSON, b"{x")
+        rejects("neither", "GET", "/v1/zzplug/things", 302, JSON, b"")
+        # Core paths stay the document's, whatever a plugin is named.
+        rejects("must be 404", "GET", "/v1/structures/x/y", 200, JSON, {})
+        rejects("does not match", "GET", "/v1/structures/3", 200, JSON, {})
+        # Only /v1/<plugin>: not a look-alike prefix.
+        rejects("must be 404", "GET", "/v1/zzplugger", 200, JSON, {})
+    finally:
+        oc._plugins.clear()
+        oc._plugins.update(saved)

@@ -38,6 +38,8 @@ TOP_SRCDIR = os.environ.get("TOP_SRCDIR") or os.path.dirname(os.path.dirname(HER
 BUILDDIR = os.environ.get("BUILDDIR") or os.getcwd()
 TREMPLIND = os.environ.get("TREMPLIND") or os.path.join(BUILDDIR, "tremplind")
 TREMPLINCTL = os.environ.get("TREMPLINCTL") or os.path.join(BUILDDIR, "tremplinctl")
+# `make check` exports it; the plugins the tests load are built there.
+TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.path.dirname(os.path.abspath(TREMPLIND))
 
 # Generous bounds: they only decide when a test gives up waiting; no test
 # asserts how fast something happens.
@@ -239,6 +241,14 @@ def _load_checker():
     return _checker
 
 
+def openapi_plugins(names):
+    """Tell the OpenAPI check that paths under /v1/<name>/ belong to these plugins."""
+    _load_checker()
+    mod = sys.modules.get("openapi_check")
+    if mod is not None:
+        mod.add_plugins(names)
+
+
 def openapi_check(method, path, answer):
     check = _load_checker()
     if check is not None:
@@ -418,11 +428,31 @@ def lua_value(v):
     raise TypeError(v)
 
 
+# Built plugins, by name: the example in plugins/, the test plugins in tests/plugins/.
+BUILT_PLUGINS = {"example": "plugins/example/.libs/example.so"}
+
+
+def built_plugin(name):
+    """The path of a plugin `make check` built (fails the test when it is missing)."""
+    rel = BUILT_PLUGINS.get(name, "tests/plugins/.libs/%s.so" % name)
+    path = os.path.join(TOP_BUILDDIR, rel)
+    if not os.path.exists(path):
+        pytest.fail("no %s: build the plugins with `make check TESTS=` and set TOP_BUILDDIR "
+                    "(now %s)" % (path, TOP_BUILDDIR))
+    return path
+
+
 class Daemon:
-    """One tremplind on its own directory (socket, database, config, log)."""
+    """One tremplind on its own directory (socket, database, config, log).
+
+    plugin_files: names of built plugins to link into <dir>/plugins, which
+    becomes plugin_dir (unless plugin_dir is given). extra: other top-level
+    settings, written as they are (event_delay_ms = 3000, plugin_strict = true).
+    """
 
     def __init__(self, workdir=None, request_timeout=None, log_level="info", staff=None,
-                 plugins=None, socket_mode="0666"):
+                 plugins=None, socket_mode="0666", plugin_dir=None, plugin_files=(),
+                 extra=None):
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="tremplin-it-")
             # Other uids must reach the socket inside it (mkdtemp gives 0700).
@@ -438,7 +468,11 @@ class Daemon:
             "staff": list(BOOTSTRAP_STAFF if staff is None else staff),
             "plugins": plugins,
             "socket_mode": socket_mode,
+            "plugin_dir": plugin_dir,
+            "extra": dict(extra or {}),
         }
+        if plugin_files:
+            self.link_plugins(plugin_files)
         self.proc = None
         self.exit_codes = []
         self._client = None
@@ -457,10 +491,26 @@ class Daemon:
         ]
         if s["request_timeout"] is not None:
             lines.append("request_timeout = %d" % s["request_timeout"])
+        if s["plugin_dir"] is not None:
+            lines.append("plugin_dir = %s" % lua_string(s["plugin_dir"]))
+        for k, v in s["extra"].items():
+            lines.append("%s = %s" % (k, lua_value(v)))
         lines.append("staff = " + lua_value(s["staff"]))
         if s["plugins"] is not None:
             lines.append("plugins = " + lua_value(s["plugins"]))
+            openapi_plugins(s["plugins"])
         return "\n".join(lines) + "\n"
+
+    def link_plugins(self, names):
+        """<dir>/plugins with a link to each built plugin named; it becomes plugin_dir."""
+        d = os.path.join(self.dir, "plugins")
+        os.makedirs(d, exist_ok=True)
+        for n in names:
+            link = os.path.join(d, n + ".so")
+            if not os.path.lexists(link):
+                os.symlink(built_plugin(n), link)
+        self.settings["plugin_dir"] = d
+        return d
 
     def write_config(self, text=None, mode=0o644, **over):
         """Write the configuration (generated from the settings, or `text`)."""
@@ -681,6 +731,35 @@ class Daemon:
             self.kill()
         if not os.environ.get("TREMPLIN_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(what, fn, timeout=30.0, interval=0.05):
+    """Poll fn() until it returns something true; return that. Fails after `timeout`.
+
+    The bound is generous on purpose: it only decides when to give up.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up waiting %ss for %s (last: %r)" % (timeout, what, v))
+        time.sleep(interval)
+
+
+def plugins_of(d, who="admin"):
+    """GET /v1/plugins as {name: item}."""
+    a = d.get("/v1/plugins", who=who)
+    assert a.status == 200, a
+    return {p["name"]: p for p in a.body["items"]}
+
+
+def recorded(d, sub="all"):
+    """What the recorder test plugin's subscription `sub` has recorded: [{id, type, seen}]."""
+    a = d.get("/v1/recorder/events?sub=" + sub)
+    assert a.status == 200, a
+    return a.body["items"]
 
 
 def check_sanitizers(text):

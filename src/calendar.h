@@ -1,0 +1,55 @@
+/*
+ * Calendar days on the Europe/Paris civil calendar, as the pathway data
+ * stores them (YYYY-MM-DD). A day is a count of days since 1970-01-01
+ * (negative before), so that differences and additions are integer
+ * arithmetic. Pure functions: no time zone database, no locale.
+ */
+#ifndef TREMPLIN_CALENDAR_H
+#define TREMPLIN_CALENDAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Years a date may have: wide enough for birth dates and far planning. */
+#define CAL_YEAR_MIN 1900
+#define CAL_YEAR_MAX 2199
+#define CAL_DATE_LEN 11 /* "YYYY-MM-DD" and its NUL */
+
+/* Parse exactly "YYYY-MM-DD", a real day in range: 0 and *day, or -1. */
+int cal_parse(const char *s, size_t len, int64_t *day);
+/* Format day as "YYYY-MM-DD" into buf (CAL_DATE_LEN bytes); -1 when out of range. */
+int cal_format(int64_t day, char *buf, size_t size);
+int64_t cal_from_ymd(int y, int m, int d);
+void cal_to_ymd(int64_t day, int *y, int *m, int *d);
+/* 1 = Monday ... 7 = Sunday (ISO 8601). */
+int cal_weekday(int64_t day);
+/* The Monday of day's week. */
+int64_t cal_start_of_week(int64_t day);
+
+/*
+ * The Europe/Paris offset from UTC at an instant, in seconds: 3600 (CET) or
+ * 7200 (CEST, from the last Sunday of March 01:00 UTC to the last Sunday of
+ * October 01:00 UTC: the EU rule, in force since 1996).
+ */
+int cal_paris_offset(int64_t unix_s);
+/* The Paris calendar day of an instant given in ms since the epoch. */
+int64_t cal_paris_day(int64_t unix_ms);
+
+/* Easter Sunday of year y (Gregorian). */
+int64_t cal_easter(int y);
+/*
+ * A public holiday in metropolitan France: 1 January, Easter Monday, 1 May,
+ * 8 May, Ascension, Whit Monday, 14 July, 15 August, 1 November,
+ * 11 November, 25 December. (Alsace-Moselle's Good Friday and 26 December
+ * are not included.)
+ */
+int cal_is_holiday_fr(int64_t day);
+/* Monday to Friday, and not a French public holiday when holidays is set. */
+int cal_is_business_day(int64_t day, int holidays);
+/*
+ * Business days d with from <= d < to (as days_between counts days), negative
+ * when to < from. holidays: leave out French public holidays too.
+ */
+int64_t cal_business_days(int64_t from, int64_t to, int holidays);
+
+#endif

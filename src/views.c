@@ -1,0 +1,262 @@
+/*
+ * The views scripts read. Who may read each follows the confidentiality
+ * table of the domain (../shared/domain/DOMAIN.md): structures and the
+ * staff directory are not personal data of the people in the pathway;
+ * contract dates are "identity, contract dates" (ETI, CIP, coordinator
+ * read); that an exit review is planned is review metadata (the same three).
+ * The operator (admin) reads none of the pathway data.
+ *
+ * An attendance view ("absences.v1") comes with the attendance table.
+ */
+#include "views.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "db.h"
+#include "util.h"
+
+#define ETI ROLEBIT(ROLE_ETI)
+#define CIP ROLEBIT(ROLE_CIP)
+#define COORD ROLEBIT(ROLE_COORDINATOR)
+#define ADMIN ROLEBIT(ROLE_ADMIN)
+
+static const struct view_param staff_params[] = {
+	{ .name = "role", .type = VP_ROLE },
+};
+
+static const struct view_param contracts_ending_params[] = {
+	{ .name = "date", .type = VP_DATE, .required = 1 },
+	{ .name = "days", .type = VP_INT, .required = 1, .min = 0, .max = 3660 },
+};
+
+static const char *const staff_booleans[] = { "active", NULL };
+static const char *const contracts_ending_booleans[] = { "exit_review_planned", NULL };
+
+static const struct view views[] = {
+	{
+	    .name = "structures.v1",
+	    .description = "every structure: id, name, siret, kind, annexe_financiere",
+	    .sql = "SELECT id, name, siret, kind, annexe_financiere FROM structures ORDER BY id"
+	           " LIMIT 5001",
+	    .roles = ETI | CIP | COORD | ADMIN,
+	},
+	{
+	    .name = "staff.v1",
+	    .description = "the staff directory: id, name, role, active (optional: role)",
+	    .sql = "SELECT id, name, role, active FROM staff WHERE :role IS NULL OR role = :role"
+	           " ORDER BY id LIMIT 5001",
+	    .params = staff_params,
+	    .nparams = TR_NELEM(staff_params),
+	    .booleans = staff_booleans,
+	    .roles = ETI | CIP | COORD | ADMIN,
+	},
+	{
+	    /*
+	     * Contracts running on `date` whose end falls within `days` days of
+	     * it, not ended early, of people without a recorded exit. An exit
+	     * review counts when it is planned on or after the contract's start
+	     * (one planned for an earlier contract does not). referent_cip_id
+	     * is given when that account is active: whom to tell.
+	     */
+	    .name = "contracts_ending.v1",
+	    .description = "contracts ending within :days days of :date: contract_id, employee_id,"
+	                   " structure_id, end_date, referent_cip_id, exit_review_planned",
+	    .sql = "SELECT c.id AS contract_id, c.employee_id, c.structure_id, c.end_date,"
+	           " s.id AS referent_cip_id,"
+	           " EXISTS (SELECT 1 FROM reviews r WHERE r.employee_id = c.employee_id"
+	           "   AND r.kind = 'exit' AND r.planned_on IS NOT NULL"
+	           "   AND r.planned_on >= c.start_date) AS exit_review_planned"
+	           " FROM contracts c JOIN employees e ON e.id = c.employee_id"
+	           " LEFT JOIN staff s ON s.id = e.referent_cip_id AND s.active = 1"
+	           " WHERE c.ended_on IS NULL AND c.start_date <= :date AND c.end_date >= :date"
+	           " AND c.end_date <= date(:date, printf('%+d days', :days))"
+	           " AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.employee_id = c.employee_id"
+	           "   AND x.exit_date >= c.start_date)"
+	           " ORDER BY c.end_date, c.id LIMIT 5001",
+	    .params = contracts_ending_params,
+	    .nparams = TR_NELEM(contracts_ending_params),
+	    .booleans = contracts_ending_booleans,
+	    .roles = ETI | CIP | COORD,
+	},
+};
+
+const struct view *
+view_find(const char *name)
+{
+	for (size_t i = 0; i < TR_NELEM(views); i++)
+		if (name != NULL && strcmp(views[i].name, name) == 0)
+			return &views[i];
+	return NULL;
+}
+
+const struct view *
+view_list(size_t *n)
+{
+	*n = TR_NELEM(views);
+	return views;
+}
+
+static const struct view_param *
+find_param(const struct view *v, const char *name)
+{
+	for (size_t i = 0; i < v->nparams; i++)
+		if (strcmp(v->params[i].name, name) == 0)
+			return &v->params[i];
+	return NULL;
+}
+
+/* Check params against the view; bind them. -1 with err. */
+static int
+bind_params(const struct view *v, sqlite3_stmt *st, const json_t *params, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *val;
+
+	if (params != NULL && !json_is_object(params)) {
+		snprintf(err, errlen, "view %s: parameters must be a table of names", v->name);
+		return -1;
+	}
+	json_object_foreach ((json_t *)params, k, val) {
+		if (find_param(v, k) == NULL) {
+			snprintf(err, errlen, "view %s: unknown parameter '%s'", v->name, k);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < v->nparams; i++) {
+		const struct view_param *p = &v->params[i];
+		char pname[64];
+		int64_t day;
+
+		snprintf(pname, sizeof(pname), ":%s", p->name);
+		int idx = sqlite3_bind_parameter_index(st, pname);
+		val = params ? json_object_get(params, p->name) : NULL;
+		if (val == NULL || json_is_null(val)) {
+			if (p->required) {
+				snprintf(err, errlen, "view %s: missing parameter '%s'", v->name,
+				    p->name);
+				return -1;
+			}
+			continue; /* unbound: NULL */
+		}
+		switch (p->type) {
+		case VP_DATE:
+			if (!json_is_string(val) ||
+			    cal_parse(json_string_value(val), json_string_length(val), &day) ==
+			        -1) {
+				snprintf(err, errlen,
+				    "view %s: parameter '%s' must be a date (YYYY-MM-DD)", v->name,
+				    p->name);
+				return -1;
+			}
+			sqlite3_bind_text(st, idx, json_string_value(val), -1, SQLITE_TRANSIENT);
+			break;
+		case VP_INT:
+			if (!json_is_integer(val) || json_integer_value(val) < p->min ||
+			    json_integer_value(val) > p->max) {
+				snprintf(err, errlen,
+				    "view %s: parameter '%s' must be an integer from %lld to %lld",
+				    v->name, p->name, p->min, p->max);
+				return -1;
+			}
+			sqlite3_bind_int64(st, idx, json_integer_value(val));
+			break;
+		case VP_ROLE:
+			if (!json_is_string(val) ||
+			    role_from_name(json_string_value(val)) == ROLE_NONE) {
+				snprintf(err, errlen,
+				    "view %s: parameter '%s' must be eti, cip, coordinator or "
+				    "admin",
+				    v->name, p->name);
+				return -1;
+			}
+			sqlite3_bind_text(st, idx, json_string_value(val), -1, SQLITE_TRANSIENT);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+is_boolean(const struct view *v, const char *col)
+{
+	for (const char *const *b = v->booleans; b != NULL && *b != NULL; b++)
+		if (strcmp(*b, col) == 0)
+			return 1;
+	return 0;
+}
+
+int
+view_run(struct db *db, const char *name, enum role role, const json_t *params, json_t **rows,
+    char *err, size_t errlen)
+{
+	const struct view *v = view_find(name);
+	sqlite3_stmt *st;
+	json_t *out;
+	int rc, n = 0;
+
+	*rows = NULL;
+	if (v == NULL) {
+		snprintf(err, errlen, "no view named '%s'", name ? name : "");
+		return -1;
+	}
+	if (!(v->roles & ROLEBIT(role))) {
+		snprintf(err, errlen, "view %s may not be read by the %s role", v->name,
+		    role_name(role));
+		return -1;
+	}
+	if ((st = db_stmt(db, v->sql)) == NULL) {
+		snprintf(err, errlen, "view %s: the database refused it: %s", v->name,
+		    sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
+	if (bind_params(v, st, params, err, errlen) == -1) {
+		db_done(st);
+		return -1;
+	}
+	out = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > VIEW_MAX_ROWS)
+			break;
+		json_t *row = json_object();
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			const char *col = sqlite3_column_name(st, c);
+			json_t *val;
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_NULL:
+				continue;
+			case SQLITE_INTEGER:
+				val = is_boolean(v, col)
+				    ? json_boolean(sqlite3_column_int64(st, c))
+				    : json_integer(sqlite3_column_int64(st, c));
+				break;
+			case SQLITE_FLOAT:
+				val = json_real(sqlite3_column_double(st, c));
+				break;
+			default:
+				val = json_stringn((const char *)sqlite3_column_text(st, c),
+				    (size_t)sqlite3_column_bytes(st, c));
+				if (val == NULL)
+					val = json_null();
+			}
+			json_object_set_new(row, col, val);
+		}
+		json_array_append_new(out, row);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		snprintf(err, errlen, "view %s: %s", v->name, sqlite3_errmsg(db_handle(db)));
+	db_done(st);
+	if (n > VIEW_MAX_ROWS) {
+		snprintf(err, errlen, "view %s: more than %d rows; narrow the parameters", v->name,
+		    VIEW_MAX_ROWS);
+		json_decref(out);
+		return -1;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		json_decref(out);
+		return -1;
+	}
+	*rows = out;
+	return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * Named, versioned, read-only views of the data for site scripts. A view is
+ * a fixed SELECT with named parameters and the set of roles that may read
+ * it; a script reads with the role its configuration gives it. Scripts never
+ * write SQL: a change of shape is a new version ("contracts_ending.v2"),
+ * and the old one stays as long as scripts use it.
+ */
+#ifndef TREMPLIN_VIEWS_H
+#define TREMPLIN_VIEWS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "authz.h"
+
+struct db;
+
+enum view_param_type {
+	VP_DATE, /* "YYYY-MM-DD" */
+	VP_INT, /* an integer in [min, max] */
+	VP_ROLE, /* eti, cip, coordinator or admin */
+};
+
+struct view_param {
+	const char *name; /* bound to :name in the SQL */
+	enum view_param_type type;
+	int required;
+	long long min, max;
+};
+
+struct view {
+	const char *name; /* "<what>.v<version>" */
+	const char *description;
+	const char *sql; /* static text: the statement cache keys on it */
+	const struct view_param *params;
+	size_t nparams;
+	const char *const *booleans; /* columns read as 0/1 and given as booleans; NULL-ended */
+	unsigned roles; /* ROLEBIT()s that may read it */
+};
+
+/* Rows a view gives at most: past that the call fails (narrow the parameters). */
+#define VIEW_MAX_ROWS 5000
+
+const struct view *view_find(const char *name);
+/* The registry, for documentation and tests. */
+const struct view *view_list(size_t *n);
+
+/*
+ * Run view `name` for a reader of `role` with params (a JSON object, or
+ * NULL). On success *rows is a new array of objects (NULL columns left out).
+ * -1 with err set: unknown view, role refused, a bad or unknown parameter,
+ * too many rows, a database error. Every statement is reset before this
+ * returns.
+ */
+int view_run(struct db *, const char *name, enum role, const json_t *params, json_t **rows,
+    char *err, size_t errlen);
+
+#endif
