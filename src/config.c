@@ -180,6 +180,35 @@ assign_start_line(struct loader *ld, const char *key, int end)
 	return found;
 }
 
+/* The start of line `line` (1-based) of [p, e); *at is set to the line reached. */
+static const char *
+seek_line(const char *p, const char *e, int line, int *at)
+{
+	while (p < e && *at < line)
+		if (*p++ == '\n')
+			(*at)++;
+	return p;
+}
+
+/*
+ * When p starts a comment or a quoted string, the last byte it covers;
+ * otherwise p itself. The line scanners below skip both.
+ */
+static const char *
+skip_noise(const char *p, const char *e)
+{
+	if (*p == '-' && p + 1 < e && p[1] == '-') {
+		while (p + 1 < e && p[1] != '\n')
+			p++;
+	} else if (*p == '"' || *p == '\'') {
+		char quote = *p;
+		for (p++; p < e && *p != quote && *p != '\n'; p++)
+			if (*p == '\\')
+				p++;
+	}
+	return p;
+}
+
 /*
  * The line where the index-th table inside the table assigned at `start`
  * opens (staff[2] -> its own "{"). Strings and comments are skipped; on any
@@ -188,25 +217,18 @@ assign_start_line(struct loader *ld, const char *key, int end)
 static int
 entry_line(struct loader *ld, int start, size_t index)
 {
-	const char *p = ld->src, *e = ld->src + ld->srclen;
+	const char *p = ld->src, *e = ld->src + ld->srclen, *q;
 	int line = 1, depth = 0;
 	size_t seen = 0;
 
-	while (p < e && line < start)
-		if (*p++ == '\n')
-			line++;
+	p = seek_line(p, e, start, &line);
 	for (; p < e; p++) {
 		char c = *p;
 		if (c == '\n')
 			line++;
-		else if (c == '-' && p + 1 < e && p[1] == '-') {
-			while (p + 1 < e && p[1] != '\n')
-				p++;
-		} else if (c == '"' || c == '\'') {
-			for (p++; p < e && *p != c && *p != '\n'; p++)
-				if (*p == '\\')
-					p++;
-		} else if (c == '{') {
+		else if ((q = skip_noise(p, e)) != p)
+			p = q;
+		else if (c == '{') {
 			if (++depth == 2 && ++seen == index)
 				return line;
 		} else if (c == '}' && --depth == 0)
@@ -558,25 +580,18 @@ resolve_daemon_user(struct loader *ld, struct config *c)
 static int
 member_line(struct loader *ld, int from, const char *key, int depth)
 {
-	const char *p = ld->src, *e = ld->src + ld->srclen;
+	const char *p = ld->src, *e = ld->src + ld->srclen, *q;
 	size_t klen = strlen(key);
 	int line = 1, d = 0, opened = 0;
 
-	while (p < e && line < from)
-		if (*p++ == '\n')
-			line++;
+	p = seek_line(p, e, from, &line);
 	for (; p < e; p++) {
 		char c = *p;
 		if (c == '\n')
 			line++;
-		else if (c == '-' && p + 1 < e && p[1] == '-') {
-			while (p + 1 < e && p[1] != '\n')
-				p++;
-		} else if (c == '"' || c == '\'') {
-			for (p++; p < e && *p != c && *p != '\n'; p++)
-				if (*p == '\\')
-					p++;
-		} else if (c == '{') {
+		else if ((q = skip_noise(p, e)) != p)
+			p = q;
+		else if (c == '{') {
 			d++;
 			opened = 1;
 		} else if (c == '}') {
@@ -586,7 +601,7 @@ member_line(struct loader *ld, int from, const char *key, int depth)
 		    (p == ld->src ||
 		        !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
 		            (p[-1] >= '0' && p[-1] <= '9')))) {
-			const char *q = p + klen;
+			q = p + klen;
 			while (q < e && (*q == ' ' || *q == '\t'))
 				q++;
 			if (q < e && *q == '=' && (q + 1 == e || q[1] != '='))
@@ -911,7 +926,7 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 	if (get_int(ld, "request_timeout", 1, 3600, 30, &timeout) == -1)
 		return -1;
 	c->request_timeout = (int)timeout;
-	if (get_int(ld, "event_delay_ms", 0, 60000, 0, &timeout) == -1)
+	if (get_int(ld, "event_delay_ms", 0, 60000, 5, &timeout) == -1)
 		return -1;
 	c->event_delay_ms = (int)timeout;
 	if (get_bool(ld, "plugin_strict", 0, &c->plugin_strict) == -1 ||
