@@ -36,6 +36,9 @@ events_list(struct api_req *r)
 		from = v;
 	}
 	prefix[0] = '\0';
+	/* "*" means every type, as it does for subscriptions. */
+	if (type != NULL && strcmp(type, "*") == 0)
+		type = NULL;
 	if (type != NULL) {
 		size_t len = strlen(type);
 		if (len == 0 || len >= sizeof(prefix)) {

@@ -202,6 +202,8 @@ def test_events_list__type_filter_exact_and_prefix(filled):
     assert events(d, "type=structure") == []
     assert events(d, "type=struct.*") == []
     assert events(d, "type=nothing.here") == []
+    # "*" is every type, as for subscriptions.
+    assert events(d, "type=*") == ev
     # Filter and pages together.
     a = d.get("/v1/events?type=structure.*&limit=5")
     assert a.body["items"] == only(lambda t: t.startswith("structure."))[:5]
