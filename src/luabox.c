@@ -568,6 +568,19 @@ open_lib(lua_State *L, const char *name, lua_CFunction open)
 
 #define NAMES(a) a, sizeof(a) / sizeof(a[0])
 
+/* env[name] = a fresh table holding only the listed functions of that library. */
+static void
+copy_lib(
+    lua_State *L, int env, const char *name, lua_CFunction open, const char *const *names, size_t n)
+{
+	int lib = open_lib(L, name, open);
+
+	lua_newtable(L);
+	copy_fields(L, lib, lua_gettop(L), names, n);
+	lua_setfield(L, env, name);
+	lua_settop(L, env);
+}
+
 static int
 setup(lua_State *L)
 {
@@ -632,23 +645,11 @@ setup(lua_State *L)
 	lua_setfield(L, env, "table");
 	lua_settop(L, env);
 
-	lib = open_lib(L, "math", luaopen_math);
-	lua_newtable(L);
-	copy_fields(L, lib, lua_gettop(L), NAMES(math));
-	lua_setfield(L, env, "math");
-	lua_settop(L, env);
+	copy_lib(L, env, "math", luaopen_math, NAMES(math));
 
-	lib = open_lib(L, "utf8", luaopen_utf8);
-	lua_newtable(L);
-	copy_fields(L, lib, lua_gettop(L), NAMES(utf8));
-	lua_setfield(L, env, "utf8");
-	lua_settop(L, env);
+	copy_lib(L, env, "utf8", luaopen_utf8, NAMES(utf8));
 
-	lib = open_lib(L, "os", luaopen_os);
-	lua_newtable(L);
-	copy_fields(L, lib, lua_gettop(L), NAMES(os));
-	lua_setfield(L, env, "os");
-	lua_settop(L, env);
+	copy_lib(L, env, "os", luaopen_os, NAMES(os));
 
 	lib = open_lib(L, "coroutine", luaopen_coroutine);
 	lua_newtable(L);
