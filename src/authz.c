@@ -31,6 +31,10 @@ static const unsigned policy[ACT_MAX] = {
 	[ACT_EVENTS_READ] = ROLES_MANAGERS,
 	/* Reloading scripts and plugin settings is the operator's. */
 	[ACT_PLUGINS_RELOAD] = ROLEBIT(ROLE_ADMIN),
+	/* The operator reads no personal data (DOMAIN.md, Confidentiality). */
+	[ACT_PERSONAL] = ROLEBIT(ROLE_ETI) | ROLEBIT(ROLE_CIP) | ROLEBIT(ROLE_COORDINATOR),
+	[ACT_AUDIT_READ] = ROLES_MANAGERS,
+	[ACT_POLICY_READ] = ROLES_STAFF,
 	[ACT_PLUGIN_ROUTE] = 0,
 };
 

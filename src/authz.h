@@ -21,6 +21,9 @@ enum action {
 	ACT_PLUGINS_READ,
 	ACT_EVENTS_READ,
 	ACT_PLUGINS_RELOAD,
+	ACT_PERSONAL, /* a person's file: the policy table decides field by field */
+	ACT_AUDIT_READ,
+	ACT_POLICY_READ,
 	ACT_PLUGIN_ROUTE, /* decided by the route's own roles */
 	ACT_MAX
 };

@@ -44,6 +44,10 @@ static const char *const known_keys[] = {
 	"socket",
 	"socket_mode",
 	"database",
+	"audit_database",
+	"audit_retention_days",
+	"retention_days",
+	"welcome_items",
 	"plugin_dir",
 	"script_dir",
 	"log_level",
@@ -850,6 +854,86 @@ load_scripts(struct loader *ld, struct config *c, mode_t st_mode)
 	return 0;
 }
 
+/* By default the audit log sits beside the database, in audit.sqlite. */
+static int
+default_audit_path(struct config *c)
+{
+	const char *slash = strrchr(c->database, '/');
+	int n = slash ? (int)(slash - c->database) + 1 : 0;
+
+	if (asprintf(&c->audit_database, "%.*saudit.sqlite", n, c->database) == -1) {
+		c->audit_database = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *code, *label;
+} default_welcome[] = {
+	{ "booklet", "Livret d'accueil remis" },
+	{ "rules", "Règlement intérieur présenté" },
+	{ "safety_briefing", "Consignes de sécurité expliquées" },
+	{ "ppe_issued", "Équipements de protection individuelle remis" },
+	{ "medical_visit", "Visite médicale" },
+	{ "team_introduction", "Présentation à l'équipe" },
+};
+
+/* welcome_items = { { code = "booklet", label = "Livret d'accueil remis" }, ... } */
+static int
+load_welcome(struct loader *ld, struct config *c)
+{
+	int line = get_key(ld, "welcome_items");
+	json_t *list, *item;
+	size_t i;
+
+	if (line == 0) {
+		c->nwelcome = TR_NELEM(default_welcome);
+		c->welcome = calloc(c->nwelcome, sizeof(*c->welcome));
+		if (c->welcome == NULL)
+			fatal("calloc");
+		for (i = 0; i < c->nwelcome; i++) {
+			c->welcome[i].code = strdup(default_welcome[i].code);
+			c->welcome[i].label = strdup(default_welcome[i].label);
+		}
+		return 0;
+	}
+	list = lua_istable(ld->L, -1) ? lua_to_json(ld, line, "welcome_items", 0) : NULL;
+	lua_pop(ld->L, 1);
+	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > 50) {
+		json_decref(list);
+		return fail(ld, line,
+		    "welcome_items: expected a list of 1 to 50 { code = ..., label = ... }");
+	}
+	c->welcome = calloc(json_array_size(list), sizeof(*c->welcome));
+	if (c->welcome == NULL)
+		fatal("calloc");
+	json_array_foreach (list, i, item) {
+		const char *code = json_string_value(json_object_get(item, "code"));
+		const char *label = json_string_value(json_object_get(item, "label"));
+		int ok = json_is_object(item) && json_object_size(item) == 2 && code && label &&
+		    strlen(code) > 0 && strlen(code) <= 64 && strlen(label) > 0 &&
+		    strlen(label) <= 200;
+		for (const char *p = code; ok && *p; p++)
+			ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+		for (size_t j = 0; ok && j < c->nwelcome; j++)
+			ok = strcmp(c->welcome[j].code, code) != 0;
+		if (!ok) {
+			json_decref(list);
+			return fail(ld, line,
+			    "welcome_items[%zu]: expected { code = \"a_unique_code\" ([a-z0-9_], "
+			    "64 at most), "
+			    "label = \"...\" (200 at most) }",
+			    i + 1);
+		}
+		c->welcome[c->nwelcome].code = strdup(code);
+		c->welcome[c->nwelcome].label = strdup(label);
+		c->nwelcome++;
+	}
+	json_decref(list);
+	return 0;
+}
+
 static int
 check_values(struct loader *ld, struct config *c, mode_t st_mode)
 {
@@ -888,6 +972,21 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 		return fail(ld, key_line(ld, "socket"), "socket: path longer than 107 bytes");
 	if (c->database == NULL)
 		return fail(ld, 0, "database: missing (the path of the SQLite file)");
+	if (get_string(ld, "audit_database", NULL, &c->audit_database) == -1)
+		return -1;
+	if (c->audit_database == NULL && default_audit_path(c) == -1)
+		return fail(ld, 0, "audit_database: cannot derive a default from database");
+	if (strcmp(c->audit_database, c->database) == 0)
+		return fail(ld, key_line(ld, "audit_database"),
+		    "audit_database: must be a file apart from database");
+	if (get_int(ld, "audit_retention_days", 30, 3650, 365, &timeout) == -1)
+		return -1;
+	c->audit_retention_days = (int)timeout;
+	if (get_int(ld, "retention_days", 30, 36500, 730, &timeout) == -1)
+		return -1;
+	c->retention_days = (int)timeout;
+	if (load_welcome(ld, c) == -1)
+		return -1;
 
 	if (get_string(ld, "socket_mode", "0660", &mode) == -1)
 		return -1;
@@ -981,6 +1080,12 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->socket_path);
 	free(c->database);
+	free(c->audit_database);
+	for (size_t i = 0; i < c->nwelcome; i++) {
+		free(c->welcome[i].code);
+		free(c->welcome[i].label);
+	}
+	free(c->welcome);
 	free(c->plugin_dir);
 	free(c->script_dir);
 	free(c->ca_file);

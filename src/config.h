@@ -16,11 +16,21 @@ struct conf_staff {
 	char *email; /* may be NULL */
 };
 
+struct conf_welcome {
+	char *code; /* stored with each done item: short, [a-z0-9_] */
+	char *label; /* shown to staff, in French */
+};
+
 struct config {
 	char *path;
 	char *socket_path;
 	mode_t socket_mode;
 	char *database;
+	char *audit_database; /* the audit log's own file */
+	int audit_retention_days;
+	int retention_days; /* a file is purged this long after its last contact */
+	struct conf_welcome *welcome; /* the welcome checklist */
+	size_t nwelcome;
 	char *plugin_dir;
 	char *script_dir;
 	int log_level;

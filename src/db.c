@@ -199,7 +199,7 @@ db_migrate(
 	    "INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)";
 	char why[512], now[32];
 
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		snprintf(err, errlen, "%s: cannot start the migration: %s", db->path,
 		    sqlite3_errmsg(db->h));

@@ -147,7 +147,7 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 		free(text);
 		return -1;
 	}
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
@@ -234,7 +234,7 @@ save_cursor(struct events *ev, struct sub *s)
 
 	if (st == NULL)
 		return;
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, s->cursor);
 	sqlite3_bind_int64(st, 3, s->delivered);

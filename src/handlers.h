@@ -31,6 +31,14 @@ void staff_list(struct api_req *);
 void staff_get(struct api_req *);
 void staff_update(struct api_req *);
 
+/* A person's file (employees.c, followup.c; the generic handlers are in resource.h). */
+void employees_list(struct api_req *);
+void welcome_checklist(struct api_req *);
+/* GET /v1/policy: the confidentiality table and each field's category. */
+void policy_show(struct api_req *);
+/* GET /v1/audit: the audit log, for coordinators and admins. */
+void audit_api_list(struct api_req *);
+
 /* Ensure the configuration's bootstrap accounts exist, active, as configured. */
 struct events;
 int staff_bootstrap(struct db *, struct events *, const struct config *, char *err, size_t errlen);

@@ -973,7 +973,7 @@ l_notify(lua_State *L)
 	/* Keys are the script's own: another script cannot collide with them. */
 	if (key != NULL)
 		snprintf(full_key, sizeof(full_key), "lua:%s:%s", v->s->name, key);
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, kind, (int)kind_len, SQLITE_TRANSIENT);
 	if (role != NULL)

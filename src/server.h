@@ -15,6 +15,7 @@ struct sched;
 struct net;
 struct plugins;
 struct luahost;
+struct audit;
 
 struct server {
 	struct event_base *base;
@@ -22,6 +23,7 @@ struct server {
 	struct evhttp_bound_socket *bound;
 	struct config *conf;
 	struct db *db;
+	struct audit *audit; /* the audit log, in its own file */
 	struct events *events;
 	struct sched *sched;
 	struct net *net;

@@ -126,7 +126,7 @@ staff_create(struct api_req *r)
 		    role_name(r->who.role), json_str(r->body, "role"));
 		return;
 	}
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
 		return;
@@ -298,7 +298,7 @@ staff_update(struct api_req *r)
 	}
 	if (!staff_may_update(r, cur, o))
 		goto out;
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
 		goto out;
@@ -405,7 +405,7 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 
 	if (before == NULL || ids == NULL)
 		fatal("calloc");
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		snprintf(err, errlen, "cannot update bootstrap staff accounts: database busy");
 		goto out;

@@ -94,7 +94,7 @@ structures_create(struct api_req *r)
 		api_input_error(r, &e);
 		return;
 	}
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
 		return;
@@ -227,7 +227,7 @@ structures_update(struct api_req *r)
 		api_input_error(r, &e);
 		return;
 	}
-	tr_rfc3339(time(NULL), now, sizeof(now));
+	tr_rfc3339(tr_now(), now, sizeof(now));
 	if (db_begin(db) == -1) {
 		json_decref(before);
 		json_decref(o);

@@ -31,6 +31,8 @@
 #include "luahost.h"
 #include "server.h"
 #include "util.h"
+#include "audit.h"
+#include "resource.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -136,20 +138,16 @@ reload(struct server *srv, char *err, size_t errlen)
 }
 
 /*
- * TREMPLIN_TEST_CLOCK="YYYY-MM-DDTHH:MM:SSZ" starts the clock of timers and
- * scripts (date.today()) at that time, running on from there: for the tests
- * of dated rules. Nothing else reads it; the daemon warns when it is set.
+ * TREMPLIN_TEST_CLOCK="YYYY-MM-DDTHH:MM:SSZ" starts the daemon's civil clock
+ * (tr_now: records' time stamps, today's date, timers, scripts' date.today())
+ * at that time, running on from there: for the tests of dated rules and
+ * retention. The daemon warns when it is set.
  */
-static int64_t test_clock_offset_ms;
-
 static int64_t
 test_clock(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + test_clock_offset_ms;
+	return tr_now_ms();
 }
 
 static sched_clock_fn
@@ -164,8 +162,8 @@ clock_from_env(void)
 	memset(&tm, 0, sizeof(tm));
 	if ((end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0')
 		fatalx("TREMPLIN_TEST_CLOCK: expected YYYY-MM-DDTHH:MM:SSZ, got %s", v);
-	test_clock_offset_ms = ((int64_t)timegm(&tm) - (int64_t)time(NULL)) * 1000;
-	log_warnx("TREMPLIN_TEST_CLOCK is set: timers and scripts run on a clock started at %s", v);
+	tr_clock_set_offset(((int64_t)timegm(&tm) - (int64_t)time(NULL)) * 1000);
+	log_warnx("TREMPLIN_TEST_CLOCK is set: the daemon's clock starts at %s", v);
 	return test_clock;
 }
 
@@ -265,6 +263,8 @@ main(int argc, char *argv[])
 	log_init(foreground, level_of(conf));
 	signal(SIGPIPE, SIG_IGN);
 
+	sched_clock_fn clock = clock_from_env(); /* before anything is stamped */
+
 	d.srv.conf = conf;
 	d.srv.lockfd = -1;
 	d.srv.started = time(NULL);
@@ -277,6 +277,11 @@ main(int argc, char *argv[])
 		fatalx("cannot open the database: %s", err);
 	if (db_migrate(d.srv.db, modules, TR_NELEM(modules), err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	ensure_parent(conf->audit_database);
+	if (audit_open(conf->audit_database, conf->audit_retention_days, &d.srv.audit, err,
+	        sizeof(err)) == -1)
+		fatalx("cannot open the audit log: %s", err);
+	resources_init();
 
 	if ((d.srv.base = event_base_new()) == NULL ||
 	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
@@ -284,7 +289,7 @@ main(int argc, char *argv[])
 	d.srv.events = events_new(d.srv.base, d.srv.db, conf->event_delay_ms);
 	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock_from_env(), NULL)) == NULL)
+	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock, NULL)) == NULL)
 		fatalx("cannot set up timers");
 	struct net_options nopt = {
 		.ca_file = conf->ca_file,
@@ -331,6 +336,7 @@ main(int argc, char *argv[])
 	event_free(d.ev_hup);
 	event_base_free(d.srv.base);
 	db_close(d.srv.db);
+	audit_close(d.srv.audit);
 	log_info("stopped");
 	config_free(d.srv.conf);
 	return 0;

@@ -44,3 +44,26 @@ tr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+static int64_t clock_offset_ms;
+
+void
+tr_clock_set_offset(int64_t ms)
+{
+	clock_offset_ms = ms;
+}
+
+int64_t
+tr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms;
+}
+
+time_t
+tr_now(void)
+{
+	return (time_t)(tr_now_ms() / 1000);
+}

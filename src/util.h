@@ -12,6 +12,16 @@ void tr_rfc3339(time_t t, char *buf, size_t size);
 /* Parse a decimal int64 in [min, max]; the whole string must be digits. */
 int tr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/*
+ * The daemon's civil clock: the time stamped on records and used for
+ * dates, retention and dated rules. It is the real clock, shifted by an
+ * offset only the tests set (TREMPLIN_TEST_CLOCK). Timeouts and caches use
+ * the real clocks, not this one.
+ */
+void tr_clock_set_offset(int64_t ms);
+int64_t tr_now_ms(void);
+time_t tr_now(void);
+
 #define TR_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

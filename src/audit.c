@@ -1,0 +1,217 @@
+#include "audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "db.h"
+#include "handlers.h"
+#include "server.h"
+#include "identity.h"
+#include "log.h"
+#include "policy.h"
+#include "util.h"
+
+struct audit {
+	struct db *db;
+	int retention_days;
+};
+
+static const struct migration audit_migrations[] = {
+	{ 1,
+	    "CREATE TABLE audit_log ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  at TEXT NOT NULL,"
+	    "  staff_id INTEGER,"
+	    "  unix_user TEXT NOT NULL,"
+	    "  role TEXT NOT NULL,"
+	    "  action TEXT NOT NULL,"
+	    "  employee_id INTEGER,"
+	    "  resource TEXT NOT NULL,"
+	    "  categories TEXT NOT NULL);"
+	    "CREATE INDEX audit_employee ON audit_log (employee_id, id);"
+	    "CREATE TABLE audit_settings (retention_days INTEGER NOT NULL);"
+	    "INSERT INTO audit_settings VALUES (365);"
+	    /* Append-only: the log cannot be rewritten, only aged out. */
+	    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log"
+	    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	    "CREATE TRIGGER audit_no_early_delete BEFORE DELETE ON audit_log"
+	    " WHEN OLD.at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now',"
+	    "  '-' || (SELECT retention_days FROM audit_settings) || ' days')"
+	    " BEGIN SELECT RAISE(ABORT, 'audit entries are kept for the retention period'); END;" },
+};
+
+static const struct db_module audit_module = {
+	.name = "audit",
+	.migrations = audit_migrations,
+	.nmigrations = TR_NELEM(audit_migrations),
+};
+
+int
+audit_open(const char *path, int retention_days, struct audit **out, char *err, size_t errlen)
+{
+	static const char setret[] = "UPDATE audit_settings SET retention_days = ?";
+	const struct db_module *mods[] = { &audit_module };
+	struct audit *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (a == NULL)
+		fatal("calloc");
+	a->retention_days = retention_days;
+	if (db_open(path, &a->db, err, errlen) == -1 ||
+	    db_migrate(a->db, mods, 1, err, errlen) == -1) {
+		audit_close(a);
+		return -1;
+	}
+	sqlite3_stmt *st = db_stmt(a->db, setret);
+	if (st == NULL) {
+		snprintf(err, errlen, "%s: cannot set the retention", path);
+		audit_close(a);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, retention_days);
+	int rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: cannot set the retention", path);
+		audit_close(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	db_close(a->db);
+	free(a);
+}
+
+int
+audit_record(struct audit *a, const struct identity *who, const char *action, int64_t employee_id,
+    const char *resource, unsigned categories)
+{
+	static const char sql[] =
+	    "INSERT INTO audit_log (at, staff_id, unix_user, role, action,"
+	    " employee_id, resource, categories) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	char now[32], cats[256];
+	size_t off = 0;
+
+	cats[0] = '\0';
+	for (int c = 1; c < CAT_MAX; c++) {
+		if (!(categories & (1u << c)))
+			continue;
+		int w = snprintf(cats + off, sizeof(cats) - off, "%s%s", off ? "," : "",
+		    category_name((enum category)c));
+		if (w < 0 || (size_t)w >= sizeof(cats) - off)
+			break;
+		off += (size_t)w;
+	}
+	tr_rfc3339(tr_now(), now, sizeof(now));
+	sqlite3_stmt *st = db_stmt(a->db, sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	if (who->staff_id > 0)
+		sqlite3_bind_int64(st, 2, who->staff_id);
+	sqlite3_bind_text(st, 3, who->unix_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, role_name(who->role), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, action, -1, SQLITE_STATIC);
+	if (employee_id > 0)
+		sqlite3_bind_int64(st, 6, employee_id);
+	sqlite3_bind_text(st, 7, resource, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, cats, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("audit: cannot record %s of %s: %s", action, resource,
+		    sqlite3_errmsg(db_handle(a->db)));
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+audit_list(struct audit *a, int64_t employee_id, int64_t after, int limit, int64_t *last)
+{
+	static const char sql[] =
+	    "SELECT id, at, staff_id, unix_user, role, action, employee_id, resource, categories"
+	    " FROM audit_log WHERE id > ?1 AND (?2 = 0 OR employee_id = ?2) ORDER BY id LIMIT ?3";
+	sqlite3_stmt *st = db_stmt(a->db, sql);
+	json_t *items;
+	int rc, n = 0;
+
+	*last = 0;
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, employee_id);
+	sqlite3_bind_int(st, 3, limit + 1);
+	items = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > limit)
+			break;
+		*last = sqlite3_column_int64(st, 0);
+		json_t *o = db_row_to_json(st);
+		/* The categories as a list, not the storage's comma-joined text. */
+		json_t *cats = json_array();
+		char buf[256], *save = NULL;
+		tr_strlcpy(buf, (const char *)sqlite3_column_text(st, 8), sizeof(buf));
+		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(cats, json_string(t));
+		json_object_set_new(o, "categories", cats);
+		json_array_append_new(items, o);
+	}
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		json_decref(items);
+		return NULL;
+	}
+	if (n <= limit)
+		*last = 0;
+	return items;
+}
+
+int
+audit_purge(struct audit *a, int64_t now_ms)
+{
+	static const char sql[] = "DELETE FROM audit_log WHERE at <= ?";
+	char cutoff[32];
+	time_t t = (time_t)(now_ms / 1000) - (time_t)a->retention_days * 86400;
+
+	tr_rfc3339(t, cutoff, sizeof(cutoff));
+	sqlite3_stmt *st = db_stmt(a->db, sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(db_handle(a->db)) : -1;
+}
+
+void
+audit_api_list(struct api_req *r)
+{
+	static const char *const params[] = { "limit", "cursor", "employee_id", NULL };
+	const char *emp = api_query(r, "employee_id");
+	int64_t after, employee_id = 0, last;
+	int limit;
+
+	if (api_query_only(r, params) == -1 || api_page(r, &limit, &after) == -1)
+		return;
+	if (emp != NULL && tr_parse_i64(emp, 1, INT64_MAX, &employee_id) == -1) {
+		api_error(r, 400, "bad_request", "employee_id", "employee_id must be an id");
+		return;
+	}
+	json_t *items = audit_list(r->srv->audit, employee_id, after, limit, &last);
+	if (items == NULL) {
+		api_internal(r, "audit log");
+		return;
+	}
+	api_reply(r, 200, api_list(items, last));
+}

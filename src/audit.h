@@ -1,0 +1,34 @@
+/*
+ * The audit log: who read social or sensitive data about whom, and every
+ * write, in its own SQLite file. The daemon only appends to it (triggers
+ * refuse updates, and deletes of entries younger than the retention), and
+ * it is written before the answer or the commit it records: a failure to
+ * record refuses the request rather than let it go unrecorded.
+ */
+#ifndef TREMPLIN_AUDIT_H
+#define TREMPLIN_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct identity;
+struct audit;
+
+int audit_open(const char *path, int retention_days, struct audit **out, char *err, size_t errlen);
+void audit_close(struct audit *);
+
+/*
+ * Append one entry. action: read, create, update, export, erase, purge.
+ * categories: a bit set of (1 << enum category). employee_id 0 when none.
+ */
+int audit_record(struct audit *, const struct identity *, const char *action, int64_t employee_id,
+    const char *resource, unsigned categories);
+
+/* Entries, newest last, after id `after`; employee_id 0: all. An array, or NULL on error. */
+json_t *audit_list(struct audit *, int64_t employee_id, int64_t after, int limit, int64_t *last);
+/* Drop entries older than the retention; returns how many, -1 on error. */
+int audit_purge(struct audit *, int64_t now_ms);
+
+#endif

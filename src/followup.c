@@ -1,0 +1,375 @@
+/*
+ * The follow-up of a pathway: welcome checklist, strengths and barriers,
+ * observations of work behaviour, goals, reviews, CIP notes, exit. Each is a
+ * table-driven resource (resource.h): this file says what its columns are,
+ * which confidentiality category each belongs to, and the rules across
+ * fields.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "handlers.h"
+#include "resource.h"
+#include "server.h"
+#include "util.h"
+
+#define ID_COLUMNS                                                                                 \
+	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },                                 \
+	{                                                                                          \
+		"employee_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                     \
+	}
+#define STAMP(name)                                                                                \
+	{                                                                                          \
+		name, COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                             \
+	}
+
+static void
+set_author(struct api_req *r, json_t *obj, const char *column)
+{
+	json_object_set_new(obj, column, json_integer(r->who.staff_id));
+}
+
+/* ---- welcome ---- */
+
+static const struct column welcome_cols[] = {
+	ID_COLUMNS,
+	{ "item", COL_TEXT, COL_REQUIRED | COL_FIXED, CAT_WELCOME, 0, 64, NULL, NULL },
+	{ "done_on", COL_DATE, COL_REQUIRED, CAT_WELCOME, 0, 0, NULL, NULL },
+	{ "done_by", COL_INT, COL_SERVER, CAT_WELCOME, 0, 0, NULL, NULL },
+	{ "note", COL_TEXT, COL_NULLABLE, CAT_WELCOME, 0, 500, NULL, NULL },
+	STAMP("created_at"),
+};
+
+static int
+not_in_future(const char *field, const char *date, struct input_error *e)
+{
+	char today[11];
+
+	date_today(today, sizeof(today));
+	if (date != NULL && strcmp(date, today) > 0) {
+		input_error_set(e, 422, "validation_failed", field, "%s is in the future", field);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+welcome_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+{
+	const struct config *c = r->srv->conf;
+	const char *item = json_str(o, "item");
+
+	(void)before;
+	for (size_t i = 0; i < c->nwelcome; i++)
+		if (strcmp(c->welcome[i].code, item) == 0)
+			return not_in_future("done_on", json_str(o, "done_on"), e);
+	input_error_set(e, 422, "validation_failed", "item",
+	    "item is not on the welcome checklist (see GET /v1/employees/{id}/welcome)");
+	return -1;
+}
+
+static void
+welcome_created(struct api_req *r, json_t *obj)
+{
+	set_author(r, obj, "done_by");
+}
+
+struct resource res_welcome = {
+	.name = "welcome_item",
+	.plural = "welcome_items",
+	.table = "welcome_items",
+	.cols = welcome_cols,
+	.ncols = TR_NELEM(welcome_cols),
+	.child = 1,
+	.check = welcome_check,
+	.on_create = welcome_created,
+};
+
+/* GET /v1/employees/{id}/welcome: every configured item, done or not. */
+void
+welcome_checklist(struct api_req *r)
+{
+	static const char sql[] = "SELECT id, done_on, done_by, note FROM welcome_items WHERE "
+	                          "employee_id = ? AND item = ?";
+	const struct config *c = r->srv->conf;
+	struct access a;
+
+	if (!policy_personal_data(r->who.role)) {
+		api_error(r, 403, "forbidden", NULL, "the %s role reads no personal data",
+		    role_name(r->who.role));
+		return;
+	}
+	if (access_for_employee(r, r->ids[0], &a) == -1) {
+		api_error(r, 404, "not_found", NULL, "no employee %lld", (long long)r->ids[0]);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < c->nwelcome; i++) {
+		sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+		if (st == NULL) {
+			json_decref(items);
+			api_internal(r, "prepare");
+			return;
+		}
+		sqlite3_bind_int64(st, 1, r->ids[0]);
+		sqlite3_bind_text(st, 2, c->welcome[i].code, -1, SQLITE_STATIC);
+		json_t *o = json_pack("{s:s, s:s, s:b}", "item", c->welcome[i].code, "label",
+		    c->welcome[i].label, "done", 0);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_object_set_new(o, "done", json_true());
+			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+			json_object_set_new(
+			    o, "done_on", json_string((const char *)sqlite3_column_text(st, 1)));
+			json_object_set_new(o, "done_by",
+			    sqlite3_column_type(st, 2) == SQLITE_NULL
+			        ? json_null()
+			        : json_integer(sqlite3_column_int64(st, 2)));
+			json_object_set_new(o, "note",
+			    sqlite3_column_type(st, 3) == SQLITE_NULL
+			        ? json_null()
+			        : json_string((const char *)sqlite3_column_text(st, 3)));
+		}
+		db_done(st);
+		json_array_append_new(items, o);
+	}
+	api_reply(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- strengths and barriers ---- */
+
+static const char *const barrier_categories[] = { "mobility", "housing", "health", "childcare",
+	"language", "basic_skills", "digital", "finances", "administrative", "justice", NULL };
+static const char *const barrier_statuses[] = { "identified", "in_progress", "resolved", NULL };
+
+static const struct column barrier_cols[] = {
+	ID_COLUMNS,
+	{ "category", COL_ENUM, COL_REQUIRED, CAT_BARRIER, 0, 0, barrier_categories, NULL },
+	{ "severity", COL_INT, COL_REQUIRED, CAT_SOCIAL_SUMMARY, 1, 4, NULL, NULL },
+	{ "status", COL_ENUM, 0, CAT_SOCIAL_SUMMARY, 0, 0, barrier_statuses, "\"identified\"" },
+	{ "shared_with_eti", COL_BOOL, 0, CAT_SOCIAL_SUMMARY, 0, 0, NULL, "false" },
+	{ "detail", COL_TEXT, COL_NULLABLE, CAT_SOCIAL, 0, 4000, NULL, NULL },
+	{ "created_by", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+	STAMP("created_at"),
+	STAMP("updated_at"),
+};
+
+/* Health (disability included) and justice details are for the referent CIP alone. */
+static int
+sensitive_barrier(const json_t *row)
+{
+	const char *c = json_string_value(json_object_get(row, "category"));
+
+	return c != NULL && (strcmp(c, "health") == 0 || strcmp(c, "justice") == 0);
+}
+
+static int
+barrier_visible(const struct access *a, const json_t *row)
+{
+	return a->role != ROLE_ETI || json_is_true(json_object_get(row, "shared_with_eti"));
+}
+
+static int
+barrier_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+{
+	struct access a;
+
+	/*
+	 * Moving a barrier out of health or justice would show its detail to
+	 * every CIP: only the referent CIP may, like reading it.
+	 */
+	if (before != NULL && sensitive_barrier(before) && !sensitive_barrier(o) &&
+	    json_object_get(before, "detail") != NULL &&
+	    !json_is_null(json_object_get(before, "detail"))) {
+		if (access_for_employee(
+		        r, json_integer_value(json_object_get(before, "employee_id")), &a) == -1 ||
+		    !policy_can_write(&a, CAT_SENSITIVE)) {
+			input_error_set(e, 403, "forbidden", "category",
+			    "only the referent CIP may move this barrier out of its category");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+barrier_created(struct api_req *r, json_t *obj)
+{
+	set_author(r, obj, "created_by");
+}
+
+struct resource res_barrier = {
+	.name = "barrier",
+	.plural = "barriers",
+	.table = "barriers",
+	.cols = barrier_cols,
+	.ncols = TR_NELEM(barrier_cols),
+	.child = 1,
+	.check = barrier_check,
+	.visible = barrier_visible,
+	.sensitive_col = "detail",
+	.sensitive_row = sensitive_barrier,
+	.on_create = barrier_created,
+};
+
+/* ---- observations of work behaviour ---- */
+
+static const char *const observation_kinds[] = { "punctuality", "safety", "teamwork", "quality",
+	"autonomy", "attitude", "other", NULL };
+
+static const struct column observation_cols[] = {
+	ID_COLUMNS,
+	{ "observed_on", COL_DATE, COL_REQUIRED, CAT_OBSERVATION, 0, 0, NULL, NULL },
+	{ "kind", COL_ENUM, COL_REQUIRED, CAT_OBSERVATION, 0, 0, observation_kinds, NULL },
+	{ "text", COL_TEXT, COL_REQUIRED, CAT_OBSERVATION, 0, 2000, NULL, NULL },
+	{ "author_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+	STAMP("created_at"),
+};
+
+static int
+observation_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+{
+	(void)r, (void)before;
+	return not_in_future("observed_on", json_str(o, "observed_on"), e);
+}
+
+static void
+observation_created(struct api_req *r, json_t *obj)
+{
+	set_author(r, obj, "author_id");
+}
+
+struct resource res_observation = {
+	.name = "observation",
+	.plural = "observations",
+	.table = "observations",
+	.cols = observation_cols,
+	.ncols = TR_NELEM(observation_cols),
+	.child = 1,
+	.check = observation_check,
+	.on_create = observation_created,
+};
+
+/* ---- goals ---- */
+
+static const char *const goal_statuses[] = { "open", "achieved", "abandoned", NULL };
+
+static const struct column goal_cols[] = {
+	ID_COLUMNS,
+	{ "text", COL_TEXT, COL_REQUIRED, CAT_SOCIAL, 0, 1000, NULL, NULL },
+	{ "deadline", COL_DATE, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 0, NULL, NULL },
+	{ "status", COL_ENUM, 0, CAT_SOCIAL_SUMMARY, 0, 0, goal_statuses, "\"open\"" },
+	STAMP("created_at"),
+	STAMP("updated_at"),
+};
+
+struct resource res_goal = {
+	.name = "goal",
+	.plural = "goals",
+	.table = "goals",
+	.cols = goal_cols,
+	.ncols = TR_NELEM(goal_cols),
+	.child = 1,
+};
+
+/* ---- reviews (bilans) ---- */
+
+static const char *const review_kinds[] = { "entry", "intermediate", "exit", NULL };
+
+static const struct column review_cols[] = {
+	ID_COLUMNS,
+	{ "kind", COL_ENUM, COL_REQUIRED, CAT_REVIEW_META, 0, 0, review_kinds, NULL },
+	{ "planned_on", COL_DATE, COL_REQUIRED, CAT_REVIEW_META, 0, 0, NULL, NULL },
+	{ "held_on", COL_DATE, COL_NULLABLE, CAT_REVIEW_META, 0, 0, NULL, NULL },
+	{ "participants", COL_NAMES, COL_NULLABLE, CAT_REVIEW_META, 0, 0, NULL, NULL },
+	{ "content", COL_TEXT, COL_NULLABLE, CAT_SOCIAL, 0, 8000, NULL, NULL },
+	{ "decisions", COL_TEXT, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 4000, NULL, NULL },
+	{ "shared_with_eti", COL_TEXT, COL_NULLABLE, CAT_REVIEW_SHARED, 0, 4000, NULL, NULL },
+	STAMP("created_at"),
+	STAMP("updated_at"),
+};
+
+static int
+review_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+{
+	(void)r, (void)before;
+	return not_in_future("held_on", json_str(o, "held_on"), e);
+}
+
+struct resource res_review = {
+	.name = "review",
+	.plural = "reviews",
+	.table = "reviews",
+	.cols = review_cols,
+	.ncols = TR_NELEM(review_cols),
+	.child = 1,
+	.check = review_check,
+};
+
+/* ---- CIP notes ---- */
+
+static const struct column note_cols[] = {
+	ID_COLUMNS,
+	{ "text", COL_TEXT, COL_REQUIRED, CAT_SOCIAL, 0, 8000, NULL, NULL },
+	{ "author_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+	STAMP("created_at"),
+};
+
+static void
+note_created(struct api_req *r, json_t *obj)
+{
+	set_author(r, obj, "author_id");
+}
+
+struct resource res_note = {
+	.name = "note",
+	.plural = "notes",
+	.table = "notes",
+	.cols = note_cols,
+	.ncols = TR_NELEM(note_cols),
+	.child = 1,
+	.on_create = note_created,
+};
+
+/* ---- exit ---- */
+
+static const char *const exit_categories[] = { "emploi_durable", "emploi_transition",
+	"sortie_positive", "autre", "exclue", NULL };
+
+static const struct column exit_cols[] = {
+	ID_COLUMNS,
+	{ "exit_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
+	{ "category", COL_ENUM, COL_REQUIRED, CAT_IDENTITY, 0, 0, exit_categories, NULL },
+	{ "destination", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 300, NULL, NULL },
+	STAMP("created_at"),
+	STAMP("updated_at"),
+};
+
+/* An exit closes the pathway: the person's status follows, in the same transaction. */
+static int
+exit_written(struct api_req *r, json_t *obj, int64_t id)
+{
+	static const char sql[] = "UPDATE employees SET status = 'exited' WHERE id = ?";
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+	int rc;
+
+	(void)id;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(obj, "employee_id")));
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct resource res_exit = {
+	.name = "exit",
+	.plural = "exits",
+	.table = "exits",
+	.cols = exit_cols,
+	.ncols = TR_NELEM(exit_cols),
+	.child = 1,
+	.after_write = exit_written,
+};

@@ -1,0 +1,95 @@
+#include "policy.h"
+
+#include "util.h"
+
+/* A pseudo-role for the rights of the person's own referent CIP. */
+#define REFERENT_CIP (1u << ROLE_MAX)
+
+#define ETI ROLEBIT(ROLE_ETI)
+#define CIP ROLEBIT(ROLE_CIP)
+#define COORD ROLEBIT(ROLE_COORDINATOR)
+
+static const struct {
+	const char *name;
+	unsigned read, write;
+	int audited;
+} policy[CAT_MAX] = {
+	[CAT_NONE] = { "none", ETI | CIP | COORD, ETI | CIP | COORD, 0 },
+	[CAT_IDENTITY] = { "identity", ETI | CIP | COORD, CIP | COORD, 0 },
+	[CAT_PASS] = { "pass_iae", ETI | CIP | COORD, CIP | COORD, 0 },
+	[CAT_CONTRACT_LEGAL] = { "contract_legal", CIP | COORD, CIP | COORD, 1 },
+	[CAT_WELCOME] = { "welcome", ETI | CIP | COORD, ETI | CIP | COORD, 0 },
+	[CAT_OBSERVATION] = { "observations", ETI | CIP | COORD, ETI, 0 },
+	/* The ETI sees only the barriers the CIP shares: a row rule on top of this. */
+	[CAT_BARRIER] = { "barriers", ETI | CIP | COORD, CIP, 1 },
+	[CAT_SOCIAL_SUMMARY] = { "social_summary", CIP | COORD, CIP, 1 },
+	[CAT_SOCIAL] = { "social", CIP, CIP, 1 },
+	[CAT_REVIEW_META] = { "review_meta", ETI | CIP | COORD, CIP, 0 },
+	[CAT_REVIEW_SHARED] = { "review_shared", ETI | CIP | COORD, CIP, 1 },
+	[CAT_SENSITIVE] = { "sensitive", REFERENT_CIP, REFERENT_CIP, 1 },
+};
+
+static unsigned
+bits(const struct access *a)
+{
+	unsigned b = ROLEBIT(a->role);
+
+	if (a->role == ROLE_CIP && a->referent_cip)
+		b |= REFERENT_CIP;
+	return b;
+}
+
+const char *
+category_name(enum category c)
+{
+	return c >= 0 && c < CAT_MAX ? policy[c].name : "?";
+}
+
+int
+policy_can_read(const struct access *a, enum category c)
+{
+	return c >= 0 && c < CAT_MAX && (policy[c].read & bits(a)) != 0;
+}
+
+int
+policy_can_write(const struct access *a, enum category c)
+{
+	return c >= 0 && c < CAT_MAX && (policy[c].write & bits(a)) != 0;
+}
+
+int
+policy_audited(enum category c)
+{
+	return c >= 0 && c < CAT_MAX && policy[c].audited;
+}
+
+int
+policy_personal_data(enum role r)
+{
+	return r == ROLE_ETI || r == ROLE_CIP || r == ROLE_COORDINATOR;
+}
+
+static json_t *
+roles_of(unsigned bits)
+{
+	json_t *a = json_array();
+
+	for (int r = ROLE_NONE + 1; r < ROLE_MAX; r++)
+		if (bits & ROLEBIT(r))
+			json_array_append_new(a, json_string(role_name((enum role)r)));
+	if (bits & REFERENT_CIP)
+		json_array_append_new(a, json_string("referent_cip"));
+	return a;
+}
+
+json_t *
+policy_json(void)
+{
+	json_t *o = json_object();
+
+	for (int c = 0; c < CAT_MAX; c++)
+		json_object_set_new(o, policy[c].name,
+		    json_pack("{s:o, s:o, s:b}", "read", roles_of(policy[c].read), "write",
+		        roles_of(policy[c].write), "audited", policy[c].audited));
+	return o;
+}

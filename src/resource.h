@@ -1,0 +1,123 @@
+/*
+ * Table-driven resources of a person's file (the employee and the follow-up
+ * records): one description per resource — its columns, their types and
+ * their confidentiality category — and one set of handlers for all of them,
+ * so that validation, the policy, the audit log and the journal are applied
+ * the same way everywhere.
+ */
+#ifndef TREMPLIN_RESOURCE_H
+#define TREMPLIN_RESOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "json.h"
+#include "policy.h"
+
+struct api_req;
+
+enum col_type {
+	COL_TEXT, /* max: characters */
+	COL_DATE, /* YYYY-MM-DD, a real calendar day */
+	COL_INT, /* min..max */
+	COL_REAL, /* min..max */
+	COL_BOOL,
+	COL_ENUM, /* one of values[] */
+	COL_STAFF, /* the id of an active staff account (role checked by the resource) */
+	COL_NAMES, /* a JSON array of short strings, stored as JSON text */
+};
+
+#define COL_REQUIRED 0x1 /* must be given on create */
+#define COL_NULLABLE 0x2 /* null clears it */
+#define COL_SERVER 0x4 /* set by the server: never taken from input */
+#define COL_FIXED 0x8 /* taken on create, never changed */
+
+struct column {
+	const char *name;
+	enum col_type type;
+	unsigned flags;
+	enum category cat;
+	int min, max;
+	const char *const *values; /* COL_ENUM: NULL-terminated */
+	const char *def; /* JSON text of the value on create when absent */
+};
+
+struct resource {
+	const char *name; /* singular, for events and the audit: "barrier" */
+	const char *plural; /* its path: /v1/<plural>/{id} */
+	const char *table;
+	const struct column *cols; /* the first is "id"; a child's second is "employee_id" */
+	size_t ncols;
+	int child; /* belongs to an employee (employee_id column) */
+	/*
+	 * Cross-field rules on the whole object (after a merge patch); before is
+	 * NULL on create. Sets e and returns -1 to refuse.
+	 */
+	int (*check)(struct api_req *, json_t *obj, const json_t *before, struct input_error *e);
+	/* Row rules beyond the columns' categories (the ETI sees shared barriers only). */
+	int (*visible)(const struct access *, const json_t *row);
+	/*
+	 * A column's category may depend on the row: sensitive_col is
+	 * CAT_SENSITIVE in the rows where sensitive_row is true (a health
+	 * barrier's detail).
+	 */
+	const char *sensitive_col;
+	int (*sensitive_row)(const json_t *row);
+	/* Fill server-set columns on create (author, created_by...). */
+	void (*on_create)(struct api_req *, json_t *obj);
+	/* More writes in the same transaction (an exit sets the pathway's status). */
+	int (*after_write)(struct api_req *, json_t *obj, int64_t id);
+	/*
+	 * Nested records shown inside the view (a contract's renewals), from
+	 * their own tables: add them to view, with the caller's access; add to
+	 * *cats the audited categories shown. Used by get, list and export.
+	 */
+	int (*expand)(struct api_req *, const struct access *, json_t *view, unsigned *cats);
+	/* SQL built once from the columns. */
+	char *sql_select, *sql_insert, *sql_update, *sql_list;
+};
+
+/* Build every resource's SQL; once, at start. */
+void resources_init(void);
+
+/* The access of the caller to one person's file; -1 when the person does not exist. */
+int access_for_employee(struct api_req *, int64_t employee_id, struct access *out);
+
+/* The generic handlers; a resource is chosen by the route's arg. */
+void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> */
+void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> */
+void resource_get(struct api_req *); /* GET /v1/<things>/{id} */
+void resource_update(struct api_req *); /* PATCH /v1/<things>/{id} */
+
+/*
+ * The object as the caller may see it: fields of categories it may not read
+ * are absent. Adds to *cats the audited categories it shows. NULL when the
+ * row itself is hidden from the caller.
+ */
+json_t *resource_view(const struct resource *, const struct access *, json_t *row, unsigned *cats);
+/* resource_view, then the resource's nested records (expand). */
+json_t *resource_show(
+    struct api_req *, const struct resource *, const struct access *, json_t *row, unsigned *cats);
+/* Load one row as JSON, raw (no policy). NULL when absent; *dberr on a failure. */
+json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
+/* Record that the person's file was touched now (for retention). */
+int employee_touch(struct api_req *, int64_t employee_id);
+
+/* Values checks shared with the hand-written modules (contracts, PASS). */
+int valid_date(const char *);
+/* Days since 1970-01-01 for a valid date. */
+int64_t date_days(const char *);
+void date_from_days(int64_t days, char *buf, size_t size);
+/* Today on the Europe/Paris calendar. */
+void date_today(char *buf, size_t size);
+
+/* Every resource, the employee first (resources.c): export and /v1/policy walk it. */
+extern struct resource *const all_resources[];
+extern const size_t nall_resources;
+
+extern struct resource res_employee, res_welcome, res_barrier, res_observation, res_goal,
+    res_review, res_note, res_exit;
+
+#endif
