@@ -299,7 +299,7 @@ test_router__core_unknown_path__no_path(void **state)
 	assert_int_equal(
 	    match_in(core_routes, ncore_routes, M_GET, "/v1/health/").res, ROUTE_NO_PATH);
 	assert_int_equal(
-	    match_in(core_routes, ncore_routes, M_GET, "/v1/employees").res, ROUTE_NO_PATH);
+	    match_in(core_routes, ncore_routes, M_GET, "/v1/employers").res, ROUTE_NO_PATH);
 }
 
 int
