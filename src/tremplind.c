@@ -33,6 +33,7 @@
 #include "util.h"
 #include "audit.h"
 #include "resource.h"
+#include "rights.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -291,6 +292,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock, NULL)) == NULL)
 		fatalx("cannot set up timers");
+	if (retention_start(&d.srv) == -1)
+		fatalx("cannot set up the retention job");
 	struct net_options nopt = {
 		.ca_file = conf->ca_file,
 		.allow_http = conf->allow_http,
