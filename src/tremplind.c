@@ -127,6 +127,9 @@ reload(struct server *srv, char *err, size_t errlen)
 	        0 ||
 	    nc->allow_http != srv->conf->allow_http)
 		log_warnx("plugin_dir, ca_file and allow_http changes take effect at restart");
+	if (strcmp(nc->audit_database, srv->conf->audit_database) != 0 ||
+	    nc->audit_retention_days != srv->conf->audit_retention_days)
+		log_warnx("audit_database and audit_retention_days changes take effect at restart");
 	plugins_reconfigure(srv->plugins, nc->plugins);
 	luahost_apply(srv->lua, nc);
 	events_set_delay(srv->events, nc->event_delay_ms);
