@@ -93,8 +93,8 @@ audit_close(struct audit *a)
 }
 
 int
-audit_record(struct audit *a, const struct identity *who, const char *action, int64_t employee_id,
-    const char *resource, unsigned categories)
+audit_record_as(struct audit *a, int64_t staff_id, const char *actor, const char *role,
+    const char *action, int64_t employee_id, const char *resource, unsigned categories)
 {
 	static const char sql[] =
 	    "INSERT INTO audit_log (at, staff_id, unix_user, role, action,"
@@ -117,10 +117,10 @@ audit_record(struct audit *a, const struct identity *who, const char *action, in
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	if (who->staff_id > 0)
-		sqlite3_bind_int64(st, 2, who->staff_id);
-	sqlite3_bind_text(st, 3, who->unix_user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, role_name(who->role), -1, SQLITE_STATIC);
+	if (staff_id > 0)
+		sqlite3_bind_int64(st, 2, staff_id);
+	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, action, -1, SQLITE_STATIC);
 	if (employee_id > 0)
 		sqlite3_bind_int64(st, 6, employee_id);
@@ -134,6 +134,30 @@ audit_record(struct audit *a, const struct identity *who, const char *action, in
 		return -1;
 	}
 	return 0;
+}
+
+int
+audit_record(struct audit *a, const struct identity *who, const char *action, int64_t employee_id,
+    const char *resource, unsigned categories)
+{
+	return audit_record_as(a, who->staff_id, who->unix_user, role_name(who->role), action,
+	    employee_id, resource, categories);
+}
+
+int
+audit_record_many(struct audit *a, const char *actor, const char *role, const char *action,
+    const int64_t *ids, size_t n, const char *resource, unsigned categories)
+{
+	/* One commit, not one fsync per entry: a view may name thousands of people. */
+	if (db_begin(a->db) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (audit_record_as(a, 0, actor, role, action, ids[i], resource, categories) ==
+		    -1) {
+			db_rollback(a->db);
+			return -1;
+		}
+	return db_commit(a->db);
 }
 
 json_t *

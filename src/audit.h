@@ -25,6 +25,16 @@ void audit_close(struct audit *);
  */
 int audit_record(struct audit *, const struct identity *, const char *action, int64_t employee_id,
     const char *resource, unsigned categories);
+/*
+ * The same for an actor that is no staff account's request: the retention
+ * job ("retention", role "daemon"), a site script ("lua:<name>", its role).
+ * staff_id 0 when none.
+ */
+int audit_record_as(struct audit *, int64_t staff_id, const char *actor, const char *role,
+    const char *action, int64_t employee_id, const char *resource, unsigned categories);
+/* One entry per employee of ids[], in one transaction: all recorded or none. */
+int audit_record_many(struct audit *, const char *actor, const char *role, const char *action,
+    const int64_t *ids, size_t n, const char *resource, unsigned categories);
 
 /* Entries, newest last, after id `after`; employee_id 0: all. An array, or NULL on error. */
 json_t *audit_list(struct audit *, int64_t employee_id, int64_t after, int limit, int64_t *last);

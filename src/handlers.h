@@ -38,6 +38,9 @@ void welcome_checklist(struct api_req *);
 void policy_show(struct api_req *);
 /* GET /v1/audit: the audit log, for coordinators and admins. */
 void audit_api_list(struct api_req *);
+/* The person's rights (rights.c): GET /v1/employees/{id}/export, DELETE /v1/employees/{id}. */
+void employee_export(struct api_req *);
+void employee_erase(struct api_req *);
 
 /* Ensure the configuration's bootstrap accounts exist, active, as configured. */
 struct events;

@@ -108,6 +108,7 @@ static int cmd_get(const struct ctl *, int, char **);
 static int cmd_post(const struct ctl *, int, char **);
 static int cmd_patch(const struct ctl *, int, char **);
 static int cmd_backup(const struct ctl *, int, char **);
+static int cmd_export(const struct ctl *, int, char **);
 
 static const struct command commands[] = {
 	{ .name = "health", .min_args = 0, .max_args = 0, .run = cmd_health },
@@ -116,6 +117,7 @@ static const struct command commands[] = {
 	{ .name = "post", .min_args = 1, .max_args = 2, .run = cmd_post },
 	{ .name = "patch", .min_args = 1, .max_args = 2, .run = cmd_patch },
 	{ .name = "backup", .min_args = 1, .max_args = 1, .run = cmd_backup },
+	{ .name = "export", .min_args = 1, .max_args = 2, .run = cmd_export },
 };
 
 /* What every SQLite 3 database file begins with, NUL included. */
@@ -139,6 +141,8 @@ usage(FILE *fp)
 	    "                     absent or -)\n"
 	    "  patch PATH [JSON]  PATCH with a JSON merge patch (likewise)\n"
 	    "  backup FILE        save a consistent copy of the database as FILE\n"
+	    "  export ID [FILE]   everything held about employee ID, as JSON\n"
+	    "                     (to FILE, readable by you alone, or standard output)\n"
 	    "  help               show this help\n"
 	    "\n"
 	    "options:\n"
@@ -836,6 +840,88 @@ out:
 	free(r.body.data);
 	free(tmp);
 	free(dir);
+	return rv;
+}
+
+/*
+ * A person's file is personal data: FILE is made 0600, written whole
+ * beside itself and renamed, so it is either absent or complete.
+ */
+static int
+write_private(const char *file, json_t *j)
+{
+	static const char suffix[] = ".tmp-XXXXXX";
+	size_t len = strlen(file) + sizeof(suffix);
+	char *tmp;
+	FILE *fp;
+	int fd, ok;
+
+	if ((tmp = malloc(len)) == NULL) {
+		fprintf(stderr, PROG ": %s\n", strerror(errno));
+		return EXIT_ERR;
+	}
+	snprintf(tmp, len, "%s%s", file, suffix);
+	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return EXIT_ERR;
+	}
+	ok = json_dumpf(j, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF && fflush(fp) == 0 &&
+	    fsync(fileno(fp)) == 0;
+	ok = fclose(fp) == 0 && ok;
+	if (!ok || rename(tmp, file) == -1) {
+		fprintf(stderr, PROG ": %s: %s\n", ok ? file : tmp, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return EXIT_ERR;
+	}
+	free(tmp);
+	return 0;
+}
+
+static int
+cmd_export(const struct ctl *ctl, int argc, char **argv)
+{
+	const char *id = argv[0];
+	struct request rq = {
+		.method = "GET",
+		.timeout = REQUEST_TIMEOUT,
+		.json = 1,
+	};
+	struct response r = { .fd = -1 };
+	char path[64], errbuf[CURL_ERROR_SIZE];
+	json_t *j;
+	CURLcode cc;
+	int rv;
+
+	if (strlen(id) == 0 || strlen(id) > 18 || strspn(id, "0123456789") != strlen(id) ||
+	    id[0] == '0') {
+		fprintf(stderr, PROG ": export: ID must be an employee's id (digits)\n");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/v1/employees/%s/export", id);
+	if (argc < 2 || strcmp(argv[1], "-") == 0)
+		return json_request(ctl, "GET", path, NULL, 0, NULL);
+	rq.path = path;
+	cc = perform(ctl, &rq, &r, errbuf);
+	if (cc != CURLE_OK)
+		rv = report_transport(ctl, cc, errbuf, &r);
+	else if (r.status >= 400)
+		rv = report_http_error(ctl, &r);
+	else if ((j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL)) == NULL) {
+		fprintf(stderr, PROG ": the answer is not JSON (%zu bytes)\n", r.body.len);
+		rv = EXIT_ERR;
+	} else {
+		rv = write_private(argv[1], j);
+		json_decref(j);
+		if (rv == 0 && !ctl->quiet)
+			printf("%s: employee %s\n", argv[1], id);
+	}
+	free(r.body.data);
 	return rv;
 }
 

@@ -33,6 +33,7 @@
 #include "util.h"
 #include "audit.h"
 #include "resource.h"
+#include "rights.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -126,6 +127,9 @@ reload(struct server *srv, char *err, size_t errlen)
 	        0 ||
 	    nc->allow_http != srv->conf->allow_http)
 		log_warnx("plugin_dir, ca_file and allow_http changes take effect at restart");
+	if (strcmp(nc->audit_database, srv->conf->audit_database) != 0 ||
+	    nc->audit_retention_days != srv->conf->audit_retention_days)
+		log_warnx("audit_database and audit_retention_days changes take effect at restart");
 	plugins_reconfigure(srv->plugins, nc->plugins);
 	luahost_apply(srv->lua, nc);
 	events_set_delay(srv->events, nc->event_delay_ms);
@@ -291,6 +295,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock, NULL)) == NULL)
 		fatalx("cannot set up timers");
+	if (retention_start(&d.srv) == -1)
+		fatalx("cannot set up the retention job");
 	struct net_options nopt = {
 		.ca_file = conf->ca_file,
 		.allow_http = conf->allow_http,

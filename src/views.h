@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "authz.h"
+#include "policy.h"
 
 struct db;
 
@@ -37,6 +38,12 @@ struct view {
 	size_t nparams;
 	const char *const *booleans; /* columns read as 0/1 and given as booleans; NULL-ended */
 	unsigned roles; /* ROLEBIT()s that may read it */
+	/*
+	 * What it shows, as policy categories (1 << enum category). Reads of a
+	 * view that shows an audited category are recorded in the audit log,
+	 * one entry per person of its employee_id column, as reads of the API.
+	 */
+	unsigned categories;
 };
 
 /* Rows a view gives at most: past that the call fails (narrow the parameters). */
@@ -45,6 +52,14 @@ struct view {
 const struct view *view_find(const char *name);
 /* The registry, for documentation and tests. */
 const struct view *view_list(size_t *n);
+
+/* The audited categories a view shows: 0 when its reads are not recorded. */
+unsigned view_audited(const struct view *);
+/*
+ * The distinct values of the employee_id column of rows (a view's
+ * answer), in a new array the caller frees; *n of them (0: NULL).
+ */
+int64_t *view_employees(const json_t *rows, size_t *n);
 
 /*
  * Run view `name` for a reader of `role` with params (a JSON object, or

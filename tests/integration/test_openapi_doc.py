@@ -74,6 +74,8 @@ def test_document_describes_the_whole_api():
         ("GET", "/v1/structures/{id}"), ("PATCH", "/v1/structures/{id}"),
         ("GET", "/v1/staff"), ("POST", "/v1/staff"),
         ("GET", "/v1/staff/{id}"), ("PATCH", "/v1/staff/{id}"),
+        ("GET", "/v1/audit"), ("GET", "/v1/employees/{id}/export"),
+        ("DELETE", "/v1/employees/{id}"),
     }
     for name in ("Error", "Health", "WhoAmI", "Structure", "StructureCreate", "StructurePatch",
                  "StructureList", "Staff", "StaffCreate", "StaffPatch", "StaffList",
