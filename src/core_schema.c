@@ -227,6 +227,17 @@ static const struct migration core_migrations[] = {
 	    "  created_at TEXT NOT NULL,"
 	    "  updated_at TEXT NOT NULL);"
 	    "CREATE INDEX outbox_status ON outbox (status, id);" },
+	{ 5,
+	    /*
+	     * Contracts (issue 5): an ACI's hours derogation has its own start
+	     * (a renewed derogation starts after the contract) and its legal
+	     * ground; a contract's records are read by contract.
+	     */
+	    "ALTER TABLE contracts ADD COLUMN hours_derogation_from TEXT;"
+	    "ALTER TABLE contracts ADD COLUMN hours_derogation_reason TEXT;"
+	    "CREATE INDEX contract_renewals_contract ON contract_renewals (contract_id, id);"
+	    "CREATE INDEX contract_suspensions_contract ON contract_suspensions (contract_id, id);"
+	    "CREATE INDEX ai_placements_contract ON ai_placements (contract_id, id);" },
 };
 
 const struct db_module core_module = {
@@ -467,6 +478,72 @@ const struct route core_routes[] = {
 	    .action = ACT_PERSONAL,
 	    .flags = RF_BODY,
 	    .arg = &res_exit },
+	/* CDDI contracts; their renewals, suspensions and AI placements (contracts.c). */
+	{ .method = M_GET,
+	    .pattern = "/v1/employees/{id}/contracts",
+	    .fn = resource_list,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_contract },
+	{ .method = M_POST,
+	    .pattern = "/v1/employees/{id}/contracts",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_contract },
+	{ .method = M_GET,
+	    .pattern = "/v1/contracts/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_contract },
+	{ .method = M_PATCH,
+	    .pattern = "/v1/contracts/{id}",
+	    .fn = resource_update,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_contract },
+	{ .method = M_POST,
+	    .pattern = "/v1/contracts/{id}/renewals",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_contract_renewal },
+	{ .method = M_GET,
+	    .pattern = "/v1/contract_renewals/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_contract_renewal },
+	{ .method = M_POST,
+	    .pattern = "/v1/contracts/{id}/suspensions",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_contract_suspension },
+	{ .method = M_GET,
+	    .pattern = "/v1/contract_suspensions/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_contract_suspension },
+	{ .method = M_PATCH,
+	    .pattern = "/v1/contract_suspensions/{id}",
+	    .fn = resource_update,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_contract_suspension },
+	{ .method = M_POST,
+	    .pattern = "/v1/contracts/{id}/placements",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_ai_placement },
+	{ .method = M_GET,
+	    .pattern = "/v1/ai_placements/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_ai_placement },
+	{ .method = M_GET,
+	    .pattern = "/v1/employees/{id}/ai_hours",
+	    .fn = contracts_ai_hours,
+	    .action = ACT_PERSONAL },
 };
 
 const size_t ncore_routes = TR_NELEM(core_routes);

@@ -94,7 +94,21 @@ init_one(struct resource *res)
 	res->sql_insert =
 	    build("INSERT INTO %s (%s) VALUES (%s)", res->table, strchr(cols, ',') + 2, marks);
 	res->sql_update = build("UPDATE %s SET %s WHERE id = ?", res->table, sets);
-	if (res->child)
+	if (res->parent != NULL) {
+		/*
+		 * One level: the parent's rows are a person's (employee_id), and
+		 * whom they are hidden from is the person's file (no row rule).
+		 */
+		if (res->parent->parent != NULL || !res->parent->child ||
+		    res->parent->visible != NULL || !res->child)
+			fatalx("resource %s: its parent must be a plain child of the employee",
+			    res->name);
+		res->sql_list = build("SELECT %s FROM %s WHERE %s IN (SELECT id FROM %s WHERE"
+		                      " employee_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+		    cols, res->table, res->parent_col, res->parent->table);
+		res->sql_children = build("SELECT %s FROM %s WHERE %s = ? ORDER BY id", cols,
+		    res->table, res->parent_col);
+	} else if (res->child)
 		res->sql_list =
 		    build("SELECT %s FROM %s WHERE employee_id = ?1 AND id > ?2 ORDER BY id"
 		          " LIMIT ?3",
@@ -226,6 +240,65 @@ access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 	}
 	db_done(st);
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+resource_employee(
+    struct api_req *r, const struct resource *res, const json_t *row, int64_t *employee_id)
+{
+	if (res->parent != NULL) {
+		int dberr, rc;
+		json_t *p = resource_load(r, res->parent,
+		    json_integer_value(json_object_get(row, res->parent_col)), &dberr);
+		if (p == NULL)
+			return -1;
+		rc = resource_employee(r, res->parent, p, employee_id);
+		json_decref(p);
+		return rc;
+	}
+	*employee_id = json_integer_value(json_object_get(row, res->child ? "employee_id" : "id"));
+	return 0;
+}
+
+/*
+ * The person a row belongs to and the caller's access to them: 0, or -1
+ * when the row is hidden from the caller or its person is gone.
+ */
+static int
+row_person(struct api_req *r, const struct resource *res, const json_t *row, int64_t *employee_id,
+    struct access *a)
+{
+	if (resource_employee(r, res, row, employee_id) == -1 ||
+	    access_for_employee(r, *employee_id, a) == -1)
+		return -1;
+	return res->visible != NULL && !res->visible(a, row) ? -1 : 0;
+}
+
+json_t *
+resource_children(struct api_req *r, const struct resource *res, int64_t parent_id,
+    const struct access *a, unsigned *cats)
+{
+	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_children);
+	json_t *items;
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, parent_id);
+	items = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = row_json(res, st);
+		json_t *v = resource_view(res, a, row, cats);
+		json_decref(row);
+		if (v != NULL)
+			json_array_append_new(items, v);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return NULL;
+	}
+	return items;
 }
 
 int
@@ -458,9 +531,9 @@ bind_value(sqlite3_stmt *st, int i, const struct column *c, json_t *v)
 }
 
 /* Journal a change without the values: subscribers read what their role allows. */
-static int
-publish(
-    struct api_req *r, const struct resource *res, int64_t id, int64_t employee_id, json_t *changed)
+int
+resource_publish(struct api_req *r, const struct resource *res, int64_t id, int64_t employee_id,
+    const json_t *row, json_t *changed)
 {
 	char type[64], subject[64];
 	json_t *payload = json_pack("{s:I, s:o}", "id", (json_int_t)id, "changed",
@@ -468,6 +541,10 @@ publish(
 
 	if (employee_id > 0)
 		json_object_set_new(payload, "employee_id", json_integer(employee_id));
+	/* The parent's id (a renewal's contract_id), like employee_id: no values. */
+	if (res->parent != NULL)
+		json_object_set_new(payload, res->parent_col,
+		    json_integer(json_integer_value(json_object_get(row, res->parent_col))));
 	snprintf(type, sizeof(type), "%s.%s", res->name, changed ? "updated" : "created");
 	snprintf(subject, sizeof(subject), "%s/%lld", res->name, (long long)id);
 	return events_publish_by(r->srv->events, &r->who, type, subject, payload) < 0 ? -1 : 0;
@@ -561,13 +638,6 @@ resource_list(struct api_req *r)
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
 }
 
-static int64_t
-row_employee(const struct resource *res, const json_t *row)
-{
-	return res->child ? json_integer_value(json_object_get(row, "employee_id"))
-	                  : json_integer_value(json_object_get(row, "id"));
-}
-
 void
 resource_get(struct api_req *r)
 {
@@ -587,8 +657,8 @@ resource_get(struct api_req *r)
 			    (long long)r->ids[0]);
 		return;
 	}
-	int64_t employee_id = row_employee(res, row);
-	json_t *v = access_for_employee(r, employee_id, &a) == 0
+	int64_t employee_id = 0;
+	json_t *v = row_person(r, res, row, &employee_id, &a) == 0
 	    ? resource_show(r, res, &a, row, &cats)
 	    : NULL;
 	json_decref(row);
@@ -653,7 +723,7 @@ write_row(struct api_req *r, const struct resource *res, json_t *obj, int64_t *i
 		employee_id = *id; /* the employee itself */
 	if ((res->child || changed != NULL) && employee_touch(r, employee_id) == -1)
 		goto fail;
-	if (publish(r, res, *id, employee_id, changed) == -1)
+	if (resource_publish(r, res, *id, employee_id, obj, changed) == -1)
 		goto fail;
 	/* Recorded before the commit: an unrecorded write never lands. */
 	if (audit_record(r->srv->audit, &r->who, changed ? "update" : "create", employee_id,
@@ -699,7 +769,22 @@ resource_create(struct api_req *r)
 
 	if (deny_non_personal(r) == -1)
 		return;
-	if (res->child) {
+	if (res->parent != NULL) {
+		/* The route names the parent: the person is its person. */
+		int dberr;
+		json_t *p = resource_load(r, res->parent, r->ids[0], &dberr);
+		if (p == NULL && dberr) {
+			api_internal(r, "load");
+			return;
+		}
+		if (p == NULL || row_person(r, res->parent, p, &employee_id, &a) == -1) {
+			json_decref(p);
+			api_error(r, 404, "not_found", NULL, "no %s %lld", res->parent->name,
+			    (long long)r->ids[0]);
+			return;
+		}
+		json_decref(p);
+	} else if (res->child) {
 		if (access_for_employee(r, employee_id, &a) == -1) {
 			api_error(
 			    r, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
@@ -715,14 +800,17 @@ resource_create(struct api_req *r)
 	}
 	json_t *obj = json_deep_copy(r->body);
 	apply_defaults(res, obj);
+	/* Server columns first: the cross-field rules may need whose it is. */
+	if (res->parent != NULL)
+		json_object_set_new(obj, res->parent_col, json_integer(r->ids[0]));
+	else if (res->child)
+		json_object_set_new(obj, "employee_id", json_integer(employee_id));
 	if (check_input(r, res, &a, r->body, NULL, obj, &cats, &e) == -1 ||
 	    (res->check && res->check(r, obj, NULL, &e) == -1)) {
 		json_decref(obj);
 		api_input_error(r, &e);
 		return;
 	}
-	if (res->child)
-		json_object_set_new(obj, "employee_id", json_integer(employee_id));
 	char now[32];
 	tr_rfc3339(tr_now(), now, sizeof(now));
 	for (size_t i = 0; i < res->ncols; i++)
@@ -773,9 +861,8 @@ resource_update(struct api_req *r)
 			    (long long)r->ids[0]);
 		return;
 	}
-	int64_t employee_id = row_employee(res, before);
-	if (access_for_employee(r, employee_id, &a) == -1 ||
-	    (res->visible && !res->visible(&a, before))) {
+	int64_t employee_id = 0;
+	if (row_person(r, res, before, &employee_id, &a) == -1) {
 		json_decref(before);
 		api_error(r, 404, "not_found", NULL, "no %s %lld", res->name, (long long)r->ids[0]);
 		return;

@@ -50,7 +50,18 @@ struct resource {
 	const char *table;
 	const struct column *cols; /* the first is "id"; a child's second is "employee_id" */
 	size_t ncols;
-	int child; /* belongs to an employee (employee_id column) */
+	int child; /* belongs to an employee (employee_id column, or through its parent) */
+	/*
+	 * Belongs to a row of another child resource (a contract's renewals):
+	 * parent_col holds that row's id and the person is the parent's. Its
+	 * routes take the parent's id (POST /v1/contracts/{id}/renewals); the
+	 * parent shows its rows nested (expand, resource_children); sql_list
+	 * still lists one person's rows, through the parent, for walkers of
+	 * all_resources. Such a resource has child set and no employee_id; its
+	 * parent is a child of the employee with no row rule (visible).
+	 */
+	const struct resource *parent;
+	const char *parent_col;
 	/*
 	 * Cross-field rules on the whole object (after a merge patch); before is
 	 * NULL on create. Sets e and returns -1 to refuse.
@@ -75,8 +86,8 @@ struct resource {
 	 * *cats the audited categories shown. Used by get, list and export.
 	 */
 	int (*expand)(struct api_req *, const struct access *, json_t *view, unsigned *cats);
-	/* SQL built once from the columns. */
-	char *sql_select, *sql_insert, *sql_update, *sql_list;
+	/* SQL built once from the columns; sql_children: the rows of one parent. */
+	char *sql_select, *sql_insert, *sql_update, *sql_list, *sql_children;
 };
 
 /* Build every resource's SQL; once, at start. */
@@ -104,6 +115,26 @@ json_t *resource_show(
 json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
 /* Record that the person's file was touched now (for retention). */
 int employee_touch(struct api_req *, int64_t employee_id);
+/*
+ * The person a row belongs to (through its parent when it has one): 0 and
+ * *employee_id, or -1 when the parent is gone or on a database error.
+ */
+int resource_employee(
+    struct api_req *, const struct resource *, const json_t *row, int64_t *employee_id);
+/*
+ * The rows of res whose parent is parent_id, each as the caller may see it
+ * (resource_view): an array, in creation order; NULL on a database error.
+ * For expand hooks.
+ */
+json_t *resource_children(struct api_req *, const struct resource *res, int64_t parent_id,
+    const struct access *, unsigned *cats);
+/*
+ * Journal a change of one row: "<name>.created" (changed NULL) or
+ * "<name>.updated" with the names of the changed fields; never the values.
+ * Inside the caller's transaction.
+ */
+int resource_publish(struct api_req *, const struct resource *, int64_t id, int64_t employee_id,
+    const json_t *row, json_t *changed);
 
 /* Values checks shared with the hand-written modules (contracts, PASS). */
 int valid_date(const char *);
@@ -119,5 +150,8 @@ extern const size_t nall_resources;
 
 extern struct resource res_employee, res_welcome, res_barrier, res_observation, res_goal,
     res_review, res_note, res_exit;
+/* contracts.c */
+extern struct resource res_contract, res_contract_renewal, res_contract_suspension,
+    res_ai_placement;
 
 #endif

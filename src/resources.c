@@ -15,5 +15,9 @@ struct resource *const all_resources[] = {
 	&res_review,
 	&res_note,
 	&res_exit,
+	&res_contract,
+	&res_contract_renewal,
+	&res_contract_suspension,
+	&res_ai_placement,
 };
 const size_t nall_resources = TR_NELEM(all_resources);

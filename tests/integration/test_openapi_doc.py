@@ -76,6 +76,12 @@ def test_document_describes_the_whole_api():
         ("GET", "/v1/staff/{id}"), ("PATCH", "/v1/staff/{id}"),
         ("GET", "/v1/audit"), ("GET", "/v1/employees/{id}/export"),
         ("DELETE", "/v1/employees/{id}"),
+        ("GET", "/v1/employees/{id}/contracts"), ("POST", "/v1/employees/{id}/contracts"),
+        ("GET", "/v1/contracts/{id}"), ("PATCH", "/v1/contracts/{id}"),
+        ("POST", "/v1/contracts/{id}/renewals"), ("GET", "/v1/contract_renewals/{id}"),
+        ("POST", "/v1/contracts/{id}/suspensions"), ("GET", "/v1/contract_suspensions/{id}"),
+        ("PATCH", "/v1/contract_suspensions/{id}"), ("POST", "/v1/contracts/{id}/placements"),
+        ("GET", "/v1/ai_placements/{id}"), ("GET", "/v1/employees/{id}/ai_hours"),
     }
     for name in ("Error", "Health", "WhoAmI", "Structure", "StructureCreate", "StructurePatch",
                  "StructureList", "Staff", "StaffCreate", "StaffPatch", "StaffList",
