@@ -911,6 +911,7 @@ policy_show(struct api_req *r)
 		}
 		json_t *o = json_pack("{s:s, s:o}", "path", res->plural, "fields", fields);
 		/* Which rows make sensitive_col sensitive, for those who check the answers. */
+		json_object_set_new(o, "sensitive_when", json_null());
 		if (res->sensitive_col != NULL && res->sensitive_key != NULL) {
 			json_t *values = json_array();
 			for (const char *const *p = res->sensitive_values; p && *p; p++)
