@@ -298,8 +298,8 @@ test_router__core_unknown_path__no_path(void **state)
 	    match_in(core_routes, ncore_routes, M_GET, "/v1/staff/").res, ROUTE_NO_PATH);
 	assert_int_equal(
 	    match_in(core_routes, ncore_routes, M_GET, "/v1/health/").res, ROUTE_NO_PATH);
-	assert_int_equal(
-	    match_in(core_routes, ncore_routes, M_GET, "/v1/employees").res, ROUTE_NO_PATH);
+	assert_int_equal(match_in(core_routes, ncore_routes, M_GET, "/v1/employees/1/nothing").res,
+	    ROUTE_NO_PATH);
 }
 
 int
