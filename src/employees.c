@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "resource.h"
@@ -28,7 +29,7 @@ static const struct column employee_cols[] = {
 	{ "prescriber_kind", COL_ENUM, COL_REQUIRED, CAT_IDENTITY, 0, 0, prescriber_kinds, NULL },
 	{ "prescriber_name", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 200, NULL, NULL },
 	{ "team", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 100, NULL, NULL },
-	{ "referent_cip_id", COL_STAFF, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
+	{ "referent_cip_id", COL_STAFF, COL_NULLABLE, CAT_REFERENT, 0, 0, NULL, NULL },
 	{ "referent_eti_id", COL_STAFF, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
 	{ "status", COL_ENUM, 0, CAT_IDENTITY, 0, 0, pathway_statuses, "\"in_pathway\"" },
 	{ "last_contact_at", COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
@@ -220,6 +221,7 @@ employees_list(struct api_req *r)
 		struct access a;
 		unsigned cats = 0;
 		int dberr;
+		/* Identity is not audited; what an expand adds to a file may be. */
 		json_t *row = resource_load(r, &res_employee, page[i], &dberr);
 		if (row == NULL || access_for_employee(r, page[i], &a) == -1) {
 			json_decref(row);
@@ -232,6 +234,14 @@ employees_list(struct api_req *r)
 		if (v != NULL)
 			json_array_append_new(items, v);
 		last = page[i];
+		if (cats != 0 &&
+		    audit_record(
+		        r->srv->audit, &r->who, "read", page[i], res_employee.table, cats) == -1) {
+			json_decref(items);
+			api_error(
+			    r, 503, "unavailable", NULL, "the audit log cannot record this read");
+			return;
+		}
 	}
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "handlers.h"
@@ -88,14 +89,17 @@ struct resource res_welcome = {
 	.on_create = welcome_created,
 };
 
-/* GET /v1/employees/{id}/welcome: every configured item, done or not. */
+/*
+ * GET /v1/employees/{id}/welcome: every configured item, done or not; a done
+ * item carries its record (who and when) as the policy shows it.
+ */
 void
 welcome_checklist(struct api_req *r)
 {
-	static const char sql[] = "SELECT id, done_on, done_by, note FROM welcome_items WHERE "
-	                          "employee_id = ? AND item = ?";
 	const struct config *c = r->srv->conf;
 	struct access a;
+	unsigned cats = 0;
+	int rc;
 
 	if (!policy_personal_data(r->who.role)) {
 		api_error(r, 403, "forbidden", NULL, "the %s role reads no personal data",
@@ -106,34 +110,55 @@ welcome_checklist(struct api_req *r)
 		api_error(r, 404, "not_found", NULL, "no employee %lld", (long long)r->ids[0]);
 		return;
 	}
+	if (!policy_can_read(&a, CAT_WELCOME)) {
+		api_error(r, 403, "forbidden", NULL,
+		    "the %s role may not read the welcome checklist", role_name(a.role));
+		return;
+	}
+	/* The records done, by item; then the checklist in the configured order. */
+	sqlite3_stmt *st = db_stmt(r->srv->db, res_welcome.sql_list);
+	if (st == NULL) {
+		api_internal(r, "prepare");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, r->ids[0]);
+	sqlite3_bind_int64(st, 2, 0);
+	sqlite3_bind_int(st, 3, -1);
+	json_t *done = json_object();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = db_row_to_json(st);
+		json_t *v = resource_view(&res_welcome, &a, row, &cats);
+		const char *item = json_str(row, "item");
+		if (v != NULL && item != NULL)
+			json_object_set_new(done, item, v);
+		else
+			json_decref(v);
+		json_decref(row);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(done);
+		api_internal(r, "welcome checklist");
+		return;
+	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < c->nwelcome; i++) {
-		sqlite3_stmt *st = db_stmt(r->srv->db, sql);
-		if (st == NULL) {
-			json_decref(items);
-			api_internal(r, "prepare");
-			return;
-		}
-		sqlite3_bind_int64(st, 1, r->ids[0]);
-		sqlite3_bind_text(st, 2, c->welcome[i].code, -1, SQLITE_STATIC);
 		json_t *o = json_pack("{s:s, s:s, s:b}", "item", c->welcome[i].code, "label",
 		    c->welcome[i].label, "done", 0);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *rec = json_object_get(done, c->welcome[i].code);
+		if (rec != NULL) {
 			json_object_set_new(o, "done", json_true());
-			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-			json_object_set_new(
-			    o, "done_on", json_string((const char *)sqlite3_column_text(st, 1)));
-			json_object_set_new(o, "done_by",
-			    sqlite3_column_type(st, 2) == SQLITE_NULL
-			        ? json_null()
-			        : json_integer(sqlite3_column_int64(st, 2)));
-			json_object_set_new(o, "note",
-			    sqlite3_column_type(st, 3) == SQLITE_NULL
-			        ? json_null()
-			        : json_string((const char *)sqlite3_column_text(st, 3)));
+			json_object_update_missing(o, rec);
+			json_object_del(o, "employee_id");
 		}
-		db_done(st);
 		json_array_append_new(items, o);
+	}
+	json_decref(done);
+	if (cats != 0 &&
+	    audit_record(r->srv->audit, &r->who, "read", r->ids[0], res_welcome.table, cats)) {
+		json_decref(items);
+		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		return;
 	}
 	api_reply(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -157,12 +182,12 @@ static const struct column barrier_cols[] = {
 };
 
 /* Health (disability included) and justice details are for the referent CIP alone. */
+static const char *const sensitive_categories[] = { "health", "justice", NULL };
+
 static int
 sensitive_barrier(const json_t *row)
 {
-	const char *c = json_string_value(json_object_get(row, "category"));
-
-	return c != NULL && (strcmp(c, "health") == 0 || strcmp(c, "justice") == 0);
+	return resource_sensitive_row(&res_barrier, row);
 }
 
 static int
@@ -210,7 +235,8 @@ struct resource res_barrier = {
 	.check = barrier_check,
 	.visible = barrier_visible,
 	.sensitive_col = "detail",
-	.sensitive_row = sensitive_barrier,
+	.sensitive_key = "category",
+	.sensitive_values = sensitive_categories,
 	.on_create = barrier_created,
 };
 

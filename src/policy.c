@@ -27,6 +27,12 @@ static const struct {
 	[CAT_REVIEW_META] = { "review_meta", ETI | CIP | COORD, CIP, 0 },
 	[CAT_REVIEW_SHARED] = { "review_shared", ETI | CIP | COORD, CIP, 1 },
 	[CAT_SENSITIVE] = { "sensitive", REFERENT_CIP, REFERENT_CIP, 1 },
+	/*
+	 * Whoever names the referent CIP hands out the sensitive category: the
+	 * coordinator, or the referent passing the file on. A CIP may not make
+	 * themselves referent of a colleague's file.
+	 */
+	[CAT_REFERENT] = { "referent", ETI | CIP | COORD, COORD | REFERENT_CIP, 0 },
 };
 
 static unsigned

@@ -26,6 +26,7 @@ enum category {
 	CAT_REVIEW_META, /* that a review is planned or held, its kind and dates */
 	CAT_REVIEW_SHARED, /* the part of a review the CIP shares with the ETI */
 	CAT_SENSITIVE, /* health, disability, justice details: the referent CIP only */
+	CAT_REFERENT, /* who is the referent CIP: naming one grants the sensitive category */
 	CAT_MAX
 };
 

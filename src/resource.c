@@ -177,11 +177,28 @@ resource_load(struct api_req *r, const struct resource *res, int64_t id, int *db
 	return o;
 }
 
+int
+resource_sensitive_row(const struct resource *res, const json_t *row)
+{
+	const char *v;
+
+	if (res->sensitive_row != NULL)
+		return res->sensitive_row(row);
+	if (res->sensitive_key == NULL || res->sensitive_values == NULL)
+		return 0;
+	if ((v = json_string_value(json_object_get(row, res->sensitive_key))) == NULL)
+		return 0;
+	for (const char *const *p = res->sensitive_values; *p; p++)
+		if (strcmp(*p, v) == 0)
+			return 1;
+	return 0;
+}
+
 static enum category
 col_category(const struct resource *res, const struct column *c, const json_t *row)
 {
 	if (res->sensitive_col != NULL && strcmp(res->sensitive_col, c->name) == 0 &&
-	    res->sensitive_row(row))
+	    resource_sensitive_row(res, row))
 		return CAT_SENSITIVE;
 	return c->cat;
 }
@@ -190,6 +207,8 @@ json_t *
 resource_view(const struct resource *res, const struct access *a, json_t *row, unsigned *cats)
 {
 	json_t *out;
+	unsigned shown = 0;
+	int personal = 0;
 
 	if (res->visible && !res->visible(a, row))
 		return NULL;
@@ -201,9 +220,20 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 		if (v == NULL || !policy_can_read(a, cat))
 			continue;
 		json_object_set(out, c->name, v);
+		personal |= cat != CAT_NONE;
 		if (policy_audited(cat) && !json_is_null(v))
-			*cats |= 1u << cat;
+			shown |= 1u << cat;
 	}
+	/*
+	 * A record of which the caller may read nothing but ids and dates (a CIP
+	 * note for the ETI) does not exist for it: that it exists, and when it
+	 * was written, is already more than the policy grants.
+	 */
+	if (!personal) {
+		json_decref(out);
+		return NULL;
+	}
+	*cats |= shown;
 	return out;
 }
 
@@ -336,6 +366,31 @@ staff_active(struct api_req *r, int64_t id)
 	return found;
 }
 
+/*
+ * Labels (up to 200 characters) are one line; longer texts (notes, review
+ * content) may hold line breaks and tabs, and are held to their length all
+ * the same.
+ */
+static const char *
+check_text(const char *s, int max)
+{
+	int chars = 0;
+
+	if (max <= 200)
+		return valid_label(s, max);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			return "must not contain control characters";
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars == 0)
+		return "must not be empty";
+	if (chars > max)
+		return "is too long";
+	return NULL;
+}
+
 /* The value of one column: its type and bounds. */
 static int
 check_value(struct api_req *r, const struct column *c, json_t *v, struct input_error *e)
@@ -346,20 +401,7 @@ check_value(struct api_req *r, const struct column *c, json_t *v, struct input_e
 	case COL_TEXT:
 		if (!json_is_string(v))
 			goto type;
-		if ((why = valid_label(json_string_value(v), c->max ? c->max : 200)) != NULL) {
-			/* Long texts may hold line breaks; labels may not. */
-			if (c->max > 200 &&
-			    strcmp(why, "must not contain control characters") == 0) {
-				for (const char *p = json_string_value(v); *p; p++)
-					if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') {
-						input_error_set(e, 422, "validation_failed",
-						    c->name,
-						    "%s must not contain control characters",
-						    c->name);
-						return -1;
-					}
-				return 0;
-			}
+		if ((why = check_text(json_string_value(v), c->max ? c->max : 200)) != NULL) {
 			input_error_set(
 			    e, 422, "validation_failed", c->name, "%s %s", c->name, why);
 			return -1;
@@ -425,8 +467,13 @@ check_value(struct api_req *r, const struct column *c, json_t *v, struct input_e
 	case COL_NAMES: {
 		size_t i;
 		json_t *n;
-		if (!json_is_array(v) || json_array_size(v) > 20)
+		if (!json_is_array(v))
 			goto type;
+		if (json_array_size(v) > 20) {
+			input_error_set(e, 422, "validation_failed", c->name,
+			    "%s holds at most 20 names", c->name);
+			return -1;
+		}
 		json_array_foreach (v, i, n)
 			if (!json_is_string(n) || valid_label(json_string_value(n), 200) != NULL) {
 				input_error_set(e, 422, "validation_failed", c->name,
@@ -468,16 +515,19 @@ check_input(struct api_req *r, const struct resource *res, const struct access *
 			input_error_set(e, 422, "validation_failed", k, "%s cannot be changed", k);
 			return -1;
 		}
+		/*
+		 * The category the value will have and, on a change, the one it
+		 * had: a health barrier's detail stays the referent's to change
+		 * even when the same patch moves the barrier out of health.
+		 */
 		enum category cat = col_category(res, c, merged);
-		if (before != NULL)
-			cat =
-			    cat > col_category(res, c, before) ? cat : col_category(res, c, before);
-		if (!policy_can_write(a, cat)) {
+		enum category was = before != NULL ? col_category(res, c, before) : cat;
+		if (!policy_can_write(a, cat) || !policy_can_write(a, was)) {
 			input_error_set(e, 403, "forbidden", k, "the %s role may not write %s",
 			    role_name(a->role), k);
 			return -1;
 		}
-		*cats |= 1u << cat;
+		*cats |= 1u << cat | 1u << was;
 		if (json_is_null(v)) {
 			if (!(c->flags & COL_NULLABLE)) {
 				input_error_set(
@@ -576,8 +626,8 @@ readable_at_all(const struct resource *res, const struct access *a)
 
 	/* A column readable by the referent is readable "at all" by a CIP. */
 	ref.referent_cip = a->role == ROLE_CIP;
-	for (size_t i = 2; i < res->ncols; i++)
-		if (policy_can_read(&ref, res->cols[i].cat))
+	for (size_t i = 0; i < res->ncols; i++)
+		if (res->cols[i].cat != CAT_NONE && policy_can_read(&ref, res->cols[i].cat))
 			return 1;
 	return 0;
 }
@@ -611,17 +661,27 @@ resource_list(struct api_req *r)
 	}
 	sqlite3_bind_int64(st, 1, employee_id);
 	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int(st, 3, limit + 1);
+	/*
+	 * Rows hidden from the caller neither count towards the page nor end it:
+	 * a cursor on a hidden row, or a next page of hidden rows only, would
+	 * tell that they exist. Stepping stops once a row past the page shows.
+	 */
+	sqlite3_bind_int(st, 3, -1);
 	json_t *items = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (++n > limit)
-			break;
-		last = sqlite3_column_int64(st, 0);
+		unsigned rowcats = 0;
 		json_t *row = row_json(res, st);
-		json_t *v = resource_show(r, res, &a, row, &cats);
+		json_t *v = resource_show(r, res, &a, row, &rowcats);
 		json_decref(row);
-		if (v != NULL)
-			json_array_append_new(items, v);
+		if (v == NULL)
+			continue;
+		if (++n > limit) {
+			json_decref(v);
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		cats |= rowcats;
+		json_array_append_new(items, v);
 	}
 	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -794,9 +854,13 @@ resource_create(struct api_req *r)
 		memset(&a, 0, sizeof(a));
 		a.role = r->who.role;
 		a.staff_id = r->who.staff_id;
-		/* Who creates a file may be its referent: judged on the body below. */
-		json_t *cip = json_object_get(r->body, "referent_cip_id");
-		a.referent_cip = json_is_integer(cip) && json_integer_value(cip) == r->who.staff_id;
+		/*
+		 * The CIP who opens a file holds it until a referent is named, so
+		 * may name one (themselves or a colleague): a new file holds
+		 * nothing a referent's rights would reveal. Once it exists, only
+		 * the coordinator or its referent changes the referent.
+		 */
+		a.referent_cip = a.role == ROLE_CIP;
 	}
 	json_t *obj = json_deep_copy(r->body);
 	apply_defaults(res, obj);
@@ -862,11 +926,17 @@ resource_update(struct api_req *r)
 		return;
 	}
 	int64_t employee_id = 0;
-	if (row_person(r, res, before, &employee_id, &a) == -1) {
+	unsigned seen = 0;
+	json_t *view = row_person(r, res, before, &employee_id, &a) == 0
+	    ? resource_view(res, &a, before, &seen)
+	    : NULL;
+	/* What the caller may not see, it may not change either: it does not exist. */
+	if (view == NULL) {
 		json_decref(before);
 		api_error(r, 404, "not_found", NULL, "no %s %lld", res->name, (long long)r->ids[0]);
 		return;
 	}
+	json_decref(view);
 	json_t *obj = json_deep_copy(before);
 	json_merge_patch(obj, r->body);
 	/* A null that the merge patch removed is still a value to store: NULL. */
@@ -927,8 +997,17 @@ policy_show(struct api_req *r)
 				    cats, json_string(category_name(CAT_SENSITIVE)));
 			json_object_set_new(fields, c->name, cats);
 		}
-		json_object_set_new(resources, res->name,
-		    json_pack("{s:s, s:o}", "path", res->plural, "fields", fields));
+		json_t *o = json_pack("{s:s, s:o}", "path", res->plural, "fields", fields);
+		/* Which rows make sensitive_col sensitive, for those who check the answers. */
+		json_object_set_new(o, "sensitive_when", json_null());
+		if (res->sensitive_col != NULL && res->sensitive_key != NULL) {
+			json_t *values = json_array();
+			for (const char *const *p = res->sensitive_values; p && *p; p++)
+				json_array_append_new(values, json_string(*p));
+			json_object_set_new(o, "sensitive_when",
+			    json_pack("{s:s, s:o}", "field", res->sensitive_key, "values", values));
+		}
+		json_object_set_new(resources, res->name, o);
 	}
 	api_reply(r, 200,
 	    json_pack("{s:o, s:o, s:[sss]}", "categories", policy_json(), "resources", resources,

@@ -71,10 +71,13 @@ struct resource {
 	int (*visible)(const struct access *, const json_t *row);
 	/*
 	 * A column's category may depend on the row: sensitive_col is
-	 * CAT_SENSITIVE in the rows where sensitive_row is true (a health
-	 * barrier's detail).
+	 * CAT_SENSITIVE in the rows where sensitive_key holds one of
+	 * sensitive_values (a health barrier's detail), or, for a rule no list
+	 * says, where sensitive_row is true. GET /v1/policy shows the list.
 	 */
 	const char *sensitive_col;
+	const char *sensitive_key;
+	const char *const *sensitive_values; /* NULL-terminated */
 	int (*sensitive_row)(const json_t *row);
 	/* Fill server-set columns on create (author, created_by...). */
 	void (*on_create)(struct api_req *, json_t *obj);
@@ -113,6 +116,8 @@ json_t *resource_show(
     struct api_req *, const struct resource *, const struct access *, json_t *row, unsigned *cats);
 /* Load one row as JSON, raw (no policy). NULL when absent; *dberr on a failure. */
 json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
+/* Whether res's sensitive_col is CAT_SENSITIVE in this row. */
+int resource_sensitive_row(const struct resource *, const json_t *row);
 /* Record that the person's file was touched now (for retention). */
 int employee_touch(struct api_req *, int64_t employee_id);
 /*

@@ -165,8 +165,8 @@ def test_export__coordinator__policy_applies_no_social_details(w):
     # Goals: deadline and status, not the text; reviews: decisions, not content.
     assert "text" not in r["goals"][0] and r["goals"][0]["deadline"] == "2030-06-30"
     assert "content" not in r["reviews"][0] and r["reviews"][0]["decisions"] == "Formation CACES"
-    # CIP notes: that one was written, by whom and when, as the list shows; not the text.
-    assert [set(n) for n in r["notes"]] == [{"id", "employee_id", "author_id", "created_at"}]
+    # CIP notes: nothing of them is the coordinator's to read, so none is shown.
+    assert r["notes"] == []
     text = json.dumps(x, ensure_ascii=False)
     for secret in ("diabète", "sœur", "permis B", "Bilan d'entrée", "conseillère"):
         assert secret not in text

@@ -1,0 +1,912 @@
+"""The whole role x endpoint x field matrix of a person's file, against a live daemon.
+
+The expectations are generated from the policy the daemon reports
+(GET /v1/policy: each category's read and write roles, the "referent_cip"
+pseudo-role, each resource's fields and their categories) and from the rows
+as SQLite holds them; every answer is compared with them. When the table and
+the answers diverge, a test names the caller, the request, the field and the
+category at fault.
+
+Callers: eti (sys), cip (bin), a second CIP (mail, or another free system
+user), coordinator (daemon), admin (root). The cip is the referent of one
+file and not of the others; the second CIP is the referent of another.
+
+Two rules are not in the table and are written here as DOMAIN.md states
+them: the ETI sees only the barriers the CIP shares (ROW_RULES), and a record
+of which a caller may read nothing but ids and dates does not exist for it.
+"""
+
+import base64
+import json
+import os
+import pwd
+import re
+import sqlite3
+
+import pytest
+
+import tremplin_test as tt
+
+pytestmark = pytest.mark.skipif(not tt.IS_ROOT,
+                                reason="calling as other Unix users needs root")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Fields the server sets: never taken from input (422 for everyone).
+SERVER = {"id", "employee_id", "created_at", "updated_at", "last_contact_at", "created_by",
+          "author_id", "done_by"}
+# Fields taken on create and never changed (422 for everyone).
+FIXED = {("welcome_item", "item")}
+# DOMAIN.md: barriers, "only those the CIP shares with the ETI".
+ROW_RULES = {"barrier": lambda bits, row: "eti" not in bits or bool(row["shared_with_eti"])}
+DEFAULT_WELCOME = ["booklet", "rules", "safety_briefing", "ppe_issued", "medical_visit",
+                   "team_introduction"]
+SECOND_CIP_USERS = ("mail", "news", "uucp", "lp", "man", "games", "proxy")
+CALLERS = ["eti", "cip", "cip2", "coordinator", "admin"]
+
+
+def schema_name(resource):
+    return "".join(p.capitalize() for p in resource.split("_"))
+
+
+def decode_cursor(c):
+    raw = base64.urlsafe_b64decode(c + "=" * (-len(c) % 4))
+    return int.from_bytes(raw, "big")
+
+
+class Caller:
+    def __init__(self, name, user, role, staff_id):
+        self.name, self.user, self.role, self.staff_id = name, user, role, staff_id
+
+    def __repr__(self):
+        return "%s (%s, %s)" % (self.name, self.user, self.role)
+
+
+class Policy:
+    """The table as the daemon reports it, and what it means for a caller."""
+
+    def __init__(self, body):
+        self.body = body
+        self.cats = body["categories"]
+        self.res = body["resources"]
+        self.personal = set(body["personal_data_roles"])
+
+    def reads(self, bits, cat):
+        return bool(set(self.cats[cat]["read"]) & bits)
+
+    def writes(self, bits, cat):
+        return bool(set(self.cats[cat]["write"]) & bits)
+
+    def audited(self, cat):
+        return self.cats[cat]["audited"]
+
+    def fields(self, res):
+        return list(self.res[res]["fields"])
+
+    def cat(self, res, field, row):
+        """The category of a field in this row (a health barrier's detail is sensitive)."""
+        cats = self.res[res]["fields"][field]
+        if len(cats) == 1:
+            return cats[0]
+        when = self.res[res]["sensitive_when"]
+        assert when, "%s.%s has two categories and no sensitive_when" % (res, field)
+        return cats[1] if row.get(when["field"]) in when["values"] else cats[0]
+
+    def view(self, res, row, bits):
+        """The record as these rights show it; None when it does not exist for them."""
+        rule = ROW_RULES.get(res)
+        if rule is not None and not rule(bits, row):
+            return None
+        out = {f: row[f] for f in self.fields(res) if self.reads(bits, self.cat(res, f, row))}
+        if not any(self.cat(res, f, row) != "none" for f in out):
+            return None
+        return out
+
+    def audited_in(self, res, row, view):
+        return {self.cat(res, f, row) for f, v in view.items()
+                if v is not None and self.audited(self.cat(res, f, row))}
+
+    def readable_at_all(self, res, role):
+        bits = {role} | ({"referent_cip"} if role == "cip" else set())
+        return any(c[0] != "none" and self.reads(bits, c[0])
+                   for c in self.res[res]["fields"].values())
+
+
+class World:
+    """The daemon, the policy, the callers, and the rows as SQLite holds them."""
+
+    def __init__(self, d):
+        self.d = d
+        self.db = sqlite3.connect(d.database, isolation_level=None, timeout=10)
+        self.db.row_factory = sqlite3.Row
+        self.audit_path = os.path.join(os.path.dirname(d.database), "audit.sqlite")
+        self.adb = sqlite3.connect(self.audit_path, isolation_level=None, timeout=10)
+        self.adb.row_factory = sqlite3.Row
+        with open(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json"), encoding="utf-8") as f:
+            self.schemas = json.load(f)["components"]["schemas"]
+        self.callers = {}
+        self.records = []  # (resource, id)
+        self.canaries = []  # (resource, id, field, value)
+        self.employees = {}
+        self.structures = []
+        self.n = 0
+
+    # -- the truth ----------------------------------------------------------
+
+    def table(self, res):
+        return self.policy.res[res]["path"]
+
+    def kinds(self, res):
+        """field -> 'bool' | 'list' | None, from the record's schema in the API description."""
+        out = {}
+        for f, s in self.schemas[schema_name(res)]["properties"].items():
+            branches = s.get("oneOf", [s])
+            types = set()
+            for b in branches:
+                if "$ref" in b:
+                    b = self.schemas[b["$ref"].rsplit("/", 1)[1]]
+                types.add(b.get("type"))
+            out[f] = "bool" if "boolean" in types else "list" if "array" in types else None
+        return out
+
+    def truth(self, res, rid):
+        row = self.db.execute("SELECT * FROM %s WHERE id = ?" % self.table(res),
+                              (rid,)).fetchone()
+        assert row is not None, "no %s %d in the database" % (res, rid)
+        row = dict(row)
+        for f, k in self.kinds(res).items():
+            if row.get(f) is None:
+                continue
+            if k == "bool":
+                row[f] = bool(row[f])
+            elif k == "list":
+                row[f] = json.loads(row[f])
+        return row
+
+    def rows(self, res, employee_id):
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM %s WHERE employee_id = ? ORDER BY id" % self.table(res),
+            (employee_id,))]
+        return [self.truth(res, i) for i in ids]
+
+    def employee_of(self, res, row):
+        return self.truth("employee", row["id"] if res == "employee" else row["employee_id"])
+
+    def bits(self, caller, employee):
+        b = {caller.role}
+        if caller.role == "cip" and employee["referent_cip_id"] == caller.staff_id:
+            b.add("referent_cip")
+        return b
+
+    def expected(self, caller, res, row):
+        return self.policy.view(res, row, self.bits(caller, self.employee_of(res, row)))
+
+    def count(self, res):
+        return self.db.execute("SELECT count(*) FROM %s" % self.table(res)).fetchone()[0]
+
+    def last_event(self):
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def last_audit(self):
+        return self.adb.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+
+    def audit_since(self, last):
+        return [dict(r) for r in self.adb.execute(
+            "SELECT * FROM audit_log WHERE id > ? ORDER BY id", (last,))]
+
+    # -- calls --------------------------------------------------------------
+
+    def call(self, caller, method, path, body=None):
+        return self.d.call(method, path, body, who=caller.user)
+
+    def canary(self, what):
+        self.n += 1
+        return "Canari%d %s" % (self.n, what)
+
+    def make(self, caller, res, path, body):
+        a = self.call(caller, "POST", path, body)
+        assert a.status == 201, "%r POST %s %r: %r" % (caller, path, body, a)
+        rid = int(a.headers["Location"].rsplit("/", 1)[1])
+        self.records.append((res, rid))
+        for f, v in body.items():
+            if isinstance(v, str) and v.startswith("Canari"):
+                self.canaries.append((res, rid, f, v))
+        return rid
+
+    def forbidden_canaries(self, caller):
+        """Values this caller may not read anywhere (admin: all of them)."""
+        out = []
+        for res, rid, f, v in self.canaries:
+            view = None
+            if caller.role in self.policy.personal:
+                view = self.expected(caller, res, self.truth(res, rid))
+            if view is None or f not in view:
+                out.append((res, rid, f, v))
+        return out
+
+    def assert_no_leak(self, caller, what, body, forbidden):
+        text = json.dumps(body, ensure_ascii=False)
+        for res, rid, f, v in forbidden:
+            assert v not in text, ("LEAK: %r %s shows %s %d's %s (category %s), which the "
+                                   "policy hides from it" % (
+                                       caller, what, res, rid, f,
+                                       self.policy.cat(res, f, self.truth(res, rid))))
+
+    def assert_audit(self, caller, what, before, employee_id, table, cats, action="read"):
+        new = self.audit_since(before)
+        if not cats:
+            assert new == [], "%r %s: no audited category shown, yet the audit log got %r" % (
+                caller, what, new)
+            return
+        assert len(new) == 1, "%r %s showed %s: expected one audit entry, got %r" % (
+            caller, what, sorted(cats), new)
+        e = new[0]
+        assert (e["action"], e["employee_id"], e["resource"], e["staff_id"], e["role"]) == \
+            (action, employee_id, table, caller.staff_id, caller.role), (caller, what, e)
+        assert set(e["categories"].split(",")) == cats, (
+            "%r %s: the audit log says %s, the answer showed %s" % (
+                caller, what, e["categories"], sorted(cats)))
+
+
+def free_unix_user(taken):
+    for u in SECOND_CIP_USERS:
+        try:
+            pwd.getpwnam(u)
+        except KeyError:
+            continue
+        if u not in taken:
+            return u
+    return None
+
+
+@pytest.fixture(scope="module")
+def world(daemon):
+    w = World(daemon)
+    d = daemon
+    a = d.get("/v1/policy", who="coordinator")
+    assert a.status == 200, a
+    w.policy = Policy(a.body)
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    for name, user in tt.ROLE_USERS.items():
+        s = staff[user]
+        w.callers[name] = Caller(name, user, s["role"], s["id"])
+    user2 = free_unix_user(set(staff))
+    if user2 is not None:
+        s = d.create("/v1/staff", {"name": "Seconde CIP", "unix_user": user2, "role": "cip"})
+        w.callers["cip2"] = Caller("cip2", user2, "cip", s["id"])
+    C = w.callers
+    w.structures = [d.create("/v1/structures", tt.structure_body())["id"] for _ in range(2)]
+
+    def employee(by, **over):
+        body = {"structure_id": w.structures[0], "first_name": w.canary("Prénom"),
+                "last_name": w.canary("Nom"), "birth_date": "1990-04-12",
+                "prescriber_kind": "france_travail", "email": "personne%d@example.org" % w.n,
+                "phone": "06 12 34 56 78", "address": w.canary("rue"),
+                "france_travail_id": "1234567A", "prescriber_name": w.canary("Agence"),
+                "team": "Espaces verts", "referent_eti_id": C["eti"].staff_id}
+        body.update(over)
+        return w.make(by, "employee", "/v1/employees", body)
+
+    cip2 = C.get("cip2")
+    e1 = employee(C["cip"], referent_cip_id=C["cip"].staff_id)
+    e2 = employee(C["coordinator"], structure_id=w.structures[1], team="Maraîchage",
+                  referent_cip_id=cip2.staff_id if cip2 else None)
+    e3 = employee(C["coordinator"], status="candidate", referent_eti_id=None)
+    w.employees = {"e1": e1, "e2": e2, "e3": e3}
+
+    for e, referent in ((e1, C["cip"]), (e2, cip2)):
+        base = "/v1/employees/%d/" % e
+        cip = referent or C["cip"]
+        w.make(C["eti"], "welcome_item", base + "welcome",
+               {"item": "booklet", "done_on": "2025-09-01"})
+        w.make(cip, "welcome_item", base + "welcome",
+               {"item": "safety_briefing", "done_on": "2025-09-02", "note": w.canary("EPI")})
+        for cat, shared, detail in (("mobility", True, True), ("housing", False, True),
+                                    ("health", True, True), ("justice", False, True),
+                                    ("health", False, False), ("language", True, False)):
+            body = {"category": cat, "severity": 2, "shared_with_eti": shared}
+            sensitive = cat in w.policy.res["barrier"]["sensitive_when"]["values"]
+            if detail and (referent is not None or not sensitive):
+                body["detail"] = w.canary("détail " + cat)
+            w.make(cip, "barrier", base + "barriers", body)
+        w.make(C["eti"], "observation", base + "observations",
+               {"observed_on": "2025-10-01", "kind": "punctuality", "text": w.canary("retards")})
+        w.make(cip, "goal", base + "goals",
+               {"text": w.canary("permis"), "deadline": "2027-06-30"})
+        w.make(cip, "review", base + "reviews",
+               {"kind": "entry", "planned_on": "2025-09-15", "held_on": "2025-09-16",
+                "participants": ["Nadia", "CIP", "ETI"], "content": w.canary("contenu"),
+                "decisions": w.canary("décisions"), "shared_with_eti": w.canary("partagé")})
+        w.make(cip, "review", base + "reviews", {"kind": "intermediate",
+                                                  "planned_on": "2026-12-15"})
+        w.make(cip, "note", base + "notes", {"text": w.canary("note CIP")})
+    w.make(C["coordinator"], "exit", "/v1/employees/%d/exits" % e2,
+           {"exit_date": "2025-11-30", "category": "emploi_durable",
+            "destination": w.canary("CDI")})
+    yield w
+    w.db.close()
+    w.adb.close()
+
+
+def caller_of(world, name):
+    c = world.callers.get(name)
+    if c is None:
+        pytest.skip("no free system user for a second CIP account (tried %s)"
+                    % ", ".join(SECOND_CIP_USERS))
+    return c
+
+
+# ---------------------------------------------------------------------------
+# The table itself
+
+
+def test_policy__keeps_domain_promises(world):
+    """A wrong table would make a wrong matrix pass: DOMAIN.md's promises, by hand."""
+    p = world.policy
+    assert p.personal == {"eti", "cip", "coordinator"}
+    for name, c in p.cats.items():
+        assert "admin" not in c["read"] + c["write"], name
+    eti, coord = {"eti"}, {"coordinator"}
+    for cat in ("social", "sensitive", "social_summary", "contract_legal"):
+        assert not p.reads(eti, cat), cat
+    for cat in ("social", "sensitive"):
+        assert not p.reads(coord, cat), cat
+    assert p.cats["sensitive"]["read"] == ["referent_cip"]
+    assert p.cats["sensitive"]["write"] == ["referent_cip"]
+    assert not p.writes({"cip"}, "referent") and p.writes({"cip", "referent_cip"}, "referent")
+    assert p.writes(coord, "referent")
+    for cat in ("barriers", "social_summary", "social", "sensitive", "review_shared"):
+        assert p.audited(cat), cat
+    assert p.audited("identity") is False
+    assert p.res["note"]["fields"]["text"] == ["social"]
+    assert p.res["barrier"]["fields"]["detail"] == ["social", "sensitive"]
+    assert set(p.res["barrier"]["sensitive_when"]["values"]) == {"health", "justice"}
+    assert p.res["employee"]["fields"]["referent_cip_id"] == ["referent"]
+
+
+def test_policy__every_column_and_documented_field_has_a_category(world):
+    for res in world.policy.res:
+        cols = [r[1] for r in world.db.execute("PRAGMA table_info(%s)" % world.table(res))]
+        assert set(cols) == set(world.policy.fields(res)), (
+            "%s: columns without a category: %s; categories without a column: %s" % (
+                res, set(cols) - set(world.policy.fields(res)),
+                set(world.policy.fields(res)) - set(cols)))
+        doc = set(world.schemas[schema_name(res)]["properties"])
+        assert doc == set(world.policy.fields(res)), (res, doc ^ set(world.policy.fields(res)))
+        for f, cats in world.policy.res[res]["fields"].items():
+            for c in cats:
+                assert c in world.policy.cats, "%s.%s: unknown category %s" % (res, f, c)
+
+
+# ---------------------------------------------------------------------------
+# Reads
+
+
+def path_of(world, res, rid):
+    return "/v1/%s/%d" % (world.policy.res[res]["path"], rid)
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__get_each_record__fields_as_the_policy_says(world, name):
+    c = caller_of(world, name)
+    forbidden = world.forbidden_canaries(c)
+    for res, rid in world.records:
+        row = world.truth(res, rid)
+        path = path_of(world, res, rid)
+        before = world.last_audit()
+        a = world.call(c, "GET", path)
+        world.assert_no_leak(c, "GET " + path, a.body, forbidden)
+        if c.role not in world.policy.personal:
+            assert a.status == 403 and a.error["code"] == "forbidden", (c, path, a)
+            world.assert_audit(c, "GET " + path, before, None, None, set())
+            continue
+        exp = world.expected(c, res, row)
+        if exp is None:
+            assert a.status == 404, "%r GET %s: hidden by the policy, yet %r" % (c, path, a)
+            absent = world.call(c, "GET", "/v1/%s/999999999" % world.policy.res[res]["path"])
+            assert a.error == {"code": "not_found", "message":
+                               absent.error["message"].replace("999999999", str(rid))}
+            world.assert_audit(c, "GET " + path, before, None, None, set())
+            continue
+        assert a.status == 200, (c, path, a)
+        got, want = set(a.body), set(exp)
+        assert got == want, (
+            "%r GET %s: fields the policy hides but the answer shows: %s; fields the policy "
+            "grants but the answer lacks: %s (categories: %s)" % (
+                c, path, sorted(got - want), sorted(want - got),
+                {f: world.policy.cat(res, f, row) for f in got ^ want}))
+        assert a.body == exp, (c, path, a.body, exp)
+        emp = world.employee_of(res, row)["id"]
+        world.assert_audit(c, "GET " + path, before, emp, world.table(res),
+                           world.policy.audited_in(res, row, exp))
+
+
+CHILDREN = ["welcome_item", "barrier", "observation", "goal", "review", "note", "exit"]
+
+
+def child_list_path(world, res, e):
+    # The welcome items are listed as the checklist (its own test).
+    return "/v1/employees/%d/%s" % (e, world.policy.res[res]["path"])
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__list_each_resource__rows_and_fields_as_the_policy_says(world, name):
+    c = caller_of(world, name)
+    forbidden = world.forbidden_canaries(c)
+    for res in CHILDREN:
+        if res == "welcome_item":
+            continue  # GET /v1/employees/{id}/welcome: the checklist
+        for e in world.employees.values():
+            path = child_list_path(world, res, e)
+            before = world.last_audit()
+            a = world.call(c, "GET", path + "?limit=500")
+            world.assert_no_leak(c, "GET " + path, a.body, forbidden)
+            if c.role not in world.policy.personal or \
+                    not world.policy.readable_at_all(res, c.role):
+                assert a.status == 403, "%r GET %s: the role reads nothing of %s, yet %r" % (
+                    c, path, res, a)
+                world.assert_audit(c, "GET " + path, before, None, None, set())
+                continue
+            assert a.status == 200, (c, path, a)
+            rows = world.rows(res, e)
+            exp = [v for v in (world.expected(c, res, r) for r in rows) if v is not None]
+            assert a.body == {"items": exp, "next_cursor": None}, (
+                "%r GET %s: ids %s, the policy shows %s" % (
+                    c, path, [i.get("id") for i in a.body["items"]], [v["id"] for v in exp]))
+            cats = set()
+            for r, v in zip(rows, (world.expected(c, res, r) for r in rows)):
+                if v is not None:
+                    cats |= world.policy.audited_in(res, r, v)
+            world.assert_audit(c, "GET " + path, before, e, world.table(res), cats)
+            # Page by page: hidden rows neither fill a page nor show in a cursor.
+            seen, cursor = [], None
+            for _ in range(len(rows) + 2):
+                q = "?limit=1" + ("&cursor=" + cursor if cursor else "")
+                p = world.call(c, "GET", path + q)
+                assert p.status == 200, p
+                assert len(p.body["items"]) == (1 if len(seen) < len(exp) else 0), (c, path, p)
+                seen += p.body["items"]
+                cursor = p.body["next_cursor"]
+                if len(seen) == len(exp):
+                    assert cursor is None, (
+                        "%r GET %s: a next page after the last row shown tells that hidden "
+                        "rows follow" % (c, path))
+                if cursor is None:
+                    break
+                assert decode_cursor(cursor) == seen[-1]["id"], (
+                    "%r GET %s: the cursor points past the last row shown (%d): at a row the "
+                    "caller may not see" % (c, path, seen[-1]["id"]))
+            assert seen == exp, (c, path)
+
+
+def employee_filters(world):
+    rows = [world.truth("employee", e) for e in world.employees.values()]
+    out = [("", lambda r: True)]
+    for f in ("structure_id", "team", "referent_cip_id", "referent_eti_id", "status"):
+        for v in sorted({r[f] for r in rows if r[f] is not None}, key=str):
+            out.append(("%s=%s" % (f, v), lambda r, f=f, v=v: r[f] == v))
+    return out
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__list_employees_with_each_filter__identity_only(world, name):
+    c = caller_of(world, name)
+    forbidden = world.forbidden_canaries(c)
+    filters = employee_filters(world)
+    assert len(filters) >= 10
+    for query, keep in filters:
+        path = "/v1/employees?limit=500" + ("&" + query.replace(" ", "%20") if query else "")
+        if "Maraîchage" in path:
+            path = path.replace("Maraîchage", "Mara%C3%AEchage")
+        before = world.last_audit()
+        a = world.call(c, "GET", path)
+        world.assert_no_leak(c, "GET " + path, a.body, forbidden)
+        if c.role not in world.policy.personal:
+            assert a.status == 403, (c, path, a)
+            continue
+        assert a.status == 200, (c, path, a)
+        ids = [r[0] for r in world.db.execute("SELECT id FROM employees ORDER BY id")]
+        exp = [world.expected(c, "employee", r) for r in (world.truth("employee", i)
+                                                          for i in ids) if keep(r)]
+        assert a.body["items"] == exp, (c, path)
+        world.assert_audit(c, "GET " + path, before, None, None, set())
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__welcome_checklist__who_and_when_as_the_policy_says(world, name):
+    c = caller_of(world, name)
+    forbidden = world.forbidden_canaries(c)
+    for e in world.employees.values():
+        path = "/v1/employees/%d/welcome" % e
+        before = world.last_audit()
+        a = world.call(c, "GET", path)
+        world.assert_no_leak(c, "GET " + path, a.body, forbidden)
+        if c.role not in world.policy.personal:
+            assert a.status == 403, (c, path, a)
+            continue
+        assert a.status == 200, (c, path, a)
+        assert [i["item"] for i in a.body["items"]] == DEFAULT_WELCOME
+        done = {r["item"]: r for r in world.rows("welcome_item", e)}
+        cats = set()
+        for i in a.body["items"]:
+            row = done.get(i["item"])
+            base = {"item": i["item"], "label": i["label"], "done": row is not None}
+            if row is None:
+                assert i == base, (c, path, i)
+                continue
+            view = world.expected(c, "welcome_item", row) or {}
+            view = {k: v for k, v in view.items() if k != "employee_id"}
+            assert i == dict(view, **base), (c, path, i, view)
+            cats |= world.policy.audited_in("welcome_item", row, view)
+        world.assert_audit(c, "GET " + path, before, e, "welcome_items", cats)
+
+
+def routed(method, pattern):
+    with open(os.path.join(tt.TOP_SRCDIR, "src", "core_schema.c"), encoding="utf-8") as f:
+        text = f.read()
+    return re.search(r'\.method = M_%s,\s*\.pattern = "%s"' % (method, re.escape(pattern)),
+                     text) is not None
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__export__nothing_the_role_may_not_read(world, name):
+    if not routed("GET", "/v1/employees/{id}/export"):
+        pytest.skip("GET /v1/employees/{id}/export is not in this tree")
+    c = caller_of(world, name)
+    forbidden = world.forbidden_canaries(c)
+    for e in world.employees.values():
+        a = world.call(c, "GET", "/v1/employees/%d/export" % e)
+        world.assert_no_leak(c, "GET export of %d" % e, a.body, forbidden)
+        if c.role not in world.policy.personal:
+            assert a.status == 403, a
+
+
+def test_matrix__admin__403_on_every_path_of_a_file(world):
+    c = world.callers["admin"]
+    e = world.employees["e1"]
+    before, events = world.last_audit(), world.last_event()
+    calls = [("GET", "/v1/employees", None), ("POST", "/v1/employees", {"first_name": "X"}),
+             ("GET", "/v1/employees/%d" % e, None),
+             ("PATCH", "/v1/employees/%d" % e, {"team": "X"}),
+             ("GET", "/v1/employees/%d/welcome" % e, None),
+             ("POST", "/v1/employees/%d/welcome" % e, {"item": "rules",
+                                                        "done_on": "2025-01-02"})]
+    for res in CHILDREN:
+        plural = world.policy.res[res]["path"]
+        rid = next(i for r, i in world.records if r == res)
+        if res != "welcome_item":
+            calls += [("GET", "/v1/employees/%d/%s" % (e, plural), None),
+                      ("POST", "/v1/employees/%d/%s" % (e, plural), {"text": "x"})]
+        calls += [("GET", "/v1/%s/%d" % (plural, rid), None),
+                  ("PATCH", "/v1/%s/%d" % (plural, rid), {"text": "x"})]
+    for method, path, body in calls:
+        a = world.call(c, method, path, body)
+        assert a.status == 403 and a.error["code"] == "forbidden", (method, path, a)
+    assert world.last_audit() == before and world.last_event() == events
+    # What the operator does read: the table and the audit log, never values.
+    assert world.call(c, "GET", "/v1/policy").status == 200
+    a = world.call(c, "GET", "/v1/audit?employee_id=%d" % e)
+    assert a.status == 200 and a.body["items"], a
+    world.assert_no_leak(c, "GET /v1/audit", a.body, world.forbidden_canaries(c))
+
+
+# ---------------------------------------------------------------------------
+# Filters cannot guess
+
+
+@pytest.mark.parametrize("name", ["eti", "cip", "coordinator"])
+def test_filters__on_anything_but_identity__400_naming_it(world, name):
+    c = world.callers[name]
+    e = world.employees["e1"]
+    for param in ("category", "barrier", "barrier_category", "has_barrier", "severity", "detail",
+                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content"):
+        for path in ("/v1/employees?%s=health" % param,
+                     "/v1/employees/%d/barriers?%s=health" % (e, param),
+                     "/v1/employees/%d/notes?%s=health" % (e, param)):
+            a = world.call(c, "GET", path)
+            if a.status == 403 and "notes" in path:
+                continue  # the role may not read notes at all
+            assert a.status == 400, (c, path, a)
+            assert (a.error["code"], a.error["field"]) == ("bad_request", param), a
+
+
+def test_filters__eti_never_learns_an_unshared_barrier(world):
+    """Lists, pages, filters and 404s are the same whether unshared barriers exist or not."""
+    c = world.callers["eti"]
+    e = world.employees["e1"]
+    hidden = [r for r in world.rows("barrier", e) if not r["shared_with_eti"]]
+    assert hidden
+    a = world.call(c, "GET", "/v1/employees/%d/barriers" % e)
+    shown = {i["id"] for i in a.body["items"]}
+    assert shown and not shown & {r["id"] for r in hidden}
+    for r in hidden:
+        b = world.call(c, "GET", "/v1/barriers/%d" % r["id"])
+        assert b.status == 404 and b.error["message"] == "no barrier %d" % r["id"], b
+        p = world.call(c, "PATCH", "/v1/barriers/%d" % r["id"], {"severity": 1})
+        assert p.status == 404 and p.error["message"] == "no barrier %d" % r["id"], p
+    # Identity filters answer the same employees whatever their barriers.
+    for query in ("", "team=Espaces%20verts", "status=in_pathway"):
+        items = world.call(c, "GET", "/v1/employees?" + query).body["items"]
+        for i in items:
+            assert set(i) <= set(world.policy.fields("employee")), i
+
+
+# ---------------------------------------------------------------------------
+# Writes
+
+# A valid value different from any the world holds, for each writable field.
+OTHER = {
+    "employee": {"first_name": "Autre", "last_name": "Nom", "birth_date": "1985-06-15",
+                 "email": "autre@example.org", "phone": "06 00 00 00 00",
+                 "address": "1 rue Neuve", "france_travail_id": "7654321B",
+                 "prescriber_kind": "mission_locale", "prescriber_name": "ML Guéret",
+                 "team": "Autre équipe", "referent_eti_id": None, "status": "candidate"},
+    "welcome_item": {"item": "rules", "done_on": "2025-01-05", "note": "autre note"},
+    "barrier": {"category": "digital", "severity": 4, "status": "resolved",
+                "detail": "autre détail"},
+    "observation": {"observed_on": "2025-02-03", "kind": "quality", "text": "autre texte"},
+    "goal": {"text": "autre objectif", "deadline": "2027-01-01", "status": "achieved"},
+    "review": {"kind": "exit", "planned_on": "2025-03-03", "held_on": "2025-03-04",
+               "participants": ["Autre"], "content": "autre contenu",
+               "decisions": "autres décisions", "shared_with_eti": "autre partage"},
+    "note": {"text": "autre note"},
+    "exit": {"exit_date": "2025-05-05", "category": "autre", "destination": "ailleurs"},
+}
+
+
+def other_value(world, caller, res, field, row):
+    if field == "structure_id":
+        return next(s for s in world.structures if s != row[field])
+    if field == "referent_cip_id":
+        # The self-appointment a CIP must not get away with.
+        return caller.staff_id if caller.role == "cip" else world.callers["cip"].staff_id
+    if field == "shared_with_eti":
+        return not row[field]
+    return OTHER[res][field]
+
+
+def test_writes__every_field_has_a_sample_or_is_set_by_the_server(world):
+    for res in world.policy.res:
+        for f in world.policy.fields(res):
+            assert f in SERVER or f in OTHER[res] or f in (
+                "structure_id", "referent_cip_id", "shared_with_eti"), (
+                "%s.%s: a new field; give it a value in OTHER" % (res, f))
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_matrix__patch_each_field__refused_unless_the_role_writes_its_category(world, name):
+    c = caller_of(world, name)
+    for res, rid in list(world.records):
+        path = path_of(world, res, rid)
+        for f in world.policy.fields(res):
+            row = world.truth(res, rid)
+            emp = world.employee_of(res, row)
+            bits = world.bits(c, emp)
+            before_audit, before_events = world.last_audit(), world.last_event()
+            what = "PATCH %s {%s}" % (path, f)
+            if c.role not in world.policy.personal:
+                # The operator is refused before any field is looked at.
+                a = world.call(c, "PATCH", path, {f: row[f]})
+                assert a.status == 403 and a.error["code"] == "forbidden", (c, what, a)
+                assert world.truth(res, rid) == row
+                break
+            visible = world.policy.view(res, row, bits) is not None
+            cat = world.policy.cat(res, f, row)
+            if not visible:
+                expect = 404
+            elif f in SERVER or (res, f) in FIXED:
+                expect = 422
+            elif not world.policy.writes(bits, cat):
+                expect = 403
+            else:
+                expect = 200
+            # Refusals try a real change, so that a wrong yes would show; allowed
+            # writes store the value the row holds, leaving the world as it is.
+            value = row[f] if expect == 200 else (
+                row[f] if f in SERVER else other_value(world, c, res, f, row))
+            a = world.call(c, "PATCH", path, {f: value})
+            assert a.status == expect, (
+                "%r %s (category %s, rights %s): expected %d, got %r" % (
+                    c, what, cat, sorted(bits), expect, a))
+            if expect == 200:
+                world.assert_audit(c, what, before_audit, emp["id"], world.table(res), {cat},
+                                   action="update")
+                assert a.body == world.expected(c, res, world.truth(res, rid)), (c, what)
+                continue
+            if expect in (403, 422):
+                assert a.error["field"] == f, (c, what, a)
+            after = world.truth(res, rid)
+            assert after == row, "%r %s was refused, yet the row changed: %r -> %r" % (
+                c, what, row, after)
+            assert world.last_audit() == before_audit and world.last_event() == before_events
+
+
+def create_bodies(world, caller, e):
+    """A valid body for each child resource; welcome items differ per caller."""
+    item = {"eti": "rules", "cip": "ppe_issued", "cip2": "medical_visit",
+            "coordinator": "team_introduction"}.get(caller.name, "rules")
+    return {
+        "welcome_item": {"item": item, "done_on": "2025-09-03"},
+        "barrier": {"category": "mobility", "severity": 1, "detail": "vélo"},
+        "barrier (sensitive)": {"category": "justice", "severity": 3, "detail": "SPIP"},
+        "observation": {"observed_on": "2025-10-02", "kind": "safety", "text": "casque"},
+        "goal": {"text": "CACES", "status": "open"},
+        "review": {"kind": "intermediate", "planned_on": "2026-06-01",
+                   "shared_with_eti": "à revoir"},
+        "note": {"text": "appel"},
+    }
+
+
+@pytest.mark.parametrize("name", ["eti", "cip", "cip2", "coordinator"])
+def test_matrix__create_each_record__refused_unless_the_role_writes_every_field(world, name):
+    c = caller_of(world, name)
+    e = world.employees["e1"]
+    bits = world.bits(c, world.truth("employee", e))
+    for key, body in create_bodies(world, c, e).items():
+        res = key.split(" ")[0]
+        row = dict(body)
+        denied = [f for f in body if not world.policy.writes(bits, world.policy.cat(res, f, row))]
+        n, before = world.count(res), world.last_audit()
+        path = child_list_path(world, res, e) if res != "welcome_item" else \
+            "/v1/employees/%d/welcome" % e
+        a = world.call(c, "POST", path, body)
+        if denied:
+            assert a.status == 403 and a.error["field"] in denied, (
+                "%r POST %s %r: the policy denies %s, yet %r" % (c, path, body, denied, a))
+            assert world.count(res) == n and world.last_audit() == before
+            continue
+        assert a.status == 201, "%r POST %s %r: the policy allows it, yet %r" % (c, path, body, a)
+        rid = a.body["id"]
+        world.records.append((res, rid))
+        assert a.body == world.expected(c, res, world.truth(res, rid)), (c, key)
+        cats = {world.policy.cat(res, f, row) for f in body}
+        world.assert_audit(c, "POST " + path, before, e, world.table(res), cats, "create")
+    # An exit closes the file: one fresh file per caller.
+    f = world.make(world.callers["coordinator"], "employee", "/v1/employees",
+                   {"structure_id": world.structures[0], "first_name": "Sortant",
+                    "last_name": "Test", "birth_date": "1980-01-01", "prescriber_kind": "plie"})
+    body = {"exit_date": "2025-12-01", "category": "sortie_positive"}
+    a = world.call(c, "POST", "/v1/employees/%d/exits" % f, body)
+    may = all(world.policy.writes(bits, world.policy.cat("exit", k, body)) for k in body)
+    assert a.status == (201 if may else 403), (c, a)
+    assert world.truth("employee", f)["status"] == ("exited" if may else "in_pathway")
+
+
+def test_matrix__create_employee__who_may_open_a_file(world):
+    """CIPs and the coordinator; the CIP who opens a file may name its first referent."""
+    for name in ("eti", "cip", "cip2", "coordinator"):
+        c = world.callers.get(name)
+        if c is None:
+            continue
+        body = {"structure_id": world.structures[0], "first_name": "Ouvert",
+                "last_name": "Par " + name, "birth_date": "1995-02-03",
+                "prescriber_kind": "cap_emploi", "referent_cip_id": world.callers["cip"].staff_id}
+        n = world.count("employee")
+        a = world.call(c, "POST", "/v1/employees", body)
+        if name == "eti":
+            assert a.status == 403 and a.error["field"] in body, a
+            assert world.count("employee") == n
+        else:
+            assert a.status == 201, (name, a)
+            world.records.append(("employee", a.body["id"]))
+
+
+# ---------------------------------------------------------------------------
+# The referent
+
+
+def test_referent__only_coordinator_or_referent_changes_it(world):
+    C = world.callers
+    cip, cip2 = C["cip"], C.get("cip2")
+    e = world.make(C["coordinator"], "employee", "/v1/employees",
+                   {"structure_id": world.structures[0], "first_name": "Référent",
+                    "last_name": "Test", "birth_date": "1990-01-01",
+                    "prescriber_kind": "spip", "referent_cip_id": None})
+    path = "/v1/employees/%d" % e
+    # No referent yet: a CIP may not take the file.
+    a = world.call(cip, "PATCH", path, {"referent_cip_id": cip.staff_id})
+    assert a.status == 403 and a.error["field"] == "referent_cip_id", a
+    assert world.truth("employee", e)["referent_cip_id"] is None
+    # The coordinator names one.
+    a = world.call(C["coordinator"], "PATCH", path, {"referent_cip_id": cip.staff_id})
+    assert a.status == 200 and a.body["referent_cip_id"] == cip.staff_id, a
+    barrier = world.make(cip, "barrier", "/v1/employees/%d/barriers" % e,
+                         {"category": "health", "severity": 3,
+                          "detail": world.canary("RQTH")})
+    assert "detail" in world.call(cip, "GET", "/v1/barriers/%d" % barrier).body
+    if cip2 is None:
+        return
+    # Another CIP may neither take it nor clear it, and still reads no detail.
+    for value in (cip2.staff_id, None):
+        a = world.call(cip2, "PATCH", path, {"referent_cip_id": value})
+        assert a.status == 403 and a.error["field"] == "referent_cip_id", a
+    assert world.truth("employee", e)["referent_cip_id"] == cip.staff_id
+    assert "detail" not in world.call(cip2, "GET", "/v1/barriers/%d" % barrier).body
+    # The referent hands the file on: the rights follow.
+    a = world.call(cip, "PATCH", path, {"referent_cip_id": cip2.staff_id})
+    assert a.status == 200, a
+    assert "detail" in world.call(cip2, "GET", "/v1/barriers/%d" % barrier).body
+    assert "detail" not in world.call(cip, "GET", "/v1/barriers/%d" % barrier).body
+    a = world.call(cip, "PATCH", "/v1/barriers/%d" % barrier, {"detail": "repris"})
+    assert a.status == 403 and a.error["field"] == "detail", a
+
+
+def test_barrier__non_referent_moves_a_sensitive_one_out__403(world):
+    cip = world.callers["cip"]
+    e2 = world.employees["e2"]
+    if world.truth("employee", e2)["referent_cip_id"] is None:
+        pytest.skip("no second CIP: e2 has no referent")
+    hb = next(r for r in world.rows("barrier", e2) if r["category"] == "health" and r["detail"])
+    a = world.call(cip, "PATCH", "/v1/barriers/%d" % hb["id"], {"category": "mobility"})
+    assert a.status == 403 and a.error["field"] == "category", a
+    assert world.truth("barrier", hb["id"]) == hb
+
+
+# ---------------------------------------------------------------------------
+# Events and the audit log
+
+
+PERSON_EVENTS = ("employee", "welcome_item", "barrier", "observation", "goal", "review", "note",
+                 "exit")
+
+
+def test_events__ids_and_changed_keys_only(world):
+    coord = world.callers["coordinator"]
+    # A change of every kind first, so that updates are in the journal too.
+    e1 = world.employees["e1"]
+    cip = world.callers["cip"]
+    b = next(r for r in world.rows("barrier", e1) if r["category"] == "mobility")
+    assert world.call(cip, "PATCH", "/v1/barriers/%d" % b["id"],
+                      {"severity": 3, "detail": world.canary("maj")}).status == 200
+    world.canaries.append(("barrier", b["id"], "detail", world.truth("barrier", b["id"])["detail"]))
+    events = world.d.list_all("/v1/events", "type=*", who=coord.user)
+    mine = [ev for ev in events if ev["type"].split(".")[0] in PERSON_EVENTS]
+    assert {ev["type"].split(".")[0] for ev in mine} == set(PERSON_EVENTS)
+    assert any(ev["type"] == "barrier.updated" for ev in mine)
+    for ev in mine:
+        kind, what = ev["type"].split(".")
+        p = ev["payload"]
+        assert set(p) == {"id", "employee_id", "changed"}, ev
+        assert ev["subject"] == "%s/%d" % (kind, p["id"])
+        assert set(p["changed"]) <= set(world.policy.fields(kind)), ev
+        if what == "created":
+            assert p["changed"] == [], ev
+        assert all(isinstance(p[k], int) for k in ("id", "employee_id"))
+    upd = [ev for ev in mine if ev["type"] == "barrier.updated" and ev["payload"]["id"] == b["id"]]
+    assert sorted(upd[-1]["payload"]["changed"]) == ["detail", "severity"]
+    # Not one value of a file anywhere in the journal, whoever reads it.
+    for name in ("coordinator", "admin"):
+        c = world.callers[name]
+        world.assert_no_leak(c, "GET /v1/events", world.d.list_all("/v1/events", "type=*",
+                                                                   who=c.user),
+                             [x for x in world.canaries])
+
+
+def test_audit__identity_reads_unrecorded__social_reads_and_writes_recorded(world):
+    C = world.callers
+    e1 = world.employees["e1"]
+    before = world.last_audit()
+    for name in ("eti", "cip", "coordinator"):
+        assert world.call(C[name], "GET", "/v1/employees/%d" % e1).status == 200
+        assert world.call(C[name], "GET", "/v1/employees").status == 200
+    assert world.audit_since(before) == []
+    note = next(r for r in world.rows("note", e1))
+    assert world.call(C["cip"], "GET", "/v1/notes/%d" % note["id"]).status == 200
+    hb = next(r for r in world.rows("barrier", e1) if r["category"] == "health" and r["detail"])
+    assert world.call(C["cip"], "GET", "/v1/barriers/%d" % hb["id"]).status == 200
+    a = world.call(C["cip"], "PATCH", "/v1/employees/%d" % e1, {"phone": "07 11 22 33 44"})
+    assert a.status == 200, a
+    got = world.call(C["coordinator"], "GET", "/v1/audit?employee_id=%d&limit=500" % e1)
+    assert got.status == 200
+    new = [x for x in got.body["items"] if x["id"] > before]
+    assert [(x["action"], x["resource"], x["unix_user"]) for x in new] == [
+        ("read", "notes", C["cip"].user), ("read", "barriers", C["cip"].user),
+        ("update", "employees", C["cip"].user)]
+    assert new[0]["categories"] == ["social"]
+    assert "sensitive" in new[1]["categories"]
+    assert new[2]["categories"] == ["identity"]
+    for x in new:
+        assert x["employee_id"] == e1 and x["staff_id"] == C["cip"].staff_id
+    # Those who may not read it.
+    for name in ("eti", "cip"):
+        a = world.call(C[name], "GET", "/v1/audit")
+        assert a.status == 403, a
