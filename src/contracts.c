@@ -374,28 +374,6 @@ contract_check(struct api_req *r, json_t *o, const json_t *before, struct input_
 	    json_str(o, "ended_on") != NULL ? "ended_on" : "end_date", e);
 }
 
-static int
-contract_expand(struct api_req *r, const struct access *a, json_t *view, unsigned *cats)
-{
-	static const struct {
-		const char *key;
-		const struct resource *res;
-	} nested[] = {
-		{ "renewals", &res_contract_renewal },
-		{ "suspensions", &res_contract_suspension },
-		{ "placements", &res_ai_placement },
-	};
-	int64_t id = json_integer_value(json_object_get(view, "id"));
-
-	for (size_t i = 0; i < TR_NELEM(nested); i++) {
-		json_t *items = resource_children(r, nested[i].res, id, a, cats);
-		if (items == NULL)
-			return -1;
-		json_object_set_new(view, nested[i].key, items);
-	}
-	return 0;
-}
-
 struct resource res_contract = {
 	.name = "contract",
 	.plural = "contracts",
@@ -404,7 +382,6 @@ struct resource res_contract = {
 	.ncols = TR_NELEM(contract_cols),
 	.child = 1,
 	.check = contract_check,
-	.expand = contract_expand,
 };
 
 /*
@@ -575,6 +552,7 @@ struct resource res_contract_renewal = {
 	.child = 1,
 	.parent = &res_contract,
 	.parent_col = "contract_id",
+	.nested_as = "renewals",
 	.check = renewal_check,
 	.after_write = renewal_written,
 };
@@ -656,6 +634,7 @@ struct resource res_contract_suspension = {
 	.child = 1,
 	.parent = &res_contract,
 	.parent_col = "contract_id",
+	.nested_as = "suspensions",
 	.check = suspension_check,
 };
 
@@ -821,6 +800,7 @@ struct resource res_ai_placement = {
 	.child = 1,
 	.parent = &res_contract,
 	.parent_col = "contract_id",
+	.nested_as = "placements",
 	.check = placement_check,
 };
 

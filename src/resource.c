@@ -243,7 +243,22 @@ resource_show(struct api_req *r, const struct resource *res, const struct access
 {
 	json_t *v = resource_view(res, a, row, cats);
 
-	if (v != NULL && res->expand != NULL && res->expand(r, a, v, cats) == -1) {
+	if (v == NULL)
+		return NULL;
+	/* The records that belong to this one, nested under their key. */
+	for (size_t i = 0; i < nall_resources; i++) {
+		const struct resource *sub = all_resources[i];
+		if (sub->parent != res)
+			continue;
+		json_t *items = resource_children(
+		    r, sub, json_integer_value(json_object_get(row, "id")), a, cats);
+		if (items == NULL) {
+			json_decref(v);
+			return NULL;
+		}
+		json_object_set_new(v, sub->nested_as, items);
+	}
+	if (res->expand != NULL && res->expand(r, a, v, cats) == -1) {
 		json_decref(v);
 		return NULL;
 	}
@@ -998,6 +1013,13 @@ policy_show(struct api_req *r)
 			json_object_set_new(fields, c->name, cats);
 		}
 		json_t *o = json_pack("{s:s, s:o}", "path", res->plural, "fields", fields);
+		/* Records shown inside this one: key -> resource name. */
+		json_t *nested = json_object();
+		for (size_t k = 0; k < nall_resources; k++)
+			if (all_resources[k]->parent == res)
+				json_object_set_new(nested, all_resources[k]->nested_as,
+				    json_string(all_resources[k]->name));
+		json_object_set_new(o, "nested", nested);
 		/* Which rows make sensitive_col sensitive, for those who check the answers. */
 		json_object_set_new(o, "sensitive_when", json_null());
 		if (res->sensitive_col != NULL && res->sensitive_key != NULL) {

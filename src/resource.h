@@ -62,6 +62,7 @@ struct resource {
 	 */
 	const struct resource *parent;
 	const char *parent_col;
+	const char *nested_as; /* the key of its rows in the parent's view: "renewals" */
 	/*
 	 * Cross-field rules on the whole object (after a merge patch); before is
 	 * NULL on create. Sets e and returns -1 to refuse.
@@ -84,9 +85,10 @@ struct resource {
 	/* More writes in the same transaction (an exit sets the pathway's status). */
 	int (*after_write)(struct api_req *, json_t *obj, int64_t id);
 	/*
-	 * Nested records shown inside the view (a contract's renewals), from
-	 * their own tables: add them to view, with the caller's access; add to
-	 * *cats the audited categories shown. Used by get, list and export.
+	 * Computed fields added to the view (a PASS's status today), with the
+	 * caller's access; add to *cats the audited categories shown. Children
+	 * (parent) are nested by resource_show itself. Used by get, list and
+	 * export.
 	 */
 	int (*expand)(struct api_req *, const struct access *, json_t *view, unsigned *cats);
 	/* SQL built once from the columns; sql_children: the rows of one parent. */

@@ -214,8 +214,8 @@ employee_export(struct api_req *r)
 	json_t *records = json_object();
 	for (size_t i = 0; i < nall_resources; i++) {
 		const struct resource *res = all_resources[i];
-		if (!res->child)
-			continue; /* the employee above; nested records come through expand */
+		if (!res->child || res->parent != NULL)
+			continue; /* the employee above; nested records come inside their parent */
 		json_t *rows = export_rows(r, res, &a, employee_id, &audited, &shown);
 		if (rows == NULL) {
 			json_decref(records);
