@@ -143,6 +143,12 @@ row_json(const struct resource *res, sqlite3_stmt *st)
 }
 
 json_t *
+resource_row(const struct resource *res, sqlite3_stmt *st)
+{
+	return row_json(res, st);
+}
+
+json_t *
 resource_load(struct api_req *r, const struct resource *res, int64_t id, int *dberr)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_select);
@@ -206,6 +212,18 @@ resource_show(struct api_req *r, const struct resource *res, const struct access
 	return v;
 }
 
+void
+access_of_employee_row(struct api_req *r, const json_t *employee, struct access *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->role = r->who.role;
+	out->staff_id = r->who.staff_id;
+	out->referent_cip =
+	    json_integer_value(json_object_get(employee, "referent_cip_id")) == r->who.staff_id;
+	out->referent_eti =
+	    json_integer_value(json_object_get(employee, "referent_eti_id")) == r->who.staff_id;
+}
+
 int
 access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 {
@@ -214,9 +232,7 @@ access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->role = r->who.role;
-	out->staff_id = r->who.staff_id;
+	access_of_employee_row(r, NULL, out);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, employee_id);
@@ -588,7 +604,10 @@ resource_get(struct api_req *r)
 		return;
 	}
 	int64_t employee_id = row_employee(res, row);
-	json_t *v = access_for_employee(r, employee_id, &a) == 0
+	/* The employee's own row names its referents: no second query. */
+	if (!res->child)
+		access_of_employee_row(r, row, &a);
+	json_t *v = !res->child || access_for_employee(r, employee_id, &a) == 0
 	    ? resource_show(r, res, &a, row, &cats)
 	    : NULL;
 	json_decref(row);

@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import tempfile
+import urllib.parse
 
 import pytest
 
@@ -262,7 +263,19 @@ def test_demo__generated__same_seed_same_data_and_the_daemon_serves_it(module_da
     listed = d.list_all("/v1/employees", who="coordinator")
     assert len(listed) == 60
     assert {e["status"] for e in listed} >= {"in_pathway", "exited"}
+    # Pages of 7 give the same files in the same order; filters select what the rows say.
+    assert [e["id"] for e in d.list_all("/v1/employees", who="eti", limit=7)] == \
+        [e["id"] for e in listed]
     cip = d.get("/v1/whoami", who="cip").body["id"]
+    team = listed[0]["team"]
+    for query, keep in (("status=exited", lambda e: e["status"] == "exited"),
+                        ("referent_cip_id=%d" % cip, lambda e: e["referent_cip_id"] == cip),
+                        ("team=" + urllib.parse.quote(team), lambda e: e["team"] == team),
+                        ("status=exited&structure_id=1&limit=3",
+                         lambda e: e["status"] == "exited")):
+        got = d.list_all("/v1/employees", query=query.replace("&limit=3", ""), who="cip",
+                         limit=3 if "limit=3" in query else 500)
+        assert [e["id"] for e in got] == [e["id"] for e in listed if keep(e)], query
     mine = [e for e in listed if e["referent_cip_id"] == cip][:5]
     assert mine
     for e in mine:
