@@ -554,6 +554,8 @@ main(int argc, char **argv)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 
+	printf("SQLite %s, jansson %s; tremplind %s\n", sqlite3_libversion(), JANSSON_VERSION,
+	    tremplind);
 	printf("data: %ld employees over %d years (seed %" PRIu64 "), written in %.1f s, %.0f MiB:"
 	       " %ld staff, %ld contracts, %ld renewals,\n"
 	       "      %ld welcome items, %ld barriers, %ld observations, %ld goals, %ld reviews,"
