@@ -157,6 +157,12 @@ row_json(const struct resource *res, sqlite3_stmt *st)
 }
 
 json_t *
+resource_row(const struct resource *res, sqlite3_stmt *st)
+{
+	return row_json(res, st);
+}
+
+json_t *
 resource_load(struct api_req *r, const struct resource *res, int64_t id, int *dberr)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_select);
@@ -265,6 +271,18 @@ resource_show(struct api_req *r, const struct resource *res, const struct access
 	return v;
 }
 
+void
+access_of_employee_row(struct api_req *r, const json_t *employee, struct access *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->role = r->who.role;
+	out->staff_id = r->who.staff_id;
+	out->referent_cip =
+	    json_integer_value(json_object_get(employee, "referent_cip_id")) == r->who.staff_id;
+	out->referent_eti =
+	    json_integer_value(json_object_get(employee, "referent_eti_id")) == r->who.staff_id;
+}
+
 int
 access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 {
@@ -273,9 +291,7 @@ access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->role = r->who.role;
-	out->staff_id = r->who.staff_id;
+	access_of_employee_row(r, NULL, out);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, employee_id);
@@ -313,7 +329,11 @@ static int
 row_person(struct api_req *r, const struct resource *res, const json_t *row, int64_t *employee_id,
     struct access *a)
 {
-	if (resource_employee(r, res, row, employee_id) == -1 ||
+	if (!res->child) {
+		/* The employee's own row names its referents: no second query. */
+		*employee_id = json_integer_value(json_object_get(row, "id"));
+		access_of_employee_row(r, row, a);
+	} else if (resource_employee(r, res, row, employee_id) == -1 ||
 	    access_for_employee(r, *employee_id, a) == -1)
 		return -1;
 	return res->visible != NULL && !res->visible(a, row) ? -1 : 0;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "json.h"
 #include "policy.h"
@@ -100,6 +101,8 @@ void resources_init(void);
 
 /* The access of the caller to one person's file; -1 when the person does not exist. */
 int access_for_employee(struct api_req *, int64_t employee_id, struct access *out);
+/* The same from the person's row as loaded (its referent_cip_id and referent_eti_id). */
+void access_of_employee_row(struct api_req *, const json_t *employee, struct access *out);
 
 /* The generic handlers; a resource is chosen by the route's arg. */
 void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> */
@@ -116,6 +119,8 @@ json_t *resource_view(const struct resource *, const struct access *, json_t *ro
 /* resource_view, then the resource's nested records (expand). */
 json_t *resource_show(
     struct api_req *, const struct resource *, const struct access *, json_t *row, unsigned *cats);
+/* The current row of a statement selecting the resource's columns, as JSON, raw (no policy). */
+json_t *resource_row(const struct resource *, sqlite3_stmt *);
 /* Load one row as JSON, raw (no policy). NULL when absent; *dberr on a failure. */
 json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
 /* Whether res's sensitive_col is CAT_SENSITIVE in this row. */
