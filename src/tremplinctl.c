@@ -113,6 +113,7 @@ static int cmd_whoami(const struct ctl *, int, char **);
 static int cmd_get(const struct ctl *, int, char **);
 static int cmd_post(const struct ctl *, int, char **);
 static int cmd_patch(const struct ctl *, int, char **);
+static int cmd_delete(const struct ctl *, int, char **);
 static int cmd_backup(const struct ctl *, int, char **);
 static int cmd_export(const struct ctl *, int, char **);
 
@@ -122,6 +123,7 @@ static const struct command commands[] = {
 	{ .name = "get", .min_args = 1, .max_args = 1, .run = cmd_get },
 	{ .name = "post", .min_args = 1, .max_args = 2, .run = cmd_post },
 	{ .name = "patch", .min_args = 1, .max_args = 2, .run = cmd_patch },
+	{ .name = "delete", .min_args = 1, .max_args = 2, .run = cmd_delete },
 	{ .name = "backup", .min_args = 1, .max_args = 1, .run = cmd_backup },
 	{ .name = "export", .min_args = 1, .max_args = 2, .run = cmd_export },
 };
@@ -146,6 +148,8 @@ usage(FILE *fp)
 	    "  post PATH [JSON]   POST a JSON body (standard input if JSON is\n"
 	    "                     absent or -)\n"
 	    "  patch PATH [JSON]  PATCH with a JSON merge patch (likewise)\n"
+	    "  delete PATH [JSON] DELETE with a JSON body, e.g. an erasure's\n"
+	    "                     {\"reason\": \"request\"} (likewise)\n"
 	    "  backup FILE        save a consistent copy of the database as FILE\n"
 	    "  export ID [FILE]   everything held about employee ID, as JSON\n"
 	    "                     (to FILE, readable by you alone, or standard output)\n"
@@ -702,6 +706,12 @@ static int
 cmd_patch(const struct ctl *ctl, int argc, char **argv)
 {
 	return send_body(ctl, "PATCH", "application/merge-patch+json", argc, argv);
+}
+
+static int
+cmd_delete(const struct ctl *ctl, int argc, char **argv)
+{
+	return send_body(ctl, "DELETE", "application/json", argc, argv);
 }
 
 /* The directory holding file, in a new string ("." if none). */

@@ -224,6 +224,20 @@ def test_tremplinctl_export__file_written_private(w):
     assert p.returncode == 64
 
 
+def test_tremplinctl_delete__erasure_from_the_command_line(w):
+    d = w["d"]
+    eid = employee(w)["id"]
+    p = tt.ctl("delete", "/v1/employees/%d" % eid, socket_path=d.socket, user="daemon",
+               input='{"reason": "bogus"}')
+    assert p.returncode != 0 and "reason" in p.stderr
+    assert d.sql("SELECT count(*) FROM employees WHERE id = ?", (eid,)) == [(1,)]
+    p = tt.ctl("delete", "/v1/employees/%d" % eid, '{"reason": "request"}',
+               socket_path=d.socket, user="daemon")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"id": eid, "erased": True, "reason": "request"}
+    assert d.sql("SELECT count(*) FROM employees WHERE id = ?", (eid,)) == [(0,)]
+
+
 # ---------------------------------------------------------------------------
 # Erasure
 
