@@ -227,6 +227,14 @@ static const struct migration core_migrations[] = {
 	    "  created_at TEXT NOT NULL,"
 	    "  updated_at TEXT NOT NULL);"
 	    "CREATE INDEX outbox_status ON outbox (status, id);" },
+	{ 6,
+	    /*
+	     * PASS IAE: a number names one PASS (a second one is 409), and a
+	     * PASS's suspensions and prolongations are read with it.
+	     */
+	    "CREATE UNIQUE INDEX passes_number ON passes (number);"
+	    "CREATE INDEX pass_suspensions_pass ON pass_suspensions (pass_id, start_date);"
+	    "CREATE INDEX pass_prolongations_pass ON pass_prolongations (pass_id, id);" },
 };
 
 const struct db_module core_module = {
@@ -458,6 +466,51 @@ const struct route core_routes[] = {
 	    .action = ACT_PERSONAL,
 	    .flags = RF_BODY,
 	    .arg = &res_exit },
+	/* PASS IAE (passes.c): suspensions and prolongations hang on their PASS. */
+	{ .method = M_GET,
+	    .pattern = "/v1/employees/{id}/passes",
+	    .fn = resource_list,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass },
+	{ .method = M_POST,
+	    .pattern = "/v1/employees/{id}/passes",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass },
+	{ .method = M_GET,
+	    .pattern = "/v1/passes/{id}",
+	    .fn = passes_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass },
+	{ .method = M_PATCH,
+	    .pattern = "/v1/passes/{id}",
+	    .fn = resource_update,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass },
+	{ .method = M_POST,
+	    .pattern = "/v1/passes/{id}/suspensions",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass_suspension },
+	{ .method = M_GET,
+	    .pattern = "/v1/pass_suspensions/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass_suspension },
+	{ .method = M_POST,
+	    .pattern = "/v1/passes/{id}/prolongations",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass_prolongation },
+	{ .method = M_GET,
+	    .pattern = "/v1/pass_prolongations/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass_prolongation },
 };
 
 const size_t ncore_routes = TR_NELEM(core_routes);

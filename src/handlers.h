@@ -34,6 +34,8 @@ void staff_update(struct api_req *);
 /* A person's file (employees.c, followup.c; the generic handlers are in resource.h). */
 void employees_list(struct api_req *);
 void welcome_checklist(struct api_req *);
+/* GET /v1/passes/{id}[?on=]: a PASS IAE and its status on a day (passes.c). */
+void passes_get(struct api_req *);
 /* GET /v1/policy: the confidentiality table and each field's category. */
 void policy_show(struct api_req *);
 /* GET /v1/audit: the audit log, for coordinators and admins. */

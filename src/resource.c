@@ -94,11 +94,11 @@ init_one(struct resource *res)
 	res->sql_insert =
 	    build("INSERT INTO %s (%s) VALUES (%s)", res->table, strchr(cols, ',') + 2, marks);
 	res->sql_update = build("UPDATE %s SET %s WHERE id = ?", res->table, sets);
-	if (res->child)
-		res->sql_list =
-		    build("SELECT %s FROM %s WHERE employee_id = ?1 AND id > ?2 ORDER BY id"
-		          " LIMIT ?3",
-		        cols, res->table);
+	/* A child's rows by employee_id; a parent's child's by the parent's id. */
+	if (res->child || res->parent)
+		res->sql_list = build("SELECT %s FROM %s WHERE %s = ?1 AND id > ?2 ORDER BY id"
+		                      " LIMIT ?3",
+		    cols, res->table, res->cols[1].name);
 }
 
 void
@@ -505,6 +505,56 @@ readable_at_all(const struct resource *res, const struct access *a)
 	return 0;
 }
 
+/* Whose file a row is in: its employee_id, its parent's person, or itself. 0 when lost. */
+static int64_t
+row_employee(struct api_req *r, const struct resource *res, const json_t *row)
+{
+	if (res->parent != NULL) {
+		int dberr;
+		json_t *up = resource_load(r, res->parent,
+		    json_integer_value(json_object_get(row, res->cols[1].name)), &dberr);
+		int64_t id = up ? row_employee(r, res->parent, up) : 0;
+		json_decref(up);
+		return id;
+	}
+	return res->child ? json_integer_value(json_object_get(row, "employee_id"))
+	                  : json_integer_value(json_object_get(row, "id"));
+}
+
+/*
+ * The record a list's or a create's path names: the employee, or the
+ * parent record, which the caller must be able to see. Sets the person and
+ * the caller's access to their file; replies 404 and returns -1 when there
+ * is none.
+ */
+static int
+path_owner(struct api_req *r, const struct resource *res, int64_t *employee_id, struct access *a)
+{
+	const struct resource *up = res->parent ? res->parent : &res_employee;
+	json_t *row = NULL, *v = NULL;
+	unsigned seen = 0;
+	int dberr = 0;
+
+	*employee_id = r->ids[0];
+	if (res->parent != NULL) {
+		row = resource_load(r, up, r->ids[0], &dberr);
+		*employee_id = row ? row_employee(r, up, row) : 0;
+	}
+	if (*employee_id > 0 && access_for_employee(r, *employee_id, a) == 0)
+		v = row ? resource_view(up, a, row, &seen) : json_object();
+	json_decref(row);
+	if (v == NULL) {
+		if (dberr)
+			api_internal(r, "load");
+		else
+			api_error(r, 404, "not_found", NULL, "no %s %lld", up->name,
+			    (long long)r->ids[0]);
+		return -1;
+	}
+	json_decref(v);
+	return 0;
+}
+
 void
 resource_list(struct api_req *r)
 {
@@ -518,10 +568,8 @@ resource_list(struct api_req *r)
 	if (deny_non_personal(r) == -1 || api_query_only(r, params) == -1 ||
 	    api_page(r, &limit, &after) == -1)
 		return;
-	if (access_for_employee(r, employee_id, &a) == -1) {
-		api_error(r, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
+	if (path_owner(r, res, &employee_id, &a) == -1)
 		return;
-	}
 	if (!readable_at_all(res, &a)) {
 		api_error(r, 403, "forbidden", NULL, "the %s role may not read %ss",
 		    role_name(a.role), res->name);
@@ -532,7 +580,7 @@ resource_list(struct api_req *r)
 		api_internal(r, "prepare");
 		return;
 	}
-	sqlite3_bind_int64(st, 1, employee_id);
+	sqlite3_bind_int64(st, 1, r->ids[0]); /* the employee, or the parent record */
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, limit + 1);
 	json_t *items = json_array();
@@ -561,13 +609,6 @@ resource_list(struct api_req *r)
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
 }
 
-static int64_t
-row_employee(const struct resource *res, const json_t *row)
-{
-	return res->child ? json_integer_value(json_object_get(row, "employee_id"))
-	                  : json_integer_value(json_object_get(row, "id"));
-}
-
 void
 resource_get(struct api_req *r)
 {
@@ -587,7 +628,7 @@ resource_get(struct api_req *r)
 			    (long long)r->ids[0]);
 		return;
 	}
-	int64_t employee_id = row_employee(res, row);
+	int64_t employee_id = row_employee(r, res, row);
 	json_t *v = access_for_employee(r, employee_id, &a) == 0
 	    ? resource_show(r, res, &a, row, &cats)
 	    : NULL;
@@ -651,7 +692,7 @@ write_row(struct api_req *r, const struct resource *res, json_t *obj, int64_t *i
 		goto fail;
 	if (employee_id == 0)
 		employee_id = *id; /* the employee itself */
-	if ((res->child || changed != NULL) && employee_touch(r, employee_id) == -1)
+	if ((res->child || res->parent || changed != NULL) && employee_touch(r, employee_id) == -1)
 		goto fail;
 	if (publish(r, res, *id, employee_id, changed) == -1)
 		goto fail;
@@ -692,19 +733,16 @@ void
 resource_create(struct api_req *r)
 {
 	const struct resource *res = route_resource(r);
-	int64_t employee_id = res->child ? r->ids[0] : 0, id = 0;
+	int64_t employee_id = 0, id = 0;
 	struct input_error e;
 	struct access a;
 	unsigned cats = 0;
 
 	if (deny_non_personal(r) == -1)
 		return;
-	if (res->child) {
-		if (access_for_employee(r, employee_id, &a) == -1) {
-			api_error(
-			    r, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
+	if (res->child || res->parent) {
+		if (path_owner(r, res, &employee_id, &a) == -1)
 			return;
-		}
 	} else {
 		memset(&a, 0, sizeof(a));
 		a.role = r->who.role;
@@ -715,14 +753,15 @@ resource_create(struct api_req *r)
 	}
 	json_t *obj = json_deep_copy(r->body);
 	apply_defaults(res, obj);
+	/* Whose record it is, for the checks too: the employee or the parent record. */
+	if (res->child || res->parent)
+		json_object_set_new(obj, res->cols[1].name, json_integer(r->ids[0]));
 	if (check_input(r, res, &a, r->body, NULL, obj, &cats, &e) == -1 ||
 	    (res->check && res->check(r, obj, NULL, &e) == -1)) {
 		json_decref(obj);
 		api_input_error(r, &e);
 		return;
 	}
-	if (res->child)
-		json_object_set_new(obj, "employee_id", json_integer(employee_id));
 	char now[32];
 	tr_rfc3339(tr_now(), now, sizeof(now));
 	for (size_t i = 0; i < res->ncols; i++)
@@ -746,7 +785,7 @@ resource_create(struct api_req *r)
 		api_internal(r, "create");
 		return;
 	}
-	if (!res->child) {
+	if (!res->child && !res->parent) {
 		/* The creator sees the new file with the rights it now has on it. */
 		access_for_employee(r, id, &a);
 	}
@@ -773,7 +812,7 @@ resource_update(struct api_req *r)
 			    (long long)r->ids[0]);
 		return;
 	}
-	int64_t employee_id = row_employee(res, before);
+	int64_t employee_id = row_employee(r, res, before);
 	if (access_for_employee(r, employee_id, &a) == -1 ||
 	    (res->visible && !res->visible(&a, before))) {
 		json_decref(before);
@@ -802,7 +841,8 @@ resource_update(struct api_req *r)
 		    !(json_is_null(v) && json_is_null(json_object_get(before, k))))
 			json_array_append_new(changed, json_string(k));
 	int64_t id = r->ids[0];
-	int rc = write_row(r, res, obj, &id, res->child ? employee_id : 0, changed, cats);
+	int rc =
+	    write_row(r, res, obj, &id, res->child || res->parent ? employee_id : 0, changed, cats);
 	json_decref(changed);
 	json_decref(obj);
 	json_decref(before);
@@ -818,7 +858,7 @@ resource_update(struct api_req *r)
 		api_internal(r, "update");
 		return;
 	}
-	if (!res->child)
+	if (!res->child && !res->parent)
 		access_for_employee(r, id, &a);
 	reply_row(r, res, id, &a, 0);
 }

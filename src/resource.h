@@ -52,6 +52,12 @@ struct resource {
 	size_t ncols;
 	int child; /* belongs to an employee (employee_id column) */
 	/*
+	 * Belongs to a record of another resource instead (a PASS's
+	 * suspensions): the second column is its id ("pass_id"), the path of a
+	 * list or a create names that record, and the person is that record's.
+	 */
+	const struct resource *parent;
+	/*
 	 * Cross-field rules on the whole object (after a merge patch); before is
 	 * NULL on create. Sets e and returns -1 to refuse.
 	 */
@@ -86,8 +92,8 @@ void resources_init(void);
 int access_for_employee(struct api_req *, int64_t employee_id, struct access *out);
 
 /* The generic handlers; a resource is chosen by the route's arg. */
-void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> */
-void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> */
+void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> (or the parent's path) */
+void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> (or the parent's) */
 void resource_get(struct api_req *); /* GET /v1/<things>/{id} */
 void resource_update(struct api_req *); /* PATCH /v1/<things>/{id} */
 
@@ -119,5 +125,6 @@ extern const size_t nall_resources;
 
 extern struct resource res_employee, res_welcome, res_barrier, res_observation, res_goal,
     res_review, res_note, res_exit;
+extern struct resource res_pass, res_pass_suspension, res_pass_prolongation;
 
 #endif

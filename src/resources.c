@@ -15,5 +15,8 @@ struct resource *const all_resources[] = {
 	&res_review,
 	&res_note,
 	&res_exit,
+	&res_pass,
+	&res_pass_suspension,
+	&res_pass_prolongation,
 };
 const size_t nall_resources = TR_NELEM(all_resources);

@@ -74,6 +74,10 @@ def test_document_describes_the_whole_api():
         ("GET", "/v1/structures/{id}"), ("PATCH", "/v1/structures/{id}"),
         ("GET", "/v1/staff"), ("POST", "/v1/staff"),
         ("GET", "/v1/staff/{id}"), ("PATCH", "/v1/staff/{id}"),
+        ("GET", "/v1/employees/{id}/passes"), ("POST", "/v1/employees/{id}/passes"),
+        ("GET", "/v1/passes/{id}"), ("PATCH", "/v1/passes/{id}"),
+        ("POST", "/v1/passes/{id}/suspensions"), ("GET", "/v1/pass_suspensions/{id}"),
+        ("POST", "/v1/passes/{id}/prolongations"), ("GET", "/v1/pass_prolongations/{id}"),
     }
     for name in ("Error", "Health", "WhoAmI", "Structure", "StructureCreate", "StructurePatch",
                  "StructureList", "Staff", "StaffCreate", "StaffPatch", "StaffList",
