@@ -208,12 +208,19 @@ other_passes(struct api_req *r, int64_t employee_id, int64_t self, int64_t **ids
 	return 0;
 }
 
-/* One PASS per person at a time, and 2 years between one's expiry and the next. */
+/*
+ * One PASS per person at a time, and 2 years between one's expiry and the
+ * next: PASS self (0 for a new one), from start to end, beside the person's
+ * others. moved names the field that moves the end of an existing PASS (a
+ * suspension's end_date, a prolongation's days): then only the later PASSes
+ * are judged, and the error names that field.
+ */
 static int
 check_neighbours(struct api_req *r, int64_t employee_id, int64_t self, int64_t start, int64_t end,
-    struct input_error *e)
+    const char *moved, struct input_error *e)
 {
 	struct pass_err pe;
+	char b1[CAL_DATE_LEN], b2[CAL_DATE_LEN];
 	int64_t *ids;
 	size_t n;
 	int rc = 0;
@@ -226,8 +233,20 @@ check_neighbours(struct api_req *r, int64_t employee_id, int64_t self, int64_t s
 			rc = load_error(e, "a pass");
 			break;
 		}
-		if (pass_check_neighbour(start, end, other.p.start, pass_end(&other.p), &pe) == -1)
+		if ((moved == NULL || other.p.start > start) &&
+		    pass_check_neighbour(start, end, other.p.start, pass_end(&other.p), &pe) ==
+		        -1) {
 			rc = rule_error(&pe, e);
+			/* The rule speaks of a new PASS's start; here the end moves. */
+			if (moved != NULL) {
+				date_from_days(end, b1, sizeof(b1));
+				date_from_days(other.p.start, b2, sizeof(b2));
+				input_error_set(e, 422, "validation_failed", moved,
+				    "the PASS would then end on %s, less than 2 years before this "
+				    "person's next PASS, from %s",
+				    b1, b2);
+			}
+		}
 		pass_rec_free(&other);
 	}
 	free(ids);
@@ -260,7 +279,7 @@ pass_check(struct api_req *r, json_t *o, const json_t *before, struct input_erro
 		return rule_error(&pe, e);
 	set_day(o, "initial_end_date", end);
 	if (before == NULL)
-		return check_neighbours(r, employee_id, 0, start, end, e);
+		return check_neighbours(r, employee_id, 0, start, end, NULL, e);
 
 	/* A change keeps the PASS's suspensions inside it. */
 	if (pass_rec_load(r, json_integer_value(json_object_get(before, "id")), &self) != 0)
@@ -274,16 +293,15 @@ pass_check(struct api_req *r, json_t *o, const json_t *before, struct input_erro
 			date_from_days(current, b2, sizeof(b2));
 			input_error_set(e, 422, "validation_failed",
 			    self.susp[i].start < start ? "start_date" : "initial_end_date",
-			    "a suspension of this PASS starts on %s, outside the PASS as it would "
-			    "be "
-			    "(to %s)",
+			    "a suspension of this PASS starts on %s, "
+			    "outside the PASS as it would be (to %s)",
 			    b1, b2);
 			pass_rec_free(&self);
 			return -1;
 		}
 	pass_rec_free(&self);
-	return check_neighbours(
-	    r, employee_id, json_integer_value(json_object_get(before, "id")), start, current, e);
+	return check_neighbours(r, employee_id, json_integer_value(json_object_get(before, "id")),
+	    start, current, NULL, e);
 }
 
 static json_t *suspension_json(
@@ -415,6 +433,9 @@ suspension_check(struct api_req *r, json_t *o, const json_t *before, struct inpu
 		return load_error(e, "the pass");
 	if (pass_check_suspension(&rec.p, cal_paris_day(tr_now_ms()), &s, &pe) == -1)
 		rc = rule_error(&pe, e);
+	else
+		rc = check_neighbours(r, rec.employee_id, rec.id, rec.p.start,
+		    pass_end(&rec.p) + s.end - s.start + 1, "end_date", e);
 	pass_rec_free(&rec);
 	return rc;
 }
@@ -519,6 +540,9 @@ prolongation_check(struct api_req *r, json_t *o, const json_t *before, struct in
 		rc = load_error(e, "the person");
 	else if (pass_check_prolongation(&rec.p, &q, &pe) == -1)
 		rc = rule_error(&pe, e);
+	else
+		rc = check_neighbours(
+		    r, rec.employee_id, rec.id, rec.p.start, pass_end(&rec.p) + q.days, "days", e);
 	pass_rec_free(&rec);
 	return rc;
 }

@@ -237,6 +237,18 @@ def test_second_pass__for_another_person__independent(d, employee):
     new_pass(d, employee(), start_date="2026-01-05")
 
 
+def test_earlier_pass__suspended_or_prolonged_too_close_to_the_next__422(d, employee):
+    emp = employee()
+    # Ends 2026-02-28, expires 2026-03-01: the next may start 2028-03-01.
+    a = new_pass(d, emp, start_date="2024-03-01")
+    new_pass(d, emp, start_date="2028-03-01")
+    refused(d, "POST", "/v1/passes/%d/suspensions" % a["id"],
+            {"start_date": "2026-02-20", "end_date": "2026-02-25", "reason": "contract_ended"},
+            422, "end_date", words="would then end on 2026-03-06")
+    refused(d, "POST", "/v1/passes/%d/prolongations" % a["id"], {"days": 1, "reason": "rqth"},
+            422, "days", words="2028-03-01")
+
+
 # ---- status on a day ----------------------------------------------------------
 
 
@@ -460,7 +472,7 @@ def test_patch__start_alone__end_moves_with_it(d, employee):
 def test_patch__bad_values__422_nothing_changed(d, employee):
     emp = employee()
     p = new_pass(d, emp, start_date="2026-01-05")
-    later = new_pass(d, emp, start_date="2030-01-05")
+    later = new_pass(d, emp, start_date="2031-01-05")  # the first expires 2028-01-05
     path = "/v1/passes/%d" % p["id"]
     refused(d, "PATCH", path, {"number": "99999abc1234"}, 422, "number")
     refused(d, "PATCH", path, {"initial_end_date": "2026-01-01"}, 422, "initial_end_date")
