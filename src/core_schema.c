@@ -238,6 +238,50 @@ static const struct migration core_migrations[] = {
 	    "CREATE INDEX contract_renewals_contract ON contract_renewals (contract_id, id);"
 	    "CREATE INDEX contract_suspensions_contract ON contract_suspensions (contract_id, id);"
 	    "CREATE INDEX ai_placements_contract ON ai_placements (contract_id, id);" },
+	{ 6,
+	    /*
+	     * PASS IAE: a number names one PASS (a second one is 409), and a
+	     * PASS's suspensions and prolongations are read with it.
+	     */
+	    "CREATE UNIQUE INDEX passes_number ON passes (number);"
+	    "CREATE INDEX pass_suspensions_pass ON pass_suspensions (pass_id, start_date);"
+	    "CREATE INDEX pass_prolongations_pass ON pass_prolongations (pass_id, id);" },
+	{ 7,
+	    /*
+	     * An erased or purged person's id is never given to another: the
+	     * audit log and the journal name people by id, and a new file must
+	     * not inherit who viewed an old one. AUTOINCREMENT needs the table
+	     * rebuilt (db_migrate runs with foreign keys off, then checks them).
+	     */
+	    "CREATE TABLE employees_new ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  structure_id INTEGER NOT NULL REFERENCES structures (id),"
+	    "  first_name TEXT NOT NULL,"
+	    "  last_name TEXT NOT NULL,"
+	    "  birth_date TEXT NOT NULL,"
+	    "  email TEXT,"
+	    "  phone TEXT,"
+	    "  address TEXT,"
+	    "  france_travail_id TEXT,"
+	    "  prescriber_kind TEXT NOT NULL,"
+	    "  prescriber_name TEXT,"
+	    "  team TEXT,"
+	    "  referent_cip_id INTEGER REFERENCES staff (id),"
+	    "  referent_eti_id INTEGER REFERENCES staff (id),"
+	    "  status TEXT NOT NULL,"
+	    "  last_contact_at TEXT NOT NULL,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "INSERT INTO employees_new SELECT id, structure_id, first_name, last_name, birth_date,"
+	    " email, phone, address, france_travail_id, prescriber_kind, prescriber_name, team,"
+	    " referent_cip_id, referent_eti_id, status, last_contact_at, created_at, updated_at"
+	    " FROM employees;"
+	    "DROP TABLE employees;"
+	    "ALTER TABLE employees_new RENAME TO employees;"
+	    "CREATE INDEX employees_structure ON employees (structure_id, id);"
+	    "CREATE INDEX employees_cip ON employees (referent_cip_id, id);"
+	    "CREATE INDEX employees_eti ON employees (referent_eti_id, id);"
+	    "CREATE INDEX employees_contact ON employees (last_contact_at);" },
 };
 
 const struct db_module core_module = {
@@ -544,6 +588,51 @@ const struct route core_routes[] = {
 	    .pattern = "/v1/employees/{id}/ai_hours",
 	    .fn = contracts_ai_hours,
 	    .action = ACT_PERSONAL },
+	/* PASS IAE (passes.c): suspensions and prolongations hang on their PASS. */
+	{ .method = M_GET,
+	    .pattern = "/v1/employees/{id}/passes",
+	    .fn = resource_list,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass },
+	{ .method = M_POST,
+	    .pattern = "/v1/employees/{id}/passes",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass },
+	{ .method = M_GET,
+	    .pattern = "/v1/passes/{id}",
+	    .fn = passes_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass },
+	{ .method = M_PATCH,
+	    .pattern = "/v1/passes/{id}",
+	    .fn = resource_update,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass },
+	{ .method = M_POST,
+	    .pattern = "/v1/passes/{id}/suspensions",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass_suspension },
+	{ .method = M_GET,
+	    .pattern = "/v1/pass_suspensions/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass_suspension },
+	{ .method = M_POST,
+	    .pattern = "/v1/passes/{id}/prolongations",
+	    .fn = resource_create,
+	    .action = ACT_PERSONAL,
+	    .flags = RF_BODY,
+	    .arg = &res_pass_prolongation },
+	{ .method = M_GET,
+	    .pattern = "/v1/pass_prolongations/{id}",
+	    .fn = resource_get,
+	    .action = ACT_PERSONAL,
+	    .arg = &res_pass_prolongation },
 };
 
 const size_t ncore_routes = TR_NELEM(core_routes);

@@ -191,6 +191,20 @@ db_module_version(struct db *db, const char *module)
 	return v;
 }
 
+/* Whether any row refers to a row that does not exist (or the check fails). */
+static int
+foreign_keys_broken(struct db *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc != SQLITE_DONE;
+}
+
 int
 db_migrate(
     struct db *db, const struct db_module *const *mods, size_t nmods, char *err, size_t errlen)
@@ -200,9 +214,16 @@ db_migrate(
 	char why[512], now[32];
 
 	tr_rfc3339(tr_now(), now, sizeof(now));
-	if (db_begin(db) == -1) {
+	/*
+	 * Foreign keys are off while migrating, so that a table can be rebuilt
+	 * (create, copy, drop, rename: SQLite's way to change a column) without
+	 * its DROP cascading to the rows that refer to it; they are checked
+	 * before the commit instead. The pragma is a no-op inside a transaction.
+	 */
+	if (exec(db, "PRAGMA foreign_keys = OFF", why, sizeof(why)) == -1 || db_begin(db) == -1) {
 		snprintf(err, errlen, "%s: cannot start the migration: %s", db->path,
 		    sqlite3_errmsg(db->h));
+		exec(db, "PRAGMA foreign_keys = ON", why, sizeof(why));
 		return -1;
 	}
 	for (size_t m = 0; m < nmods; m++) {
@@ -250,14 +271,21 @@ db_migrate(
 			log_info("db: applied migration %s %d", mod->name, mg->version);
 		}
 	}
+	if (foreign_keys_broken(db)) {
+		snprintf(err, errlen, "%s: the migrations leave rows referring to missing ones",
+		    db->path);
+		goto fail;
+	}
 	if (db_commit(db) == -1) {
 		snprintf(err, errlen, "%s: cannot commit the migrations: %s", db->path,
 		    sqlite3_errmsg(db->h));
+		exec(db, "PRAGMA foreign_keys = ON", why, sizeof(why));
 		return -1;
 	}
-	return 0;
+	return exec(db, "PRAGMA foreign_keys = ON", err, errlen);
 fail:
 	db_rollback(db);
+	exec(db, "PRAGMA foreign_keys = ON", why, sizeof(why));
 	return -1;
 }
 

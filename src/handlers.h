@@ -36,6 +36,8 @@ void employees_list(struct api_req *);
 void welcome_checklist(struct api_req *);
 /* GET /v1/employees/{id}/ai_hours: an AI employee's hours with companies (contracts.c). */
 void contracts_ai_hours(struct api_req *);
+/* GET /v1/passes/{id}[?on=]: a PASS IAE and its status on a day (passes.c). */
+void passes_get(struct api_req *);
 /* GET /v1/policy: the confidentiality table and each field's category. */
 void policy_show(struct api_req *);
 /* GET /v1/audit: the audit log, for coordinators and admins. */

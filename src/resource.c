@@ -354,7 +354,14 @@ resource_children(struct api_req *r, const struct resource *res, int64_t parent_
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *row = row_json(res, st);
 		json_t *v = resource_view(res, a, row, cats);
+		/* Its computed fields (a PASS prolongation's dates) come with it. */
+		int bad = v != NULL && res->expand != NULL && res->expand(r, a, v, cats) == -1;
 		json_decref(row);
+		if (bad) {
+			json_decref(v);
+			rc = SQLITE_ERROR;
+			break;
+		}
 		if (v != NULL)
 			json_array_append_new(items, v);
 	}

@@ -105,8 +105,8 @@ int access_for_employee(struct api_req *, int64_t employee_id, struct access *ou
 void access_of_employee_row(struct api_req *, const json_t *employee, struct access *out);
 
 /* The generic handlers; a resource is chosen by the route's arg. */
-void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> */
-void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> */
+void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> (or the parent's path) */
+void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> (or the parent's) */
 void resource_get(struct api_req *); /* GET /v1/<things>/{id} */
 void resource_update(struct api_req *); /* PATCH /v1/<things>/{id} */
 
@@ -165,5 +165,6 @@ extern struct resource res_employee, res_welcome, res_barrier, res_observation, 
 /* contracts.c */
 extern struct resource res_contract, res_contract_renewal, res_contract_suspension,
     res_ai_placement;
+extern struct resource res_pass, res_pass_suspension, res_pass_prolongation;
 
 #endif

@@ -19,5 +19,8 @@ struct resource *const all_resources[] = {
 	&res_contract_renewal,
 	&res_contract_suspension,
 	&res_ai_placement,
+	&res_pass,
+	&res_pass_suspension,
+	&res_pass_prolongation,
 };
 const size_t nall_resources = TR_NELEM(all_resources);

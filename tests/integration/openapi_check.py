@@ -51,7 +51,9 @@ UNKNOWN_METHOD = {**PRE_ROUTING, 405: "MethodNotAllowed"}
 # which are present only sometimes (JSON pointer of the object schema -> names).
 OPTIONAL_PROPERTIES = {"/components/schemas/Error/properties/error": {"field"},
                        # only Lua scripts have it
-                       "/components/schemas/Plugin": {"script"}}
+                       "/components/schemas/Plugin": {"script"},
+                       # only records that belong to a contract or a PASS have them
+                       "/components/schemas/PersonEventPayload": {"contract_id", "pass_id"}}
 # An object schema may be free-form only when it says so ("x-free-form": true):
 # an event's payload, whose shape its type (or the plugin that publishes it) decides.
 FREE_FORM = "x-free-form"

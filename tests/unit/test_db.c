@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "handlers.h"
 #include "log.h"
 
 struct fixture {
@@ -491,6 +492,49 @@ test_db__row_to_json__columns_by_name_with_types(void **state)
 	sqlite3_finalize(st);
 }
 
+/*
+ * Core migration 7 rebuilds the employees table (AUTOINCREMENT): a rebuild
+ * must not cascade its DROP to the rows that refer to it, and afterwards
+ * the id of an erased person is not given again.
+ */
+static void
+test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *h = db_handle(f->db);
+	struct db_module upto6 = core_module;
+	const struct db_module *mods[] = { &upto6 };
+
+	upto6.nmigrations = 0;
+	while (upto6.nmigrations < core_module.nmigrations &&
+	    core_module.migrations[upto6.nmigrations].version <= 6)
+		upto6.nmigrations++;
+	migrate_ok(f->db, mods, 1);
+	exec_ok(h,
+	    "INSERT INTO structures (id, name, siret, kind, created_at, updated_at)"
+	    " VALUES (1, 'Atelier', '73282932000074', 'ACI', 'x', 'x');"
+	    "INSERT INTO employees (id, structure_id, first_name, last_name, birth_date,"
+	    " prescriber_kind, status, last_contact_at, created_at, updated_at)"
+	    " VALUES (1, 1, 'A', 'B', '1990-01-01', 'spip', 'in_pathway', 'x', 'x', 'x'),"
+	    " (2, 1, 'C', 'D', '1991-01-01', 'spip', 'in_pathway', 'x', 'x', 'x');"
+	    "INSERT INTO notes (employee_id, text, created_at) VALUES (1, 'n1', 'x'), (2, 'n2', "
+	    "'x');");
+
+	const struct db_module *all[] = { &core_module };
+	migrate_ok(f->db, all, 1);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 2);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM employees"), 2);
+	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
+
+	exec_ok(h, "DELETE FROM employees WHERE id = 2");
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 1); /* cascade is back */
+	exec_ok(h,
+	    "INSERT INTO employees (structure_id, first_name, last_name, birth_date,"
+	    " prescriber_kind, status, last_contact_at, created_at, updated_at)"
+	    " VALUES (1, 'E', 'F', '1992-01-01', 'spip', 'in_pathway', 'x', 'x', 'x')");
+	assert_int_equal(query_int(h, "SELECT max(id) FROM employees"), 3);
+}
+
 int
 main(void)
 {
@@ -529,6 +573,9 @@ main(void)
 		    test_db__backup_to_unwritable_path__error, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_db__row_to_json__columns_by_name_with_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused, setup,
+		    teardown),
 	};
 
 	log_init(1, LOG_LEVEL_WARNING);
