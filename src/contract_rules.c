@@ -93,7 +93,7 @@ fill(const struct cr_placement *p, size_t n, int64_t start, struct cr_ai_window 
 int
 cr_ai_window_at(const struct cr_placement *p, size_t n, int64_t day, struct cr_ai_window *w)
 {
-	int64_t start;
+	int64_t start = 0;
 
 	/* Each window ends before the next opens: walk them until one reaches day. */
 	for (int found = next_start(p, n, INT64_MIN, &start); found && start <= day;
@@ -109,7 +109,7 @@ int
 cr_ai_check(const struct cr_placement *p, size_t n, struct cr_ai_window *over)
 {
 	struct cr_ai_window w;
-	int64_t start;
+	int64_t start = 0;
 
 	for (int found = next_start(p, n, INT64_MIN, &start); found;
 	     found = next_start(p, n, w.end, &start)) {
