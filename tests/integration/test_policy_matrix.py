@@ -414,6 +414,19 @@ def world(daemon):
         w.make(ref2, "ai_placement", "/v1/contracts/%d/placements" % c2,
                {"employer_kind": kind, "employer_name": w.canary("Client"),
                 "start_date": "2025-02-03", "end_date": "2025-02-07", "hours": hours})
+    # A resource not made above (a new one): a record of it in e1's and e2's files, from
+    # its sample in create_bodies, by the referent CIP when they may write it all.
+    missing = set(w.policy.res) - {r for r, _ in w.records}
+    for e, referent in ((e1, C["cip"]), (e2, ref2)):
+        made = {}
+        for key, body in create_bodies(w, Caller("world", None, None, None), e).items():
+            res = key.split(" ")[0]
+            if res not in missing:
+                continue
+            bits = w.bits(referent, w.truth("employee", e))
+            may = all(w.policy.writes(bits, w.policy.cat(res, f, body)) for f in body)
+            made[res] = w.make(referent if may else C["coordinator"], res,
+                               create_path(w, res, e, made), body)
     w.make(C["coordinator"], "exit", "/v1/employees/%d/exits" % e2,
            {"exit_date": "2025-11-30", "category": "emploi_durable",
             "destination": w.canary("CDI")})
@@ -910,7 +923,8 @@ def create_bodies(world, caller, e):
     one item of each kind and no two contracts at once."""
     item = {"eti": "rules", "cip": "ppe_issued", "cip2": "medical_visit",
             "coordinator": "team_introduction"}.get(caller.name, "rules")
-    y = {"eti": 2031, "cip": 2032, "cip2": 2033, "coordinator": 2034}.get(caller.name, 2035)
+    y = {"world": 2030, "eti": 2031, "cip": 2032, "cip2": 2033,
+         "coordinator": 2034}.get(caller.name, 2035)
     return {
         "welcome_item": {"item": item, "done_on": "2025-09-03"},
         "barrier": {"category": "mobility", "severity": 1, "detail": "vélo"},
@@ -920,8 +934,9 @@ def create_bodies(world, caller, e):
         "review": {"kind": "intermediate", "planned_on": "2026-06-01",
                    "shared_with_eti": "à revoir"},
         "note": {"text": "appel"},
-        # e is in an ACI: a derogation below 20 hours is for an ACI.
-        "contract (derogation)": {"start_date": "%d-01-05" % y, "end_date": "%d-05-31" % y,
+        # With an ACI: a derogation below 20 hours is for an ACI.
+        "contract (derogation)": {"structure_id": world.structures[0],
+                                  "start_date": "%d-01-05" % y, "end_date": "%d-05-31" % y,
                                   "weekly_hours": 15, "hours_derogation_until": "%d-05-31" % y,
                                   "hours_derogation_reason": "santé"},
         # With an AI, for its placement; the nested records below go in this one.
