@@ -243,6 +243,34 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 	return out;
 }
 
+int
+resource_expand(struct api_req *r, const struct resource *res, const struct access *a, json_t *view,
+    unsigned *cats)
+{
+	int readable = res->ncomputed == 0;
+
+	if (res->expand == NULL)
+		return 0;
+	for (size_t i = 0; i < res->ncomputed; i++)
+		readable |= policy_can_read(a, res->computed[i].cat);
+	if (!readable)
+		return 0; /* nothing it would add may be shown */
+	if (res->expand(r, a, view, cats) == -1)
+		return -1;
+	/* The policy, here once for every hook: what it added follows the table. */
+	for (size_t i = 0; i < res->ncomputed; i++) {
+		const struct computed *c = &res->computed[i];
+		json_t *v = json_object_get(view, c->name);
+		if (v == NULL)
+			continue;
+		if (!policy_can_read(a, c->cat))
+			json_object_del(view, c->name);
+		else if (policy_audited(c->cat) && !json_is_null(v))
+			*cats |= 1u << c->cat;
+	}
+	return 0;
+}
+
 json_t *
 resource_show(struct api_req *r, const struct resource *res, const struct access *a, json_t *row,
     unsigned *cats)
@@ -264,7 +292,7 @@ resource_show(struct api_req *r, const struct resource *res, const struct access
 		}
 		json_object_set_new(v, sub->nested_as, items);
 	}
-	if (res->expand != NULL && res->expand(r, a, v, cats) == -1) {
+	if (resource_expand(r, res, a, v, cats) == -1) {
 		json_decref(v);
 		return NULL;
 	}
@@ -355,7 +383,7 @@ resource_children(struct api_req *r, const struct resource *res, int64_t parent_
 		json_t *row = row_json(res, st);
 		json_t *v = resource_view(res, a, row, cats);
 		/* Its computed fields (a PASS prolongation's dates) come with it. */
-		int bad = v != NULL && res->expand != NULL && res->expand(r, a, v, cats) == -1;
+		int bad = v != NULL && resource_expand(r, res, a, v, cats) == -1;
 		json_decref(row);
 		if (bad) {
 			json_decref(v);
@@ -1039,7 +1067,16 @@ policy_show(struct api_req *r)
 				    cats, json_string(category_name(CAT_SENSITIVE)));
 			json_object_set_new(fields, c->name, cats);
 		}
-		json_t *o = json_pack("{s:s, s:o}", "path", res->plural, "fields", fields);
+		/* Computed fields are fields to the caller: listed with the columns, and apart. */
+		json_t *computed = json_array();
+		for (size_t j = 0; j < res->ncomputed; j++) {
+			const struct computed *c = &res->computed[j];
+			json_object_set_new(
+			    fields, c->name, json_pack("[s]", category_name(c->cat)));
+			json_array_append_new(computed, json_string(c->name));
+		}
+		json_t *o = json_pack(
+		    "{s:s, s:o, s:o}", "path", res->plural, "fields", fields, "computed", computed);
 		/* Records shown inside this one: key -> resource name. */
 		json_t *nested = json_object();
 		for (size_t k = 0; k < nall_resources; k++)

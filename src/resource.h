@@ -45,6 +45,12 @@ struct column {
 	const char *def; /* JSON text of the value on create when absent */
 };
 
+/* A field the server computes for the view (a PASS's end): not a column. */
+struct computed {
+	const char *name;
+	enum category cat;
+};
+
 struct resource {
 	const char *name; /* singular, for events and the audit: "barrier" */
 	const char *plural; /* its path: /v1/<plural>/{id} */
@@ -86,12 +92,17 @@ struct resource {
 	/* More writes in the same transaction (an exit sets the pathway's status). */
 	int (*after_write)(struct api_req *, json_t *obj, int64_t id);
 	/*
-	 * Computed fields added to the view (a PASS's status today), with the
-	 * caller's access; add to *cats the audited categories shown. Children
-	 * (parent) are nested by resource_show itself. Used by get, list and
-	 * export.
+	 * Computed fields added to the view (a PASS's status today). Each is
+	 * declared in computed[] with its category: the policy applies to it as
+	 * to a column (after expand, a field the caller may not read is removed
+	 * and audited ones shown are counted), and GET /v1/policy lists it. The
+	 * hook is not called when the caller may read none of them; it need not
+	 * check the policy itself. Children (parent) are nested by resource_show
+	 * itself. Used by get, list and export.
 	 */
 	int (*expand)(struct api_req *, const struct access *, json_t *view, unsigned *cats);
+	const struct computed *computed;
+	size_t ncomputed;
 	/* SQL built once from the columns; sql_children: the rows of one parent. */
 	char *sql_select, *sql_insert, *sql_update, *sql_list, *sql_children;
 };
@@ -123,6 +134,12 @@ json_t *resource_show(
 json_t *resource_row(const struct resource *, sqlite3_stmt *);
 /* Load one row as JSON, raw (no policy). NULL when absent; *dberr on a failure. */
 json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
+/*
+ * The resource's expand hook on a view, then the policy on its computed
+ * fields (those the caller may not read are removed); -1 on a failure.
+ */
+int resource_expand(
+    struct api_req *, const struct resource *, const struct access *, json_t *view, unsigned *cats);
 /* Whether res's sensitive_col is CAT_SENSITIVE in this row. */
 int resource_sensitive_row(const struct resource *, const json_t *row);
 /* Record that the person's file was touched now (for retention). */

@@ -62,6 +62,11 @@ shown_categories(const struct resource *res, const json_t *view)
 		if (v != NULL && !json_is_null(v) && res->cols[i].cat != CAT_NONE)
 			cats |= 1u << res->cols[i].cat;
 	}
+	for (size_t i = 0; i < res->ncomputed; i++) {
+		json_t *v = json_object_get(view, res->computed[i].name);
+		if (v != NULL && !json_is_null(v) && res->computed[i].cat != CAT_NONE)
+			cats |= 1u << res->computed[i].cat;
+	}
 	return cats;
 }
 
