@@ -22,14 +22,21 @@ applies to it as it does alone; it is created under its parent's path
 (POST /v1/<parent path>/{id}/<key>) and names its parent in <parent>_id.
 A new resource of either kind enters every test here once OTHER and
 create_bodies give it sample values.
+
+Computed fields (a PASS's end and status, which no column holds) are in the
+policy's "fields" with their category and in its "computed" list: each is
+expected in an answer iff the caller reads its category, with the value
+COMPUTED works out from the rows (any value, for one COMPUTED does not know).
 """
 
 import base64
+import datetime
 import json
 import os
 import pwd
 import re
 import sqlite3
+import zoneinfo
 
 import pytest
 
@@ -39,9 +46,11 @@ pytestmark = pytest.mark.skipif(not tt.IS_ROOT,
                                 reason="calling as other Unix users needs root")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# Fields the server sets: never taken from input (422 for everyone).
+# Fields the server sets: never taken from input (422 for everyone); by name, and those
+# of one resource only (a PASS's initial_end_date is given, a contract's is not).
 SERVER = {"id", "employee_id", "created_at", "updated_at", "last_contact_at", "created_by",
-          "author_id", "done_by", "initial_end_date", "previous_end_date"}
+          "author_id", "done_by"}
+SERVER_OF = {("contract", "initial_end_date"), ("contract_renewal", "previous_end_date")}
 # Fields taken on create and never changed (422 for everyone).
 FIXED = {("welcome_item", "item"), ("contract", "structure_id"),
          ("contract_renewal", "new_end_date"), ("contract_renewal", "reason")} | {
@@ -53,6 +62,78 @@ DEFAULT_WELCOME = ["booklet", "rules", "safety_briefing", "ppe_issued", "medical
                    "team_introduction"]
 SECOND_CIP_USERS = ("mail", "news", "uucp", "lp", "man", "games", "proxy")
 CALLERS = ["eti", "cip", "cip2", "coordinator", "admin"]
+
+
+class _Any:
+    """A computed value COMPUTED does not know: only its presence is checked."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def __repr__(self):
+        return "<any value>"
+
+
+ANY = _Any()
+
+
+def day(s):
+    return datetime.date.fromisoformat(s)
+
+
+def paris_today():
+    """The day the daemon's status defaults to (its clock is the real one here)."""
+    return datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Paris")).date()
+
+
+def pass_records(world, pid):
+    """A PASS's row, its suspensions' days and its prolongations, in the daemon's order."""
+    p = world.truth("pass", pid)
+    susp = [(day(s["start_date"]), day(s["end_date"]))
+            for s in world.nested_rows("pass_suspension", pid)]
+    prol = world.nested_rows("pass_prolongation", pid)
+    return p, susp, prol
+
+
+def pass_computed(world, row):
+    """DOMAIN.md: the end moves by each suspension's days and each prolongation's."""
+    p, susp, prol = pass_records(world, row["id"])
+    end = day(p["initial_end_date"]) + datetime.timedelta(
+        days=sum((b - a).days + 1 for a, b in susp) + sum(x["days"] for x in prol))
+    on = paris_today()
+    if on < day(p["start_date"]):
+        status = "FUTURE"
+    elif on > end:
+        status = "EXPIRED"
+    elif any(a <= on <= b for a, b in susp):
+        status = "SUSPENDED"
+    else:
+        status = "VALID"
+    return {"end_date": end.isoformat(), "status": status, "status_on": on.isoformat()}
+
+
+def pass_prolongation_computed(world, row):
+    """Its days follow the end as it stands before it: suspensions, earlier prolongations."""
+    p, susp, prol = pass_records(world, row["pass_id"])
+    end = day(p["initial_end_date"]) + datetime.timedelta(
+        days=sum((b - a).days + 1 for a, b in susp))
+    for x in prol:
+        first, end = end + datetime.timedelta(days=1), end + datetime.timedelta(days=x["days"])
+        if x["id"] == row["id"]:
+            return {"start_date": first.isoformat(), "end_date": end.isoformat()}
+    raise AssertionError("prolongation %d not in its PASS" % row["id"])
+
+
+# The values of computed fields, from the rows: resource -> f(world, row) -> {field: value}.
+COMPUTED = {
+    "pass": pass_computed,
+    "pass_suspension": lambda w, r: {
+        "days": (day(r["end_date"]) - day(r["start_date"])).days + 1},
+    "pass_prolongation": pass_prolongation_computed,
+}
 
 
 def schema_name(resource):
@@ -82,6 +163,11 @@ class Policy:
         self.personal = set(body["personal_data_roles"])
         # Records shown inside others: resource -> {key: nested resource}, and back.
         self.nested = {r: dict(v["nested"]) for r, v in self.res.items()}
+        # Fields the server computes for the view: in "fields" with a category, no column.
+        self.computed = {r: list(v["computed"]) for r, v in self.res.items()}
+        for r, names in self.computed.items():
+            for f in names:
+                assert f in self.res[r]["fields"], "%s: computed %s has no category" % (r, f)
         self.parent = {}
         for r, keys in self.nested.items():
             for key, sub in keys.items():
@@ -112,6 +198,11 @@ class Policy:
         return self.cats[cat]["audited"]
 
     def fields(self, res):
+        """The stored fields: columns, which SQLite holds and PATCH may name."""
+        return [f for f in self.res[res]["fields"] if f not in self.computed[res]]
+
+    def all_fields(self, res):
+        """Every field an answer may hold (its nested records apart), computed ones too."""
         return list(self.res[res]["fields"])
 
     def cat(self, res, field, row):
@@ -218,7 +309,7 @@ class World:
         return self.truth("employee", row["id"] if res == "employee" else row["employee_id"])
 
     def server_set(self, res, f):
-        return f in SERVER or f == self.policy.parent_col(res)
+        return f in SERVER or (res, f) in SERVER_OF or f == self.policy.parent_col(res)
 
     def documented(self, method, template):
         return method in self.paths.get(template, {})
@@ -235,6 +326,12 @@ class World:
         view = self.policy.view(res, row, bits)
         if view is None:
             return None, set()
+        # Computed fields: shown iff their category is read, like the columns.
+        if self.policy.computed[res]:
+            values = COMPUTED[res](self, row) if res in COMPUTED else {}
+            for f in self.policy.computed[res]:
+                if self.policy.reads(bits, self.policy.cat(res, f, row)):
+                    view[f] = values.get(f, ANY)
         cats = self.policy.audited_in(res, row, view)
         for key, sub in self.policy.nested[res].items():
             view[key] = []
@@ -477,6 +574,20 @@ def test_policy__keeps_domain_promises(world):
     assert p.nested["contract"] == {"renewals": "contract_renewal",
                                     "suspensions": "contract_suspension",
                                     "placements": "ai_placement"}
+    # PASS IAE: its dates and what follows from them are the ETI's too; the reasons of its
+    # suspensions and prolongations (a disability, an age, a training) are not.
+    assert p.nested["pass"] == {"suspensions": "pass_suspension",
+                                "prolongations": "pass_prolongation"}
+    assert set(p.computed["pass"]) == {"end_date", "status", "status_on"}
+    assert p.computed["pass_suspension"] == ["days"]
+    assert set(p.computed["pass_prolongation"]) == {"start_date", "end_date"}
+    for res in ("pass", "pass_suspension", "pass_prolongation"):
+        for f in p.computed[res]:
+            assert p.res[res]["fields"][f] == ["pass_iae"], (res, f)
+    assert p.reads(eti, "pass_iae") and not p.writes(eti, "pass_iae")
+    for res, f in (("pass_suspension", "reason"), ("pass_prolongation", "reason"),
+                   ("pass_prolongation", "until_date")):
+        assert p.res[res]["fields"][f] == ["contract_legal"], (res, f)
 
 
 def test_policy__every_column_and_documented_field_has_a_category(world):
@@ -489,7 +600,10 @@ def test_policy__every_column_and_documented_field_has_a_category(world):
         props = world.schemas[schema_name(res)]["properties"]
         nested = world.policy.nested[res]
         doc = set(props) - set(nested)
-        assert doc == set(world.policy.fields(res)), (res, doc ^ set(world.policy.fields(res)))
+        every = set(world.policy.all_fields(res))
+        assert doc == every, (res, doc ^ every)
+        # Computed fields: documented, categorised, and in no column.
+        assert not set(world.policy.computed[res]) & set(cols), (res, world.policy.computed[res])
         # Nested records: documented under their key, as their own schema.
         for key, sub in nested.items():
             assert key in props and key not in world.policy.fields(res), (res, key)
@@ -513,7 +627,7 @@ def differs(world, res, got, want, where=""):
     if got == want:
         return None
     row = world.truth(res, want["id"])
-    fields = world.policy.fields(res)
+    fields = world.policy.all_fields(res)
     extra, lacking = sorted(set(got) - set(want)), sorted(set(want) - set(got))
     if extra or lacking:
         return ("%s%s %d: fields the policy hides but the answer shows: %s; fields the policy "
@@ -835,6 +949,11 @@ OTHER = {
                             "reason": "other"},
     "ai_placement": {"employer_kind": "local_authority", "employer_name": "Mairie",
                      "start_date": "2025-03-03", "end_date": "2025-03-04", "hours": 7},
+    "pass": {"number": "999990000000", "start_date": "2039-01-05",
+             "initial_end_date": "2040-06-30"},
+    "pass_suspension": {"start_date": "2100-01-01", "end_date": "2100-01-02",
+                        "reason": "force_majeure"},
+    "pass_prolongation": {"days": 7, "reason": "rqth", "until_date": None},
 }
 
 
@@ -925,6 +1044,15 @@ def create_bodies(world, caller, e):
             "coordinator": "team_introduction"}.get(caller.name, "rules")
     y = {"world": 2030, "eti": 2031, "cip": 2032, "cip2": 2033,
          "coordinator": 2034}.get(caller.name, 2035)
+    # A person holds one PASS at a time, 2 years at least after the last one's end: 6
+    # years apart; all ahead of today, so that any clock takes them (a suspension is
+    # backdated a year at most). The number is the platform's, one per person and caller.
+    py = 2040 + 6 * (y - 2030)
+    pass_start = datetime.date(py, 1, 5)
+    susp = (datetime.date(py, 3, 2), datetime.date(py, 3, 20))
+    # The end as it stands once suspended: 730 days, then the suspension's 19.
+    pass_end = pass_start + datetime.timedelta(days=729 + (susp[1] - susp[0]).days + 1)
+    training_end = pass_end + datetime.timedelta(days=45)
     return {
         "welcome_item": {"item": item, "done_on": "2025-09-03"},
         "barrier": {"category": "mobility", "severity": 1, "detail": "vélo"},
@@ -947,6 +1075,13 @@ def create_bodies(world, caller, e):
                                 "reason": "training"},
         "ai_placement": {"employer_kind": "company", "employer_name": "Client",
                          "start_date": "%d-09-07" % y, "end_date": "%d-09-11" % y, "hours": 21},
+        "pass": {"number": "99999%02d%05d" % (py % 100, e % 100000),
+                 "start_date": pass_start.isoformat()},
+        "pass_suspension": {"start_date": susp[0].isoformat(), "end_date": susp[1].isoformat(),
+                            "reason": "contract_suspended"},
+        # Until a training's end, which tells the reason: contract_legal, as the reason.
+        "pass_prolongation": {"days": 30, "reason": "end_of_training",
+                              "until_date": training_end.isoformat()},
     }
 
 
