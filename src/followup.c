@@ -27,12 +27,6 @@
 		name, COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                             \
 	}
 
-static void
-set_author(struct api_req *r, json_t *obj, const char *column)
-{
-	json_object_set_new(obj, column, json_integer(r->who.staff_id));
-}
-
 /* ---- welcome ---- */
 
 static const struct column welcome_cols[] = {
@@ -72,12 +66,6 @@ welcome_check(struct api_req *r, json_t *o, const json_t *before, struct input_e
 	return -1;
 }
 
-static void
-welcome_created(struct api_req *r, json_t *obj)
-{
-	set_author(r, obj, "done_by");
-}
-
 struct resource res_welcome = {
 	.name = "welcome_item",
 	.plural = "welcome_items",
@@ -86,7 +74,7 @@ struct resource res_welcome = {
 	.ncols = TR_NELEM(welcome_cols),
 	.child = 1,
 	.check = welcome_check,
-	.on_create = welcome_created,
+	.author_col = "done_by",
 };
 
 /*
@@ -219,12 +207,6 @@ barrier_check(struct api_req *r, json_t *o, const json_t *before, struct input_e
 	return 0;
 }
 
-static void
-barrier_created(struct api_req *r, json_t *obj)
-{
-	set_author(r, obj, "created_by");
-}
-
 struct resource res_barrier = {
 	.name = "barrier",
 	.plural = "barriers",
@@ -237,7 +219,7 @@ struct resource res_barrier = {
 	.sensitive_col = "detail",
 	.sensitive_key = "category",
 	.sensitive_values = sensitive_categories,
-	.on_create = barrier_created,
+	.author_col = "created_by",
 };
 
 /* ---- observations of work behaviour ---- */
@@ -261,12 +243,6 @@ observation_check(struct api_req *r, json_t *o, const json_t *before, struct inp
 	return not_in_future("observed_on", json_str(o, "observed_on"), e);
 }
 
-static void
-observation_created(struct api_req *r, json_t *obj)
-{
-	set_author(r, obj, "author_id");
-}
-
 struct resource res_observation = {
 	.name = "observation",
 	.plural = "observations",
@@ -275,7 +251,7 @@ struct resource res_observation = {
 	.ncols = TR_NELEM(observation_cols),
 	.child = 1,
 	.check = observation_check,
-	.on_create = observation_created,
+	.author_col = "author_id",
 };
 
 /* ---- goals ---- */
@@ -343,12 +319,6 @@ static const struct column note_cols[] = {
 	STAMP("created_at"),
 };
 
-static void
-note_created(struct api_req *r, json_t *obj)
-{
-	set_author(r, obj, "author_id");
-}
-
 struct resource res_note = {
 	.name = "note",
 	.plural = "notes",
@@ -356,7 +326,7 @@ struct resource res_note = {
 	.cols = note_cols,
 	.ncols = TR_NELEM(note_cols),
 	.child = 1,
-	.on_create = note_created,
+	.author_col = "author_id",
 };
 
 /* ---- exit ---- */

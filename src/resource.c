@@ -952,8 +952,8 @@ resource_create(struct api_req *r)
 		    strcmp(res->cols[i].name, "updated_at") == 0 ||
 		    strcmp(res->cols[i].name, "last_contact_at") == 0)
 			json_object_set_new(obj, res->cols[i].name, json_string(now));
-	if (res->on_create)
-		res->on_create(r, obj);
+	if (res->author_col != NULL)
+		json_object_set_new(obj, res->author_col, json_integer(r->who.staff_id));
 	int rc = write_row(r, res, obj, &id, employee_id, NULL, cats);
 	json_decref(obj);
 	if (rc == -2) {

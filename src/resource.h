@@ -87,8 +87,7 @@ struct resource {
 	const char *sensitive_key;
 	const char *const *sensitive_values; /* NULL-terminated */
 	int (*sensitive_row)(const json_t *row);
-	/* Fill server-set columns on create (author, created_by...). */
-	void (*on_create)(struct api_req *, json_t *obj);
+	const char *author_col; /* set on create to the caller's staff id: "created_by" */
 	/* More writes in the same transaction (an exit sets the pathway's status). */
 	int (*after_write)(struct api_req *, json_t *obj, int64_t id);
 	/*
