@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define DB_BUSY_TIMEOUT_MS 2000
+#define DB_CHECKPOINT_WAIT_MS 100
 #define DB_MAX_STMTS 256
 
 struct db {
@@ -42,6 +43,8 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 	    "PRAGMA synchronous=FULL;" /* a write is acknowledged only once durable */
 	    "PRAGMA foreign_keys=ON;"
 	    "PRAGMA trusted_schema=OFF;"
+	    /* Deleted content is overwritten, not left in free pages: erasure means gone. */
+	    "PRAGMA secure_delete=ON;"
 	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    " module TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,"
 	    " PRIMARY KEY (module, version));";
@@ -67,8 +70,44 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	/* A build without the pragma ignores it silently: check that it took. */
+	sqlite3_stmt *st;
+	int on = 0;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA secure_delete", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			on = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (on != 1) {
+		snprintf(err, errlen,
+		    "%s: this SQLite cannot overwrite deleted content "
+		    "(PRAGMA secure_delete)",
+		    path);
+		db_close(db);
+		return -1;
+	}
 	*out = db;
 	return 0;
+}
+
+int
+db_checkpoint_truncate(struct db *db)
+{
+	int rc;
+
+	/*
+	 * TRUNCATE waits for readers through the busy handler: wait little, the
+	 * loop is blocked meanwhile, and the caller tries again later.
+	 */
+	sqlite3_busy_timeout(db->h, DB_CHECKPOINT_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		return 0;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return 1;
+	log_warnx("db: %s: checkpoint: %s", db->path, sqlite3_errstr(rc));
+	return -1;
 }
 
 void

@@ -51,6 +51,12 @@ void db_rollback(struct db *);
 int db_check(struct db *);
 
 /*
+ * Copy the whole WAL into the database file and truncate it to zero bytes,
+ * so that no old version of a page (erased values) stays in the -wal file.
+ * 0 done, 1 readers prevented it (try again later), -1 failed (logged).
+ */
+int db_checkpoint_truncate(struct db *);
+/*
  * Write a consistent copy of the live database to a new file `dst` with the
  * online backup API. Returns 0 on success; err says why otherwise.
  */

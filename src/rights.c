@@ -369,6 +369,50 @@ fail:
 	return -1;
 }
 
+/*
+ * The old versions of the removed file's pages stay in the -wal file until
+ * a checkpoint overwrites the database and truncates it; secure_delete has
+ * zeroed them in the new versions. Readers (a backup, sqlite3 on the file)
+ * can hold the truncation off: then it is tried again every second until it
+ * succeeds, logged once when it starts failing and once when it is done.
+ */
+#define SCRUB_RETRY_MS 1000
+
+static struct sched_timer *scrub_retry; /* pending retry, or NULL */
+static int scrub_failures;
+
+static void scrub_tick(struct sched_timer *, int64_t now, void *arg);
+
+static void
+scrub_wal(struct server *srv)
+{
+	int rc = db_checkpoint_truncate(srv->db);
+
+	if (rc == 0) {
+		if (scrub_failures > 0)
+			log_info("db: the WAL holding removed files truncated after %d tries",
+			    scrub_failures + 1);
+		scrub_failures = 0;
+		return;
+	}
+	if (scrub_failures++ == 0)
+		log_warnx("db: the WAL still holds removed files (%s): retrying every %d ms",
+		    rc == 1 ? "readers prevent its truncation" : "checkpoint failed",
+		    SCRUB_RETRY_MS);
+	if (scrub_retry == NULL)
+		scrub_retry = sched_add(
+		    srv->sched, &scrub_retry, NULL, SCRUB_RETRY_MS, 0, 0, scrub_tick, srv);
+}
+
+static void
+scrub_tick(struct sched_timer *t, int64_t now, void *arg)
+{
+	(void)t;
+	(void)now;
+	scrub_retry = NULL; /* a one-shot's handle ends with its callback */
+	scrub_wal(arg);
+}
+
 /* ---- erasure on request ---- */
 
 /* Why a file is erased before its time (GDPR art. 17 and 21, or a file made in error). */
@@ -420,6 +464,7 @@ employee_erase(struct api_req *r)
 	case 0:
 		log_info("employee %lld erased by %s (%s)", (long long)r->ids[0], r->who.unix_user,
 		    how.reason);
+		scrub_wal(r->srv);
 		api_reply(r, 200,
 		    json_pack("{s:I, s:b, s:s}", "id", (json_int_t)r->ids[0], "erased", 1, "reason",
 		        how.reason));
@@ -500,9 +545,11 @@ retention_tick(struct sched_timer *t, int64_t now, void *arg)
 
 	(void)t;
 	n = retention_run(srv, now, &more);
-	if (n > 0)
+	if (n > 0) {
 		log_info("retention: %d files not touched for %d days purged", n,
 		    srv->conf->retention_days);
+		scrub_wal(srv);
+	}
 	if (more) {
 		/* The rest in a second, so that requests are served meanwhile. */
 		sched_add(srv->sched, srv, NULL, 1000, 0, 0, retention_tick, srv);

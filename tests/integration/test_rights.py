@@ -315,6 +315,85 @@ def test_erase__no_such_employee__404(w):
 
 
 # ---------------------------------------------------------------------------
+# Nothing erased stays on disk: the bytes of every database file, daemon running
+
+
+def database_files(d):
+    """The main database, the audit database, and their -wal and -shm files."""
+    names = [n for n in os.listdir(d.dir)
+             if n.startswith(os.path.basename(d.database)) or n.startswith("audit.sqlite")]
+    assert os.path.basename(d.database) in names and "audit.sqlite" in names, names
+    return [os.path.join(d.dir, n) for n in sorted(names)]
+
+
+def marked_file(w):
+    """A person whose name, address, health detail and note are unique markers."""
+    d = w["d"]
+    m = {k: tt.unique("Zq" + k) for k in ("first", "last", "street", "health", "note",
+                                           "goal")}
+    eid = employee(w, first_name=m["first"], last_name=m["last"],
+                   address="12 rue %s, 23000 Gueret" % m["street"])["id"]
+    p = "/v1/employees/%d/" % eid
+    d.create(p + "barriers", {"category": "health", "severity": 3,
+                              "detail": "Suivi %s" % m["health"]}, who="cip")
+    d.create(p + "notes", {"text": "Appel %s" % m["note"]}, who="cip")
+    goal = d.create(p + "goals", {"text": "Permis %s" % m["goal"]}, who="cip")
+    # Several writes, so that old versions of the pages pile up in the WAL.
+    for i in range(3):
+        assert d.patch("/v1/goals/%d" % goal["id"], {"text": "Permis %s %d" % (m["goal"], i)},
+                       who="cip").status == 200
+        assert d.patch("/v1/employees/%d" % eid, {"phone": "06 12 34 56 %02d" % i},
+                       who="coordinator").status == 200
+    return eid, m
+
+
+def markers_on_disk(d, markers):
+    """{marker: [files holding its bytes]} for the markers found anywhere."""
+    found = {}
+    for path in database_files(d):
+        with open(path, "rb") as f:
+            data = f.read()
+        for mk in markers:
+            if mk.encode() in data:
+                found.setdefault(mk, []).append(os.path.basename(path))
+    return found
+
+
+def test_erase__no_erased_value_left_in_any_database_file__daemon_running(make_daemon):
+    d = make_daemon()
+    w = workshop(d)
+    eid, m = marked_file(w)
+    # The search finds them while the file exists (else it would prove nothing).
+    assert set(markers_on_disk(d, m.values())) == set(m.values())
+    a = d.call("DELETE", "/v1/employees/%d" % eid, {"reason": "request"}, who="coordinator")
+    assert a.status == 200, a
+    assert d.running
+    assert markers_on_disk(d, m.values()) == {}
+    # Later writes do not bring them back.
+    employee(w, first_name="Noah")
+    assert markers_on_disk(d, m.values()) == {}
+
+
+def test_retention__no_purged_value_left_in_any_database_file__daemon_running(make_daemon):
+    d = make_daemon(start=False)
+    with ls.environment(TREMPLIN_TEST_CLOCK=T0):
+        d.start()
+    w = workshop(d)
+    eid, m = marked_file(w)
+    assert set(markers_on_disk(d, m.values())) == set(m.values())
+    d.stop()
+    # At a clean stop the WAL is written into the database file: the values are there.
+    assert set(markers_on_disk(d, m.values())) == set(m.values())
+    with ls.environment(TREMPLIN_TEST_CLOCK=T2):
+        d.start()  # the retention job runs at once
+    tt.wait_for("the purge of employee %d" % eid,
+                lambda: d.get("/v1/employees/%d" % eid, who="coordinator").status == 404)
+    tt.wait_for("no purged value on disk", lambda: markers_on_disk(d, m.values()) == {},
+                timeout=10)
+    assert d.running
+
+
+# ---------------------------------------------------------------------------
 # The audit log
 
 

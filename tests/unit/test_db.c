@@ -157,6 +157,7 @@ test_db__open__wal_synchronous_full_foreign_keys_on(void **state)
 	assert_int_equal(query_int(h, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(query_int(h, "PRAGMA trusted_schema"), 0);
+	assert_int_equal(query_int(h, "PRAGMA secure_delete"), 1);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(stat(wal, &st), 0);
 	assert_string_equal(db_path(f->db), f->path);
@@ -535,6 +536,30 @@ test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused(void **st
 	assert_int_equal(query_int(h, "SELECT max(id) FROM employees"), 3);
 }
 
+static void
+test_db__checkpoint_truncate__wal_emptied_or_busy_while_a_reader_holds_it(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *h = db_handle(f->db), *reader = NULL;
+	char wal[PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	exec_ok(h, "CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('secret');");
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size > 0);
+	/* A reader in a transaction that began before the last write holds the WAL. */
+	assert_int_equal(sqlite3_open(f->path, &reader), SQLITE_OK);
+	exec_ok(reader, "BEGIN; SELECT count(*) FROM t;");
+	exec_ok(h, "DELETE FROM t");
+	assert_int_equal(db_checkpoint_truncate(f->db), 1);
+	exec_ok(reader, "COMMIT");
+	sqlite3_close(reader);
+	assert_int_equal(db_checkpoint_truncate(f->db), 0);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
 int
 main(void)
 {
@@ -567,6 +592,9 @@ main(void)
 		    test_db__begin_commit__write_kept_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_db__begin_while_another_connection_writes__busy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__checkpoint_truncate__wal_emptied_or_busy_while_a_reader_holds_it,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_db__backup__copy_opens_passes_integrity_check_holds_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(
