@@ -4,7 +4,7 @@
 set -eu
 build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libevent-dev
 libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
-test="libcmocka-dev python3 python3-pytest python3-jsonschema clang-format systemd util-linux"
+test="libcmocka-dev python3 python3-pytest python3-jsonschema clang-format systemd util-linux openssl"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 

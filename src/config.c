@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "backup.h"
 #include "log.h"
 #include "util.h"
 
@@ -56,6 +57,8 @@ static const char *const known_keys[] = {
 	"plugin_strict",
 	"ca_file",
 	"allow_http",
+	"backup_recipient",
+	"backup_unencrypted",
 	"staff",
 	"plugins",
 	"scripts",
@@ -934,6 +937,63 @@ load_welcome(struct loader *ld, struct config *c)
 	return 0;
 }
 
+/* The most certificate files backup_recipient may name. */
+#define CONF_MAX_RECIPIENTS 16
+
+/*
+ * backup_recipient = "/etc/tremplin/backup-recipient.pem", or a list of
+ * such paths: each certificate is loaded and checked now, so that a backup
+ * never fails on it later. backup_unencrypted = true is the only other way
+ * to have backups, and not both.
+ */
+static int
+load_backup(struct loader *ld, struct config *c)
+{
+	int line, uline;
+	json_t *paths = NULL, *p;
+	char why[768];
+	size_t i;
+
+	if (get_bool(ld, "backup_unencrypted", 0, &c->backup_unencrypted) == -1)
+		return -1;
+	uline = key_line(ld, "backup_unencrypted");
+	if ((line = get_key(ld, "backup_recipient")) == 0)
+		return 0;
+	if (lua_type(ld->L, -1) == LUA_TSTRING)
+		paths = json_pack("[s?]", lua_tostring(ld->L, -1));
+	else if (lua_istable(ld->L, -1))
+		paths = lua_to_json(ld, line, "backup_recipient", 0);
+	lua_pop(ld->L, 1);
+	if (!json_is_array(paths) || json_array_size(paths) == 0 ||
+	    json_array_size(paths) > CONF_MAX_RECIPIENTS) {
+		json_decref(paths);
+		return fail(ld, line,
+		    "backup_recipient: expected the path of a certificate, or a list of 1 to %d "
+		    "paths",
+		    CONF_MAX_RECIPIENTS);
+	}
+	if ((c->backup_certs = sk_X509_new_null()) == NULL)
+		fatal("sk_X509_new_null");
+	json_array_foreach (paths, i, p) {
+		const char *path = json_string_value(p);
+		if (path == NULL || *path == '\0' || strlen(path) >= PATH_MAX) {
+			json_decref(paths);
+			return fail(ld, line,
+			    "backup_recipient[%zu]: expected the path of a certificate", i + 1);
+		}
+		if (backup_recipients_load(path, c->backup_certs, why, sizeof(why)) == -1) {
+			json_decref(paths);
+			return fail(ld, line, "backup_recipient: %s", why);
+		}
+	}
+	json_decref(paths);
+	if (c->backup_unencrypted)
+		return fail(ld, uline,
+		    "backup_unencrypted: cannot be true while backup_recipient names who may read "
+		    "backups");
+	return 0;
+}
+
 static int
 check_values(struct loader *ld, struct config *c, mode_t st_mode)
 {
@@ -1033,7 +1093,7 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 	    get_string(ld, "ca_file", NULL, &c->ca_file) == -1)
 		return -1;
 
-	if (load_staff(ld, c) == -1)
+	if (load_backup(ld, c) == -1 || load_staff(ld, c) == -1)
 		return -1;
 
 	line = get_key(ld, "plugins");
@@ -1089,6 +1149,7 @@ config_free(struct config *c)
 	free(c->plugin_dir);
 	free(c->script_dir);
 	free(c->ca_file);
+	sk_X509_pop_free(c->backup_certs, X509_free);
 	for (size_t i = 0; i < c->nstaff; i++) {
 		free(c->staff[i].name);
 		free(c->staff[i].unix_user);

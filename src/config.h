@@ -9,6 +9,8 @@
 
 #include "authz.h"
 
+struct stack_st_X509; /* OpenSSL's STACK_OF(X509) */
+
 struct conf_staff {
 	char *name;
 	char *unix_user; /* "@daemon" is resolved to the daemon's own user at load */
@@ -39,6 +41,9 @@ struct config {
 	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
 	int allow_http; /* outbound plain http:// permitted */
 	int event_delay_ms; /* pause before dispatching new events */
+	/* Who can read backups: their certificates, checked at load; NULL when none. */
+	struct stack_st_X509 *backup_certs;
+	int backup_unencrypted; /* no recipient, and backups in clear allowed */
 	struct conf_staff *staff;
 	size_t nstaff;
 	json_t *plugins; /* object: plugin name -> its section */

@@ -11,8 +11,11 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <openssl/x509.h>
 
 #include "api.h"
+#include "backup.h"
+#include "config.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -48,54 +51,108 @@ system_whoami(struct api_req *r)
 	        role_name(r->who.role)));
 }
 
-/*
- * The copy is made next to the database (same file system, same
- * protections), opened, unlinked and streamed: it never lingers on disk and
- * the caller, who may not read the state directory, still gets the file.
- */
-void
-system_backup(struct api_req *r)
+/* A private file beside the database: tmp gets its name. -1 and an answer sent on failure. */
+static int
+backup_file(struct api_req *r, char *tmp, size_t len)
 {
-	char tmp[PATH_MAX], err[512];
-	struct stat st;
 	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.backup-XXXXXX", db_path(r->srv->db)) >=
-	    (int)sizeof(tmp)) {
+	if (snprintf(tmp, len, "%s.backup-XXXXXX", db_path(r->srv->db)) >= (int)len) {
 		api_error(r, 500, "internal", NULL, "database path too long for a backup");
-		return;
+		return -1;
 	}
 	if ((fd = mkstemp(tmp)) == -1) {
 		log_warn("backup: %s", tmp);
 		api_error(r, 507, "insufficient_storage", NULL, "cannot create the backup file: %s",
 		    strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The copy is made next to the database (same file system, same
+ * protections), then encrypted to the configured recipients into a second
+ * file there; both are unlinked as soon as opened, and the encrypted one is
+ * streamed: neither lingers on disk, the caller, who may not read the state
+ * directory, still gets the file, and only the recipients can read it. A
+ * copy in clear goes out only where the configuration says
+ * backup_unencrypted = true.
+ */
+void
+system_backup(struct api_req *r)
+{
+	const struct config *conf = r->srv->conf;
+	int encrypt = conf->backup_certs != NULL && sk_X509_num(conf->backup_certs) > 0;
+	char plain[PATH_MAX], sealed[PATH_MAX], err[512];
+	struct stat st;
+	int fd, out;
+
+	if (!encrypt && !conf->backup_unencrypted) {
+		api_error(r, 409, "conflict", NULL,
+		    "backups are encrypted and no recipient is configured: set backup_recipient "
+		    "in %s to the certificate of the structure's coordinator or data-protection "
+		    "officer (or backup_unencrypted = true to allow copies in clear)",
+		    conf->path);
 		return;
 	}
+	if ((fd = backup_file(r, plain, sizeof(plain))) == -1)
+		return;
 	close(fd);
-	if (db_backup(r->srv->db, tmp, err, sizeof(err)) == -1) {
+	if (db_backup(r->srv->db, plain, err, sizeof(err)) == -1) {
 		log_warnx("backup: %s", err);
-		unlink(tmp);
+		unlink(plain);
 		api_error(r, 507, "insufficient_storage", NULL, "the backup failed: %s", err);
 		return;
 	}
-	fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	unlink(tmp);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		log_warn("backup: %s", tmp);
-		if (fd != -1)
-			close(fd);
+	if (!encrypt) {
+		out = open(plain, O_RDONLY | O_CLOEXEC);
+		unlink(plain);
+	} else {
+		if ((out = backup_file(r, sealed, sizeof(sealed))) == -1) {
+			unlink(plain);
+			return;
+		}
+		unlink(sealed);
+		int rc = backup_encrypt(conf->backup_certs, plain, out, err, sizeof(err));
+		unlink(plain);
+		if (rc == -1) {
+			log_warnx("backup: %s", err);
+			close(out);
+			api_error(
+			    r, 507, "insufficient_storage", NULL, "the backup failed: %s", err);
+			return;
+		}
+	}
+	if (out == -1 || fstat(out, &st) == -1 || lseek(out, 0, SEEK_SET) == -1) {
+		log_warn("backup: %s", plain);
+		if (out != -1)
+			close(out);
 		api_error(r, 500, "internal", NULL, "cannot read the backup file");
 		return;
 	}
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	evhttp_add_header(h, "Content-Type", "application/vnd.sqlite3");
-	evhttp_add_header(h, "Content-Disposition", "attachment; filename=\"tremplin.db\"");
+	if (encrypt) {
+		evhttp_add_header(h, "Content-Type", "application/pkcs7-mime");
+		evhttp_add_header(
+		    h, "Content-Disposition", "attachment; filename=\"tremplin.db.cms\"");
+	} else {
+		evhttp_add_header(h, "Content-Type", "application/vnd.sqlite3");
+		evhttp_add_header(h, "Content-Disposition", "attachment; filename=\"tremplin.db\"");
+	}
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	/* The buffer owns fd from here on. */
-	evbuffer_add_file(evhttp_request_get_output_buffer(r->req), fd, 0, st.st_size);
+	/* The buffer owns out from here on. */
+	evbuffer_add_file(evhttp_request_get_output_buffer(r->req), out, 0, st.st_size);
 	evhttp_send_reply(r->req, 200, NULL, NULL);
 	r->replied = 1;
-	log_info("backup: %lld bytes sent to %s", (long long)st.st_size, r->who.unix_user);
+	if (encrypt)
+		log_info("backup: %lld bytes encrypted to %d recipient%s sent to %s",
+		    (long long)st.st_size, sk_X509_num(conf->backup_certs),
+		    sk_X509_num(conf->backup_certs) > 1 ? "s" : "", r->who.unix_user);
+	else
+		log_warnx("WARNING: backup: %lld bytes sent UNENCRYPTED to %s "
+		          "(backup_unencrypted = true)",
+		    (long long)st.st_size, r->who.unix_user);
 }
 
 /* The C plugins, then the site scripts (kind "lua"), each in name order. */

@@ -98,7 +98,7 @@ struct response {
 	int os_errno; /* of a failed connect */
 	int fd; /* backup: a 200 body goes here; -1 otherwise */
 	size_t written;
-	unsigned char head[16]; /* first bytes written to fd */
+	unsigned char head[32]; /* first bytes written to fd */
 };
 
 struct command {
@@ -130,6 +130,27 @@ static const struct command commands[] = {
 
 /* What every SQLite 3 database file begins with, NUL included. */
 static const unsigned char sqlite_magic[16] = "SQLite format 3";
+/* The DER of the OID id-envelopedData (1.2.840.113549.1.7.3), with its tag and length. */
+static const unsigned char enveloped_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	0x07, 0x03 };
+
+/*
+ * Whether a backup begins as a database or as CMS enveloped data (an
+ * encrypted backup): a SEQUENCE, its length in any BER form, then the OID.
+ */
+static int
+backup_head_ok(const unsigned char *h, size_t n)
+{
+	size_t at;
+
+	if (n >= sizeof(sqlite_magic) && memcmp(h, sqlite_magic, sizeof(sqlite_magic)) == 0)
+		return 1;
+	if (n < 2 || h[0] != 0x30 || (h[1] > 0x84 && h[1] != 0x80))
+		return 0;
+	at = h[1] == 0x80 || h[1] < 0x80 ? 2 : 2 + (size_t)(h[1] & 0x7f);
+	return n >= at + sizeof(enveloped_oid) &&
+	    memcmp(h + at, enveloped_oid, sizeof(enveloped_oid)) == 0;
+}
 
 /* Set by the signal handler during a backup; curl's progress callback sees
  * it and aborts, so the temporary file is removed on the normal path. */
@@ -150,7 +171,7 @@ usage(FILE *fp)
 	    "  patch PATH [JSON]  PATCH with a JSON merge patch (likewise)\n"
 	    "  delete PATH [JSON] DELETE with a JSON body, e.g. an erasure's\n"
 	    "                     {\"reason\": \"request\"} (likewise)\n"
-	    "  backup FILE        save a consistent copy of the database as FILE\n"
+	    "  backup FILE        save a backup as FILE (encrypted: CMS, e.g. tremplin.db.cms)\n"
 	    "  export ID [FILE]   everything held about employee ID, as JSON\n"
 	    "                     (to FILE, readable by you alone, or standard output)\n"
 	    "  demo --database PATH [--as ACCOUNT[=USER]] [--employees N]\n"
@@ -808,10 +829,10 @@ cmd_backup(const struct ctl *ctl, int argc, char **argv)
 		fputc('\n', stderr);
 		goto restore;
 	}
-	if (r.written < sizeof(sqlite_magic) ||
-	    memcmp(r.head, sqlite_magic, sizeof(sqlite_magic)) != 0) {
+	if (!backup_head_ok(r.head, r.written < sizeof(r.head) ? r.written : sizeof(r.head))) {
 		fprintf(stderr,
-		    PROG ": the answer is not an SQLite database (%zu bytes); %s left untouched\n",
+		    PROG ": the answer is neither an encrypted backup (CMS) nor an SQLite database "
+		         "(%zu bytes); %s left untouched\n",
 		    r.written, file);
 		goto restore;
 	}

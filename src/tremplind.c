@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <openssl/x509.h>
 
 #include "api.h"
 #include "config.h"
@@ -100,6 +101,23 @@ ensure_parent(const char *path)
 		log_info("created directory %s", dir);
 }
 
+/* How backups go out: said at start and at each reload, loudly when in clear. */
+static void
+backup_notice(const struct config *c)
+{
+	int n = c->backup_certs ? sk_X509_num(c->backup_certs) : 0;
+
+	if (c->backup_unencrypted)
+		log_warnx("WARNING: backup_unencrypted = true: GET /v1/backup hands every "
+		          "person's file, health and justice details included, in clear to "
+		          "the admin who asks; name a backup_recipient instead");
+	else if (n == 0)
+		log_info("backups are refused until backup_recipient names a certificate");
+	else
+		log_info(
+		    "backups are encrypted to %d recipient certificate%s", n, n > 1 ? "s" : "");
+}
+
 static int
 reload(struct server *srv, char *err, size_t errlen)
 {
@@ -138,6 +156,7 @@ reload(struct server *srv, char *err, size_t errlen)
 	log_setlevel(level_of(nc));
 	server_apply_config(srv);
 	log_info("configuration reloaded");
+	backup_notice(nc);
 	return 0;
 }
 
@@ -266,6 +285,7 @@ main(int argc, char *argv[])
 	}
 	log_init(foreground, level_of(conf));
 	signal(SIGPIPE, SIG_IGN);
+	backup_notice(conf);
 
 	sched_clock_fn clock = clock_from_env(); /* before anything is stamped */
 

@@ -152,6 +152,8 @@ def test_accepts_health_ok_and_degraded():
 def test_backup_checks_content_type_only():
     oc.check("GET", "/v1/backup", 200, {"Content-Type": "application/vnd.sqlite3"},
              b"SQLite format 3\0...")
+    oc.check("GET", "/v1/backup", 200, {"Content-Type": "application/pkcs7-mime"},
+             b"\x30\x80\x06\x09...")
     rejects("Content-Type", "GET", "/v1/backup", 200, JSON, b"{}")
 
 

@@ -199,11 +199,11 @@ def test_role_change__next_request__new_role_at_once(daemon, own_account):
     assert a.status == 403, a
 
 
-def test_backup__admin__200_sqlite_file(daemon):
+def test_backup__admin__passes_the_role_check__409_without_a_recipient(daemon):
+    # The admin may ask; no backup_recipient is configured here (test_backup.py has them).
     a = daemon.get("/v1/backup")
-    assert a.status == 200, a
-    assert a.headers["Content-Type"] == "application/vnd.sqlite3"
-    assert isinstance(a.body, bytes) and a.body.startswith(b"SQLite format 3\x00")
+    assert a.status == 409, a
+    assert a.error["code"] == "conflict" and "backup_recipient" in a.error["message"]
 
 
 @pytest.mark.parametrize("role", ["coordinator", "cip", "eti"])

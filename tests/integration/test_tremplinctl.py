@@ -134,7 +134,10 @@ def test_no_daemon__non_zero_exit_naming_the_socket(tmp_path):
     assert sock in p.stderr
 
 
-def test_backup__during_writes__consistent_copy_with_every_prior_write(daemon, tmp_path):
+def test_backup__unencrypted_allowed__during_writes__consistent_copy_with_every_prior_write(
+        make_daemon, tmp_path):
+    """backup_unencrypted = true: the copy itself (test_backup.py: the encrypted one)."""
+    daemon = make_daemon(extra={"backup_unencrypted": True})
     acked, stop, errors = [], threading.Event(), []
 
     def writer():
