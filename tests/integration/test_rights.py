@@ -374,6 +374,28 @@ def test_erase__no_erased_value_left_in_any_database_file__daemon_running(make_d
     assert markers_on_disk(d, m.values()) == {}
 
 
+def test_erase__a_reader_holds_the_wal__truncated_once_it_lets_go_with_a_log(make_daemon):
+    d = make_daemon()
+    w = workshop(d)
+    eid, m = marked_file(w)
+    reader = sqlite3.connect(d.database, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM employees").fetchone()[0] >= 1
+        offset = d.log_size()
+        a = d.call("DELETE", "/v1/employees/%d" % eid, {"reason": "request"},
+                   who="coordinator")
+        assert a.status == 200, a
+        d.wait_log("the WAL still holds removed files", since=offset)
+        assert markers_on_disk(d, m.values()) != {}
+        # Served meanwhile.
+        assert d.get("/v1/employees/%d" % eid, who="coordinator").status == 404
+    finally:
+        reader.close()
+    d.wait_log("the WAL holding removed files truncated after", since=offset)
+    assert markers_on_disk(d, m.values()) == {}
+
+
 def test_retention__no_purged_value_left_in_any_database_file__daemon_running(make_daemon):
     d = make_daemon(start=False)
     with ls.environment(TREMPLIN_TEST_CLOCK=T0):
