@@ -114,13 +114,18 @@ system_backup(struct api_req *r)
 			return;
 		}
 		unlink(sealed);
+		errno = 0;
 		int rc = backup_encrypt(conf->backup_certs, plain, out, err, sizeof(err));
+		int full = errno == ENOSPC || errno == EDQUOT;
 		unlink(plain);
 		if (rc == -1) {
 			log_warnx("backup: %s", err);
 			close(out);
-			api_error(
-			    r, 507, "insufficient_storage", NULL, "the backup failed: %s", err);
+			if (full)
+				api_error(r, 507, "insufficient_storage", NULL,
+				    "the backup failed: no space left to encrypt it");
+			else
+				api_internal(r, "backup");
 			return;
 		}
 	}
