@@ -57,6 +57,14 @@ void api_error(struct api_req *, int status, const char *code, const char *field
 void api_verror(struct api_req *, int status, const char *code, const char *field, const char *fmt,
     va_list ap) __attribute__((format(printf, 5, 0)));
 void api_input_error(struct api_req *, const struct input_error *);
+/*
+ * The body of an error, {"error": {"code", "message", "field"?}}, from any C
+ * strings: each is made valid UTF-8 and cut to its size between characters
+ * (json_safe_text). Pure, for the fuzz targets too; NULL only short of memory.
+ */
+#define API_ERROR_MESSAGE_MAX 512
+#define API_ERROR_FIELD_MAX 160
+json_t *api_error_body(const char *code, const char *field, const char *msg);
 /* 500, logging the cause and nothing about the caller's data. */
 void api_internal(struct api_req *, const char *what);
 

@@ -2,9 +2,100 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
+#define ELLIPSIS_LEN 3
+
+/* One step of json_safe_text: the bytes of src it consumes, *out those it writes. */
+static size_t
+safe_unit(const char *src, size_t n, size_t *out)
+{
+	size_t len = tr_utf8_char(src, n);
+
+	*out = len ? len : 4;
+	return len ? len : 1;
+}
+
+char *
+json_safe_text(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(src), total = 0, room, o = 0;
+
+	if (size == 0)
+		return dst;
+	for (size_t i = 0, w; i < n; total += w)
+		i += safe_unit(src + i, n - i, &w);
+	/* Room for the text; when it does not all fit, keep some for the ellipsis. */
+	if (total < size)
+		room = total;
+	else
+		room = size - 1 >= ELLIPSIS_LEN ? size - 1 - ELLIPSIS_LEN : size - 1;
+	for (size_t i = 0, w, c; i < n; i += c) {
+		c = safe_unit(src + i, n - i, &w);
+		if (o + w > room)
+			break;
+		if (c == w)
+			memcpy(dst + o, src + i, c);
+		else {
+			unsigned char b = (unsigned char)src[i];
+			dst[o] = '\\';
+			dst[o + 1] = 'x';
+			dst[o + 2] = hex[b >> 4];
+			dst[o + 3] = hex[b & 0xf];
+		}
+		o += w;
+	}
+	if (total >= size && size - 1 >= ELLIPSIS_LEN) {
+		memcpy(dst + o, ELLIPSIS, ELLIPSIS_LEN);
+		o += ELLIPSIS_LEN;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+void
+json_safe_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	char small[1024], *text = small;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
+	if (n < 0) {
+		json_safe_text(dst, size, "(the message could not be formatted)");
+		return;
+	}
+	/*
+	 * Formatted whole, so that only json_safe_text cuts, between characters.
+	 * Short of memory, vsnprintf's cut stands: one character may show as \xHH.
+	 */
+	if ((size_t)n >= sizeof(small)) {
+		if ((text = malloc((size_t)n + 1)) != NULL)
+			vsnprintf(text, (size_t)n + 1, fmt, ap);
+		else
+			text = small;
+	}
+	json_safe_text(dst, size, text);
+	if (text != small)
+		free(text);
+}
+
+void
+json_safe_format(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_safe_vformat(dst, size, fmt, ap);
+	va_end(ap);
+}
 
 void
 input_error_set(
@@ -14,9 +105,9 @@ input_error_set(
 
 	e->status = status;
 	e->code = code;
-	tr_strlcpy(e->field, field ? field : "", sizeof(e->field));
+	json_safe_text(e->field, sizeof(e->field), field ? field : "");
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	json_safe_vformat(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
 }
 
@@ -118,7 +209,9 @@ json_check_fields(
 			if (strcmp(specs[i].name, k) == 0)
 				f = &specs[i];
 		if (f == NULL) {
-			input_error_set(err, 400, "unknown_field", k, "%s is not a known field", k);
+			char q[JSON_NAME_QUOTED];
+			input_error_set(err, 400, "unknown_field", k, "%s is not a known field",
+			    json_safe_text(q, sizeof(q), k));
 			return -1;
 		}
 		if (f->flags & FF_READONLY) {
