@@ -131,6 +131,37 @@ api_internal(struct api_req *r, const char *what)
 	error_reply(r, 500, "internal", NULL, "internal error; the daemon's log says more");
 }
 
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int
+api_query_check(const char *query, char *name, size_t size)
+{
+	const char *pair = query;
+
+	for (const char *p = query;; p++) {
+		if (*p == '&' || *p == '\0') {
+			if (*p == '\0')
+				return 0;
+			pair = p + 1;
+		} else if (*p == '%' && !(is_hex(p[1]) && is_hex(p[2]))) {
+			/* evhttp would keep the '%' as it is: the caller meant something else. */
+			size_t n = strcspn(pair, "=&");
+			char raw[API_ERROR_FIELD_MAX];
+
+			if (n >= sizeof(raw))
+				n = sizeof(raw) - 1;
+			memcpy(raw, pair, n);
+			raw[n] = '\0';
+			json_safe_text(name, size, raw);
+			return -1;
+		}
+	}
+}
+
 const char *
 api_query(struct api_req *r, const char *name)
 {
@@ -299,7 +330,7 @@ route_request(struct api_req *r)
 	unsigned method = method_bit(evhttp_request_get_command(r->req));
 	unsigned allowed;
 	struct input_error ie;
-	char allow[64], quoted[JSON_NAME_QUOTED];
+	char allow[64], quoted[JSON_NAME_QUOTED], bad[API_ERROR_FIELD_MAX];
 
 	if (header_bytes(r->req) > API_MAX_HEADERS) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
@@ -315,6 +346,13 @@ route_request(struct api_req *r)
 	}
 	if (path == NULL || *path == '\0')
 		path = "/";
+	if (query != NULL && api_query_check(query, bad, sizeof(bad)) == -1) {
+		api_error(r, 400, "bad_request", bad,
+		    "query parameter %s holds a malformed %%-escape (%% must begin %%XX, two hex "
+		    "digits)",
+		    json_safe_text(quoted, sizeof(quoted), bad));
+		return;
+	}
 	if (query != NULL && evhttp_parse_query_str(query, &r->query) == -1) {
 		api_error(r, 400, "bad_request", NULL, "the query string is malformed");
 		return;

@@ -75,6 +75,12 @@ void api_internal(struct api_req *, const char *what);
 int api_page(struct api_req *, int *limit, int64_t *after);
 /* Build {"items": items, "next_cursor": ...}; last_id <= 0 means no more pages. */
 json_t *api_list(json_t *items, int64_t last_id);
+/*
+ * Check a raw query string's %-escapes: 0 when each % begins %XX; else -1
+ * with name set to the parameter that holds the bad one, as sent (its key,
+ * made safe by json_safe_text). Pure, for the fuzz targets too.
+ */
+int api_query_check(const char *query, char *name, size_t size);
 /* A query parameter, NULL when absent. */
 const char *api_query(struct api_req *, const char *name);
 /* Refuse query parameters other than those listed (NULL-terminated); -1 after a 400. */

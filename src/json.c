@@ -136,6 +136,54 @@ json_nesting_depth(const char *buf, size_t len)
 	return max;
 }
 
+/* Append text to path (at *len, NUL-terminated), cutting between characters. */
+static void
+path_add(char *path, size_t size, size_t *len, const char *text)
+{
+	size_t n = *len < size ? tr_utf8_cut(text, size - 1 - *len) : 0;
+
+	memcpy(path + *len, text, n);
+	*len += n;
+	path[*len] = '\0';
+}
+
+/*
+ * Find a string holding a NUL (jansson keeps it with JSON_ALLOW_NUL; C code
+ * would read it cut short): 1 with its path ("a.b[2]") in path, else 0. The
+ * depth is bounded by JSON_MAX_DEPTH, checked before parsing.
+ */
+static int
+find_nul(json_t *j, char *path, size_t size, size_t len)
+{
+	char idx[32];
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j))
+		return memchr(json_string_value(j), '\0', json_string_length(j)) != NULL;
+	if (json_is_object(j))
+		json_object_foreach (j, k, v) {
+			size_t n = len;
+			if (len > 0)
+				path_add(path, size, &n, ".");
+			path_add(path, size, &n, k);
+			if (find_nul(v, path, size, n))
+				return 1;
+			path[len] = '\0';
+		}
+	if (json_is_array(j))
+		json_array_foreach (j, i, v) {
+			size_t n = len;
+			snprintf(idx, sizeof(idx), "[%zu]", i);
+			path_add(path, size, &n, idx);
+			if (find_nul(v, path, size, n))
+				return 1;
+			path[len] = '\0';
+		}
+	return 0;
+}
+
 json_t *
 json_parse_body(const char *buf, size_t len, struct input_error *err)
 {
@@ -153,7 +201,8 @@ json_parse_body(const char *buf, size_t len, struct input_error *err)
 		return NULL;
 	}
 	/* DECODE_ANY: a scalar is valid JSON; it is refused below as "not an object". */
-	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	/* ALLOW_NUL: a "\u0000" is judged below as a bad value of its field, not as bad JSON. */
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (j == NULL) {
 		input_error_set(err, 400, "bad_request", NULL,
 		    "malformed JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -163,6 +212,13 @@ json_parse_body(const char *buf, size_t len, struct input_error *err)
 		json_decref(j);
 		input_error_set(
 		    err, 400, "bad_request", NULL, "the request body must be a JSON object");
+		return NULL;
+	}
+	char path[sizeof(err->field)] = "";
+	if (find_nul(j, path, sizeof(path), 0)) {
+		json_decref(j);
+		input_error_set(err, 422, "validation_failed", path,
+		    "%s contains a NUL character (\\u0000), which no text field may hold", path);
 		return NULL;
 	}
 	return j;

@@ -370,3 +370,60 @@ def test_staff_name_of_200_three_byte_characters__whoami_answers(fresh_daemon):
     assert w.status == 200, w
     assert w.body["name"] == name
     assert d.running, d.log()
+
+
+# ---------------------------------------------------------------------------
+# A malformed query string is refused, naming the parameter.
+
+
+@pytest.mark.parametrize("query,field", [
+    ("team=%zz", "team"),
+    ("limit=5&team=%z", "team"),
+    ("team=abc%", "team"),
+    ("team=%4", "team"),
+    ("te%zzam=1", "te%zzam"),
+    ("%=1", "%"),
+])
+def test_malformed_query_escape__400_naming_the_parameter(daemon, query, field):
+    tt.needs_root("daemon")
+    a = daemon.get("/v1/employees?" + query, who="coordinator")
+    assert a.status == 400, a
+    assert a.error["code"] == "bad_request"
+    assert a.error["field"] == field, a
+    assert "escape" in a.error["message"], a
+
+
+@pytest.mark.parametrize("query", ["team=%41%c3%a9", "team=a+b", "team=", "team=100%25"])
+def test_wellformed_query_escapes__served(daemon, query):
+    tt.needs_root("daemon")
+    a = daemon.get("/v1/employees?" + query, who="coordinator")
+    assert a.status == 200, a
+
+
+# ---------------------------------------------------------------------------
+# A NUL character in a JSON string is a bad value of the field that holds it.
+
+
+@pytest.mark.parametrize("text,field", [
+    ('{"name": "a\\u0000b", "siret": "1", "kind": "ACI"}', "name"),
+    ('{"siret": "1", "kind": "ACI", "name": "\\u0000"}', "name"),
+    ('{"name": "x", "bogus": {"deep": ["ok", "\\u0000"]}}', "bogus.deep[1]"),
+])
+def test_nul_character_in_a_string__422_naming_the_field_and_nothing_written(daemon, text,
+                                                                             field):
+    n = count(daemon)
+    a = daemon.post("/v1/structures", text)
+    assert a.status == 422, a
+    assert a.error["code"] == "validation_failed"
+    assert a.error["field"] == field, a
+    assert "NUL" in a.error["message"], a
+    assert "JSON_ALLOW_NUL" not in a.error["message"], a
+    assert count(daemon) == n
+
+
+def test_nul_character_in_a_patch__422_and_unchanged(daemon):
+    s = daemon.create("/v1/structures", tt.structure_body())
+    a = daemon.patch("/v1/structures/%d" % s["id"], '{"name": "Avant\\u0000Après"}')
+    assert a.status == 422, a
+    assert a.error["field"] == "name"
+    assert daemon.get("/v1/structures/%d" % s["id"]).body == s

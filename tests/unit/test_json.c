@@ -221,6 +221,28 @@ test_json__parse_body_nul_inside__400(void **state)
 	assert_int_equal(e.status, 400);
 }
 
+static void
+test_json__parse_body_escaped_nul__422_naming_the_field(void **state)
+{
+	static const struct {
+		const char *body, *field;
+	} cases[] = {
+		{ "{\"a\": \"x\\u0000y\"}", "a" },
+		{ "{\"ok\": \"x\", \"b\": {\"c\": [1, \"\\u0000\"]}}", "b.c[1]" },
+		{ "{\"l\": [[\"\\u0000\"]]}", "l[0][0]" },
+	};
+	struct input_error e;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		assert_null(json_parse_body(cases[i].body, strlen(cases[i].body), &e));
+		assert_int_equal(e.status, 422);
+		assert_string_equal(e.code, "validation_failed");
+		assert_string_equal(e.field, cases[i].field);
+		assert_non_null(strstr(e.message, "NUL"));
+	}
+}
+
 /* Check obj (JSON text) against specs; returns json_check_fields' result. */
 static int
 check(const char *obj, int whole, struct input_error *e)
@@ -617,6 +639,7 @@ main(void)
 		cmocka_unit_test(test_json__parse_body_malformed__message_with_line_and_column),
 		cmocka_unit_test(test_json__parse_body_trailing_garbage__400),
 		cmocka_unit_test(test_json__parse_body_nul_inside__400),
+		cmocka_unit_test(test_json__parse_body_escaped_nul__422_naming_the_field),
 		cmocka_unit_test(test_json__check_fields_valid_whole__ok),
 		cmocka_unit_test(test_json__check_fields_unknown_field__400_unknown_field),
 		cmocka_unit_test(test_json__check_fields_read_only__422_naming_field),
