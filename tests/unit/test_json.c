@@ -624,6 +624,32 @@ test_json__api_error_body__any_bytes_give_a_json_error(void **state)
 	json_decref(b);
 }
 
+static void
+test_json__query_check__bad_escape_names_its_parameter(void **state)
+{
+	static const struct {
+		const char *query, *name;
+	} bad[] = {
+		{ "team=%zz", "team" },
+		{ "limit=5&team=%z", "team" },
+		{ "team=abc%", "team" },
+		{ "te%zzam=1", "te%zzam" },
+		{ "%=1", "%" },
+		{ "a=1&&b=%4", "b" },
+		{ "\xff%=1", "\\xFF%" },
+	};
+	static const char *const good[] = { "", "team=%41%c3%A9", "a=1&b=", "x", "p=100%25&q" };
+	char name[API_ERROR_FIELD_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		assert_int_equal(api_query_check(bad[i].query, name, sizeof(name)), -1);
+		assert_string_equal(name, bad[i].name);
+	}
+	for (size_t i = 0; i < NELEM(good); i++)
+		assert_int_equal(api_query_check(good[i], name, sizeof(name)), 0);
+}
+
 int
 main(void)
 {
@@ -655,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_json__safe_vformat__long_input_cut_once_between_characters),
 		cmocka_unit_test(test_json__input_error_set__cut_key_valid_utf8),
 		cmocka_unit_test(test_json__api_error_body__any_bytes_give_a_json_error),
+		cmocka_unit_test(test_json__query_check__bad_escape_names_its_parameter),
 		cmocka_unit_test(test_json__merge_patch__rfc7386_examples),
 		cmocka_unit_test(test_json__merge_patch__patch_left_unchanged),
 	};
