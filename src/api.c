@@ -19,18 +19,34 @@
 #include "server.h"
 #include "util.h"
 
+/*
+ * Sent when a reply cannot be built (short of memory, or a value jansson
+ * refuses): written once, by hand, so that sending it cannot fail too.
+ */
+static const char fallback_reply[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"internal error: the reply could not "
+    "be built; the daemon's log says more\"}}\n";
+
 static void
 send_json(struct api_req *r, int status, json_t *body)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
 
-	if (text == NULL)
-		fatalx("json_dumps: out of memory");
-	evbuffer_add(out, text, strlen(text));
-	evbuffer_add(out, "\n", 1);
-	free(text);
+	/* One request's reply must never end the service of everyone else. */
+	if (text == NULL) {
+		log_warnx("api: %s: could not build a %d reply; sent 500 instead",
+		    r->route ? r->route->pattern : "(no route)", status);
+		evhttp_remove_header(h, "Location");
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, fallback_reply, sizeof(fallback_reply) - 1);
+		status = 500;
+	} else {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+		free(text);
+	}
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply(r->req, status, NULL, NULL);
@@ -51,23 +67,43 @@ api_reply_created(struct api_req *r, const char *location, json_t *body)
 	api_reply(r, 201, body);
 }
 
+json_t *
+api_error_body(const char *code, const char *field, const char *msg)
+{
+	char c[64], f[API_ERROR_FIELD_MAX], m[API_ERROR_MESSAGE_MAX];
+	json_t *e = json_object(), *body = json_object();
+
+	if (e == NULL || body == NULL || json_object_set_new(body, "error", e) == -1) {
+		json_decref(e);
+		json_decref(body);
+		return NULL;
+	}
+	json_safe_text(c, sizeof(c), code ? code : "internal");
+	json_safe_text(m, sizeof(m), msg ? msg : "");
+	if (json_object_set_new(e, "code", json_string(c)) == -1 ||
+	    json_object_set_new(e, "message", json_string(m)) == -1 ||
+	    (field != NULL && *field != '\0' &&
+	        json_object_set_new(e, "field", json_string(json_safe_text(f, sizeof(f), field))) ==
+	            -1)) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
 static void
 error_reply(struct api_req *r, int status, const char *code, const char *field, const char *msg)
 {
-	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
-
-	if (field != NULL && *field != '\0')
-		json_object_set_new(e, "field", json_string(field));
-	api_reply(r, status, json_pack("{s:o}", "error", e));
+	api_reply(r, status, api_error_body(code, field, msg));
 }
 
 void
 api_verror(
     struct api_req *r, int status, const char *code, const char *field, const char *fmt, va_list ap)
 {
-	char msg[512];
+	char msg[API_ERROR_MESSAGE_MAX];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	json_safe_vformat(msg, sizeof(msg), fmt, ap);
 	error_reply(r, status, code, field, msg);
 }
 
@@ -95,6 +131,37 @@ api_internal(struct api_req *r, const char *what)
 	error_reply(r, 500, "internal", NULL, "internal error; the daemon's log says more");
 }
 
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int
+api_query_check(const char *query, char *name, size_t size)
+{
+	const char *pair = query;
+
+	for (const char *p = query;; p++) {
+		if (*p == '&' || *p == '\0') {
+			if (*p == '\0')
+				return 0;
+			pair = p + 1;
+		} else if (*p == '%' && !(is_hex(p[1]) && is_hex(p[2]))) {
+			/* evhttp would keep the '%' as it is: the caller meant something else. */
+			size_t n = strcspn(pair, "=&");
+			char raw[API_ERROR_FIELD_MAX];
+
+			if (n >= sizeof(raw))
+				n = sizeof(raw) - 1;
+			memcpy(raw, pair, n);
+			raw[n] = '\0';
+			json_safe_text(name, size, raw);
+			return -1;
+		}
+	}
+}
+
 const char *
 api_query(struct api_req *r, const char *name)
 {
@@ -111,8 +178,10 @@ api_query_only(struct api_req *r, const char *const *allowed)
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = strcmp(kv->key, *a) == 0;
 		if (!ok) {
+			char q[JSON_NAME_QUOTED];
 			api_error(r, 400, "bad_request", kv->key,
-			    "%s is not a known query parameter", kv->key);
+			    "%s is not a known query parameter",
+			    json_safe_text(q, sizeof(q), kv->key));
 			return -1;
 		}
 	}
@@ -261,7 +330,7 @@ route_request(struct api_req *r)
 	unsigned method = method_bit(evhttp_request_get_command(r->req));
 	unsigned allowed;
 	struct input_error ie;
-	char allow[64];
+	char allow[64], quoted[JSON_NAME_QUOTED], bad[API_ERROR_FIELD_MAX];
 
 	if (header_bytes(r->req) > API_MAX_HEADERS) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
@@ -277,6 +346,13 @@ route_request(struct api_req *r)
 	}
 	if (path == NULL || *path == '\0')
 		path = "/";
+	if (query != NULL && api_query_check(query, bad, sizeof(bad)) == -1) {
+		api_error(r, 400, "bad_request", bad,
+		    "query parameter %s holds a malformed %%-escape (%% must begin %%XX, two hex "
+		    "digits)",
+		    json_safe_text(quoted, sizeof(quoted), bad));
+		return;
+	}
 	if (query != NULL && evhttp_parse_query_str(query, &r->query) == -1) {
 		api_error(r, 400, "bad_request", NULL, "the query string is malformed");
 		return;
@@ -300,7 +376,8 @@ route_request(struct api_req *r)
 	case ROUTE_NO_METHOD:
 		router_allow_header(allowed, allow, sizeof(allow));
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
-		api_error(r, 405, "method_not_allowed", NULL, "%s allows %s", path, allow);
+		api_error(r, 405, "method_not_allowed", NULL, "%s allows %s",
+		    json_safe_text(quoted, sizeof(quoted), path), allow);
 		return;
 	case ROUTE_FOUND:
 		break;

@@ -57,6 +57,14 @@ void api_error(struct api_req *, int status, const char *code, const char *field
 void api_verror(struct api_req *, int status, const char *code, const char *field, const char *fmt,
     va_list ap) __attribute__((format(printf, 5, 0)));
 void api_input_error(struct api_req *, const struct input_error *);
+/*
+ * The body of an error, {"error": {"code", "message", "field"?}}, from any C
+ * strings: each is made valid UTF-8 and cut to its size between characters
+ * (json_safe_text). Pure, for the fuzz targets too; NULL only short of memory.
+ */
+#define API_ERROR_MESSAGE_MAX 512
+#define API_ERROR_FIELD_MAX 160
+json_t *api_error_body(const char *code, const char *field, const char *msg);
 /* 500, logging the cause and nothing about the caller's data. */
 void api_internal(struct api_req *, const char *what);
 
@@ -67,6 +75,12 @@ void api_internal(struct api_req *, const char *what);
 int api_page(struct api_req *, int *limit, int64_t *after);
 /* Build {"items": items, "next_cursor": ...}; last_id <= 0 means no more pages. */
 json_t *api_list(json_t *items, int64_t last_id);
+/*
+ * Check a raw query string's %-escapes: 0 when each % begins %XX; else -1
+ * with name set to the parameter that holds the bad one, as sent (its key,
+ * made safe by json_safe_text). Pure, for the fuzz targets too.
+ */
+int api_query_check(const char *query, char *name, size_t size);
 /* A query parameter, NULL when absent. */
 const char *api_query(struct api_req *, const char *name);
 /* Refuse query parameters other than those listed (NULL-terminated); -1 after a 400. */

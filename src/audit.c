@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "calendar.h"
 #include "db.h"
 #include "handlers.h"
 #include "server.h"
@@ -41,6 +42,10 @@ static const struct migration audit_migrations[] = {
 	    " WHEN OLD.at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now',"
 	    "  '-' || (SELECT retention_days FROM audit_settings) || ' days')"
 	    " BEGIN SELECT RAISE(ABORT, 'audit entries are kept for the retention period'); END;" },
+	{ 2,
+	    /* "What did this account read this week": by account, and by time. */
+	    "CREATE INDEX audit_staff ON audit_log (staff_id, id);"
+	    "CREATE INDEX audit_at ON audit_log (at);" },
 };
 
 static const struct db_module audit_module = {
@@ -161,12 +166,15 @@ audit_record_many(struct audit *a, const char *actor, const char *role, const ch
 }
 
 json_t *
-audit_list(struct audit *a, int64_t employee_id, int64_t after, int limit, int64_t *last)
+audit_list(struct audit *a, const struct audit_filter *f, int64_t after, int limit, int64_t *last)
 {
 	static const char sql[] =
 	    "SELECT id, at, staff_id, unix_user, role, action, employee_id, resource, categories"
-	    " FROM audit_log WHERE id > ?1 AND (?2 = 0 OR employee_id = ?2) ORDER BY id LIMIT ?3";
+	    " FROM audit_log WHERE id > ?1 AND (?2 = 0 OR employee_id = ?2)"
+	    " AND (?4 = 0 OR staff_id = ?4) AND (?5 IS NULL OR at >= ?5)"
+	    " AND (?6 IS NULL OR at < ?6) ORDER BY id LIMIT ?3";
 	sqlite3_stmt *st = db_stmt(a->db, sql);
+	char since[32], until[32];
 	json_t *items;
 	int rc, n = 0;
 
@@ -174,8 +182,18 @@ audit_list(struct audit *a, int64_t employee_id, int64_t after, int limit, int64
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, employee_id);
+	sqlite3_bind_int64(st, 2, f->employee_id);
 	sqlite3_bind_int(st, 3, limit + 1);
+	sqlite3_bind_int64(st, 4, f->staff_id);
+	/* at is RFC 3339 UTC to the second: as text, it sorts as time does. */
+	if (f->has_since) {
+		tr_rfc3339((time_t)f->since, since, sizeof(since));
+		sqlite3_bind_text(st, 5, since, -1, SQLITE_TRANSIENT);
+	}
+	if (f->has_until) {
+		tr_rfc3339((time_t)f->until, until, sizeof(until));
+		sqlite3_bind_text(st, 6, until, -1, SQLITE_TRANSIENT);
+	}
 	items = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > limit)
@@ -218,21 +236,63 @@ audit_purge(struct audit *a, int64_t now_ms)
 	return rc == SQLITE_DONE ? sqlite3_changes(db_handle(a->db)) : -1;
 }
 
+/*
+ * A bound of ?since= or ?until=: a Paris calendar day (since: its first
+ * second; until: the first second of the next day, so that the day is in),
+ * or an RFC 3339 date-time (until: that second included). 0, or -1 after a 400.
+ */
+static int
+time_bound(struct api_req *r, const char *name, int is_until, int *has, int64_t *out)
+{
+	const char *v = api_query(r, name);
+	int64_t day;
+
+	if (v == NULL)
+		return 0;
+	if (cal_parse(v, strlen(v), &day) == 0)
+		*out = cal_paris_midnight(day + (is_until ? 1 : 0));
+	else if (cal_parse_instant(v, out) == 0)
+		*out += is_until ? 1 : 0;
+	else {
+		api_error(r, 400, "bad_request", name,
+		    "%s must be a date (YYYY-MM-DD, a day in Paris) or an RFC 3339 date-time "
+		    "(2026-12-04T09:30:00Z)",
+		    name);
+		return -1;
+	}
+	*has = 1;
+	return 0;
+}
+
 void
 audit_api_list(struct api_req *r)
 {
-	static const char *const params[] = { "limit", "cursor", "employee_id", NULL };
-	const char *emp = api_query(r, "employee_id");
-	int64_t after, employee_id = 0, last;
+	static const char *const params[] = { "limit", "cursor", "employee_id", "staff_id", "since",
+		"until", NULL };
+	const char *emp = api_query(r, "employee_id"), *staff = api_query(r, "staff_id");
+	struct audit_filter f = { 0 };
+	int64_t after, last;
 	int limit;
 
 	if (api_query_only(r, params) == -1 || api_page(r, &limit, &after) == -1)
 		return;
-	if (emp != NULL && tr_parse_i64(emp, 1, INT64_MAX, &employee_id) == -1) {
+	if (emp != NULL && tr_parse_i64(emp, 1, INT64_MAX, &f.employee_id) == -1) {
 		api_error(r, 400, "bad_request", "employee_id", "employee_id must be an id");
 		return;
 	}
-	json_t *items = audit_list(r->srv->audit, employee_id, after, limit, &last);
+	if (staff != NULL && tr_parse_i64(staff, 1, INT64_MAX, &f.staff_id) == -1) {
+		api_error(
+		    r, 400, "bad_request", "staff_id", "staff_id must be a staff account's id");
+		return;
+	}
+	if (time_bound(r, "since", 0, &f.has_since, &f.since) == -1 ||
+	    time_bound(r, "until", 1, &f.has_until, &f.until) == -1)
+		return;
+	if (f.has_since && f.has_until && f.until <= f.since) {
+		api_error(r, 400, "bad_request", "until", "until is before since");
+		return;
+	}
+	json_t *items = audit_list(r->srv->audit, &f, after, limit, &last);
 	if (items == NULL) {
 		api_internal(r, "audit log");
 		return;

@@ -36,8 +36,17 @@ int audit_record_as(struct audit *, int64_t staff_id, const char *actor, const c
 int audit_record_many(struct audit *, const char *actor, const char *role, const char *action,
     const int64_t *ids, size_t n, const char *resource, unsigned categories);
 
-/* Entries, newest last, after id `after`; employee_id 0: all. An array, or NULL on error. */
-json_t *audit_list(struct audit *, int64_t employee_id, int64_t after, int limit, int64_t *last);
+/* Which entries to list: each field 0 (or has_* 0) leaves that filter out. */
+struct audit_filter {
+	int64_t employee_id;
+	int64_t staff_id;
+	int has_since, has_until;
+	int64_t since, until; /* seconds since the epoch: since <= at < until */
+};
+
+/* Entries, newest last, after id `after`, that pass f. An array, or NULL on error. */
+json_t *audit_list(
+    struct audit *, const struct audit_filter *f, int64_t after, int limit, int64_t *last);
 /* Drop entries older than the retention; returns how many, -1 on error. */
 int audit_purge(struct audit *, int64_t now_ms);
 

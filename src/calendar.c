@@ -6,6 +6,7 @@
 #include "calendar.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -138,6 +139,49 @@ cal_paris_day(int64_t unix_ms)
 	int64_t s = floor_div(unix_ms, 1000);
 
 	return floor_div(s + cal_paris_offset(s), 86400);
+}
+
+int64_t
+cal_paris_midnight(int64_t day)
+{
+	/*
+	 * Local midnight is 22:00 or 23:00 UTC the day before, and the offset
+	 * never changes between those hours (the switches are at 01:00 UTC).
+	 */
+	return day * 86400 - cal_paris_offset(day * 86400 - 7200);
+}
+
+int
+cal_parse_instant(const char *s, int64_t *unix_s)
+{
+	size_t n = s ? strlen(s) : 0, i = 19;
+	int64_t day;
+	int h, mi, sec, oh = 0, om = 0, sign = 0;
+
+	if (n < 20 || cal_parse(s, 10, &day) == -1 || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':' || digits(s + 11, 2, &h) == -1 ||
+	    digits(s + 14, 2, &mi) == -1 || digits(s + 17, 2, &sec) == -1 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	if (s[i] == '.') {
+		size_t f = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f)
+			return -1;
+	}
+	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+		sign = 0;
+	else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+	    digits(s + i + 1, 2, &oh) == 0 && digits(s + i + 4, 2, &om) == 0 && oh <= 23 &&
+	    om <= 59)
+		sign = s[i] == '+' ? 1 : -1;
+	else
+		return -1;
+	if (sec == 60)
+		sec = 59; /* a leap second: the log's clock has none */
+	*unix_s = day * 86400 + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+	return 0;
 }
 
 /* The anonymous Gregorian algorithm (Meeus/Jones/Butcher). */

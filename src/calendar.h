@@ -35,6 +35,14 @@ int cal_paris_offset(int64_t unix_s);
 /* The Paris calendar day of an instant given in ms since the epoch. */
 int64_t cal_paris_day(int64_t unix_ms);
 
+/* The instant (seconds since the epoch) a Paris calendar day begins. */
+int64_t cal_paris_midnight(int64_t day);
+/*
+ * Parse an RFC 3339 date-time, "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)",
+ * with a real day in range: 0 and *unix_s (the fraction dropped), or -1.
+ */
+int cal_parse_instant(const char *s, int64_t *unix_s);
+
 /* Easter Sunday of year y (Gregorian). */
 int64_t cal_easter(int y);
 /*

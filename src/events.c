@@ -11,6 +11,7 @@
 #include "authz.h"
 #include "db.h"
 #include "identity.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -284,8 +285,8 @@ events_subscribe(struct events *ev, const void *owner, const char *name, const c
 		s->cursor = s->saved = sqlite3_column_int64(st, 0);
 		s->delivered = sqlite3_column_int64(st, 1);
 		s->failures = sqlite3_column_int64(st, 2);
-		tr_strlcpy(
-		    s->last_error, (const char *)sqlite3_column_text(st, 3), sizeof(s->last_error));
+		json_safe_text(
+		    s->last_error, sizeof(s->last_error), (const char *)sqlite3_column_text(st, 3));
 	}
 	db_done(st);
 	if (s->cursor < 0) {
@@ -351,7 +352,8 @@ failed(struct events *ev, struct sub *s, int64_t id, const char *why)
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->retry_at = mono_ms() + s->backoff_ms;
-	snprintf(s->last_error, sizeof(s->last_error), "event %lld: %s", (long long)id,
+	/* Shown in the subscriptions list: a handler's text, made fit for JSON. */
+	json_safe_format(s->last_error, sizeof(s->last_error), "event %lld: %s", (long long)id,
 	    why ? why : "the handler failed");
 	log_warnx("events: %s failed on event %lld (%s); retry in %lld ms", s->name, (long long)id,
 	    why ? why : "the handler failed", (long long)s->backoff_ms);

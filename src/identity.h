@@ -14,7 +14,7 @@ struct identity {
 	uid_t uid;
 	enum role role;
 	char unix_user[33];
-	char name[201];
+	char name[801]; /* 200 characters of up to 4 bytes */
 };
 
 /* The uid of the peer of a Unix socket; -1 when the socket gives no credentials. */

@@ -2,6 +2,7 @@
 #ifndef TREMPLIN_JSON_H
 #define TREMPLIN_JSON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -15,6 +16,22 @@ struct input_error {
 	char message[256];
 	char field[128];
 };
+
+/*
+ * Text any JSON string can hold, from any C string: valid UTF-8 is copied,
+ * each byte that is not is written as the four characters \xHH, and what does
+ * not fit in size bytes is cut between two characters and ends with "…".
+ * dst is always terminated (when size > 0); returns dst.
+ */
+char *json_safe_text(char *dst, size_t size, const char *src);
+/* The same, from a printf format: nothing it formats can be cut inside a character. */
+void json_safe_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+void json_safe_format(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A name quoted inside a message is cut to this many bytes: the reason must fit too. */
+#define JSON_NAME_QUOTED 64
 
 void input_error_set(struct input_error *, int status, const char *code, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -1472,8 +1472,9 @@ description_of(const char *text, size_t len, char *out, size_t size)
 	n = 0;
 	while (i + n < len && text[i + n] != '\n' && text[i + n] != '\r')
 		n++;
-	if (n >= size)
-		n = size - 1;
+	if (n >= size) /* cut between characters: a cut one would void the description */
+		for (n = size - 1; n > 0 && ((unsigned char)text[i + n] & 0xc0) == 0x80;)
+			n--;
 	memcpy(out, text + i, n);
 	out[n] = '\0';
 	json_t *j = json_string(out);

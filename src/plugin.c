@@ -622,7 +622,8 @@ refuse(struct tremplin_plugin *p, enum plugin_state st, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
+	/* Shown by GET /v1/plugins; a dlerror() may quote a file name that is not UTF-8. */
+	json_safe_vformat(p->last_error, sizeof(p->last_error), fmt, ap);
 	va_end(ap);
 	p->state = st;
 	log_warnx("plugin %s: refused (%s): %s", p->name, state_names[st], p->last_error);
@@ -802,7 +803,7 @@ plugins_reconfigure(struct plugins *set, const json_t *sections)
 		}
 		err[0] = '\0';
 		if (p->desc->config(p->ctx, ns, err, sizeof(err)) != 0) {
-			snprintf(p->last_error, sizeof(p->last_error),
+			json_safe_format(p->last_error, sizeof(p->last_error),
 			    "new configuration refused, the previous one stays: %s", err);
 			log_warnx("plugin %s: %s", p->name, p->last_error);
 			json_decref(ns);

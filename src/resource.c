@@ -573,7 +573,9 @@ check_input(struct api_req *r, const struct resource *res, const struct access *
 	json_object_foreach (in, k, v) {
 		const struct column *c = find_col(res, k);
 		if (c == NULL) {
-			input_error_set(e, 400, "unknown_field", k, "%s is not a known field", k);
+			char q[JSON_NAME_QUOTED];
+			input_error_set(e, 400, "unknown_field", k, "%s is not a known field",
+			    json_safe_text(q, sizeof(q), k));
 			return -1;
 		}
 		if (c->flags & COL_SERVER) {

@@ -149,9 +149,10 @@ viewed_by(struct api_req *r, int64_t employee_id)
 {
 	json_t *out = json_array();
 	int64_t after = 0, last;
+	struct audit_filter f = { .employee_id = employee_id };
 
 	do {
-		json_t *page = audit_list(r->srv->audit, employee_id, after, API_LIST_MAX, &last);
+		json_t *page = audit_list(r->srv->audit, &f, after, API_LIST_MAX, &last);
 		size_t i;
 		json_t *e;
 		if (page == NULL) {
@@ -159,7 +160,7 @@ viewed_by(struct api_req *r, int64_t employee_id)
 			return NULL;
 		}
 		json_array_foreach (page, i, e) {
-			char name[201];
+			char name[801]; /* 200 characters of up to 4 bytes */
 			json_t *sid = json_object_get(e, "staff_id");
 			const char *who = json_is_integer(sid)
 			    ? staff_name(r, json_integer_value(sid), name, sizeof(name))

@@ -17,6 +17,57 @@ tr_strlcpy(char *dst, const char *src, size_t size)
 	return len;
 }
 
+size_t
+tr_utf8_char(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2)
+		return 0; /* a continuation byte, or an overlong 2-byte form */
+	if (p[0] < 0xe0)
+		len = 2;
+	else if (p[0] < 0xf0) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] < 0xf5) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* past U+10FFFF */
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+size_t
+tr_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (n <= max)
+		return n;
+	/* Back over continuation bytes to the start of the character that max splits. */
+	i = max;
+	while (i > 0 && max - i < 3 && ((unsigned char)s[i] & 0xc0) == 0x80)
+		i--;
+	return ((unsigned char)s[i] & 0xc0) == 0x80 ? max : i;
+}
+
 void
 tr_rfc3339(time_t t, char *buf, size_t size)
 {

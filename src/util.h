@@ -9,6 +9,14 @@
 size_t tr_strlcpy(char *dst, const char *src, size_t size);
 /* Format t (UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void tr_rfc3339(time_t t, char *buf, size_t size);
+/*
+ * The length (1 to 4) of the UTF-8 character at s, of which n bytes are
+ * there; 0 when s does not start one (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), as jansson judges it too.
+ */
+size_t tr_utf8_char(const char *s, size_t n);
+/* The longest prefix of s, at most max bytes, that does not end inside a character. */
+size_t tr_utf8_cut(const char *s, size_t max);
 /* Parse a decimal int64 in [min, max]; the whole string must be digits. */
 int tr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 

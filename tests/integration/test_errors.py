@@ -1,6 +1,11 @@
 """Every error status of the API, as JSON, and nothing written on any of them."""
 
+import base64
+import http.client
 import json
+import os
+import pwd
+import socket
 
 import pytest
 
@@ -240,3 +245,185 @@ def test_error_bodies__have_exactly_code_message_and_maybe_field(daemon):
         assert set(a.body) == {"error"}, a
         assert set(a.error) <= {"code", "message", "field"}, a
         assert isinstance(a.error["code"], str) and isinstance(a.error["message"], str)
+
+
+# ---------------------------------------------------------------------------
+# No request stops the daemon: error messages echo what the caller sent, which
+# need not be UTF-8 or may be cut inside a character; the reply is still JSON.
+
+
+def raw_request(d, data, who="admin"):
+    """Send `data` as it is on a new connection as `who`; the parsed Answer."""
+    user = tt.user_of(who)
+    tt.needs_root(user)
+
+    def exchange():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(tt.CALL_TIMEOUT)
+        try:
+            s.connect(d.socket)
+            s.sendall(data)
+            resp = http.client.HTTPResponse(s, method="GET")
+            resp.begin()
+            return resp.status, resp.getheaders(), resp.read()
+        finally:
+            s.close()
+
+    if user == tt.SELF_USER:
+        status, pairs, raw = exchange()
+        return tt.make_answer(status, pairs, raw)
+    pw = pwd.getpwnam(user)
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            status, pairs, raw = exchange()
+            out = {"status": status, "headers": pairs, "body": base64.b64encode(raw).decode()}
+        except BaseException as e:  # noqa: B902 - everything goes back to the parent
+            out = {"exception": "%s: %s" % (type(e).__name__, e)}
+            code = 1
+        try:
+            os.write(wfd, json.dumps(out).encode())
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        text = f.read()
+    os.waitpid(pid, 0)
+    out = json.loads(text.decode() or "{}")
+    assert "status" in out, "request as %s failed: %s" % (user, out.get("exception", out))
+    return tt.make_answer(out["status"], [tuple(p) for p in out["headers"]],
+                          base64.b64decode(out["body"]))
+
+
+def get_line(target):
+    return b"GET " + target + b" HTTP/1.1\r\nHost: tremplin\r\n\r\n"
+
+
+ODD_TARGETS = {
+    "raw 0xff in the path": b"/v1/\xff",
+    "raw 0xff in a query key": b"/v1/structures?\xff=1",
+    "300 raw e-acute in the path": b"/v1/" + "é".encode() * 300,
+    "300 raw e-acute in a query key": b"/v1/structures?" + "é".encode() * 300 + b"=1",
+    "300 euro signs in the path": b"/v1/" + "€".encode() * 300,
+    "%ff in the path": b"/v1/%ff",
+    "%ff in a query key": b"/v1/structures?%ff=1",
+    "%C3%A9 x300 in the path": b"/v1/" + b"%C3%A9" * 300,
+    "%C3%A9 x300 in a query key": b"/v1/structures?" + b"%C3%A9" * 300 + b"=1",
+    "%E2%82%AC x300 in a query key": b"/v1/structures?" + b"%E2%82%AC" * 300 + b"=1",
+    "a lone continuation byte": b"/v1/structures?\x80\x80=1",
+    "an overlong slash": b"/v1/\xc0\xaf",
+    "a UTF-16 surrogate": b"/v1/\xed\xa0\x80",
+}
+
+
+@pytest.mark.parametrize("who", ["admin", "eti"])
+@pytest.mark.parametrize("name", list(ODD_TARGETS), ids=list(ODD_TARGETS))
+def test_odd_bytes_in_the_request_line__json_error_and_still_serving(daemon, who, name):
+    a = raw_request(daemon, get_line(ODD_TARGETS[name]), who=who)
+    assert a.status in (400, 404), a
+    assert a.headers["Content-Type"].startswith("application/json")
+    assert a.error["code"] in ("bad_request", "not_found"), a
+    assert isinstance(a.error["message"], str) and a.error["message"], a
+    # The message holds only valid text, however long the request.
+    assert len(a.error["message"].encode()) <= 1024, a
+    assert daemon.running, daemon.log()
+    assert daemon.get("/v1/health", who=who).status == 200
+
+
+@pytest.mark.parametrize("key", ["é" * 200, "€" * 150, "x" + "é" * 200, "\U0001F600" * 100],
+                         ids=["e-acute", "euro", "x then e-acute", "emoji"])
+def test_long_unicode_json_key__unknown_field_named_and_still_serving(daemon, key):
+    tt.needs_root("daemon")
+    n = count(daemon)
+    a = daemon.post("/v1/structures", {key: 1}, who="coordinator")
+    assert a.status == 400, a
+    assert a.error["code"] == "unknown_field"
+    # The field is the key, or its beginning cut between two characters.
+    assert a.error["field"] and key.startswith(a.error["field"].rstrip("…")), a
+    assert daemon.running, daemon.log()
+    assert count(daemon) == n
+    assert daemon.get("/v1/health", who="coordinator").status == 200
+
+
+def test_long_unicode_json_key__in_a_patch__named_and_unchanged(daemon):
+    s = daemon.create("/v1/structures", tt.structure_body())
+    a = daemon.patch("/v1/structures/%d" % s["id"], {"é" * 200: 1})
+    assert a.status == 400, a
+    assert a.error["code"] == "unknown_field"
+    assert daemon.get("/v1/structures/%d" % s["id"]).body == s
+
+
+def test_staff_name_of_200_three_byte_characters__whoami_answers(fresh_daemon):
+    tt.needs_root("sys")
+    d = fresh_daemon
+    name = "€" * 200
+    staff = [dict(p, name=name) if p["unix_user"] == "sys" else p for p in tt.BOOTSTRAP_STAFF]
+    d.write_config(staff=staff)
+    d.restart()
+    w = d.get("/v1/whoami", who="eti")
+    assert w.status == 200, w
+    assert w.body["name"] == name
+    assert d.running, d.log()
+
+
+# ---------------------------------------------------------------------------
+# A malformed query string is refused, naming the parameter.
+
+
+@pytest.mark.parametrize("query,field", [
+    ("team=%zz", "team"),
+    ("limit=5&team=%z", "team"),
+    ("team=abc%", "team"),
+    ("team=%4", "team"),
+    ("te%zzam=1", "te%zzam"),
+    ("%=1", "%"),
+])
+def test_malformed_query_escape__400_naming_the_parameter(daemon, query, field):
+    tt.needs_root("daemon")
+    a = daemon.get("/v1/employees?" + query, who="coordinator")
+    assert a.status == 400, a
+    assert a.error["code"] == "bad_request"
+    assert a.error["field"] == field, a
+    assert "escape" in a.error["message"], a
+
+
+@pytest.mark.parametrize("query", ["team=%41%c3%a9", "team=a+b", "team=", "team=100%25"])
+def test_wellformed_query_escapes__served(daemon, query):
+    tt.needs_root("daemon")
+    a = daemon.get("/v1/employees?" + query, who="coordinator")
+    assert a.status == 200, a
+
+
+# ---------------------------------------------------------------------------
+# A NUL character in a JSON string is a bad value of the field that holds it.
+
+
+@pytest.mark.parametrize("text,field", [
+    ('{"name": "a\\u0000b", "siret": "1", "kind": "ACI"}', "name"),
+    ('{"siret": "1", "kind": "ACI", "name": "\\u0000"}', "name"),
+    ('{"name": "x", "bogus": {"deep": ["ok", "\\u0000"]}}', "bogus.deep[1]"),
+])
+def test_nul_character_in_a_string__422_naming_the_field_and_nothing_written(daemon, text,
+                                                                             field):
+    n = count(daemon)
+    a = daemon.post("/v1/structures", text)
+    assert a.status == 422, a
+    assert a.error["code"] == "validation_failed"
+    assert a.error["field"] == field, a
+    assert "NUL" in a.error["message"], a
+    assert "JSON_ALLOW_NUL" not in a.error["message"], a
+    assert count(daemon) == n
+
+
+def test_nul_character_in_a_patch__422_and_unchanged(daemon):
+    s = daemon.create("/v1/structures", tt.structure_body())
+    a = daemon.patch("/v1/structures/%d" % s["id"], '{"name": "Avant\\u0000Après"}')
+    assert a.status == 422, a
+    assert a.error["field"] == "name"
+    assert daemon.get("/v1/structures/%d" % s["id"]).body == s

@@ -12,6 +12,7 @@ records) are documented by another part of the same work: until they are,
 answers on them go unchecked here, and are checked as soon as they are.
 """
 
+import datetime
 import json
 import os
 import re
@@ -314,6 +315,39 @@ def test_erase__no_such_employee__404(w):
     assert a.status == 404, a
 
 
+def test_erase__ids_of_the_erased_records__never_given_again(module_daemons):
+    """The journal names records by id: a new record must not take an erased one's."""
+    d = module_daemons()
+    wk = workshop(d)
+    eid, rec = full_file(wk)
+    p = "/v1/employees/%d/" % eid
+    rec["exit"] = d.create(p + "exits", {"exit_date": "2020-03-31", "category": "autre"},
+                           who="cip")
+    rec["contract"] = d.create(p + "contracts", {"start_date": "2026-01-15",
+                                                 "end_date": "2026-05-14",
+                                                 "weekly_hours": 26}, who="cip")
+    rec["pass"] = d.create(p + "passes", {"number": "999990000001",
+                                          "start_date": "2026-01-05"}, who="cip")
+    a = d.call("DELETE", "/v1/employees/%d" % eid, {"reason": "request"}, who="coordinator")
+    assert a.status == 200, a
+    eid2, rec2 = full_file(wk)
+    p2 = "/v1/employees/%d/" % eid2
+    rec2["exit"] = d.create(p2 + "exits", {"exit_date": "2020-03-31", "category": "autre"},
+                            who="cip")
+    rec2["contract"] = d.create(p2 + "contracts", {"start_date": "2026-01-15",
+                                                   "end_date": "2026-05-14",
+                                                   "weekly_hours": 26}, who="cip")
+    rec2["pass"] = d.create(p2 + "passes", {"number": "999990000002",
+                                            "start_date": "2026-01-05"}, who="cip")
+    assert eid2 > eid
+    for k in rec:
+        assert rec2[k]["id"] > rec[k]["id"], (k, rec[k]["id"], rec2[k]["id"])
+    # And after a restart too: the sequence is on disk, not in memory.
+    d.restart()
+    later = d.create(p2 + "barriers", {"category": "housing", "severity": 1}, who="cip")
+    assert later["id"] > max(rec["housing"]["id"], rec2["housing"]["id"])
+
+
 # ---------------------------------------------------------------------------
 # Nothing erased stays on disk: the bytes of every database file, daemon running
 
@@ -467,6 +501,76 @@ def test_audit__who_reads_it(w, who, status):
 def test_audit__bad_employee_filter__400(w):
     a = w["d"].get("/v1/audit?employee_id=x", who="coordinator")
     assert a.status == 400 and a.error["field"] == "employee_id", a
+
+
+def test_audit__by_staff_account__only_theirs_with_the_person_filter_and_cursor(w):
+    d = w["d"]
+    eid, rec = full_file(w)
+    for _ in range(3):
+        assert d.get("/v1/goals/%d" % rec["goal"]["id"], who="cip").status == 200
+    everything = audit_entries(d, eid)
+    cip = d.list_all("/v1/audit", query="staff_id=%d" % w["cip"], who="coordinator")
+    assert cip and all(e["staff_id"] == w["cip"] for e in cip)
+    assert [e for e in d.list_all("/v1/audit", who="coordinator")
+            if e["staff_id"] == w["cip"]] == cip
+    both = d.list_all("/v1/audit", query="staff_id=%d&employee_id=%d" % (w["cip"], eid),
+                      who="coordinator", limit=2)
+    assert both == [e for e in everything if e["staff_id"] == w["cip"]]
+    assert len(both) >= 4  # several pages of 2
+    assert d.get("/v1/audit?staff_id=999999", who="coordinator").body["items"] == []
+
+
+def test_audit__by_date_or_instant__bounds_included(w):
+    d = w["d"]
+    eid, _ = full_file(w)
+    entries = audit_entries(d, eid)
+    assert len(entries) >= 3
+    first, last = entries[0]["at"], entries[-1]["at"]
+    q = "employee_id=%d&" % eid
+
+    def listed(query):
+        return d.list_all("/v1/audit", query=q + query, who="coordinator")
+
+    # An instant: since and until both include that second.
+    assert listed("since=" + first) == entries
+    assert listed("until=" + last) == entries
+    assert listed("since=%s&until=%s" % (first, last)) == entries
+    assert listed("since=" + last) == [e for e in entries if e["at"] >= last]
+    assert listed("until=" + first) == [e for e in entries if e["at"] <= first]
+    # The same instant with an offset.
+    t = datetime.datetime.fromisoformat(first.replace("Z", "+00:00"))
+    plus2 = t.astimezone(datetime.timezone(datetime.timedelta(hours=2))).isoformat()
+    assert listed("since=" + plus2.replace("+", "%2B")) == entries
+    # A day (in Paris): the whole day is in, the day before and after are not.
+    paris = {datetime.datetime.fromisoformat(e["at"].replace("Z", "+00:00")).astimezone(
+        tz_paris()).date() for e in entries}
+    day = min(paris)
+    assert listed("since=%s" % day) == entries
+    assert listed("until=%s" % max(paris)) == entries
+    assert listed("until=%s" % (day - datetime.timedelta(days=1))) == []
+    assert listed("since=%s" % (max(paris) + datetime.timedelta(days=1))) == []
+
+
+def tz_paris():
+    try:
+        import zoneinfo
+        return zoneinfo.ZoneInfo("Europe/Paris")
+    except Exception:  # noqa: B902 - no tz database: the test says so
+        pytest.skip("no time zone database for Europe/Paris")
+
+
+@pytest.mark.parametrize("query,field", [
+    ("staff_id=x", "staff_id"), ("staff_id=0", "staff_id"), ("staff_id=-1", "staff_id"),
+    ("since=yesterday", "since"), ("since=2026-02-30", "since"), ("until=2026-12-04T25:00:00Z",
+                                                                   "until"),
+    ("until=2026-12-04T10:00:00", "until"), ("since=", "since"),
+    ("since=2026-12-05&until=2026-12-03", "until"),
+])
+def test_audit__bad_filter__400_naming_it(w, query, field):
+    a = w["d"].get("/v1/audit?" + query, who="coordinator")
+    assert a.status == 400, a
+    assert a.error["field"] == field, a
+    assert "not a known" not in a.error["message"], a
 
 
 def test_audit__no_api_writes_it(w):

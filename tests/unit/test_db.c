@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "util.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -560,6 +561,83 @@ test_db__checkpoint_truncate__wal_emptied_or_busy_while_a_reader_holds_it(void *
 	assert_int_equal(st.st_size, 0);
 }
 
+/*
+ * Core migration 8 rebuilds the tables of a person's records the same way:
+ * rows and cascades kept, and no id given again, not even one the journal
+ * names though its row was deleted before the migration ran.
+ */
+static void
+test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone(void **state)
+{
+	static const char *const tables[] = { "contracts", "contract_renewals",
+		"contract_suspensions", "ai_placements", "passes", "pass_suspensions",
+		"pass_prolongations", "welcome_items", "barriers", "observations", "goals",
+		"reviews", "notes", "exits", "outbox" };
+	struct fixture *f = *state;
+	sqlite3 *h = db_handle(f->db);
+	struct db_module upto7 = core_module;
+	const struct db_module *mods[] = { &upto7 };
+	char sql[256];
+
+	upto7.nmigrations = 0;
+	while (upto7.nmigrations < core_module.nmigrations &&
+	    core_module.migrations[upto7.nmigrations].version <= 7)
+		upto7.nmigrations++;
+	migrate_ok(f->db, mods, 1);
+	exec_ok(h,
+	    "INSERT INTO structures (id, name, siret, kind, created_at, updated_at)"
+	    " VALUES (1, 'Atelier', '73282932000074', 'ACI', 'x', 'x');"
+	    "INSERT INTO employees (id, structure_id, first_name, last_name, birth_date,"
+	    " prescriber_kind, status, last_contact_at, created_at, updated_at)"
+	    " VALUES (1, 1, 'A', 'B', '1990-01-01', 'spip', 'in_pathway', 'x', 'x', 'x'),"
+	    " (2, 1, 'C', 'D', '1991-01-01', 'spip', 'in_pathway', 'x', 'x', 'x');"
+	    "INSERT INTO barriers (id, employee_id, category, severity, status, created_at,"
+	    " updated_at) VALUES (1, 1, 'housing', 1, 'open', 'x', 'x'),"
+	    " (2, 2, 'housing', 1, 'open', 'x', 'x');"
+	    "INSERT INTO notes (id, employee_id, text, created_at) VALUES (7, 2, 'n', 'x');"
+	    /* Barrier 5 and note 9 were a person's, erased before this version. */
+	    "INSERT INTO events (type, subject, payload, actor, created_at) VALUES"
+	    " ('barrier.created', 'barrier/5', '{}', 'x', 'x'),"
+	    " ('note.created', 'note/9', '{}', 'x', 'x'),"
+	    " ('barrier.created', 'barrier/x', '{}', 'x', 'x');");
+
+	const struct db_module *all[] = { &core_module };
+	migrate_ok(f->db, all, 1);
+	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
+	for (size_t i = 0; i < TR_NELEM(tables); i++) {
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'"
+		    " AND sql LIKE '%%AUTOINCREMENT%%'",
+		    tables[i]);
+		assert_int_equal(query_int(h, sql), 1);
+	}
+	assert_int_equal(query_int(h, "SELECT count(*) FROM barriers"), 2);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 1);
+
+	exec_ok(h, "DELETE FROM employees WHERE id = 2");
+	assert_int_equal(query_int(h, "SELECT count(*) FROM barriers"), 1); /* cascade is back */
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 0);
+	exec_ok(h,
+	    "INSERT INTO barriers (employee_id, category, severity, status, created_at,"
+	    " updated_at) VALUES (1, 'housing', 1, 'open', 'x', 'x');"
+	    "INSERT INTO notes (employee_id, text, created_at) VALUES (1, 'n', 'x');"
+	    "INSERT INTO goals (employee_id, text, status, created_at, updated_at)"
+	    " VALUES (1, 'g', 'open', 'x', 'x');");
+	assert_int_equal(query_int(h, "SELECT max(id) FROM barriers"), 6);
+	assert_int_equal(query_int(h, "SELECT max(id) FROM notes"), 10);
+	assert_int_equal(query_int(h, "SELECT max(id) FROM goals"), 1);
+	/* One sequence per table, however it was seeded. */
+	assert_int_equal(query_int(h,
+	                     "SELECT count(*) FROM sqlite_sequence GROUP BY name"
+	                     " ORDER BY count(*) DESC LIMIT 1"),
+	    1);
+	exec_ok(h, "DELETE FROM barriers WHERE id = 6");
+	exec_ok(h,
+	    "INSERT INTO barriers (employee_id, category, severity, status, created_at,"
+	    " updated_at) VALUES (1, 'housing', 1, 'open', 'x', 'x');");
+	assert_int_equal(query_int(h, "SELECT max(id) FROM barriers"), 7);
+}
+
 int
 main(void)
 {
@@ -604,6 +682,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone,
+		    setup, teardown),
 	};
 
 	log_init(1, LOG_LEVEL_WARNING);

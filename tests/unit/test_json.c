@@ -1,4 +1,7 @@
-/* json.c: request bodies (depth, shape), field tables, RFC 7386 merge patch. */
+/*
+ * json.c: request bodies (depth, shape), field tables, RFC 7386 merge patch;
+ * text safe for JSON (util.c's UTF-8 checks) and api.c's error body.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "json.h"
+#include "util.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -216,6 +221,28 @@ test_json__parse_body_nul_inside__400(void **state)
 	assert_int_equal(e.status, 400);
 }
 
+static void
+test_json__parse_body_escaped_nul__422_naming_the_field(void **state)
+{
+	static const struct {
+		const char *body, *field;
+	} cases[] = {
+		{ "{\"a\": \"x\\u0000y\"}", "a" },
+		{ "{\"ok\": \"x\", \"b\": {\"c\": [1, \"\\u0000\"]}}", "b.c[1]" },
+		{ "{\"l\": [[\"\\u0000\"]]}", "l[0][0]" },
+	};
+	struct input_error e;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		assert_null(json_parse_body(cases[i].body, strlen(cases[i].body), &e));
+		assert_int_equal(e.status, 422);
+		assert_string_equal(e.code, "validation_failed");
+		assert_string_equal(e.field, cases[i].field);
+		assert_non_null(strstr(e.message, "NUL"));
+	}
+}
+
 /* Check obj (JSON text) against specs; returns json_check_fields' result. */
 static int
 check(const char *obj, int whole, struct input_error *e)
@@ -413,6 +440,216 @@ test_json__merge_patch__patch_left_unchanged(void **state)
 	json_decref(before);
 }
 
+/* Whether s is UTF-8 as jansson judges it: it makes a JSON string of it. */
+static int
+jansson_takes(const char *s)
+{
+	json_t *j = json_string(s);
+	int ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
+static void
+test_json__utf8_char__rfc3629_only(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} cases[] = {
+		{ "a", 1 }, { "\xc3\xa9", 2 }, { "\xe2\x82\xac", 3 }, { "\xf0\x9f\x98\x80", 4 },
+		{ "\xf4\x8f\xbf\xbf", 4 }, /* U+10FFFF */
+		{ "\xff", 0 }, /* never in UTF-8 */
+		{ "\x80", 0 }, /* a lone continuation */
+		{ "\xc0\xaf", 0 }, /* overlong '/' */
+		{ "\xc1\xbf", 0 }, /* overlong */
+		{ "\xe0\x9f\xbf", 0 }, /* overlong */
+		{ "\xf0\x8f\xbf\xbf", 0 }, /* overlong */
+		{ "\xed\xa0\x80", 0 }, /* a surrogate */
+		{ "\xf4\x90\x80\x80", 0 }, /* past U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0 }, { "\xc3", 0 }, /* cut */
+		{ "\xe2\x82", 0 }, /* cut */
+		{ "\xe2\x28\xa1", 0 }, /* bad continuation */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		assert_int_equal(tr_utf8_char(cases[i].s, strlen(cases[i].s)), cases[i].len);
+		/* The same verdict as jansson's, which builds the replies. */
+		assert_int_equal(jansson_takes(cases[i].s), cases[i].len == strlen(cases[i].s));
+	}
+	assert_int_equal(tr_utf8_char("\xc3\xa9", 1), 0);
+	assert_int_equal(tr_utf8_char("", 0), 0);
+}
+
+static void
+test_json__utf8_cut__between_characters(void **state)
+{
+	(void)state;
+	assert_int_equal(tr_utf8_cut("abc", 10), 3);
+	assert_int_equal(tr_utf8_cut("abc", 2), 2);
+	assert_int_equal(tr_utf8_cut("a\xc3\xa9", 2), 1);
+	assert_int_equal(tr_utf8_cut("a\xc3\xa9", 3), 3);
+	assert_int_equal(tr_utf8_cut("\xe2\x82\xac\xe2\x82\xac", 4), 3);
+	assert_int_equal(tr_utf8_cut("\xe2\x82\xac\xe2\x82\xac", 5), 3);
+	assert_int_equal(tr_utf8_cut("\xf0\x9f\x98\x80z", 3), 0);
+}
+
+static void
+test_json__safe_text__valid_text_kept(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_string_equal(json_safe_text(out, sizeof(out), "héllo €"), "héllo €");
+	assert_string_equal(json_safe_text(out, sizeof(out), ""), "");
+	assert_string_equal(json_safe_text(out, 8, "1234567"), "1234567");
+}
+
+static void
+test_json__safe_text__bad_bytes_escaped(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_string_equal(json_safe_text(out, sizeof(out), "/v1/\xff"), "/v1/\\xFF");
+	assert_string_equal(json_safe_text(out, sizeof(out), "a\xc3"), "a\\xC3");
+	assert_string_equal(json_safe_text(out, sizeof(out), "\xc0\xaf"), "\\xC0\\xAF");
+	assert_string_equal(json_safe_text(out, sizeof(out), "\xed\xa0\x80!"), "\\xED\\xA0\\x80!");
+	assert_string_equal(json_safe_text(out, sizeof(out), "\xc3\xa9\x80\xc3\xa9"), "é\\x80é");
+}
+
+static void
+test_json__safe_text__cut_between_characters_with_ellipsis(void **state)
+{
+	char out[16], big[1200];
+
+	(void)state;
+	/* 15 bytes of room: 12 for the text, 3 for the ellipsis; é never split. */
+	assert_string_equal(json_safe_text(out, sizeof(out), "ééééééééééé"), "éééééé…");
+	assert_string_equal(json_safe_text(out, sizeof(out), "€€€€€€€€"), "€€€€…");
+	/* An escape is not split either. */
+	assert_string_equal(
+	    json_safe_text(out, sizeof(out), "ab\xff\xff\xff\xff"), "ab\\xFF\\xFF…");
+	/* Exactly full: no ellipsis. */
+	assert_string_equal(json_safe_text(out, sizeof(out), "123456789012345"), "123456789012345");
+	assert_string_equal(json_safe_text(out, sizeof(out), "1234567890123456"), "123456789012…");
+	/* Too small for the ellipsis: cut, still terminated and valid. */
+	assert_string_equal(json_safe_text(out, 3, "ééé"), "é");
+	assert_string_equal(json_safe_text(out, 2, "ééé"), "");
+	assert_string_equal(json_safe_text(out, 1, "abc"), "");
+	/* Whatever comes in, jansson takes what comes out. */
+	for (size_t i = 0; i + 1 < sizeof(big); i++)
+		big[i] = (char)(i % 3 == 0 ? 0xc3 : i % 3 == 1 ? 0xa9 : 0xff - (i % 200));
+	big[sizeof(big) - 1] = '\0';
+	for (size_t size = 1; size < 70; size++) {
+		json_safe_text(out, size < sizeof(out) ? size : sizeof(out), big);
+		assert_true(strlen(out) < size);
+		assert_true(jansson_takes(out));
+	}
+}
+
+static void
+vformat(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_safe_vformat(dst, size, fmt, ap);
+	va_end(ap);
+}
+
+static void
+test_json__safe_vformat__long_input_cut_once_between_characters(void **state)
+{
+	char key[2001], out[256];
+
+	(void)state;
+	/* 1000 é: longer than any stack buffer the formatting uses. */
+	for (size_t i = 0; i < 2000; i += 2)
+		memcpy(key + i, "\xc3\xa9", 2);
+	key[2000] = '\0';
+	vformat(out, sizeof(out), "%s is not a known field", key);
+	assert_int_equal(strlen(out), 255);
+	assert_true(jansson_takes(out));
+	assert_memory_equal(out + 252, "…", 3);
+	vformat(out, sizeof(out), "%d %s", 42, "\xff");
+	assert_string_equal(out, "42 \\xFF");
+}
+
+static void
+test_json__input_error_set__cut_key_valid_utf8(void **state)
+{
+	struct input_error e;
+	char key[401];
+
+	(void)state;
+	for (size_t i = 0; i < 400; i += 2)
+		memcpy(key + i, "\xc3\xa9", 2);
+	key[400] = '\0';
+	input_error_set(&e, 400, "unknown_field", key, "%s is not a known field", key);
+	assert_true(jansson_takes(e.field));
+	assert_true(jansson_takes(e.message));
+	assert_true(strlen(e.field) < sizeof(e.field));
+}
+
+static void
+test_json__api_error_body__any_bytes_give_a_json_error(void **state)
+{
+	char bad[3000];
+	json_t *b;
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i + 1 < sizeof(bad); i++)
+		bad[i] = (char)(0x80 + i % 0x80);
+	bad[sizeof(bad) - 1] = '\0';
+	b = api_error_body("not_found", bad, bad);
+	assert_non_null(b);
+	text = json_dumps(b, JSON_COMPACT);
+	assert_non_null(text);
+	free(text);
+	assert_true(strlen(json_string_value(json_object_get(
+	                json_object_get(b, "error"), "message"))) < API_ERROR_MESSAGE_MAX);
+	assert_true(strlen(json_string_value(json_object_get(
+	                json_object_get(b, "error"), "field"))) < API_ERROR_FIELD_MAX);
+	json_decref(b);
+
+	b = api_error_body("bad_request", NULL, "plain");
+	assert_non_null(b);
+	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"error\":{\"code\":\"bad_request\",\"message\":\"plain\"}}");
+	free(text);
+	json_decref(b);
+}
+
+static void
+test_json__query_check__bad_escape_names_its_parameter(void **state)
+{
+	static const struct {
+		const char *query, *name;
+	} bad[] = {
+		{ "team=%zz", "team" },
+		{ "limit=5&team=%z", "team" },
+		{ "team=abc%", "team" },
+		{ "te%zzam=1", "te%zzam" },
+		{ "%=1", "%" },
+		{ "a=1&&b=%4", "b" },
+		{ "\xff%=1", "\\xFF%" },
+	};
+	static const char *const good[] = { "", "team=%41%c3%A9", "a=1&b=", "x", "p=100%25&q" };
+	char name[API_ERROR_FIELD_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		assert_int_equal(api_query_check(bad[i].query, name, sizeof(name)), -1);
+		assert_string_equal(name, bad[i].name);
+	}
+	for (size_t i = 0; i < NELEM(good); i++)
+		assert_int_equal(api_query_check(good[i], name, sizeof(name)), 0);
+}
+
 int
 main(void)
 {
@@ -428,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_json__parse_body_malformed__message_with_line_and_column),
 		cmocka_unit_test(test_json__parse_body_trailing_garbage__400),
 		cmocka_unit_test(test_json__parse_body_nul_inside__400),
+		cmocka_unit_test(test_json__parse_body_escaped_nul__422_naming_the_field),
 		cmocka_unit_test(test_json__check_fields_valid_whole__ok),
 		cmocka_unit_test(test_json__check_fields_unknown_field__400_unknown_field),
 		cmocka_unit_test(test_json__check_fields_read_only__422_naming_field),
@@ -435,6 +673,15 @@ main(void)
 		cmocka_unit_test(test_json__check_fields_null_on_non_nullable__422),
 		cmocka_unit_test(test_json__check_fields_missing_required__422_only_when_whole),
 		cmocka_unit_test(test_json__input_error_set__long_field_truncated_terminated),
+		cmocka_unit_test(test_json__utf8_char__rfc3629_only),
+		cmocka_unit_test(test_json__utf8_cut__between_characters),
+		cmocka_unit_test(test_json__safe_text__valid_text_kept),
+		cmocka_unit_test(test_json__safe_text__bad_bytes_escaped),
+		cmocka_unit_test(test_json__safe_text__cut_between_characters_with_ellipsis),
+		cmocka_unit_test(test_json__safe_vformat__long_input_cut_once_between_characters),
+		cmocka_unit_test(test_json__input_error_set__cut_key_valid_utf8),
+		cmocka_unit_test(test_json__api_error_body__any_bytes_give_a_json_error),
+		cmocka_unit_test(test_json__query_check__bad_escape_names_its_parameter),
 		cmocka_unit_test(test_json__merge_patch__rfc7386_examples),
 		cmocka_unit_test(test_json__merge_patch__patch_left_unchanged),
 	};

@@ -565,6 +565,38 @@ test_calendar__paris_day__follows_summer_time(void **state)
 }
 
 static void
+test_calendar__instants__rfc3339_and_paris_midnight(void **state)
+{
+	static const char *const bad[] = { "2026-12-04", "2026-12-04T10:00:00",
+		"2026-12-04 10:00:00Z", "2026-12-04T24:00:00Z", "2026-12-04T10:60:00Z",
+		"2026-02-30T10:00:00Z", "2026-12-04T10:00:00.Z", "2026-12-04T10:00:00+0100",
+		"2026-12-04T10:00:00+01:00x", "2026-12-04T10:00:00+24:00", "2026-12-04T1:00:00Z",
+		"" };
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(cal_parse_instant("2026-12-04T10:00:00Z", &t), 0);
+	assert_int_equal(t, 1796378400);
+	assert_int_equal(cal_parse_instant("2026-12-04t10:00:00.999z", &t), 0);
+	assert_int_equal(t, 1796378400);
+	assert_int_equal(cal_parse_instant("2026-12-04T11:00:00+01:00", &t), 0);
+	assert_int_equal(t, 1796378400);
+	assert_int_equal(cal_parse_instant("2026-12-04T08:30:00-01:30", &t), 0);
+	assert_int_equal(t, 1796378400);
+	assert_int_equal(cal_parse_instant("2016-12-31T23:59:60Z", &t), 0);
+	assert_int_equal(t, 1483228799);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cal_parse_instant(bad[i], &t), -1);
+	assert_int_equal(cal_parse_instant(NULL, &t), -1);
+	/* Paris midnight: 23:00 UTC the day before in winter, 22:00 in summer. */
+	assert_int_equal(cal_paris_midnight(day("2026-12-04")), 1796338800);
+	assert_int_equal(cal_paris_midnight(day("2026-07-11")), 1783720800);
+	/* The days of the switches begin before them. */
+	assert_int_equal(cal_paris_midnight(day("2026-03-29")), 1774738800);
+	assert_int_equal(cal_paris_midnight(day("2026-10-25")), 1792879200);
+}
+
+static void
 test_calendar__french_holidays_and_business_days(void **state)
 {
 	(void)state;
@@ -707,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_calendar__parse_and_format__round_trip),
 		cmocka_unit_test(test_calendar__weekdays_and_weeks),
 		cmocka_unit_test(test_calendar__paris_day__follows_summer_time),
+		cmocka_unit_test(test_calendar__instants__rfc3339_and_paris_midnight),
 		cmocka_unit_test(test_calendar__french_holidays_and_business_days),
 		cmocka_unit_test(test_scriptlib__json__round_trips_and_limits),
 		cmocka_unit_test(test_scriptlib__date__paris_calendar),
