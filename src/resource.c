@@ -762,7 +762,7 @@ resource_list(struct api_req *r)
 	if (cats != 0 &&
 	    audit_record(r->srv->audit, &r->who, "read", employee_id, res->table, cats)) {
 		json_decref(items);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		audit_refuse(r, "read");
 		return;
 	}
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
@@ -800,7 +800,7 @@ resource_get(struct api_req *r)
 	if (cats != 0 &&
 	    audit_record(r->srv->audit, &r->who, "read", employee_id, res->table, cats)) {
 		json_decref(v);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		audit_refuse(r, "read");
 		return;
 	}
 	api_reply(r, 200, v);
