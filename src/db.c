@@ -127,6 +127,8 @@ db_fault_clear(struct db *db)
 int
 db_full(struct db *db, time_t *at)
 {
+	if (db == NULL)
+		return 0;
 	if (at != NULL)
 		*at = db->full_at;
 	return db->full;

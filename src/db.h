@@ -66,6 +66,7 @@ void db_fault_clear(struct db *);
  * Whether the disk is full: a write failed for lack of space and none has
  * succeeded since. *at (when not NULL): the time of the last such failure.
  * Entering and leaving this state are logged, once each per episode.
+ * 0 for a NULL db.
  */
 int db_full(struct db *, time_t *at);
 

@@ -20,9 +20,18 @@ import time
 
 import pytest
 
+import lua_support as ls
 import tremplin_test as tt
 
 FILLER_CHUNK = 64 * 1024
+
+
+def daemon_on(where, **kw):
+    """A daemon whose database and audit log live in `where` (the rest does not)."""
+    d = tt.Daemon(**kw)
+    d.database = os.path.join(where, "tremplin.db")
+    d.write_config()
+    return d
 
 
 @pytest.fixture
@@ -106,9 +115,7 @@ def integrity(path):
 
 
 def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_disk):
-    f = tt.Daemon()
-    f.database = os.path.join(small_disk, "tremplin.db")
-    f.write_config()
+    f = daemon_on(small_disk)
     audit = os.path.join(small_disk, "audit.sqlite")
     try:
         f.start()
@@ -189,6 +196,51 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
                      ("%" + lost["name"] + "%",)) == [(0,)]
         assert integrity(f.database) == [("ok",)]
         assert integrity(audit) == [("ok",)]
+        f.check_log()
+    finally:
+        f.cleanup()
+
+
+TICK = """
+every(1, function()
+  notify{ kind = "tick", recipient_role = "coordinator", message = "tick" }
+end, { immediately = true })
+"""
+
+
+def test_full_disk__a_script_whose_writes_fail_is_not_blamed_and_resumes(small_disk):
+    """Its notify() cannot be committed: retried, not counted, logged once; then it resumes."""
+    f = daemon_on(small_disk)
+    try:
+        f.lua_dir = os.path.join(f.dir, "lua")
+        ls.write_files(f.lua_dir, {"rules/tick.lua": TICK})
+        f.settings["extra"].update(script_dir=f.lua_dir, scripts={
+            "tick": {"role": "coordinator", "limits": {"max_failures": 2}}})
+        f.write_config()
+        f.start()
+        ticks = lambda: f.sql("SELECT count(*) FROM outbox WHERE kind = 'tick'")[0][0]  # noqa
+        tt.wait_for("a first tick", ticks)
+        offset = f.log_size()
+        filler = fill(small_disk)
+        calls = ls.item(f, "tick")["script"]["calls"]
+        # Past max_failures runs, each failing for lack of space.
+        s = tt.wait_for("runs on the full disk (or the script disabled)",
+                        lambda: (lambda p: p if p["script"]["calls"] >= calls + 4
+                                 or p["state"] != "enabled" else None)(ls.item(f, "tick")))
+        assert s["state"] == "enabled" and s["script"]["failures_in_row"] == 0, s
+        assert "disk is full" in s["last_error"], s
+        log = f.log_since(offset)
+        assert log.count("the disk is full") == 1, log
+        assert "script tick" not in log, log
+        h = health(f)
+        assert h.body["database"]["status"] == "full", h
+
+        os.unlink(filler)
+        before = ticks()
+        tt.wait_for("a tick once space returns", lambda: ticks() > before)
+        assert ls.item(f, "tick")["state"] == "enabled"
+        tt.wait_for("health ok", lambda: health(f).status == 200)
+        assert f.stop() == 0
         f.check_log()
     finally:
         f.cleanup()
