@@ -863,7 +863,9 @@ write_row(struct api_req *r, const struct resource *res, json_t *obj, int64_t *i
 		return -1;
 	return 0;
 fail:
-	log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
+	/* A full disk is logged once per episode, by the store; api_internal says the rest. */
+	if (!db_full(db, NULL) && !db_full(audit_db(r->srv->audit), NULL))
+		log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
 	db_rollback(db);
 	return -1;
 }

@@ -135,6 +135,7 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
         assert f.get(notes, who="cip").status == 200
         assert health(f).body["status"] == "ok"
 
+        offset = f.log_size()
         filler = fill(small_disk)
         refused, lost = write_until_refused(f, names)
 
@@ -152,6 +153,11 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
                 break
         assert a.status == 507 and a.error["code"] == "insufficient_storage", a
         assert "audit log" in a.error["message"], a
+        a = f.post(notes, {"text": "jamais écrit"}, who="cip")
+        assert a.status == 507 and a.error["code"] == "insufficient_storage", a
+        # Logged once per store, not once per refused request.
+        log = f.log_since(offset)
+        assert log.count("the disk is full") <= 2 and "write failed" not in log, log
         # Reads still work, another refused write changes nothing.
         assert f.post("/v1/structures", tt.structure_body()).status == 507
         assert f.get("/v1/structures/1").status == 200
@@ -194,6 +200,7 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
         assert f.sql("SELECT count(*) FROM structures WHERE name = ?", (lost["name"],)) == [(0,)]
         assert f.sql("SELECT count(*) FROM events WHERE payload LIKE ?",
                      ("%" + lost["name"] + "%",)) == [(0,)]
+        assert f.sql("SELECT count(*) FROM notes WHERE text = 'jamais écrit'") == [(0,)]
         assert integrity(f.database) == [("ok",)]
         assert integrity(audit) == [("ok",)]
         f.check_log()
