@@ -181,6 +181,13 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	/*
+	 * Keep -wal and -shm at close (the WAL emptied: see db_close): a start on
+	 * a full disk then finds them and serves reads, where creating a new
+	 * -shm would need space it does not have.
+	 */
+	int persist = 1;
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	for (size_t i = 0; i < DB_MAX_OPEN; i++)
 		if (open_dbs[i] == NULL) {
 			open_dbs[i] = db;
@@ -201,6 +208,9 @@ db_close(struct db *db)
 			open_dbs[i] = NULL;
 	for (size_t i = 0; i < db->nstmts; i++)
 		sqlite3_finalize(db->stmts[i].stmt);
+	/* The kept WAL is truncated at close: no old pages stay in it. */
+	if (db->h)
+		sqlite3_exec(db->h, "PRAGMA journal_size_limit = 0", NULL, NULL, NULL);
 	if (db->h)
 		sqlite3_close(db->h);
 	free(db->path);

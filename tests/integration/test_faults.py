@@ -208,6 +208,32 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
         f.cleanup()
 
 
+def test_full_disk__filled_while_stopped__starts_and_serves_reads(small_disk):
+    """A clean stop keeps -wal (emptied) and -shm: the next start needs no space to read."""
+    f = daemon_on(small_disk)
+    try:
+        f.start()
+        body = tt.structure_body()
+        f.create("/v1/structures", body)
+        assert f.stop() == 0
+        # Nothing of the old pages stays in the kept WAL.
+        assert os.path.getsize(f.database + "-wal") == 0
+        filler = fill(small_disk)
+        start_anyway(f)
+        assert body["name"] in [s["name"] for s in f.list_all("/v1/structures")]
+        a = f.post("/v1/structures", tt.structure_body())
+        assert a.status == 507 and a.error["code"] == "insufficient_storage", a
+        assert health(f).body["database"]["status"] == "full"
+        os.unlink(filler)
+        f.create("/v1/structures", tt.structure_body())
+        assert health(f).status == 200
+        assert f.stop() == 0
+        assert integrity(f.database) == [("ok",)]
+        f.check_log()
+    finally:
+        f.cleanup()
+
+
 TICK = """
 every(1, function()
   notify{ kind = "tick", recipient_role = "coordinator", message = "tick" }
