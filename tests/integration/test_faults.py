@@ -170,7 +170,7 @@ def test_full_disk__507_reads_served_health_degraded_restart_and_recovery(small_
         # A restart on the still full disk, with a configuration that changes an
         # account: the daemon cannot record the change, says so, and serves reads.
         offset = f.log_size()
-        f.stop()
+        assert f.stop() == 0, f.log()
         staff = [dict(s) for s in tt.BOOTSTRAP_STAFF]
         staff[3]["name"] = "Encadrant ETI renommé"
         f.write_config(staff=staff)
