@@ -12,6 +12,7 @@
 #include <event2/http.h>
 #include <openssl/evp.h>
 
+#include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -123,12 +124,39 @@ api_input_error(struct api_req *r, const struct input_error *e)
 	error_reply(r, e->status, e->code, e->field, e->message);
 }
 
+/*
+ * The request's failure told by its cause, as the stores saw it: a full disk
+ * is 507 (the store logs the episode once), other storage trouble 503.
+ */
 void
 api_internal(struct api_req *r, const char *what)
 {
-	log_warnx("api: %s %s: %s: %s", r->route ? r->route->pattern : "?", r->who.unix_user, what,
-	    sqlite3_errmsg(db_handle(r->srv->db)));
-	error_reply(r, 500, "internal", NULL, "internal error; the daemon's log says more");
+	struct db *adb = audit_db(r->srv->audit);
+	const char *store = "database";
+	char why[256];
+	enum db_fault f = db_fault(r->srv->db, why, sizeof(why));
+
+	if (adb != NULL && db_fault(adb, NULL, 0) > f) {
+		f = db_fault(adb, why, sizeof(why));
+		store = "audit log";
+	}
+	if (f == DB_FAULT_FULL) {
+		log_debug("api: %s %s: %s: refused, the disk is full",
+		    r->route ? r->route->pattern : "?", r->who.unix_user, what);
+		api_error(r, 507, "insufficient_storage", NULL,
+		    "the disk holding the %s is full: nothing was saved; retry once space is freed",
+		    store);
+		return;
+	}
+	log_warnx("api: %s %s: %s: %s: %s", r->route ? r->route->pattern : "?", r->who.unix_user,
+	    what, store, why);
+	if (f == DB_FAULT_BUSY)
+		api_error(r, 503, "unavailable", NULL, "the %s is busy; try again", store);
+	else if (f == DB_FAULT_IO)
+		api_error(r, 503, "unavailable", NULL,
+		    "the %s cannot be read or written; the daemon's log says more", store);
+	else
+		error_reply(r, 500, "internal", NULL, "internal error; the daemon's log says more");
 }
 
 static int
@@ -403,6 +431,10 @@ route_request(struct api_req *r)
 			return;
 		}
 	}
+	/* A failure is told by what this handler met, not by an earlier one. */
+	db_fault_clear(r->srv->db);
+	if (audit_db(r->srv->audit) != NULL)
+		db_fault_clear(audit_db(r->srv->audit));
 	r->route->fn(r);
 	if (!r->replied)
 		api_internal(r, "handler gave no reply");

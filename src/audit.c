@@ -57,7 +57,9 @@ static const struct db_module audit_module = {
 int
 audit_open(const char *path, int retention_days, struct audit **out, char *err, size_t errlen)
 {
-	static const char setret[] = "UPDATE audit_settings SET retention_days = ?";
+	/* Only when it changes: a start on a full disk must not need to write. */
+	static const char setret[] =
+	    "UPDATE audit_settings SET retention_days = ?1 WHERE retention_days IS NOT ?1";
 	const struct db_module *mods[] = { &audit_module };
 	struct audit *a = calloc(1, sizeof(*a));
 
@@ -79,13 +81,36 @@ audit_open(const char *path, int retention_days, struct audit **out, char *err, 
 	sqlite3_bind_int(st, 1, retention_days);
 	int rc = sqlite3_step(st);
 	db_done(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE && db_full(a->db, NULL)) {
+		/* Reads must go on; entries younger than the recorded retention are kept. */
+		log_warnx("%s: the disk is full: the retention of %d days is not recorded; free "
+		          "space, then restart",
+		    path, retention_days);
+	} else if (rc != SQLITE_DONE) {
 		snprintf(err, errlen, "%s: cannot set the retention", path);
 		audit_close(a);
 		return -1;
 	}
 	*out = a;
 	return 0;
+}
+
+struct db *
+audit_db(struct audit *a)
+{
+	return a ? a->db : NULL;
+}
+
+void
+audit_refuse(struct api_req *r, const char *what)
+{
+	if (db_fault(r->srv->audit->db, NULL, 0) == DB_FAULT_FULL)
+		api_error(r, 507, "insufficient_storage", NULL,
+		    "the disk holding the audit log is full: this %s cannot be recorded, so it is "
+		    "refused; retry once space is freed",
+		    what);
+	else
+		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this %s", what);
 }
 
 void
@@ -134,8 +159,10 @@ audit_record_as(struct audit *a, int64_t staff_id, const char *actor, const char
 	int rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("audit: cannot record %s of %s: %s", action, resource,
-		    sqlite3_errmsg(db_handle(a->db)));
+		/* A full disk is logged once per episode, by the store. */
+		if (!db_full(a->db, NULL))
+			log_warnx("audit: cannot record %s of %s: %s", action, resource,
+			    sqlite3_errmsg(db_handle(a->db)));
 		return -1;
 	}
 	return 0;

@@ -15,6 +15,8 @@
 
 struct identity;
 struct audit;
+struct api_req;
+struct db;
 
 int audit_open(const char *path, int retention_days, struct audit **out, char *err, size_t errlen);
 void audit_close(struct audit *);
@@ -47,6 +49,14 @@ struct audit_filter {
 /* Entries, newest last, after id `after`, that pass f. An array, or NULL on error. */
 json_t *audit_list(
     struct audit *, const struct audit_filter *f, int64_t after, int limit, int64_t *last);
+/*
+ * Refuse a request whose audit entry could not be written (fail closed):
+ * 507 when the disk holding the audit log is full, 503 otherwise. what: "read", "export".
+ */
+void audit_refuse(struct api_req *, const char *what);
+/* The audit log's store, for its health and its failures. */
+struct db *audit_db(struct audit *);
+
 /* Drop entries older than the retention; returns how many, -1 on error. */
 int audit_purge(struct audit *, int64_t now_ms);
 

@@ -1,5 +1,6 @@
 #include "db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #define DB_BUSY_TIMEOUT_MS 2000
 #define DB_CHECKPOINT_WAIT_MS 100
 #define DB_MAX_STMTS 256
+#define DB_MAX_OPEN 8
+/* SQLite's own default, which setting a WAL hook turns off: the hook does it. */
+#define DB_AUTOCHECKPOINT_PAGES 1000
 
 struct db {
 	sqlite3 *h;
@@ -20,7 +24,116 @@ struct db {
 		sqlite3_stmt *stmt;
 	} stmts[DB_MAX_STMTS];
 	size_t nstmts;
+	enum db_fault fault; /* the weightiest since db_fault_clear() */
+	char fault_why[256];
+	int full; /* a write failed for lack of space; none succeeded since */
+	time_t full_at;
 };
+
+/* The open databases, so that db_done() finds the one a statement belongs to. */
+static struct db *open_dbs[DB_MAX_OPEN];
+
+static struct db *
+db_of(sqlite3 *h)
+{
+	for (size_t i = 0; i < DB_MAX_OPEN; i++)
+		if (open_dbs[i] != NULL && open_dbs[i]->h == h)
+			return open_dbs[i];
+	return NULL;
+}
+
+static enum db_fault
+classify(int rc, int sys)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return DB_FAULT_FULL;
+	case SQLITE_IOERR:
+		return sys == ENOSPC || sys == EDQUOT ? DB_FAULT_FULL : DB_FAULT_IO;
+	case SQLITE_CANTOPEN:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_READONLY:
+		return DB_FAULT_IO;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_FAULT_BUSY;
+	default:
+		return DB_FAULT_OTHER;
+	}
+}
+
+/* Note the outcome rc of a statement on db: failures by cause, a full disk once. */
+static enum db_fault
+observe(struct db *db, int rc)
+{
+	enum db_fault f;
+	char why[sizeof(db->fault_why)];
+	int sys;
+
+	if (db == NULL || rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return DB_FAULT_NONE;
+	sys = sqlite3_system_errno(db->h);
+	f = classify(rc, sys);
+	if (f >= DB_FAULT_IO && sys != 0)
+		snprintf(why, sizeof(why), "%s (SQLite code %d, errno %d: %s)",
+		    sqlite3_errmsg(db->h), rc, sys, strerror(sys));
+	else
+		snprintf(why, sizeof(why), "%s (SQLite code %d)", sqlite3_errmsg(db->h), rc);
+	if (f >= db->fault) {
+		db->fault = f;
+		memcpy(db->fault_why, why, sizeof(why));
+	}
+	if (f == DB_FAULT_FULL) {
+		if (!db->full)
+			log_warnx("db: %s: the disk is full: %s; writes are refused until space "
+			          "is freed",
+			    db->path, why);
+		db->full = 1;
+		db->full_at = tr_now();
+	}
+	return f;
+}
+
+/* Called by SQLite after each commit that wrote: a write succeeded. */
+static int
+wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct db *db = arg;
+
+	if (db->full) {
+		db->full = 0;
+		log_info("db: %s: writes succeed again: the disk has space", db->path);
+	}
+	if (pages >= DB_AUTOCHECKPOINT_PAGES)
+		sqlite3_wal_checkpoint(h, name);
+	return SQLITE_OK;
+}
+
+enum db_fault
+db_fault(struct db *db, char *why, size_t whylen)
+{
+	if (why != NULL)
+		tr_strlcpy(why, db->fault == DB_FAULT_NONE ? "no failure" : db->fault_why, whylen);
+	return db->fault;
+}
+
+void
+db_fault_clear(struct db *db)
+{
+	db->fault = DB_FAULT_NONE;
+	db->fault_why[0] = '\0';
+}
+
+int
+db_full(struct db *db, time_t *at)
+{
+	if (db == NULL)
+		return 0;
+	if (at != NULL)
+		*at = db->full_at;
+	return db->full;
+}
 
 static int
 exec(struct db *db, const char *sql, char *err, size_t errlen)
@@ -28,6 +141,7 @@ exec(struct db *db, const char *sql, char *err, size_t errlen)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		observe(db, sqlite3_extended_errcode(db->h));
 		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
 		return -1;
@@ -86,6 +200,19 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	/*
+	 * Keep -wal and -shm at close (the WAL emptied: see db_close): a start on
+	 * a full disk then finds them and serves reads, where creating a new
+	 * -shm would need space it does not have.
+	 */
+	int persist = 1;
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	for (size_t i = 0; i < DB_MAX_OPEN; i++)
+		if (open_dbs[i] == NULL) {
+			open_dbs[i] = db;
+			break;
+		}
+	sqlite3_wal_hook(db->h, wal_hook, db);
 	*out = db;
 	return 0;
 }
@@ -115,8 +242,14 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	for (size_t i = 0; i < DB_MAX_OPEN; i++)
+		if (open_dbs[i] == db)
+			open_dbs[i] = NULL;
 	for (size_t i = 0; i < db->nstmts; i++)
 		sqlite3_finalize(db->stmts[i].stmt);
+	/* The kept WAL is truncated at close: no old pages stay in it. */
+	if (db->h)
+		sqlite3_exec(db->h, "PRAGMA journal_size_limit = 0", NULL, NULL, NULL);
 	if (db->h)
 		sqlite3_close(db->h);
 	free(db->path);
@@ -168,7 +301,8 @@ db_done(sqlite3_stmt *st)
 {
 	if (st == NULL)
 		return;
-	sqlite3_reset(st);
+	/* The step's outcome again: how failures are seen without each caller's care. */
+	observe(db_of(sqlite3_db_handle(st)), sqlite3_reset(st));
 	sqlite3_clear_bindings(st);
 }
 
@@ -184,7 +318,9 @@ run(struct db *db, const char *sql)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("db: %s: %s", sql, sqlite3_errmsg(db->h));
+		/* A full disk is logged once per episode, by observe(). */
+		if (observe(db, sqlite3_extended_errcode(db->h)) != DB_FAULT_FULL)
+			log_warnx("db: %s: %s", sql, sqlite3_errmsg(db->h));
 		return -1;
 	}
 	return 0;
@@ -244,6 +380,21 @@ foreign_keys_broken(struct db *db)
 	return rc != SQLITE_DONE;
 }
 
+/* A migration that failed for lack of space says so first: the fix is the operator's. */
+static void
+full_hint(struct db *db, char *err, size_t errlen)
+{
+	char was[1024];
+
+	if (db->fault != DB_FAULT_FULL)
+		return;
+	tr_strlcpy(was, err, sizeof(was));
+	snprintf(err, errlen,
+	    "%s: the disk is full and migrations are pending: nothing was changed; free space, "
+	    "then start again (%s)",
+	    db->path, was);
+}
+
 int
 db_migrate(
     struct db *db, const struct db_module *const *mods, size_t nmods, char *err, size_t errlen)
@@ -253,6 +404,7 @@ db_migrate(
 	char why[512], now[32];
 
 	tr_rfc3339(tr_now(), now, sizeof(now));
+	db_fault_clear(db);
 	/*
 	 * Foreign keys are off while migrating, so that a table can be rebuilt
 	 * (create, copy, drop, rename: SQLite's way to change a column) without
@@ -316,15 +468,17 @@ db_migrate(
 		goto fail;
 	}
 	if (db_commit(db) == -1) {
-		snprintf(err, errlen, "%s: cannot commit the migrations: %s", db->path,
-		    sqlite3_errmsg(db->h));
+		snprintf(
+		    err, errlen, "%s: cannot commit the migrations: %s", db->path, db->fault_why);
 		exec(db, "PRAGMA foreign_keys = ON", why, sizeof(why));
+		full_hint(db, err, errlen);
 		return -1;
 	}
 	return exec(db, "PRAGMA foreign_keys = ON", err, errlen);
 fail:
 	db_rollback(db);
 	exec(db, "PRAGMA foreign_keys = ON", why, sizeof(why));
+	full_hint(db, err, errlen);
 	return -1;
 }
 

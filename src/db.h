@@ -3,6 +3,7 @@
 #define TREMPLIN_DB_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -46,6 +47,28 @@ void db_done(sqlite3_stmt *);
 int db_begin(struct db *); /* BEGIN IMMEDIATE */
 int db_commit(struct db *);
 void db_rollback(struct db *);
+
+/*
+ * Failures, as the store sees them through db_done(), transactions and
+ * migrations, in rising order of weight. DB_FAULT_FULL: SQLITE_FULL, or an
+ * I/O error whose errno is ENOSPC or EDQUOT.
+ */
+enum db_fault { DB_FAULT_NONE, DB_FAULT_OTHER, DB_FAULT_BUSY, DB_FAULT_IO, DB_FAULT_FULL };
+
+/*
+ * The weightiest failure since the last db_fault_clear(), with SQLite's
+ * words and the errno in why (when why is not NULL). The HTTP layer clears
+ * it before each handler, so a handler's failure is told by its cause.
+ */
+enum db_fault db_fault(struct db *, char *why, size_t whylen);
+void db_fault_clear(struct db *);
+/*
+ * Whether the disk is full: a write failed for lack of space and none has
+ * succeeded since. *at (when not NULL): the time of the last such failure.
+ * Entering and leaving this state are logged, once each per episode.
+ * 0 for a NULL db.
+ */
+int db_full(struct db *, time_t *at);
 
 /* A cheap check that the database answers: 0 when it does. */
 int db_check(struct db *);

@@ -244,8 +244,7 @@ employees_list(struct api_req *r)
 		    audit_record(r->srv->audit, &r->who, "read", last, res_employee.table, cats)) {
 			db_done(st);
 			json_decref(items);
-			api_error(
-			    r, 503, "unavailable", NULL, "the audit log cannot record this read");
+			audit_refuse(r, "read");
 			return;
 		}
 	}

@@ -160,8 +160,9 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	db_done(st);
 	free(text);
 	if (rc != SQLITE_DONE) {
-		log_warnx("events: cannot record %s %s: %s", type, subject,
-		    sqlite3_errmsg(db_handle(ev->db)));
+		if (!db_full(ev->db, NULL))
+			log_warnx("events: cannot record %s %s: %s", type, subject,
+			    sqlite3_errmsg(db_handle(ev->db)));
 		return -1;
 	}
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
@@ -243,12 +244,14 @@ save_cursor(struct events *ev, struct sub *s)
 	if (s->last_error[0])
 		sqlite3_bind_text(st, 5, s->last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int rc = sqlite3_step(st);
+	db_done(st);
+	/* Kept in memory and saved at the next chance; a full disk is logged once, by the store. */
+	if (rc == SQLITE_DONE)
+		s->saved = s->cursor;
+	else if (!db_full(ev->db, NULL))
 		log_warnx("events: cannot save the cursor of %s: %s", s->name,
 		    sqlite3_errmsg(db_handle(ev->db)));
-	else
-		s->saved = s->cursor;
-	db_done(st);
 }
 
 int
@@ -355,8 +358,14 @@ failed(struct events *ev, struct sub *s, int64_t id, const char *why)
 	/* Shown in the subscriptions list: a handler's text, made fit for JSON. */
 	json_safe_format(s->last_error, sizeof(s->last_error), "event %lld: %s", (long long)id,
 	    why ? why : "the handler failed");
-	log_warnx("events: %s failed on event %lld (%s); retry in %lld ms", s->name, (long long)id,
-	    why ? why : "the handler failed", (long long)s->backoff_ms);
+	/* On a full disk every retry fails alike: the store logged the episode. */
+	if (db_full(ev->db, NULL))
+		log_debug("events: %s failed on event %lld (%s) on a full disk; retry in %lld ms",
+		    s->name, (long long)id, why ? why : "the handler failed",
+		    (long long)s->backoff_ms);
+	else
+		log_warnx("events: %s failed on event %lld (%s); retry in %lld ms", s->name,
+		    (long long)id, why ? why : "the handler failed", (long long)s->backoff_ms);
 	save_cursor(ev, s);
 }
 

@@ -145,7 +145,7 @@ welcome_checklist(struct api_req *r)
 	if (cats != 0 &&
 	    audit_record(r->srv->audit, &r->who, "read", r->ids[0], res_welcome.table, cats)) {
 		json_decref(items);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		audit_refuse(r, "read");
 		return;
 	}
 	api_reply(r, 200, json_pack("{s:o}", "items", items));

@@ -127,6 +127,7 @@ struct script {
 	char file[PATH_MAX]; /* as configured, for messages */
 	struct version *cur;
 	int failures_in_row;
+	int disk_full; /* the last call failed because the disk is full: not its fault */
 	int64_t calls, failures;
 	int seen;
 };
@@ -299,6 +300,13 @@ call(struct version *v, lua_CFunction fn, void *arg, char **err)
 				*err = NULL;
 		}
 	}
+	/*
+	 * A full disk fails notify(), audited view() reads and the commit alike:
+	 * the call is retried as a failure is, but it does not count against
+	 * the script, and the store has logged the episode already.
+	 */
+	v->s->disk_full =
+	    st == LB_ERROR && (db_full(h->srv->db, NULL) || db_full(audit_db(h->srv->audit), NULL));
 	return st;
 }
 
@@ -318,7 +326,8 @@ max_failures(const struct version *v)
 static int
 disables(const struct version *v, enum luabox_status st)
 {
-	return st != LB_OK && (st != LB_ERROR || v->s->failures_in_row + 1 >= max_failures(v));
+	return st != LB_OK &&
+	    (st != LB_ERROR || (!v->s->disk_full && v->s->failures_in_row + 1 >= max_failures(v)));
 }
 
 static int
@@ -333,10 +342,17 @@ outcome(struct version *v, enum luabox_status st, char *err, const char *what)
 		free(err);
 		return 0;
 	}
-	s->failures++;
-	s->failures_in_row++;
 	if (err == NULL)
 		err = xstrdup("out of memory");
+	if (st == LB_ERROR && s->disk_full) {
+		set_error(s, "%s: %s (the disk is full: retried, not counted)", what, err);
+		log_debug("script %s: %s failed on a full disk: %s", s->name, what,
+		    first_line(err, line, sizeof(line)));
+		free(err);
+		return 0;
+	}
+	s->failures++;
+	s->failures_in_row++;
 	if (st != LB_ERROR) {
 		set_error(s, "disabled: %s: %s", what, err);
 		log_warnx("script %s: disabled: %s: %s", s->name, what,

@@ -764,7 +764,7 @@ resource_list(struct api_req *r)
 	if (cats != 0 &&
 	    audit_record(r->srv->audit, &r->who, "read", employee_id, res->table, cats)) {
 		json_decref(items);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		audit_refuse(r, "read");
 		return;
 	}
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
@@ -802,7 +802,7 @@ resource_get(struct api_req *r)
 	if (cats != 0 &&
 	    audit_record(r->srv->audit, &r->who, "read", employee_id, res->table, cats)) {
 		json_decref(v);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this read");
+		audit_refuse(r, "read");
 		return;
 	}
 	api_reply(r, 200, v);
@@ -865,7 +865,9 @@ write_row(struct api_req *r, const struct resource *res, json_t *obj, int64_t *i
 		return -1;
 	return 0;
 fail:
-	log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
+	/* A full disk is logged once per episode, by the store; api_internal says the rest. */
+	if (!db_full(db, NULL) && !db_full(audit_db(r->srv->audit), NULL))
+		log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
 	db_rollback(db);
 	return -1;
 }

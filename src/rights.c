@@ -238,7 +238,7 @@ employee_export(struct api_req *r)
 	        audited | shown) == -1) {
 		json_decref(records);
 		json_decref(emp);
-		api_error(r, 503, "unavailable", NULL, "the audit log cannot record this export");
+		audit_refuse(r, "export");
 		return;
 	}
 	json_t *seen = viewed_by(r, employee_id);

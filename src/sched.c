@@ -271,13 +271,14 @@ record_run(struct sched *s, const char *name, int64_t when)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, when);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		log_warnx(
-		    "sched: %s: last run not recorded: %s", name, sqlite3_errmsg(db_handle(s->db)));
 	db_done(st);
-	if (rc != SQLITE_DONE)
+	/* A full disk is logged once per episode, by the store. */
+	if (rc != SQLITE_DONE) {
+		if (!db_full(s->db, NULL))
+			log_warnx("sched: %s: last run not recorded: %s", name,
+			    sqlite3_errmsg(db_handle(s->db)));
 		db_rollback(s->db);
-	else if (db_commit(s->db) == -1)
+	} else if (db_commit(s->db) == -1 && !db_full(s->db, NULL))
 		log_warnx("sched: %s: last run not recorded (commit failed)", name);
 }
 

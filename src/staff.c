@@ -392,8 +392,11 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 	    " updated_at) VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?5)"
 	    " ON CONFLICT (unix_user) DO UPDATE SET name = ?1, role = ?3, email = ?4, active = 1,"
 	    " bootstrap = 1, updated_at = CASE WHEN (name, role, coalesce(email, ''), active)"
-	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1) THEN ?5 ELSE updated_at END";
-	static const char unmark[] = "UPDATE staff SET bootstrap = 0 WHERE bootstrap = 1";
+	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1) THEN ?5 ELSE updated_at END"
+	    /* An account as the file has it already is not written: a start writes nothing. */
+	    " WHERE (name, role, coalesce(email, ''), active, bootstrap)"
+	    "  IS NOT (?1, ?3, coalesce(?4, ''), 1, 1)";
+	static const char unmark[] = "UPDATE staff SET bootstrap = 0 WHERE id = ?";
 	static const char marked[] = "SELECT id FROM staff WHERE bootstrap = 1";
 	json_t **before = calloc(c->nstaff ? c->nstaff : 1, sizeof(*before));
 	int64_t *ids = calloc(c->nstaff ? c->nstaff : 1, sizeof(*ids));
@@ -441,9 +444,15 @@ staff_bootstrap(struct db *db, struct events *ev, const struct config *c, char *
 		json_array_set_new(dropped, j, was);
 	}
 	/* An account dropped from the file stays, managed through the API from now on. */
-	if ((st = db_stmt(db, unmark)) == NULL || sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	db_done(st);
+	json_array_foreach (dropped, j, o) {
+		if ((st = db_stmt(db, unmark)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(o, "id")));
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		db_done(st);
+		st = NULL;
+	}
 	for (i = 0; i < c->nstaff; i++) {
 		const struct conf_staff *s = &c->staff[i];
 		if ((st = db_stmt(db, sql)) == NULL)

@@ -16,30 +16,64 @@
 #include "api.h"
 #include "backup.h"
 #include "config.h"
+#include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
 #include "luahost.h"
 #include "plugin.h"
 #include "server.h"
+#include "util.h"
+
+/* One store's state for /v1/health; appends to reason when it is not ok. */
+static const char *
+store_health(struct db *db, int answers, const char *name, char *reason, size_t size)
+{
+	size_t off = strlen(reason);
+	char when[32];
+	time_t at;
+
+	if (!answers) {
+		snprintf(
+		    reason + off, size - off, "%sthe %s does not answer", off ? "; " : "", name);
+		return "failing";
+	}
+	if (!db_full(db, &at))
+		return "ok";
+	tr_rfc3339(at, when, sizeof(when));
+	snprintf(reason + off, size - off,
+	    "%sdisk full: the last write to the %s failed at %s; writes are refused (507) "
+	    "until space is freed, reads are served",
+	    off ? "; " : "", name, when);
+	return "full";
+}
 
 void
 system_health(struct api_req *r)
 {
-	/* Monitoring may poll hard: the database is asked at most once a second. */
+	/* Monitoring may poll hard: the stores are asked at most once a second. */
 	static time_t checked;
-	static int ok;
+	static int ok, audit_ok;
+	struct db *adb = audit_db(r->srv->audit);
 	time_t now = time(NULL);
+	char reason[512] = "";
 
 	if (now != checked) {
 		ok = db_check(r->srv->db) == 0;
+		audit_ok = adb == NULL || db_check(adb) == 0;
 		checked = now;
 	}
+	const char *dbst = store_health(r->srv->db, ok, "database", reason, sizeof(reason));
+	const char *aust =
+	    adb ? store_health(adb, audit_ok, "audit log", reason, sizeof(reason)) : "ok";
+	int degraded = reason[0] != '\0';
 
-	api_reply(r, ok ? 200 : 503,
-	    json_pack("{s:s, s:s, s:I, s:{s:s}}", "status", ok ? "ok" : "degraded", "version",
+	/* Degraded is 503, a full disk included: a monitor that reads only the status sees it. */
+	api_reply(r, degraded ? 503 : 200,
+	    json_pack("{s:s, s:s?, s:s, s:I, s:{s:s}, s:{s:s}}", "status",
+	        degraded ? "degraded" : "ok", "reason", degraded ? reason : NULL, "version",
 	        PACKAGE_VERSION, "uptime_seconds", (json_int_t)(time(NULL) - r->srv->started),
-	        "database", "status", ok ? "ok" : "failing"));
+	        "database", "status", dbst, "audit_log", "status", aust));
 }
 
 void

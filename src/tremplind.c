@@ -311,8 +311,16 @@ main(int argc, char *argv[])
 	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
 		fatalx("cannot set up the event loop");
 	d.srv.events = events_new(d.srv.base, d.srv.db, conf->event_delay_ms);
-	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	db_fault_clear(d.srv.db);
+	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1) {
+		if (db_fault(d.srv.db, NULL, 0) != DB_FAULT_FULL)
+			fatalx("%s", err);
+		/* Reads must go on: the accounts stay as the database holds them. */
+		log_warnx("%s", err);
+		log_warnx("starting anyway on a full disk: the staff accounts are those the "
+		          "database holds, not those of %s; free space, then reload (SIGHUP)",
+		    conf->path);
+	}
 	if ((d.srv.sched = sched_new(d.srv.base, d.srv.db, clock, NULL)) == NULL)
 		fatalx("cannot set up timers");
 	if (retention_start(&d.srv) == -1)

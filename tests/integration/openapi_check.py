@@ -65,7 +65,7 @@ POLICY = "x-policy"
 PLUGIN_ERRORS = {400: "BadRequestBody", 403: "Forbidden", 404: "NotFound",
                  405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
                  415: "UnsupportedMediaType", 422: "ValidationFailed", 500: "Internal",
-                 503: "Unavailable"}
+                 503: "Unavailable", 507: "InsufficientStorage"}
 
 _plugins = set()  # names of the plugins whose paths check() leaves to them
 

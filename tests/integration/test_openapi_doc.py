@@ -141,12 +141,25 @@ def test_accepts_errors():
 
 
 def test_accepts_health_ok_and_degraded():
-    oc.check("GET", "/v1/health", 200, JSON, {"status": "ok", "version": "0.1.0",
-                                              "uptime_seconds": 0, "database": {"status": "ok"}})
+    ok = {"status": "ok"}
+    oc.check("GET", "/v1/health", 200, JSON, {"status": "ok", "reason": None, "version": "0.1.0",
+                                              "uptime_seconds": 0, "database": ok,
+                                              "audit_log": ok})
     oc.check("GET", "/v1/health", 503, JSON, {"status": "degraded", "version": "0.1.0",
+                                              "reason": "the database does not answer",
                                               "uptime_seconds": 9,
-                                              "database": {"status": "failing"}})
+                                              "database": {"status": "failing"},
+                                              "audit_log": ok})
+    oc.check("GET", "/v1/health", 503, JSON, {"status": "degraded", "version": "0.1.0",
+                                              "reason": "disk full: the last write to the "
+                                              "audit log failed at 2026-12-04T10:30:00Z",
+                                              "uptime_seconds": 9, "database": ok,
+                                              "audit_log": {"status": "full"}})
     oc.check("GET", "/v1/health", 503, JSON, err("unavailable", "the database does not answer"))
+    # Degraded says why.
+    rejects("not valid under any", "GET", "/v1/health", 503, JSON,
+            {"status": "degraded", "reason": None, "version": "0.1.0", "uptime_seconds": 9,
+             "database": {"status": "full"}, "audit_log": ok})
 
 
 def test_backup_checks_content_type_only():

@@ -638,6 +638,93 @@ test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone(void 
 	assert_int_equal(query_int(h, "SELECT max(id) FROM barriers"), 7);
 }
 
+/*
+ * A database at its max_page_count answers SQLITE_FULL as a full disk does:
+ * the same code path, without needing a file system to fill.
+ */
+static int
+insert_note(struct db *db, size_t len)
+{
+	static const char sql[] = "INSERT INTO notes (body) VALUES (?)";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char *body = malloc(len + 1);
+	int rc;
+
+	assert_non_null(st);
+	assert_non_null(body);
+	memset(body, 'n', len);
+	body[len] = '\0';
+	sqlite3_bind_text(st, 1, body, (int)len, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	db_done(st);
+	free(body);
+	return rc;
+}
+
+static void
+test_db__write_fails_for_lack_of_space__full_until_a_write_succeeds(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+	sqlite3 *h = db_handle(f->db);
+	char why[256], sql[64];
+	time_t at = 0;
+
+	migrate_ok(f->db, mods, 1);
+	assert_int_equal(insert_note(f->db, 10), SQLITE_DONE);
+	assert_false(db_full(f->db, NULL));
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)query_int(h, "PRAGMA page_count"));
+	exec_ok(h, sql);
+
+	assert_int_equal(insert_note(f->db, 20000) & 0xff, SQLITE_FULL);
+	assert_true(db_full(f->db, &at));
+	assert_true(at > 0);
+	assert_int_equal(db_fault(f->db, why, sizeof(why)), DB_FAULT_FULL);
+	assert_non_null(strstr(why, "full"));
+	/* A transaction that cannot commit is refused the same way, and rolled back. */
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(insert_note(f->db, 20000) & 0xff, SQLITE_FULL);
+	db_rollback(f->db);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 1);
+	/* Clearing the request's failure does not clear the state: only a write does. */
+	db_fault_clear(f->db);
+	assert_int_equal(db_fault(f->db, NULL, 0), DB_FAULT_NONE);
+	assert_true(db_full(f->db, NULL));
+	/* Reads are not writes. */
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 1);
+	assert_true(db_full(f->db, NULL));
+
+	exec_ok(h, "PRAGMA max_page_count = 1000000");
+	assert_int_equal(insert_note(f->db, 20000), SQLITE_DONE);
+	assert_false(db_full(f->db, NULL));
+	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 2);
+}
+
+static void
+test_db__migration_pending_on_a_full_disk__refused_saying_so(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module *mods[] = { &notes_module };
+	sqlite3 *h = db_handle(f->db);
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)query_int(h, "PRAGMA page_count"));
+	exec_ok(h, sql);
+	assert_int_equal(db_migrate(f->db, mods, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "the disk is full and migrations are pending"));
+	assert_int_equal(table_exists(h, "notes"), 0);
+	assert_int_equal(db_module_version(f->db, "notes"), 0);
+	/* With nothing pending, the same full database migrates: nothing to write. */
+	exec_ok(h, "PRAGMA max_page_count = 1000000");
+	migrate_ok(f->db, mods, 1);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)query_int(h, "PRAGMA page_count"));
+	exec_ok(h, sql);
+	migrate_ok(f->db, mods, 1);
+}
+
 int
 main(void)
 {
@@ -685,6 +772,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__write_fails_for_lack_of_space__full_until_a_write_succeeds, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__migration_pending_on_a_full_disk__refused_saying_so, setup, teardown),
 	};
 
 	log_init(1, LOG_LEVEL_WARNING);
