@@ -905,10 +905,11 @@ def test_filters__on_anything_but_identity__400_naming_it(world, name):
     c = world.callers[name]
     e = world.employees["e1"]
     for param in ("category", "barrier", "barrier_category", "has_barrier", "severity", "detail",
-                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content"):
-        for path in ("/v1/employees?%s=health" % param,
-                     "/v1/employees/%d/barriers?%s=health" % (e, param),
-                     "/v1/employees/%d/notes?%s=health" % (e, param)):
+                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content",
+                  "prescriber_kind", "prescriber_name", "reason", "destination", "participants"):
+        for path in ["/v1/employees?%s=health" % param] + [
+                "/v1/employees/%d/%s?%s=health" % (e, res, param)
+                for res in ("barriers", "notes", "contracts", "passes", "reviews", "exits")]:
             a = world.call(c, "GET", path)
             if a.status == 403 and "notes" in path:
                 continue  # the role may not read notes at all
