@@ -8,8 +8,8 @@
  *
  * Dates and hours are identity (the ETI reads them, to plan the work); the
  * legal reasons of a renewal past 24 months, of an hours derogation and of
- * a suspension reveal age, health or justice: CAT_CONTRACT_LEGAL, which the
- * ETI does not read.
+ * a suspension reveal age, health or justice: CAT_CONTRACT_LEGAL, which only
+ * the person's referent CIP and the coordinator read (policy.c says why).
  *
  * A contract's end_date is its current end, renewals included: set on
  * create (initial_end_date follows it until the first renewal), then moved
@@ -567,7 +567,7 @@ static const struct column suspension_cols[] = {
 	{ "contract_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
 	{ "start_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
 	{ "end_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	/* Illness, a work accident, detention...: for the CIP and the coordinator. */
+	/* Illness, a work accident, detention...: the referent CIP's and the coordinator's. */
 	{ "reason", COL_ENUM, COL_REQUIRED, CAT_CONTRACT_LEGAL, 0, 0, suspension_reasons, NULL },
 	STAMP("created_at"),
 };

@@ -27,8 +27,10 @@ static const struct column employee_cols[] = {
 	{ "phone", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 30, NULL, NULL },
 	{ "address", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 300, NULL, NULL },
 	{ "france_travail_id", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 11, NULL, NULL },
-	{ "prescriber_kind", COL_ENUM, COL_REQUIRED, CAT_IDENTITY, 0, 0, prescriber_kinds, NULL },
-	{ "prescriber_name", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 200, NULL, NULL },
+	/* Who referred the person tells justice (spip, pjj) or disability (cap_emploi). */
+	{ "prescriber_kind", COL_ENUM, COL_REQUIRED, CAT_ORIENTATION, 0, 0, prescriber_kinds,
+	    NULL },
+	{ "prescriber_name", COL_TEXT, COL_NULLABLE, CAT_ORIENTATION, 0, 200, NULL, NULL },
 	{ "team", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 100, NULL, NULL },
 	{ "referent_cip_id", COL_STAFF, COL_NULLABLE, CAT_REFERENT, 0, 0, NULL, NULL },
 	{ "referent_eti_id", COL_STAFF, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
@@ -177,7 +179,8 @@ list_sql(void)
 
 /*
  * GET /v1/employees: filters on identity fields only, which every role that
- * reads files may read: a filter cannot reveal what the caller may not see.
+ * reads files may read: a filter cannot reveal what the caller may not see
+ * (none on the prescriber, which the ETI does not read: 400 as any unknown).
  * The rows come from one query (one read lock, not one per row), and each
  * row's referents give the caller's access to it.
  */

@@ -285,7 +285,12 @@ static const struct column review_cols[] = {
 	{ "kind", COL_ENUM, COL_REQUIRED, CAT_REVIEW_META, 0, 0, review_kinds, NULL },
 	{ "planned_on", COL_DATE, COL_REQUIRED, CAT_REVIEW_META, 0, 0, NULL, NULL },
 	{ "held_on", COL_DATE, COL_NULLABLE, CAT_REVIEW_META, 0, 0, NULL, NULL },
-	{ "participants", COL_NAMES, COL_NULLABLE, CAT_REVIEW_META, 0, 0, NULL, NULL },
+	/*
+	 * Who took part names the person's network (the probation officer, a
+	 * doctor): as the decisions, not the ETI's. It reads that a review is
+	 * held, and what the CIP shares.
+	 */
+	{ "participants", COL_NAMES, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 0, NULL, NULL },
 	{ "content", COL_TEXT, COL_NULLABLE, CAT_SOCIAL, 0, 8000, NULL, NULL },
 	{ "decisions", COL_TEXT, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 4000, NULL, NULL },
 	{ "shared_with_eti", COL_TEXT, COL_NULLABLE, CAT_REVIEW_SHARED, 0, 4000, NULL, NULL },
@@ -336,9 +341,11 @@ static const char *const exit_categories[] = { "emploi_durable", "emploi_transit
 
 static const struct column exit_cols[] = {
 	ID_COLUMNS,
+	/* The ETI reads that the person left, and when. */
 	{ "exit_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "category", COL_ENUM, COL_REQUIRED, CAT_IDENTITY, 0, 0, exit_categories, NULL },
-	{ "destination", COL_TEXT, COL_NULLABLE, CAT_IDENTITY, 0, 300, NULL, NULL },
+	/* "exclue" is a long illness or detention, and the destination says which. */
+	{ "category", COL_ENUM, COL_REQUIRED, CAT_ORIENTATION, 0, 0, exit_categories, NULL },
+	{ "destination", COL_TEXT, COL_NULLABLE, CAT_ORIENTATION, 0, 300, NULL, NULL },
 	STAMP("created_at"),
 	STAMP("updated_at"),
 };

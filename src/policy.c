@@ -17,7 +17,29 @@ static const struct {
 	[CAT_NONE] = { "none", ETI | CIP | COORD, ETI | CIP | COORD, 0 },
 	[CAT_IDENTITY] = { "identity", ETI | CIP | COORD, CIP | COORD, 0 },
 	[CAT_PASS] = { "pass_iae", ETI | CIP | COORD, CIP | COORD, 0 },
-	[CAT_CONTRACT_LEGAL] = { "contract_legal", CIP | COORD, CIP | COORD, 1 },
+	/*
+	 * A suspension for detention or illness, a renewal or a PASS
+	 * prolongation for RQTH: facts of justice, health or disability, so the
+	 * referent CIP's, like the sensitive details. The coordinator reads and
+	 * writes them too because the law puts them on the employer: it
+	 * justifies a CDDI past 24 months and a PASS prolongation to the State
+	 * (DREETS, ASP), declares suspensions with the monthly follow-up, and
+	 * counts disabled workers (OETH). Another CIP and the ETI do not: the
+	 * ETI plans with the dates alone (that a contract is suspended, until
+	 * when).
+	 */
+	[CAT_CONTRACT_LEGAL] = { "contract_legal", REFERENT_CIP | COORD, REFERENT_CIP | COORD, 1 },
+	/*
+	 * Who referred the person and where they went tell what the person
+	 * confided: a prescriber "spip" is the probation service (justice),
+	 * "cap_emploi" the service for recognised disability, an exit "exclue"
+	 * a long illness or detention. The CIPs work with the prescribers (they
+	 * take the referrals and send the follow-up notices) and the coordinator
+	 * reports the exits to the funders: both read it, the ETI does not. Not
+	 * audited: every list of files shows it, and what it tells is a kind of
+	 * service, not the person's details.
+	 */
+	[CAT_ORIENTATION] = { "orientation", CIP | COORD, CIP | COORD, 0 },
 	[CAT_WELCOME] = { "welcome", ETI | CIP | COORD, ETI | CIP | COORD, 0 },
 	[CAT_OBSERVATION] = { "observations", ETI | CIP | COORD, ETI, 0 },
 	/* The ETI sees only the barriers the CIP shares: a row rule on top of this. */

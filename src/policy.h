@@ -15,9 +15,10 @@
 
 enum category {
 	CAT_NONE = 0, /* not personal: ids, timestamps */
-	CAT_IDENTITY, /* identity, contact, team, referents, contract dates and hours, exits */
+	CAT_IDENTITY, /* identity, contact, team, referents, contract dates and hours, exit dates */
 	CAT_PASS, /* PASS IAE */
 	CAT_CONTRACT_LEGAL, /* legal reasons (extensions, suspensions): reveal health, age, justice */
+	CAT_ORIENTATION, /* who referred the person, where they went: spip, cap_emploi, long illness */
 	CAT_WELCOME, /* the welcome checklist */
 	CAT_OBSERVATION, /* observations of work behaviour */
 	CAT_BARRIER, /* a barrier's category and that it exists */

@@ -31,9 +31,12 @@ def _documented(method, template):
 
 
 def new_employee(d, structure_id, birth_date="1985-06-01"):
-    """An employee created by the CIP through the API."""
+    """An employee created by the CIP through the API, who is its referent: the legal
+    reasons of contracts (age, disability, detention) are the referent's to write."""
+    cip = d.get("/v1/whoami", who="cip").body["id"]
     body = {"structure_id": structure_id, "first_name": "Camille", "last_name": tt.unique("M"),
-            "birth_date": birth_date, "prescriber_kind": "france_travail"}
+            "birth_date": birth_date, "prescriber_kind": "france_travail",
+            "referent_cip_id": cip}
     if _documented("post", "/v1/employees"):
         return d.create("/v1/employees", body, who="cip")["id"]
     # The employee paths are documented by another part of this work; until

@@ -585,6 +585,22 @@ def test_policy__keeps_domain_promises(world):
         for f in p.computed[res]:
             assert p.res[res]["fields"][f] == ["pass_iae"], (res, f)
     assert p.reads(eti, "pass_iae") and not p.writes(eti, "pass_iae")
+    # The legal reasons tell detention, illness, disability: the referent CIP's, and the
+    # coordinator's as the employer; not another CIP's.
+    cip, referent = {"cip"}, {"cip", "referent_cip"}
+    assert not p.reads(cip, "contract_legal") and not p.writes(cip, "contract_legal")
+    assert p.reads(referent, "contract_legal") and p.writes(referent, "contract_legal")
+    assert p.reads(coord, "contract_legal")
+    # Who referred the person (spip, cap_emploi) and where they went (an exit excluded
+    # from the rates: a long illness, detention) tell the same: not the ETI's.
+    assert not p.reads(eti, "orientation") and not p.writes(eti, "orientation")
+    assert p.reads(cip, "orientation") and p.reads(coord, "orientation")
+    for res, f in (("employee", "prescriber_kind"), ("employee", "prescriber_name"),
+                   ("exit", "category"), ("exit", "destination")):
+        assert p.res[res]["fields"][f] == ["orientation"], (res, f)
+    assert p.res["exit"]["fields"]["exit_date"] == ["identity"]
+    # Who took part in a review may name the probation officer or a doctor.
+    assert p.res["review"]["fields"]["participants"] == ["social_summary"]
     for res, f in (("pass_suspension", "reason"), ("pass_prolongation", "reason"),
                    ("pass_prolongation", "until_date")):
         assert p.res[res]["fields"][f] == ["contract_legal"], (res, f)
@@ -889,10 +905,11 @@ def test_filters__on_anything_but_identity__400_naming_it(world, name):
     c = world.callers[name]
     e = world.employees["e1"]
     for param in ("category", "barrier", "barrier_category", "has_barrier", "severity", "detail",
-                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content"):
-        for path in ("/v1/employees?%s=health" % param,
-                     "/v1/employees/%d/barriers?%s=health" % (e, param),
-                     "/v1/employees/%d/notes?%s=health" % (e, param)):
+                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content",
+                  "prescriber_kind", "prescriber_name", "reason", "destination", "participants"):
+        for path in ["/v1/employees?%s=health" % param] + [
+                "/v1/employees/%d/%s?%s=health" % (e, res, param)
+                for res in ("barriers", "notes", "contracts", "passes", "reviews", "exits")]:
             a = world.call(c, "GET", path)
             if a.status == 403 and "notes" in path:
                 continue  # the role may not read notes at all

@@ -34,6 +34,34 @@ test_views__social_and_sensitive_declared__those_audited(void **state)
 	assert_int_equal(view_audited(&v), (1u << CAT_SOCIAL) | (1u << CAT_SENSITIVE));
 }
 
+/*
+ * A script reads a view with its role alone, as any member of staff, never
+ * as a person's referent: each role a view admits must read every category
+ * it shows, or a script with the eti role would read a prescriber or a
+ * suspension's reason the API hides from the ETI.
+ */
+static void
+test_views__every_role_admitted__reads_every_category_shown(void **state)
+{
+	size_t n;
+	const struct view *v = view_list(&n);
+
+	(void)state;
+	assert_true(n >= 3);
+	for (size_t i = 0; i < n; i++)
+		for (int r = ROLE_ETI; r < ROLE_MAX; r++) {
+			struct access a = { .role = (enum role)r };
+			if (!(v[i].roles & ROLEBIT(r)))
+				continue;
+			for (int c = CAT_NONE + 1; c < CAT_MAX; c++)
+				if ((v[i].categories & (1u << c)) &&
+				    !policy_can_read(&a, (enum category)c))
+					fail_msg("view %s shows %s, which %s does not read",
+					    v[i].name, category_name((enum category)c),
+					    role_name((enum role)r));
+		}
+}
+
 static void
 test_views__employees__distinct_ids_in_first_seen_order(void **state)
 {
@@ -89,6 +117,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_views__shipped_views__identity_and_review_dates_not_audited),
 		cmocka_unit_test(test_views__social_and_sensitive_declared__those_audited),
+		cmocka_unit_test(test_views__every_role_admitted__reads_every_category_shown),
 		cmocka_unit_test(test_views__employees__distinct_ids_in_first_seen_order),
 		cmocka_unit_test(test_views__employees__many_rows__each_once),
 		cmocka_unit_test(test_views__employees__no_column__none),
