@@ -13,6 +13,7 @@ so that the suite runs under Debian's /usr/bin/python3 with python3-pytest.
   makes the request and sends the answer back through a pipe.
 """
 
+import atexit
 import base64
 import hashlib
 import http.client
@@ -77,6 +78,79 @@ DAEMON_ENV_DEFAULTS = {
 }
 for _k, _v in DAEMON_ENV_DEFAULTS.items():
     os.environ.setdefault(_k, _v)
+
+
+# ---------------------------------------------------------------------------
+# Places other Unix users can reach
+#
+# Tests run tremplinctl and clients as other users (daemon, bin, sys, nobody):
+# what those processes open (the binary, the socket, files they write) must lie
+# under directories every user may traverse, wherever the checkout or $TMPDIR
+# lies (a 0700 temporary directory is common in CI). One directory per run,
+# 0755 on a traversable base, holds them: the daemons' work directories and a
+# copy of tremplinctl.
+
+_shared = {}
+
+
+def _traversable(path):
+    """True when every directory from / down to path lets others search it."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def shared_dir():
+    """This run's 0755 directory that other Unix users can reach (made at first use)."""
+    if "dir" not in _shared:
+        bases = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]
+        base = next((b for b in bases if os.path.isdir(b) and _traversable(b)), None)
+        if base is None:
+            pytest.fail("no temporary directory that other Unix users can traverse among %s"
+                        % bases)
+        d = tempfile.mkdtemp(prefix="tremplin-run-", dir=base)
+        os.chmod(d, 0o755)
+        _shared["dir"] = d
+        atexit.register(_remove_shared_dir)
+    return _shared["dir"]
+
+
+def _remove_shared_dir():
+    d = _shared.pop("dir", None)
+    if d is not None and not os.environ.get("TREMPLIN_KEEP_TMP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def mkdtemp(prefix="tremplin-it-", mode=0o755):
+    """A new directory under shared_dir(), `mode` (others may reach what is inside)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=shared_dir())
+    os.chmod(d, mode)
+    return d
+
+
+def shared_copy(path):
+    """A copy of the executable `path` in shared_dir()/bin, 0755, that any user may run."""
+    key = ("copy", path)
+    if key not in _shared:
+        bindir = os.path.join(shared_dir(), "bin")
+        os.makedirs(bindir, mode=0o755, exist_ok=True)
+        dest = os.path.join(bindir, os.path.basename(path))
+        n = 1
+        while os.path.exists(dest):  # two builds' tremplinctl in one run
+            n += 1
+            dest = os.path.join(bindir, "%s.%d" % (os.path.basename(path), n))
+        shutil.copy(path, dest)
+        os.chmod(dest, 0o755)
+        _shared[key] = dest
+    return _shared[key]
 
 
 def needs_root(user):
@@ -454,9 +528,8 @@ class Daemon:
                  plugins=None, socket_mode="0666", plugin_dir=None, plugin_files=(),
                  extra=None):
         if workdir is None:
-            workdir = tempfile.mkdtemp(prefix="tremplin-it-")
-            # Other uids must reach the socket inside it (mkdtemp gives 0700).
-            os.chmod(workdir, 0o755)
+            # Other uids must reach the socket inside it.
+            workdir = mkdtemp("tremplin-it-")
         self.dir = workdir
         self.socket = os.path.join(workdir, "tremplin.sock")
         self.database = os.path.join(workdir, "tremplin.db")
@@ -783,7 +856,10 @@ def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_T
     if user is not None and user != SELF_USER:
         needs_root(user)
         pw = pwd.getpwnam(user)
-        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        # The build tree may be closed to that user: run a copy it can reach,
+        # from a directory it can reach.
+        argv[0] = shared_copy(TREMPLINCTL)
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "cwd": shared_dir()}
     proc = subprocess.run(argv, capture_output=True, text=True, env=e, input=input,
                           timeout=timeout, **kw)
     check_sanitizers(proc.stderr)
