@@ -86,9 +86,10 @@ for _k, _v in DAEMON_ENV_DEFAULTS.items():
 # Tests run tremplinctl and clients as other users (daemon, bin, sys, nobody):
 # what those processes open (the binary, the socket, files they write) must lie
 # under directories every user may traverse, wherever the checkout or $TMPDIR
-# lies (a 0700 temporary directory is common in CI). One directory per run,
-# 0755 on a traversable base, holds them: the daemons' work directories and a
-# copy of tremplinctl.
+# lies (a 0700 temporary directory is common in CI). The daemons' work
+# directories are made on a traversable base ($TMPDIR when it is one), and one
+# 0755 directory per run holds a copy of tremplinctl. Paths stay short: the
+# daemon's messages quote the configuration's path, and Lua cuts a long one.
 
 _shared = {}
 
@@ -108,15 +109,22 @@ def _traversable(path):
         path = parent
 
 
-def shared_dir():
-    """This run's 0755 directory that other Unix users can reach (made at first use)."""
-    if "dir" not in _shared:
+def traversable_base():
+    """A temporary directory on a path other Unix users can traverse."""
+    if "base" not in _shared:
         bases = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]
         base = next((b for b in bases if os.path.isdir(b) and _traversable(b)), None)
         if base is None:
             pytest.fail("no temporary directory that other Unix users can traverse among %s"
                         % bases)
-        d = tempfile.mkdtemp(prefix="tremplin-run-", dir=base)
+        _shared["base"] = base
+    return _shared["base"]
+
+
+def shared_dir():
+    """This run's 0755 directory that other Unix users can reach (made at first use)."""
+    if "dir" not in _shared:
+        d = tempfile.mkdtemp(prefix="tremplin-run-", dir=traversable_base())
         os.chmod(d, 0o755)
         _shared["dir"] = d
         atexit.register(_remove_shared_dir)
@@ -130,8 +138,8 @@ def _remove_shared_dir():
 
 
 def mkdtemp(prefix="tremplin-it-", mode=0o755):
-    """A new directory under shared_dir(), `mode` (others may reach what is inside)."""
-    d = tempfile.mkdtemp(prefix=prefix, dir=shared_dir())
+    """A new directory on traversable_base(), `mode` (others may reach what is inside)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=traversable_base())
     os.chmod(d, mode)
     return d
 
