@@ -523,7 +523,8 @@ def test_http__in_flight_when_reloaded__cancelled_cleanly(make_daemon, https_ser
     port = https_server["port"]
     text = PROBE + """
 on("structure.created", function()
-  http{url = "https://localhost:%d/slow", callback = function(r) result("late", r) end}
+  http{url = "https://localhost:%d/slow", timeout_ms = 60000,
+       callback = function(r) result("late", r) end}
 end)
 """ % port
     d = one(make_daemon, text, section={"http_hosts": ["localhost:%d" % port]},

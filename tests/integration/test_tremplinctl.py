@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 
@@ -189,9 +188,9 @@ def test_backup__unencrypted_allowed__during_writes__consistent_copy_with_every_
 
 def test_backup__not_admin__exit_1_and_no_file(daemon):
     tt.needs_root("daemon")
-    d = tempfile.mkdtemp(prefix="tremplin-it-backup-")
+    # The coordinator may write here: only the daemon says no.
+    d = tt.mkdtemp("tremplin-it-backup-", 0o777)
     try:
-        os.chmod(d, 0o777)  # the coordinator may write here: only the daemon says no
         p = tt.ctl("backup", os.path.join(d, "copy.db"), socket_path=daemon.socket,
                    user="daemon")
         assert p.returncode == 1

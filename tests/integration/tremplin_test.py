@@ -13,6 +13,7 @@ so that the suite runs under Debian's /usr/bin/python3 with python3-pytest.
   makes the request and sends the answer back through a pipe.
 """
 
+import atexit
 import base64
 import hashlib
 import http.client
@@ -43,8 +44,8 @@ TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.path.dirname(os.path.abspath
 
 # Generous bounds: they only decide when a test gives up waiting; no test
 # asserts how fast something happens.
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
 CALL_TIMEOUT = 30.0
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -77,6 +78,87 @@ DAEMON_ENV_DEFAULTS = {
 }
 for _k, _v in DAEMON_ENV_DEFAULTS.items():
     os.environ.setdefault(_k, _v)
+
+
+# ---------------------------------------------------------------------------
+# Places other Unix users can reach
+#
+# Tests run tremplinctl and clients as other users (daemon, bin, sys, nobody):
+# what those processes open (the binary, the socket, files they write) must lie
+# under directories every user may traverse, wherever the checkout or $TMPDIR
+# lies (a 0700 temporary directory is common in CI). The daemons' work
+# directories are made on a traversable base ($TMPDIR when it is one), and one
+# 0755 directory per run holds a copy of tremplinctl. Paths stay short: the
+# daemon's messages quote the configuration's path, and Lua cuts a long one.
+
+_shared = {}
+
+
+def _traversable(path):
+    """True when every directory from / down to path lets others search it."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def traversable_base():
+    """A temporary directory on a path other Unix users can traverse."""
+    if "base" not in _shared:
+        bases = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]
+        base = next((b for b in bases if os.path.isdir(b) and _traversable(b)), None)
+        if base is None:
+            pytest.fail("no temporary directory that other Unix users can traverse among %s"
+                        % bases)
+        _shared["base"] = base
+    return _shared["base"]
+
+
+def shared_dir():
+    """This run's 0755 directory that other Unix users can reach (made at first use)."""
+    if "dir" not in _shared:
+        d = tempfile.mkdtemp(prefix="tremplin-run-", dir=traversable_base())
+        os.chmod(d, 0o755)
+        _shared["dir"] = d
+        atexit.register(_remove_shared_dir)
+    return _shared["dir"]
+
+
+def _remove_shared_dir():
+    d = _shared.pop("dir", None)
+    if d is not None and not os.environ.get("TREMPLIN_KEEP_TMP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def mkdtemp(prefix="tremplin-it-", mode=0o755):
+    """A new directory on traversable_base(), `mode` (others may reach what is inside)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=traversable_base())
+    os.chmod(d, mode)
+    return d
+
+
+def shared_copy(path):
+    """A copy of the executable `path` in shared_dir()/bin, 0755, that any user may run."""
+    key = ("copy", path)
+    if key not in _shared:
+        bindir = os.path.join(shared_dir(), "bin")
+        os.makedirs(bindir, mode=0o755, exist_ok=True)
+        dest = os.path.join(bindir, os.path.basename(path))
+        n = 1
+        while os.path.exists(dest):  # two builds' tremplinctl in one run
+            n += 1
+            dest = os.path.join(bindir, "%s.%d" % (os.path.basename(path), n))
+        shutil.copy(path, dest)
+        os.chmod(dest, 0o755)
+        _shared[key] = dest
+    return _shared[key]
 
 
 def needs_root(user):
@@ -313,9 +395,23 @@ class Client:
     def request(self, method, path, body=None, headers=None, content_type="application/json"):
         if self.idle_limit is not None and time.monotonic() - self.last_used > self.idle_limit / 2:
             self.conn.close()
+        reused = self.conn.sock is not None
         try:
             status, pairs, raw = _do_request(self.conn, method, path, body, headers,
                                              content_type)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.conn.close()
+            # A stalled test process may reach the daemon's idle close of a
+            # kept-alive connection after all: a GET asks again on a new one
+            # (RFC 9112, 9.3.1); anything else is reported.
+            if not (reused and self.idle_limit is not None and method in ("GET", "HEAD")):
+                raise
+            try:
+                status, pairs, raw = _do_request(self.conn, method, path, body, headers,
+                                                 content_type)
+            except BaseException:
+                self.conn.close()
+                raise
         except BaseException:
             self.conn.close()  # a half-done exchange must not poison the next request
             raise
@@ -428,6 +524,25 @@ def lua_value(v):
     raise TypeError(v)
 
 
+# A site script's wall-clock limit per call when its test sets none: the 50 ms
+# default would let a descheduled or sanitized daemon fail a test of something
+# else. Tests of the time limit set time_ms themselves.
+SCRIPT_TIME_MS = 60000
+
+
+def scripts_with_room(scripts):
+    """The `scripts` section with limits.time_ms = SCRIPT_TIME_MS where a script sets none."""
+    if not isinstance(scripts, dict):
+        return scripts
+    out = {}
+    for name, sec in scripts.items():
+        if isinstance(sec, dict) and isinstance(sec.get("limits", {}), dict):
+            sec = dict(sec, limits=dict(sec.get("limits", {})))
+            sec["limits"].setdefault("time_ms", SCRIPT_TIME_MS)
+        out[name] = sec
+    return out
+
+
 # Built plugins, by name: the example in plugins/, the test plugins in tests/plugins/.
 BUILT_PLUGINS = {"example": "plugins/example/.libs/example.so"}
 
@@ -454,9 +569,8 @@ class Daemon:
                  plugins=None, socket_mode="0666", plugin_dir=None, plugin_files=(),
                  extra=None):
         if workdir is None:
-            workdir = tempfile.mkdtemp(prefix="tremplin-it-")
-            # Other uids must reach the socket inside it (mkdtemp gives 0700).
-            os.chmod(workdir, 0o755)
+            # Other uids must reach the socket inside it.
+            workdir = mkdtemp("tremplin-it-")
         self.dir = workdir
         self.socket = os.path.join(workdir, "tremplin.sock")
         self.database = os.path.join(workdir, "tremplin.db")
@@ -494,6 +608,8 @@ class Daemon:
         if s["plugin_dir"] is not None:
             lines.append("plugin_dir = %s" % lua_string(s["plugin_dir"]))
         for k, v in s["extra"].items():
+            if k == "scripts":
+                v = scripts_with_room(v)
             lines.append("%s = %s" % (k, lua_value(v)))
         lines.append("staff = " + lua_value(s["staff"]))
         if s["plugins"] is not None:
@@ -717,7 +833,7 @@ class Daemon:
 
     def sql(self, query, args=()):
         """Run SQL on the database file directly (daemon stopped, or a read)."""
-        con = sqlite3.connect(self.database, timeout=10)
+        con = sqlite3.connect(self.database, timeout=60)
         try:
             rows = con.execute(query, args).fetchall()
             con.commit()
@@ -783,7 +899,10 @@ def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_T
     if user is not None and user != SELF_USER:
         needs_root(user)
         pw = pwd.getpwnam(user)
-        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        # The build tree may be closed to that user: run a copy it can reach,
+        # from a directory it can reach.
+        argv[0] = shared_copy(TREMPLINCTL)
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "cwd": shared_dir()}
     proc = subprocess.run(argv, capture_output=True, text=True, env=e, input=input,
                           timeout=timeout, **kw)
     check_sanitizers(proc.stderr)

@@ -51,7 +51,7 @@ pid=$!
 # The server prints its port once it listens.
 port=
 i=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 600 ]; do
 	port=$(head -n 1 "$tmp/port" 2>/dev/null)
 	[ -n "$port" ] && break
 	if ! kill -0 "$pid" 2>/dev/null; then

@@ -5,11 +5,11 @@ Listens on 127.0.0.1, port chosen by the system; the port is the first line
 on stdout. Routes:
 
   GET  /ok              200 {"ok": true}
-  GET  /slow            sleeps 5 s, then 200
+  GET  /slow            sleeps 120 s (longer than any test waits), then 200
   GET  /big             2 MiB body with Content-Length
   GET  /big-chunked     2 MiB body, chunked, no Content-Length
   GET  /ratelimit       429, Retry-After: 7
-  GET  /ratelimit-date  429, Retry-After: an HTTP-date 30 s ahead
+  GET  /ratelimit-date  429, Retry-After: an HTTP-date an hour ahead
   GET  /redirect        302 to /ok
   GET  /redirect-http   302 to http://127.0.0.1:<port>/ok (plain http)
   ANY  /echo            200, JSON: method, path, headers (names lowercased), body
@@ -64,7 +64,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/ok":
             return self.reply(200, b'{"ok": true}')
         if path == "/slow":
-            time.sleep(5)
+            # The tests that use it end it first (a timeout, a cancel): answering
+            # sooner would let a slow run see an answer it does not expect.
+            time.sleep(120)
             return self.reply(200, b'{"slow": true}')
         if path == "/big":
             self.send_response(200)
@@ -86,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/ratelimit":
             return self.reply(429, b'{"error": "slow down"}', headers=[("Retry-After", "7")])
         if path == "/ratelimit-date":
-            when = email.utils.formatdate(time.time() + 30, usegmt=True)
+            when = email.utils.formatdate(time.time() + 3600, usegmt=True)
             return self.reply(429, b'{"error": "slow down"}', headers=[("Retry-After", when)])
         if path == "/redirect":
             return self.reply(302, b"", headers=[("Location", "/ok")])

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""GET /v1/health while hostile site scripts run, beside the same daemon idle.
+
+Run by bench/run-sandbox.sh (see bench/README.md). One tremplind (TREMPLIND)
+runs every hostile script of tests/integration/hostile_scripts.py with the
+limits a site gets by default (8 MiB, 1e6 instructions, 50 ms per call) and
+max_failures = 1, beside a well-behaved one. Each round starts a new daemon
+(a disabled script keeps its place in the journal: enabled again, it would
+meet the same event at once) and measures, in an order that alternates:
+
+- attack: one connection asks GET /v1/health again and again while one
+  structure is created, which sets every hostile handler off, until all are
+  disabled;
+- idle: the same poller and daemon, no event, for as many answers as the
+  attack gave (at least IDLE_MIN).
+
+It prints each side's answers and p50/p99/max latency per round and pooled,
+and how many attack answers took longer than the bound the issue names
+(100 ms). Nothing is asserted: people read the figures.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
+
+import hostile_scripts as hs  # noqa: E402
+import lua_support as ls  # noqa: E402
+import tremplin_test as tt  # noqa: E402
+
+BOUND_MS = 100.0  # the issue's bound for one GET /v1/health during the attack
+IDLE_MIN = 200
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def fmt(lat):
+    ms = [x * 1000 for x in lat]
+    return "%6d  %7.2f/%7.2f/%7.2f" % (len(ms), pct(ms, 50), pct(ms, 99), max(ms))
+
+
+class Factory:
+    def __init__(self):
+        self.daemons = []
+
+    def __call__(self, start=True, **kw):
+        d = tt.Daemon(**kw)
+        self.daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+
+def make_daemon(factory):
+    scripts = {}
+    for name in hs.HOSTILE:
+        # The defaults, written out: the test harness would otherwise give
+        # scripts room in time.
+        scripts[name] = {"role": "coordinator",
+                         "limits": dict(hs.DEFAULT_LIMITS, max_failures=1)}
+    scripts["bystander"] = {"role": "coordinator", "limits": dict(hs.DEFAULT_LIMITS)}
+    scripts["pattern_issue_example"] = {"role": "coordinator",
+                                        "limits": dict(hs.DEFAULT_LIMITS)}
+    return ls.script_daemon(factory, scripts, hs.attack_files(), log_level="warning")
+
+
+def all_disabled(d):
+    its = ls.items(d)
+    return all(its[n]["state"] == "disabled_failed" for n in hs.HOSTILE)
+
+
+def all_enabled(d):
+    its = ls.items(d)
+    return all(its[n]["state"] == "enabled" for n in hs.HOSTILE)
+
+
+def poll(d, stop, out, count=None):
+    with d.new_client() as c:
+        while not stop.is_set() and (count is None or len(out) < count):
+            t0 = time.monotonic()
+            a = c.get("/v1/health")
+            out.append(time.monotonic() - t0)
+            if a.status != 200:
+                raise SystemExit("GET /v1/health answered %d: %r" % (a.status, a))
+
+
+def attack(d):
+    assert all_enabled(d)
+    lat, stop = [], threading.Event()
+    t = threading.Thread(target=poll, args=(d, stop, lat))
+    t.start()
+    t0 = time.monotonic()
+    try:
+        d.create("/v1/structures", tt.structure_body())
+        tt.wait_for("every hostile script disabled", lambda: all_disabled(d), timeout=120,
+                    interval=0.01)
+        length = time.monotonic() - t0
+    finally:
+        stop.set()
+        t.join()
+    return lat, length
+
+
+def idle(d, count):
+    lat = []
+    poll(d, threading.Event(), lat, count)
+    return lat
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-r", "--rounds", type=int, default=int(os.environ.get("ROUNDS", "5")))
+    args = ap.parse_args()
+
+    factory = Factory()
+    try:
+        print("%d hostile scripts, default limits %s, max_failures 1"
+              % (len(hs.HOSTILE), hs.DEFAULT_LIMITS))
+        print("round  first    attack: answers  p50/p99/max ms           "
+              "idle: answers  p50/p99/max ms      attack length")
+        pooled_a, pooled_i, over = [], [], 0
+        for r in range(args.rounds):
+            d = make_daemon(factory)
+            first = "attack" if r % 2 == 0 else "idle"
+            if first == "idle":
+                li = idle(d, IDLE_MIN)
+                la, length = attack(d)
+                li += idle(d, max(0, len(la) - len(li)))
+            else:
+                la, length = attack(d)
+                li = idle(d, max(IDLE_MIN, len(la)))
+            pooled_a += la
+            pooled_i += li
+            over += sum(1 for x in la if x * 1000 > BOUND_MS)
+            print("%5d  %-6s  %s   %s   %8.0f ms" % (r + 1, first, fmt(la), fmt(li),
+                                                     length * 1000))
+            rc = d.stop()
+            if rc != 0:
+                print("tremplind exited with %r:\n%s" % (rc, d.log()), file=sys.stderr)
+                return 1
+            d.cleanup()
+        print("pooled         %s   %s" % (fmt(pooled_a), fmt(pooled_i)))
+        print("attack answers over %.0f ms: %d of %d" % (BOUND_MS, over, len(pooled_a)))
+        return 0
+    finally:
+        for x in factory.daemons:
+            x.cleanup()
+        tt.kill_all_live()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
