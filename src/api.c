@@ -101,20 +101,29 @@ api_query(struct api_req *r, const char *name)
 	return evhttp_find_header(&r->query, name);
 }
 
-int
-api_query_only(struct api_req *r, const char *const *allowed)
+const char *
+api_query_unknown(const struct evkeyvalq *query, const char *const *allowed)
 {
 	struct evkeyval *kv;
 
-	TAILQ_FOREACH (kv, &r->query, next) {
+	TAILQ_FOREACH (kv, query, next) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = strcmp(kv->key, *a) == 0;
-		if (!ok) {
-			api_error(r, 400, "bad_request", kv->key,
-			    "%s is not a known query parameter", kv->key);
-			return -1;
-		}
+		if (!ok)
+			return kv->key;
+	}
+	return NULL;
+}
+
+int
+api_query_only(struct api_req *r, const char *const *allowed)
+{
+	const char *key = api_query_unknown(&r->query, allowed);
+
+	if (key != NULL) {
+		api_error(r, 400, "bad_request", key, "%s is not a known query parameter", key);
+		return -1;
 	}
 	return 0;
 }
