@@ -2,9 +2,11 @@
  * The validation of a resource's input, as resource_create and
  * resource_update make it: the body through json_parse_body, then the
  * column checks (resource_check_input) and, on a create, the resource's
- * cross-field rules, against an in-memory database with two staff accounts.
- * The first byte picks the resource, the second the caller and create or
- * patch; the rest is the body. The single-value checks of validate.c get
+ * cross-field rules, against an in-memory database with two staff accounts,
+ * an ACI with a person (id 1), her contract and her PASS, and an AI with a
+ * person and a contract (id 2).
+ * The first byte picks the resource, the second the caller, create or patch,
+ * and the person or parent (1 or 2); the rest is the body. The single-value checks of validate.c get
  * the body's text too.
  */
 #include "fuzz.h"
@@ -37,7 +39,27 @@ setup(void)
 	               "INSERT INTO staff (id, name, unix_user, role, created_at, updated_at) "
 	               "VALUES (1, 'Une CIP', 'cip1', 'cip', '2026-01-01T00:00:00Z', "
 	               "'2026-01-01T00:00:00Z'), (2, 'Un ETI', 'eti1', 'eti', "
-	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"
+	               "INSERT INTO structures (id, name, siret, kind, created_at, updated_at) "
+	               "VALUES (1, 'ACI', '73282932000074', 'ACI', '2026-01-01T00:00:00Z', "
+	               "'2026-01-01T00:00:00Z'), (2, 'AI', '35600000000048', 'AI', "
+	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"
+	               "INSERT INTO employees (id, structure_id, first_name, last_name, "
+	               "birth_date, prescriber_kind, referent_cip_id, referent_eti_id, status, "
+	               "last_contact_at, created_at, updated_at) VALUES (1, 1, 'Léa', 'Martin', "
+	               "'1990-02-28', 'spip', 1, 2, 'in_pathway', '2026-01-01T00:00:00Z', "
+	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), (2, 2, 'Paul', 'Durand', "
+	               "'1970-06-30', 'cap_emploi', 1, 2, 'in_pathway', '2026-01-01T00:00:00Z', "
+	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"
+	               "INSERT INTO contracts (id, employee_id, structure_id, start_date, "
+	               "end_date, initial_end_date, weekly_hours, created_at, updated_at) VALUES "
+	               "(1, 1, 1, '2026-01-05', '2026-07-04', '2026-07-04', 26, "
+	               "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), (2, 2, 2, '2026-01-05', "
+	               "'2026-12-31', '2026-12-31', 10, '2026-01-01T00:00:00Z', "
+	               "'2026-01-01T00:00:00Z');"
+	               "INSERT INTO passes (id, employee_id, number, start_date, initial_end_date, "
+	               "created_at, updated_at) VALUES (1, 1, '999992312345', '2026-01-05', "
+	               "'2028-01-04', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
 	               NULL, NULL, NULL) == SQLITE_OK);
 	FUZZ_CHECK(config_load_buffer("fuzz.conf", conf_text, sizeof(conf_text) - 1, 0600,
 	               &srv.conf, err, sizeof(err)) == 0);
@@ -66,7 +88,7 @@ check_values(const char *s)
 
 /* The row as it stands before the input: the columns' defaults and its owner. */
 static json_t *
-base_row(const struct resource *res)
+base_row(const struct resource *res, int64_t id)
 {
 	json_t *o = json_object();
 
@@ -77,9 +99,9 @@ base_row(const struct resource *res)
 			json_object_set_new(o, res->cols[i].name, v);
 		}
 	if (res->parent != NULL)
-		json_object_set_new(o, res->parent_col, json_integer(1));
+		json_object_set_new(o, res->parent_col, json_integer(id));
 	else if (res->child)
-		json_object_set_new(o, "employee_id", json_integer(1));
+		json_object_set_new(o, "employee_id", json_integer(id));
 	return o;
 }
 
@@ -87,7 +109,8 @@ static void
 check_error(const struct input_error *e)
 {
 	FUZZ_CHECK(e->code != NULL);
-	FUZZ_CHECK(e->status == 400 || e->status == 403 || e->status == 422);
+	FUZZ_CHECK(e->status == 400 || e->status == 403 || e->status == 409 || e->status == 422 ||
+	    e->status == 503);
 	FUZZ_CHECK(memchr(e->message, '\0', sizeof(e->message)) != NULL);
 	FUZZ_CHECK(memchr(e->field, '\0', sizeof(e->field)) != NULL);
 }
@@ -112,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.srv = &srv;
 	r.who.role = (enum role)(ROLE_ETI + data[1] % 4);
 	r.who.staff_id = r.who.role == ROLE_ETI ? 2 : 1;
-	r.ids[0] = 1;
+	r.ids[0] = (data[1] >> 5) & 1 ? 2 : 1;
 	r.nids = 1;
 	memset(&a, 0, sizeof(a));
 	a.role = r.who.role;
@@ -129,13 +152,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = json_parse_body((const char *)data + 2, size - 2, &e);
 	if (body == NULL)
 		return 0;
-	merged = base_row(res);
+	merged = base_row(res, r.ids[0]);
 	if (create)
 		json_object_update(merged, body);
 	else {
 		before = json_deep_copy(merged);
 		json_merge_patch(merged, body);
 	}
+	e.code = NULL;
 	if (resource_check_input(&r, res, &a, body, before, merged, &cats, &e) == -1)
 		check_error(&e);
 	else {
@@ -144,6 +168,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (create && res->check != NULL && res->check(&r, merged, NULL, &e) == -1)
 			check_error(&e);
 	}
+	/* To see where seeds get: FUZZ_VERBOSE=1 build/fuzz/tests/fuzz/fuzz_validate FILE... */
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "%s %s as %s: %s\n", create ? "create" : "patch", res->name,
+		    role_name(r.who.role), e.code ? e.message : "accepted");
 	json_decref(before);
 	json_decref(merged);
 	json_decref(body);

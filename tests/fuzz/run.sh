@@ -20,8 +20,8 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 
 # name:inputs for the bounded run.
-bounded="body:400000 validate:300000 router:80000 cursor:1000000 query:250000 config:60000
-lua:150000"
+bounded="body:900000 validate:500000 router:140000 cursor:2000000 query:500000 config:80000
+lua:120000"
 seconds=""
 if [ "${1:-}" = "-t" ]; then
 	seconds=${2:?usage: tests/fuzz/run.sh [-t SECONDS [NAME...]]}
