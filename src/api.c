@@ -10,9 +10,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
+#include "cursor.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -196,68 +196,32 @@ api_query(struct api_req *r, const char *name)
 	return evhttp_find_header(&r->query, name);
 }
 
-int
-api_query_only(struct api_req *r, const char *const *allowed)
+const char *
+api_query_unknown(const struct evkeyvalq *query, const char *const *allowed)
 {
 	struct evkeyval *kv;
 
-	TAILQ_FOREACH (kv, &r->query, next) {
+	TAILQ_FOREACH (kv, query, next) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = strcmp(kv->key, *a) == 0;
-		if (!ok) {
-			char q[JSON_NAME_QUOTED];
-			api_error(r, 400, "bad_request", kv->key,
-			    "%s is not a known query parameter",
-			    json_safe_text(q, sizeof(q), kv->key));
-			return -1;
-		}
+		if (!ok)
+			return kv->key;
 	}
-	return 0;
+	return NULL;
 }
 
-/* Cursors are opaque: base64url of the last id, so clients do not build them. */
-static void
-cursor_encode(int64_t id, char *buf, size_t size)
+int
+api_query_only(struct api_req *r, const char *const *allowed)
 {
-	unsigned char raw[8], b64[16];
+	const char *key = api_query_unknown(&r->query, allowed);
 
-	for (int i = 0; i < 8; i++)
-		raw[i] = (unsigned char)((uint64_t)id >> (56 - 8 * i));
-	int n = EVP_EncodeBlock(b64, raw, 8);
-	for (int i = 0; i < n; i++)
-		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	b64[n] = '\0';
-	tr_strlcpy(buf, (const char *)b64, size);
-}
-
-static int
-cursor_decode(const char *s, int64_t *id)
-{
-	unsigned char in[16], raw[16];
-	size_t n = strlen(s);
-	uint64_t v = 0;
-
-	if (n != 11)
+	if (key != NULL) {
+		char q[JSON_NAME_QUOTED];
+		api_error(r, 400, "bad_request", key, "%s is not a known query parameter",
+		    json_safe_text(q, sizeof(q), key));
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		        c == '-' || c == '_'))
-			return -1;
-		in[i] = c == '-' ? '+' : c == '_' ? '/' : (unsigned char)c;
 	}
-	in[11] = '=';
-	in[12] = '\0';
-	if (EVP_DecodeBlock(raw, in, 12) != 9)
-		return -1;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | raw[i];
-	if (v == 0 || v > INT64_MAX)
-		return -1;
-	*id = (int64_t)v;
 	return 0;
 }
 
@@ -288,7 +252,7 @@ api_page(struct api_req *r, int *limit, int64_t *after)
 json_t *
 api_list(json_t *items, int64_t last_id)
 {
-	char cur[16];
+	char cur[CURSOR_SIZE];
 
 	if (last_id <= 0)
 		return json_pack("{s:o, s:n}", "items", items, "next_cursor");

@@ -85,5 +85,7 @@ int api_query_check(const char *query, char *name, size_t size);
 const char *api_query(struct api_req *, const char *name);
 /* Refuse query parameters other than those listed (NULL-terminated); -1 after a 400. */
 int api_query_only(struct api_req *, const char *const *allowed);
+/* The first key of query not listed in allowed (NULL-terminated), NULL when none. */
+const char *api_query_unknown(const struct evkeyvalq *query, const char *const *allowed);
 
 #endif

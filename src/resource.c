@@ -624,6 +624,13 @@ check_input(struct api_req *r, const struct resource *res, const struct access *
 	return 0;
 }
 
+int
+resource_check_input(struct api_req *r, const struct resource *res, const struct access *a,
+    json_t *in, const json_t *before, const json_t *merged, unsigned *cats, struct input_error *e)
+{
+	return check_input(r, res, a, in, before, merged, cats, e);
+}
+
 static void
 bind_value(sqlite3_stmt *st, int i, const struct column *c, json_t *v)
 {

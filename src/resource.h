@@ -164,6 +164,14 @@ json_t *resource_children(struct api_req *, const struct resource *res, int64_t 
 int resource_publish(struct api_req *, const struct resource *, int64_t id, int64_t employee_id,
     const json_t *row, json_t *changed);
 
+/*
+ * The checks of a create body (before NULL) or a patch against the columns
+ * and the caller's rights, as the handlers make them; merged is the object
+ * as it will be. For tests and fuzzing: the handlers call it themselves.
+ */
+int resource_check_input(struct api_req *, const struct resource *, const struct access *,
+    json_t *in, const json_t *before, const json_t *merged, unsigned *cats, struct input_error *);
+
 /* Values checks shared with the hand-written modules (contracts, PASS). */
 int valid_date(const char *);
 /* Days since 1970-01-01 for a valid date. */

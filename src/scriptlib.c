@@ -119,6 +119,7 @@ struct enc {
 	lua_State *L;
 	char *err;
 	size_t errlen;
+	size_t values;
 };
 
 static json_t *enc_value(struct enc *, int idx, int depth);
@@ -178,8 +179,14 @@ enc_table(struct enc *e, int idx, int depth)
 		size_t klen;
 		const char *k = lua_tolstring(L, -2, &klen);
 		json_t *v = enc_value(e, lua_gettop(L), depth + 1);
-		if (v == NULL || strlen(k) != klen || json_object_set_new(out, k, v) == -1) {
-			if (v != NULL && e->err[0] == '\0')
+		if (v != NULL && strlen(k) != klen) {
+			/* json_object_set_new would have taken v; it is not called. */
+			json_decref(v);
+			v = NULL;
+			snprintf(e->err, e->errlen, "a key holds a NUL");
+		}
+		if (v == NULL || json_object_set_new(out, k, v) == -1) {
+			if (e->err[0] == '\0')
 				snprintf(
 				    e->err, e->errlen, "a key is not valid UTF-8 or holds a NUL");
 			lua_pop(L, 2);
@@ -203,6 +210,12 @@ enc_value(struct enc *e, int idx, int depth)
 	}
 	if (!lua_checkstack(L, 4)) {
 		snprintf(e->err, e->errlen, "nested too deeply");
+		return NULL;
+	}
+	if (++e->values > SCRIPTLIB_JSON_MAX_VALUES) {
+		snprintf(e->err, e->errlen,
+		    "more than %d values (a table counts each time it appears)",
+		    SCRIPTLIB_JSON_MAX_VALUES);
 		return NULL;
 	}
 	switch (lua_type(L, idx)) {
@@ -242,7 +255,7 @@ enc_value(struct enc *e, int idx, int depth)
 json_t *
 scriptlib_to_json(lua_State *L, int idx, char *err, size_t errlen)
 {
-	struct enc e = { L, err, errlen };
+	struct enc e = { L, err, errlen, 0 };
 
 	err[0] = '\0';
 	return enc_value(&e, lua_absindex(L, idx), 0);

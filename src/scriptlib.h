@@ -15,6 +15,13 @@
 
 /* Deepest nesting json.encode writes and json.decode reads. */
 #define SCRIPTLIB_JSON_DEPTH 32
+/*
+ * Most values (each scalar, array and object) one conversion to JSON writes.
+ * A table counts each time it appears: a few shared tables can stand for
+ * billions of values, work and memory the C code would spend beyond the
+ * script's limits.
+ */
+#define SCRIPTLIB_JSON_MAX_VALUES 200000
 
 struct scriptlib_clock {
 	int64_t (*now_ms)(void *arg); /* ms since the epoch */
@@ -41,7 +48,8 @@ void scriptlib_push_json(lua_State *, const json_t *j, unsigned flags);
  * The value at idx as JSON: a sequence is an array, a table with string keys
  * an object, an empty table {}; json.null and nil are null. NULL with err
  * set for what JSON cannot hold (mixed keys, functions, NaN, invalid UTF-8,
- * nesting deeper than SCRIPTLIB_JSON_DEPTH).
+ * nesting deeper than SCRIPTLIB_JSON_DEPTH, more than SCRIPTLIB_JSON_MAX_VALUES
+ * values).
  */
 json_t *scriptlib_to_json(lua_State *, int idx, char *err, size_t errlen);
 

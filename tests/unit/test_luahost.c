@@ -650,6 +650,61 @@ test_scriptlib__json__round_trips_and_limits(void **state)
 	expect_status("json.encode('\\255')", LB_ERROR, "UTF-8");
 }
 
+/* jansson's allocations still live: what json.encode leaves behind. */
+static long jansson_live;
+
+static void *
+counting_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p != NULL)
+		jansson_live++;
+	return p;
+}
+
+static void
+counting_free(void *p)
+{
+	if (p != NULL)
+		jansson_live--;
+	free(p);
+}
+
+/*
+ * Found by tests/fuzz/fuzz_lua: a key holding a NUL was refused, but the
+ * value already converted was not freed; a script calling json.encode in a
+ * pcall loop grew the daemon's memory outside its own limit.
+ */
+static void
+test_scriptlib__json_encode_key_with_nul__refused_and_nothing_kept(void **state)
+{
+	(void)state;
+	json_set_alloc_funcs(counting_malloc, counting_free);
+	jansson_live = 0;
+	expect_status("json.encode({['a\\0b'] = string.rep('x', 100)})", LB_ERROR, "NUL");
+	expect_ok("for i = 1, 50 do"
+	          " assert(not pcall(json.encode, {['k\\0'] = {1, 2.5, 'x', {y = true}}})) end");
+	json_set_alloc_funcs(malloc, free);
+	assert_int_equal(jansson_live, 0);
+}
+
+/*
+ * Found by tests/fuzz/fuzz_lua: a table holding the same table twice, 18
+ * levels deep, is 2^19 values to encode. That work and its memory are the C
+ * code's, beyond the script's instruction and memory limits, so a few more
+ * levels would stall the daemon; it is refused past a number of values.
+ */
+static void
+test_scriptlib__json_encode_shared_tables__refused_past_the_values_limit(void **state)
+{
+	(void)state;
+	expect_status(
+	    "local t = {} for i = 1, 18 do t = {t, t} end json.encode(t)", LB_ERROR, "values");
+	expect_ok("local t = {} for i = 1, 10 do t = {t, t} end"
+	          " assert(#json.encode(t) > 2000)");
+}
+
 static void
 test_scriptlib__date__paris_calendar(void **state)
 {
@@ -743,6 +798,10 @@ main(void)
 		cmocka_unit_test(test_calendar__instants__rfc3339_and_paris_midnight),
 		cmocka_unit_test(test_calendar__french_holidays_and_business_days),
 		cmocka_unit_test(test_scriptlib__json__round_trips_and_limits),
+		cmocka_unit_test(
+		    test_scriptlib__json_encode_key_with_nul__refused_and_nothing_kept),
+		cmocka_unit_test(
+		    test_scriptlib__json_encode_shared_tables__refused_past_the_values_limit),
 		cmocka_unit_test(test_scriptlib__date__paris_calendar),
 		cmocka_unit_test(test_scriptlib__options__read_only_at_every_level),
 	};
