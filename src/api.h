@@ -43,11 +43,6 @@ struct api_req {
 
 /* Entry point from evhttp: identify, route, check, call the handler. */
 void api_dispatch(struct evhttp_request *, struct server *);
-/*
- * Connections whose reply is still being written out. Handlers run to
- * completion on the loop, so at shutdown this is all that is left to wait for.
- */
-int api_replies_unsent(void);
 
 /* Replies: both take the JSON reference. */
 void api_reply(struct api_req *, int status, json_t *body);
