@@ -723,8 +723,13 @@ bev_cb(struct event_base *base, void *arg)
 		goto fail;
 	/* Bounds what a client can queue ahead of the request being read. */
 	bufferevent_setwatermark(c->sock, EV_READ, 0, RAW_MAX + API_MAX_HEADERS);
-	c->bev = bufferevent_filter_new(
-	    c->sock, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE, conn_release, c);
+	/*
+	 * Deferred callbacks: evhttp frees a connection from inside its write
+	 * callback, which the filter runs from inside its own processing; run
+	 * directly, that corrupts the heap under load (libevent 2.1.12).
+	 */
+	c->bev = bufferevent_filter_new(c->sock, in_filter, out_filter,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, conn_release, c);
 	if (c->bev == NULL)
 		goto fail;
 	TAILQ_INSERT_TAIL(&t.all, c, entry);
