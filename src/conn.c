@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -470,9 +471,15 @@ send_continue(struct conn *c)
 {
 	static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-	/* Only when no answer is owed before it: it would otherwise come first. */
-	if (c->forwarded == c->dispatched && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		bufferevent_write(c->sock, msg, sizeof(msg) - 1);
+	/*
+	 * Only when no answer is owed before it (it would come first), and
+	 * straight to the socket like the answers. Should the socket be full,
+	 * the client sends its body after its own wait.
+	 */
+	if (c->forwarded == c->dispatched &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->sock)) == 0 && c->fd >= 0)
+		(void)send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 static enum bufferevent_filter_result
