@@ -237,10 +237,6 @@ conn_register(struct conn *c, int from_filter)
 		}
 		u->n++;
 	}
-	if (t.refusing_total) {
-		log_info("connections: below the limit again");
-		t.refusing_total = 0;
-	}
 	t.served++;
 	c->served = 1;
 }
@@ -698,10 +694,15 @@ conn_release(void *arg)
 		t.byfd[c->fd] = NULL;
 	if (c->served) {
 		t.served--;
+		/* An episode of refusals ends when half the room is free again. */
+		if ((t.refusing_total || t.accept_failing) && t.served <= t.cap / 2) {
+			log_info("connections: %d open; accepting normally again", t.served);
+			t.refusing_total = t.accept_failing = 0;
+		}
 		if (c->has_uid && (u = uid_entry(c->uid, 0)) != NULL) {
 			if (--u->n == 0)
 				*u = t.uids[--t.nuids];
-			else if (u->n < t.cap_user)
+			else if (u->n <= t.cap_user / 2)
 				u->refusing = 0;
 		}
 	}
@@ -740,10 +741,6 @@ bev_cb(struct event_base *base, void *arg)
 	if (c->bev == NULL)
 		goto fail;
 	TAILQ_INSERT_TAIL(&t.all, c, entry);
-	if (t.accept_failing) {
-		log_info("accepting connections again");
-		t.accept_failing = 0;
-	}
 	/* evhttp gives the socket right after this returns: register then. */
 	event_active(c->ev_start, EV_TIMEOUT, 1);
 	return c->bev;
