@@ -99,7 +99,15 @@ static struct {
 } t = { .all = TAILQ_HEAD_INITIALIZER(t.all) };
 
 static const char *const methods[] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT",
+	"GET",
+	"HEAD",
+	"POST",
+	"PUT",
+	"DELETE",
+	"OPTIONS",
+	"PATCH",
+	"TRACE",
+	"CONNECT",
 };
 
 void
@@ -232,7 +240,8 @@ conn_register(struct conn *c, int from_filter)
 				    (unsigned)c->uid, u->n);
 			u->refusing = 1;
 			inject(c, 429, "too_many_requests",
-			    "too many connections from this user; close some and try again", from_filter);
+			    "too many connections from this user; close some and try again",
+			    from_filter);
 			return;
 		}
 		u->n++;
@@ -346,8 +355,8 @@ parse_request_line(struct head *h, const unsigned char *p, size_t n)
 	if (!known)
 		return head_fail(h, 501, "not_implemented", "unknown request method");
 	/* evhttp reads no body for these: one would be taken as the next request. */
-	h->may_have_body = !(mlen == 4 && memcmp(p, "HEAD", 4) == 0) &&
-	    !(mlen == 5 && memcmp(p, "TRACE", 5) == 0);
+	h->may_have_body =
+	    !(mlen == 4 && memcmp(p, "HEAD", 4) == 0) && !(mlen == 5 && memcmp(p, "TRACE", 5) == 0);
 	return 0;
 }
 
@@ -367,7 +376,8 @@ parse_header(struct head *h, const unsigned char *p, size_t n)
 			return head_fail(h, 400, "bad_request", "malformed header name");
 	for (v = colon + 1; v < end; v++)
 		if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
-			return head_fail(h, 400, "bad_request", "a header value holds a control byte");
+			return head_fail(
+			    h, 400, "bad_request", "a header value holds a control byte");
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
@@ -377,13 +387,15 @@ parse_header(struct head *h, const unsigned char *p, size_t n)
 	if (token_is(p, nlen, "Content-Length")) {
 		uint64_t cl = 0;
 		if (h->has_cl)
-			return head_fail(h, 400, "bad_request", "more than one Content-Length header");
+			return head_fail(
+			    h, 400, "bad_request", "more than one Content-Length header");
 		if (vlen == 0 || vlen > 18)
-			return head_fail(h, 400, "bad_request", "Content-Length must be a decimal number");
+			return head_fail(
+			    h, 400, "bad_request", "Content-Length must be a decimal number");
 		for (size_t i = 0; i < vlen; i++) {
 			if (v[i] < '0' || v[i] > '9')
-				return head_fail(
-				    h, 400, "bad_request", "Content-Length must be a decimal number");
+				return head_fail(h, 400, "bad_request",
+				    "Content-Length must be a decimal number");
 			cl = cl * 10 + (uint64_t)(v[i] - '0');
 		}
 		h->has_cl = 1;
@@ -559,7 +571,8 @@ step_chunk_size(struct conn *c, struct evbuffer *src)
 	c->pos += i + 2;
 	c->body_total += size;
 	if (c->body_total > API_MAX_BODY)
-		return filter_fail(c, 413, "payload_too_large", "the body is larger than 1048576 bytes");
+		return filter_fail(
+		    c, 413, "payload_too_large", "the body is larger than 1048576 bytes");
 	c->left = size;
 	c->state = size == 0 ? S_TRAILER : S_CHUNK_DATA;
 	return BEV_OK;
@@ -726,8 +739,7 @@ bev_cb(struct event_base *base, void *arg)
 	c->ev_deadline = evtimer_new(base, deadline_cb, c);
 	c->ev_kick = event_new(base, -1, 0, kick_cb, c);
 	c->sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (c->ev_start == NULL || c->ev_deadline == NULL || c->ev_kick == NULL ||
-	    c->sock == NULL)
+	if (c->ev_start == NULL || c->ev_deadline == NULL || c->ev_kick == NULL || c->sock == NULL)
 		goto fail;
 	/* Bounds what a client can queue ahead of the request being read. */
 	bufferevent_setwatermark(c->sock, EV_READ, 0, RAW_MAX + API_MAX_HEADERS);
@@ -776,8 +788,8 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	(void)arg;
 	evconnlistener_disable(lev);
 	if (!t.accept_failing)
-		log_warnx("accept: %s; pausing new connections until descriptors free up",
-		    strerror(e));
+		log_warnx(
+		    "accept: %s; pausing new connections until descriptors free up", strerror(e));
 	t.accept_failing = 1;
 	evtimer_add(t.ev_resume, &pause);
 }
