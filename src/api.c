@@ -8,11 +8,11 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
 
 #include "audit.h"
 #include "cursor.h"
+#include "conn.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -404,74 +404,32 @@ route_request(struct api_req *r)
 		api_internal(r, "handler gave no reply");
 }
 
-/*
- * A connection's peer does not change: its credentials are read once, at
- * its first request, and forgotten when it closes. Keyed by fd and checked
- * against the connection, so a reused fd never inherits another's uid.
- */
-#define PEER_CACHE 4096
-static struct {
-	const struct evhttp_connection *evcon;
-	uid_t uid;
-} peers[PEER_CACHE];
-
-static void
-connection_closed(struct evhttp_connection *evcon, void *arg)
-{
-	for (size_t i = 0; i < PEER_CACHE; i++)
-		if (peers[i].evcon == evcon)
-			peers[i].evcon = NULL;
-	(void)arg;
-}
-
-static int
-connection_uid(struct evhttp_connection *evcon, int fd, uid_t *uid)
-{
-	if (fd >= 0 && fd < PEER_CACHE && peers[fd].evcon == evcon) {
-		*uid = peers[fd].uid;
-		return 0;
-	}
-	if (peer_uid(fd, uid) == -1)
-		return -1;
-	if (fd >= 0 && fd < PEER_CACHE) {
-		peers[fd].evcon = evcon;
-		peers[fd].uid = *uid;
-		evhttp_connection_set_closecb(evcon, connection_closed, NULL);
-	}
-	return 0;
-}
-
-int
-api_replies_unsent(void)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < PEER_CACHE; i++) {
-		struct bufferevent *bev;
-		if (peers[i].evcon == NULL ||
-		    (bev = evhttp_connection_get_bufferevent(
-		         (struct evhttp_connection *)peers[i].evcon)) == NULL)
-			continue;
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-			n++;
-	}
-	return n;
-}
-
 void
 api_dispatch(struct evhttp_request *req, struct server *srv)
 {
 	struct api_req r = { .req = req, .srv = srv };
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct conn_error ce;
 	uid_t uid;
 
 	TAILQ_INIT(&r.query);
 
-	/* Fail closed: no credentials, no service, and the connection goes. */
-	if (bev == NULL || connection_uid(evcon, bufferevent_getfd(bev), &uid) == -1) {
+	/* Shutting down: answer what is in flight, and tell the client to go. */
+	if (srv->draining)
+		evhttp_add_header(out, "Connection", "close");
+	switch (conn_request(req, &uid, &ce)) {
+	case 0:
+		break;
+	case 1: /* the connection layer refused the request or the connection */
+		if (!srv->draining)
+			evhttp_add_header(out, "Connection", "close");
+		api_error(&r, ce.status, ce.code, NULL, "%s", ce.message);
+		return;
+	default:
+		/* Fail closed: no credentials, no service, and the connection goes. */
 		log_warnx("api: refused a connection without peer credentials");
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		if (!srv->draining)
+			evhttp_add_header(out, "Connection", "close");
 		api_error(&r, 403, "forbidden", NULL, "no peer credentials on this connection");
 		return;
 	}

@@ -17,9 +17,8 @@
 #define API_MAX_HEADERS (8 * 1024)
 #define API_MAX_BODY (1024 * 1024)
 /*
- * evhttp answers requests past its own limits with an HTML error we cannot
- * shape, so its limits sit above ours: up to these sizes the caller gets our
- * JSON error; only far larger requests meet evhttp's.
+ * evhttp's own limits, a second line behind the connection layer (conn.c),
+ * which refuses anything past ours in JSON before evhttp sees it.
  */
 #define HTTP_MAX_HEADERS (64 * 1024)
 #define HTTP_MAX_BODY (4 * API_MAX_BODY)
@@ -43,11 +42,6 @@ struct api_req {
 
 /* Entry point from evhttp: identify, route, check, call the handler. */
 void api_dispatch(struct evhttp_request *, struct server *);
-/*
- * Connections whose reply is still being written out. Handlers run to
- * completion on the loop, so at shutdown this is all that is left to wait for.
- */
-int api_replies_unsent(void);
 
 /* Replies: both take the JSON reference. */
 void api_reply(struct api_req *, int status, json_t *body);

@@ -53,6 +53,8 @@ static const char *const known_keys[] = {
 	"script_dir",
 	"log_level",
 	"request_timeout",
+	"max_connections",
+	"max_connections_per_user",
 	"event_delay_ms",
 	"plugin_strict",
 	"ca_file",
@@ -1085,6 +1087,12 @@ check_values(struct loader *ld, struct config *c, mode_t st_mode)
 	if (get_int(ld, "request_timeout", 1, 3600, 30, &timeout) == -1)
 		return -1;
 	c->request_timeout = (int)timeout;
+	if (get_int(ld, "max_connections", 1, 65536, 512, &timeout) == -1)
+		return -1;
+	c->max_connections = (int)timeout;
+	if (get_int(ld, "max_connections_per_user", 1, 65536, 64, &timeout) == -1)
+		return -1;
+	c->max_connections_per_user = (int)timeout;
 	if (get_int(ld, "event_delay_ms", 0, 60000, 5, &timeout) == -1)
 		return -1;
 	c->event_delay_ms = (int)timeout;

@@ -37,6 +37,8 @@ struct config {
 	char *script_dir;
 	int log_level;
 	int request_timeout;
+	int max_connections; /* API connections at once, in all */
+	int max_connections_per_user; /* ... from one Unix user */
 	int plugin_strict; /* any plugin refused at start is fatal */
 	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
 	int allow_http; /* outbound plain http:// permitted */

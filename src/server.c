@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "conn.h"
 #include "log.h"
 #include "util.h"
 
@@ -97,6 +98,7 @@ server_listen(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	evhttp_set_gencb(srv->http, http_cb, srv);
+	conn_listen(srv);
 	return 0;
 }
 
@@ -105,7 +107,13 @@ server_apply_config(struct server *srv)
 {
 	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(srv->http, srv->conf->request_timeout);
+	/*
+	 * evhttp's own timeout closes idle connections and slow readers; the
+	 * request deadline (conn.c) runs from a request's first byte and ends
+	 * before it, so that a slow request gets its 408.
+	 */
+	evhttp_set_timeout(srv->http, srv->conf->request_timeout + 1);
+	conn_apply_config(srv);
 	evhttp_set_allowed_methods(srv->http,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 	        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE |
@@ -117,6 +125,7 @@ void
 server_stop_accepting(struct server *srv)
 {
 	if (srv->bound != NULL) {
+		conn_unlisten();
 		evhttp_del_accept_socket(srv->http, srv->bound);
 		srv->bound = NULL;
 		unlink(srv->conf->socket_path);

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "conn.h"
 #include "db.h"
 #include "events.h"
 #include "net.h"
@@ -197,7 +198,7 @@ drain_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd, (void)ev, (void)arg;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	int unsent = api_replies_unsent();
+	int unsent = conn_busy();
 
 	if (unsent == 0) {
 		event_base_loopexit(d.srv.base, NULL);
@@ -205,7 +206,7 @@ drain_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (now.tv_sec > d.drain_deadline.tv_sec ||
 	    (now.tv_sec == d.drain_deadline.tv_sec && now.tv_nsec >= d.drain_deadline.tv_nsec)) {
-		log_warnx("shutdown: %d replies still being written; closing", unsent);
+		log_warnx("shutdown: %d requests still under way; closing", unsent);
 		event_base_loopexit(d.srv.base, NULL);
 	}
 }
@@ -230,7 +231,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	/*
 	 * Handlers run to completion on the loop, so by the time this callback
 	 * runs every transaction is committed or rolled back; what remains is
-	 * replies still being written out.
+	 * requests partly received and replies being written. Their answers
+	 * carry Connection: close (api_dispatch), so clients do not send more.
 	 */
 	server_stop_accepting(&d.srv);
 	clock_gettime(CLOCK_MONOTONIC, &d.drain_deadline);
@@ -286,6 +288,7 @@ main(int argc, char *argv[])
 	log_init(foreground, level_of(conf));
 	signal(SIGPIPE, SIG_IGN);
 	backup_notice(conf);
+	conn_raise_nofile();
 
 	sched_clock_fn clock = clock_from_env(); /* before anything is stamped */
 
@@ -310,6 +313,7 @@ main(int argc, char *argv[])
 	if ((d.srv.base = event_base_new()) == NULL ||
 	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
 		fatalx("cannot set up the event loop");
+	conn_init(&d.srv);
 	d.srv.events = events_new(d.srv.base, d.srv.db, conf->event_delay_ms);
 	db_fault_clear(d.srv.db);
 	if (staff_bootstrap(d.srv.db, d.srv.events, conf, err, sizeof(err)) == -1) {
@@ -357,6 +361,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.srv.base);
 
 	server_close(&d.srv);
+	conn_free();
 	/* Scripts and plugins first: their requests, timers and subscriptions go with them. */
 	luahost_free(d.srv.lua);
 	plugins_free(d.srv.plugins);

@@ -21,7 +21,7 @@ top=$(pwd)
 
 # name:inputs for the bounded run: about 40 s in all on an idle 2-core machine.
 bounded="body:700000 validate:400000 router:100000 cursor:1500000 query:350000 config:60000
-lua:90000 error:300000"
+lua:90000 error:40000"
 seconds=""
 if [ "${1:-}" = "-t" ]; then
 	seconds=${2:?usage: tests/fuzz/run.sh [-t SECONDS [NAME...]]}

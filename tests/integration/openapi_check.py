@@ -45,6 +45,10 @@ ROLES = ("eti", "cip", "coordinator", "admin")
 # identity before it routes, so a path it does not know, or a method a path
 # does not take, may also meet these answers (components/responses).
 PRE_ROUTING = {400: "BadRequest", 403: "Forbidden", 413: "PayloadTooLarge", 503: "Unavailable"}
+# The connection layer answers these on any path and method, before anything
+# else (and 400, 413, 503 above), then closes the connection.
+CONNECTION = {408: "RequestTimeout", 417: "ExpectationFailed", 429: "TooManyConnections",
+              501: "NotImplemented"}
 UNKNOWN_PATH = {**PRE_ROUTING, 404: "NotFound"}
 UNKNOWN_METHOD = {**PRE_ROUTING, 405: "MethodNotAllowed"}
 # Objects the server returns list every property in "required", except these,
@@ -411,6 +415,10 @@ def check(method, path, status, headers, body, doc_path=None):
     what = "%s %s" % (method, concrete)
     tmpl, item, item_ptr = st.match(concrete)
 
+    if status in CONNECTION:
+        _check_answer(st, what, status, {"$ref": "#/components/responses/" + CONNECTION[status]},
+                      "", headers, body, method)
+        return
     if tmpl is None and st.plugin_of(concrete) is not None:
         _check_plugin_answer(st, what, status, headers, body, method)
         return
@@ -633,7 +641,7 @@ def check_document(path=None):
     if spec is not None and not (isinstance(spec, dict) and "{plugin}" in spec.get("prefix", "")
                                  and isinstance(spec.get("plugin"), dict)):
         problems.append("x-plugin-paths needs a prefix holding {plugin} and a plugin schema")
-    for name in set(UNKNOWN_PATH.values()) | set(UNKNOWN_METHOD.values()):
+    for name in set(UNKNOWN_PATH.values()) | set(UNKNOWN_METHOD.values()) | set(CONNECTION.values()):
         if name not in doc.get("components", {}).get("responses", {}):
             problems.append("components/responses/%s is missing (check() needs it)" % name)
     if problems:

@@ -567,7 +567,7 @@ class Daemon:
 
     def __init__(self, workdir=None, request_timeout=None, log_level="info", staff=None,
                  plugins=None, socket_mode="0666", plugin_dir=None, plugin_files=(),
-                 extra=None):
+                 extra=None, preexec_fn=None):
         if workdir is None:
             # Other uids must reach the socket inside it.
             workdir = mkdtemp("tremplin-it-")
@@ -587,6 +587,7 @@ class Daemon:
         }
         if plugin_files:
             self.link_plugins(plugin_files)
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
         self.proc = None
         self.exit_codes = []
         self._client = None
@@ -658,7 +659,8 @@ class Daemon:
         try:
             proc = subprocess.Popen([TREMPLIND, "-d", "-f", conf or self.conf] + list(args),
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    cwd=self.dir, start_new_session=True)
+                                    cwd=self.dir, start_new_session=True,
+                                    preexec_fn=self.preexec_fn)
         finally:
             log.close()
         _live.add(proc)
