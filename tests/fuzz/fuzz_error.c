@@ -52,8 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reply(api_error_body("validation_failed", s, "x"), "validation_failed", *s != '\0');
 	json_safe_format(msg, sizeof(msg), "no such resource: %.*s", (int)cut, s);
 	check_reply(api_error_body("not_found", NULL, msg), "not_found", 0);
-	json_safe_format(msg, sizeof(msg), "%s is not a known query parameter",
-	    json_safe_text(q, sizeof(q), s));
+	json_safe_format(
+	    msg, sizeof(msg), "%s is not a known query parameter", json_safe_text(q, sizeof(q), s));
 	check_reply(api_error_body("bad_request", s, msg), "bad_request", *s != '\0');
 
 	/* What the request path builds in its fixed buffers for such a key. */

@@ -22,6 +22,7 @@ import json
 import os
 import pwd
 import random
+import select
 import shutil
 import signal
 import socket
@@ -380,6 +381,17 @@ def _do_request(conn, method, path, body=None, headers=None, content_type="appli
     return resp.status, resp.getheaders(), raw
 
 
+def _dropped(sock):
+    """Whether the peer has closed an idle connection: readable, and at EOF."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
 class Client:
     """A keep-alive client; each answer is checked against the API description."""
 
@@ -394,6 +406,10 @@ class Client:
 
     def request(self, method, path, body=None, headers=None, content_type="application/json"):
         if self.idle_limit is not None and time.monotonic() - self.last_used > self.idle_limit / 2:
+            self.conn.close()
+        elif self.conn.sock is not None and _dropped(self.conn.sock):
+            # The daemon closed it while it was idle (its idle timeout, a test
+            # that stalled): a new connection, as HTTP clients do.
             self.conn.close()
         reused = self.conn.sock is not None
         try:
@@ -780,8 +796,13 @@ class Daemon:
     def client(self):
         """A shared keep-alive client as the daemon's own user (admin)."""
         if self._client is None:
-            self._client = Client(self.socket, idle_limit=self.settings["request_timeout"])
+            self._client = Client(self.socket, idle_limit=self.idle_limit)
         return self._client
+
+    @property
+    def idle_limit(self):
+        """How long the daemon keeps an idle connection: request_timeout (30 s by default)."""
+        return self.settings["request_timeout"] or DAEMON_REQUEST_TIMEOUT
 
     def close_client(self):
         if self._client is not None:
@@ -789,7 +810,7 @@ class Daemon:
             self._client = None
 
     def new_client(self, **kw):
-        kw.setdefault("idle_limit", self.settings["request_timeout"])
+        kw.setdefault("idle_limit", self.idle_limit)
         return Client(self.socket, **kw)
 
     def call(self, method, path, body=None, who="admin", **kw):
