@@ -12,8 +12,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import threading
-import time
 
 import pytest
 
@@ -100,38 +98,8 @@ def test_backup__during_writes__decrypts_with_openssl_to_a_sound_copy_with_every
     d = make_daemon(extra={"backup_recipient": cert})
     marker = tt.unique("Zqbackup")
     eid = person(d, marker)
-    acked, stop, errors = [], threading.Event(), []
-
-    def writer():
-        with d.new_client() as c:
-            i = 0
-            while not stop.is_set():
-                i += 1
-                try:
-                    a = c.post("/v1/structures", tt.structure_body(name="Pendant %d" % i))
-                except Exception as e:  # noqa: BLE001 - reported below
-                    errors.append(e)
-                    return
-                if a.status != 201:
-                    errors.append(a)
-                    return
-                acked.append(a.body)
-
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    try:
-        deadline = time.monotonic() + 30
-        while len(acked) < 20 and time.monotonic() < deadline and not errors:
-            time.sleep(0.01)
-        assert len(acked) >= 20, errors
-        before = list(acked)  # acknowledged before the backup began
-        out = str(tmp_path / "tremplin.db.cms")
-        p = tt.ctl("backup", out, socket_path=d.socket)
-        assert t.is_alive() and not errors, "the writer stopped before the backup ended"
-    finally:
-        stop.set()
-        t.join(timeout=20)
-    assert not errors, errors
+    out = str(tmp_path / "tremplin.db.cms")
+    before, p = tt.backup_during_writes(d, out)
     assert p.returncode == 0, p.stderr
     with open(out, "rb") as f:
         sealed = f.read()

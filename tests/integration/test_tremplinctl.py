@@ -4,8 +4,6 @@ import json
 import os
 import shutil
 import sqlite3
-import threading
-import time
 
 import pytest
 
@@ -137,38 +135,8 @@ def test_backup__unencrypted_allowed__during_writes__consistent_copy_with_every_
         make_daemon, tmp_path):
     """backup_unencrypted = true: the copy itself (test_backup.py: the encrypted one)."""
     daemon = make_daemon(extra={"backup_unencrypted": True})
-    acked, stop, errors = [], threading.Event(), []
-
-    def writer():
-        with daemon.new_client() as c:
-            i = 0
-            while not stop.is_set():
-                i += 1
-                try:
-                    a = c.post("/v1/structures", tt.structure_body(name="Pendant %d" % i))
-                except Exception as e:  # noqa: BLE001 - reported below
-                    errors.append(e)
-                    return
-                if a.status != 201:
-                    errors.append(a)
-                    return
-                acked.append(a.body)
-
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    try:
-        deadline = time.monotonic() + 30
-        while len(acked) < 20 and time.monotonic() < deadline and not errors:
-            time.sleep(0.01)
-        assert len(acked) >= 20, errors
-        before = list(acked)  # acknowledged before the backup began
-        out = str(tmp_path / "copy.db")
-        p = tt.ctl("backup", out, socket_path=daemon.socket)
-        assert t.is_alive() and not errors, "the writer stopped before the backup ended"
-    finally:
-        stop.set()
-        t.join(timeout=20)
-    assert not errors, errors
+    out = str(tmp_path / "copy.db")
+    before, p = tt.backup_during_writes(daemon, out)
     assert p.returncode == 0, p.stderr
     con = sqlite3.connect("file:%s?mode=ro" % out, uri=True)
     try:

@@ -30,6 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 
@@ -46,6 +47,8 @@ TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.path.dirname(os.path.abspath
 # Generous bounds: they only decide when a test gives up waiting; no test
 # asserts how fast something happens.
 START_TIMEOUT = 60.0
+# tremplind's default request_timeout, which also closes idle connections.
+DAEMON_REQUEST_TIMEOUT = 30
 STOP_TIMEOUT = 30.0
 CALL_TIMEOUT = 30.0
 
@@ -930,3 +933,44 @@ def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_T
                           timeout=timeout, **kw)
     check_sanitizers(proc.stderr)
     return proc
+
+
+def backup_during_writes(daemon, out, min_writes=20):
+    """`tremplinctl backup OUT` while a client creates structures without pause.
+
+    Returns (the structures acknowledged before the backup began, the
+    tremplinctl process); fails when the writer met an error or stopped
+    before the backup ended.
+    """
+    acked, stop, errors = [], threading.Event(), []
+
+    def writer():
+        with daemon.new_client() as c:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    a = c.post("/v1/structures", structure_body(name="Pendant %d" % i))
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+                    return
+                if a.status != 201:
+                    errors.append(a)
+                    return
+                acked.append(a.body)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(acked) < min_writes and time.monotonic() < deadline and not errors:
+            time.sleep(0.01)
+        assert len(acked) >= min_writes, errors
+        before = list(acked)  # acknowledged before the backup began
+        p = ctl("backup", out, socket_path=daemon.socket)
+        assert t.is_alive() and not errors, "the writer stopped before the backup ended"
+    finally:
+        stop.set()
+        t.join(timeout=20)
+    assert not errors, errors
+    return before, p
