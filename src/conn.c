@@ -20,12 +20,14 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -45,6 +47,10 @@
 #define RAW_MAX (HTTP_MAX_BODY)
 #define CHUNK_LINE_MAX 18
 #define ACCEPT_PAUSE_MS 200
+/* A connection closed after an error reads what the client still sends for this long... */
+#define LINGER_MS 2000
+/* ...or this much, so that the client reads the answer instead of a reset. */
+#define LINGER_MAX (HTTP_MAX_BODY)
 
 /* What evhttp parses in place of a request the filter refused. */
 static const char synthetic[] = "GET / HTTP/1.1\r\n\r\n";
@@ -73,6 +79,15 @@ struct conn {
 	unsigned err_seq; /* the request number answered with err, 0: none */
 	struct conn_error err;
 	struct conn_error pending; /* S_DISCARD: the error once the body is read */
+	int linger_fd; /* a duplicate of the socket kept past the close, or -1 */
+};
+
+/* A socket being closed politely: its write side shut, its input read and dropped. */
+struct closing {
+	TAILQ_ENTRY(closing) entry;
+	struct event *ev;
+	int fd;
+	size_t read;
 };
 
 struct uidcount {
@@ -84,6 +99,7 @@ struct uidcount {
 static struct {
 	struct server *srv;
 	TAILQ_HEAD(, conn) all;
+	TAILQ_HEAD(, closing) lingering;
 	struct conn **byfd;
 	size_t nbyfd;
 	struct uidcount *uids;
@@ -96,7 +112,7 @@ static struct {
 	int accept_failing;
 	int refusing_total;
 	rlim_t nofile;
-} t = { .all = TAILQ_HEAD_INITIALIZER(t.all) };
+} t = { .all = TAILQ_HEAD_INITIALIZER(t.all), .lingering = TAILQ_HEAD_INITIALIZER(t.lingering) };
 
 static const char *const methods[] = {
 	"GET",
@@ -188,6 +204,14 @@ inject(struct conn *c, int status, const char *code, const char *message, int fr
 		return;
 	c->err = (struct conn_error){ status, code, message };
 	c->err_seq = ++c->forwarded;
+	/*
+	 * The connection closes after the answer while the client may still be
+	 * sending (a body behind an oversized head, a slow request): a socket
+	 * closed with input unread resets, and the client would never read the
+	 * answer. A duplicate keeps it open for a lingering close (RFC 9112, 9.6).
+	 */
+	if (c->linger_fd == -1 && c->fd >= 0)
+		c->linger_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
 	evtimer_del(c->ev_deadline);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	evbuffer_add(bufferevent_get_input(c->bev), synthetic, sizeof(synthetic) - 1);
@@ -698,6 +722,60 @@ out_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 }
 
 static void
+linger_end(struct closing *l)
+{
+	TAILQ_REMOVE(&t.lingering, l, entry);
+	event_free(l->ev);
+	close(l->fd);
+	free(l);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct closing *l = arg;
+	char buf[16384];
+	ssize_t n;
+
+	if (ev & EV_TIMEOUT) {
+		linger_end(l);
+		return;
+	}
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		l->read += (size_t)n;
+		if (l->read > LINGER_MAX) {
+			linger_end(l);
+			return;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		linger_end(l);
+}
+
+/* The answer is out: end the connection by shutting its write side, then read until EOF. */
+static void
+linger_start(int fd)
+{
+	struct timeval tv = { LINGER_MS / 1000, (LINGER_MS % 1000) * 1000 };
+	struct closing *l;
+
+	if (shutdown(fd, SHUT_WR) == -1 || (l = calloc(1, sizeof(*l))) == NULL) {
+		close(fd);
+		return;
+	}
+	l->fd = fd;
+	if ((l->ev = event_new(t.srv->base, fd, EV_READ | EV_PERSIST, linger_cb, l)) == NULL ||
+	    event_add(l->ev, &tv) == -1) {
+		if (l->ev)
+			event_free(l->ev);
+		free(l);
+		close(fd);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&t.lingering, l, entry);
+}
+
+static void
 conn_release(void *arg)
 {
 	struct conn *c = arg;
@@ -720,6 +798,9 @@ conn_release(void *arg)
 		}
 	}
 	TAILQ_REMOVE(&t.all, c, entry);
+	/* The filter and the socket bufferevent are gone; the duplicate holds the socket. */
+	if (c->linger_fd >= 0)
+		linger_start(c->linger_fd);
 	event_free(c->ev_start);
 	event_free(c->ev_deadline);
 	event_free(c->ev_kick);
@@ -735,6 +816,7 @@ bev_cb(struct event_base *base, void *arg)
 	if (c == NULL)
 		return NULL;
 	c->fd = -1;
+	c->linger_fd = -1;
 	c->ev_start = event_new(base, -1, 0, start_cb, c);
 	c->ev_deadline = evtimer_new(base, deadline_cb, c);
 	c->ev_kick = event_new(base, -1, 0, kick_cb, c);
@@ -861,6 +943,8 @@ conn_busy(void)
 void
 conn_free(void)
 {
+	while (!TAILQ_EMPTY(&t.lingering))
+		linger_end(TAILQ_FIRST(&t.lingering));
 	if (t.ev_resume)
 		event_free(t.ev_resume);
 	t.ev_resume = NULL;

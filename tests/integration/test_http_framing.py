@@ -248,3 +248,26 @@ def test_slow_client__cut_at_the_whole_request_deadline_while_others_are_served(
         s.close()
     assert served == 3
     assert d.get("/v1/health").status == 200
+
+
+def test_refused_head__the_body_still_sent_after_the_answer__no_reset_then_eof(daemon):
+    """An error answered before the client has sent all it meant to (here the
+    body behind an oversized head) closes politely: the daemon shuts its side
+    and reads on, so the client's remaining bytes meet no reset (RFC 9112, 9.6)."""
+    n = len(names(daemon))
+    body = json.dumps(tt.structure_body()).encode() * 50
+    s = hr.connect(daemon)
+    try:
+        s.sendall(post_head(len(body), b"X-Padding: " + b"p" * 9000 + b"\r\n"))
+        answers, closed = hr.read_answers(s, 1)
+        assert [a.status for a in answers] == [413], answers
+        assert answers[0].error["code"] == "payload_too_large" and answers[0].closes
+        # The daemon has answered and ended its side; what the client still
+        # sends is read and dropped, not met with EPIPE or a reset.
+        s.sendall(body)
+        rest, closed = hr.read_until_closed(s)
+        assert rest == b"" and closed
+    finally:
+        s.close()
+    assert len(names(daemon)) == n
+    assert daemon.get("/v1/health").status == 200
