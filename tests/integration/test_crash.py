@@ -15,11 +15,9 @@ DEFAULT_ROUNDS of each kind; TREMPLIN_CRASH_ROUNDS=N runs N of each (the
 longer run of README.md's developer section, for instance 130).
 """
 
-import http.client
 import os
 import signal
 import sqlite3
-import threading
 
 import pytest
 
@@ -31,44 +29,6 @@ ROUND_WRITES = 10  # answers 201 each writer has had in a round before the signa
 WRITERS = (True, True, False)  # keep-alive or not, one writer each
 
 
-class Writer(threading.Thread):
-    """POSTs structures and staff accounts until told to stop or cut off.
-
-    acked holds (Location, body) for each 201: the writes the daemon promised
-    to keep. Any other answer is kept in refused; a connection that fails
-    (the daemon died or closed it) ends the writer.
-    """
-
-    def __init__(self, d, keep_alive, tag):
-        super().__init__(daemon=True)
-        self.d, self.keep_alive, self.tag = d, keep_alive, tag
-        self.acked, self.refused = [], []
-        self.stop = threading.Event()
-
-    def run(self):
-        c = tt.Client(self.d.socket)
-        i = 0
-        try:
-            while not self.stop.is_set():
-                i += 1
-                if i % 2:
-                    coll, body = "/v1/structures", tt.structure_body(
-                        name="Crash %s %d" % (self.tag, i))
-                else:
-                    coll, body = "/v1/staff", tt.staff_body(name="Crash %s %d" % (self.tag, i))
-                try:
-                    a = c.post(coll, body)
-                except (OSError, http.client.HTTPException):
-                    return  # the daemon went away
-                if a.status != 201:
-                    self.refused.append(a)
-                    return
-                assert a.headers["Location"] == "%s/%d" % (coll, a.body["id"]), a.headers
-                self.acked.append((a.headers["Location"], a.body))
-                if not self.keep_alive:
-                    c.close()
-        finally:
-            c.close()
 
 
 def integrity(d):
@@ -92,7 +52,7 @@ def integrity(d):
 def write_until_then(d, tag, end):
     """Run the writers until each has ROUND_WRITES answers 201, call end() while
     they still write, then wait for them; returns them."""
-    writers = [Writer(d, keep_alive, "%s.%d" % (tag, n)) for n, keep_alive in enumerate(WRITERS)]
+    writers = [tt.Writer(d, keep_alive, "%s.%d" % (tag, n)) for n, keep_alive in enumerate(WRITERS)]
     for w in writers:
         w.start()
     try:

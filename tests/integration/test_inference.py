@@ -23,7 +23,6 @@ them.
 import itertools
 import json
 import os
-import pwd
 import re
 
 import pytest
@@ -34,7 +33,6 @@ import tremplin_test as tt
 pytestmark = pytest.mark.skipif(not tt.IS_ROOT, reason="calls the API as the users of the roles")
 
 CLOCK = "2026-03-02T08:00:00Z"
-SECOND_CIP_USERS = ("mail", "news", "uucp", "lp", "man", "games", "proxy")
 _numbers = itertools.count(2000000 + os.getpid() % 1000 * 1000)
 
 # Values that tell a justice, health or disability fact, as the API or the demo spells them.
@@ -59,16 +57,6 @@ def leaks(body):
     return [v for v in TELLING if v.lower() in text]
 
 
-def free_unix_user(taken):
-    for u in SECOND_CIP_USERS:
-        try:
-            pwd.getpwnam(u)
-        except KeyError:
-            continue
-        if u not in taken:
-            return u
-    return None
-
 
 @pytest.fixture(scope="module")
 def d(module_daemons):
@@ -83,7 +71,7 @@ def w(d):
     """Two people referred by the SPIP and by Cap emploi, with the facts that follow."""
     staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
     cip, eti = staff[tt.ROLE_USERS["cip"]]["id"], staff[tt.ROLE_USERS["eti"]]["id"]
-    user2 = free_unix_user(set(staff))
+    user2 = tt.free_unix_user(set(staff))
     if user2 is not None:
         d.create("/v1/staff", {"name": "Autre CIP", "unix_user": user2, "role": "cip"},
                  who="coordinator")

@@ -33,7 +33,6 @@ import base64
 import datetime
 import json
 import os
-import pwd
 import re
 import sqlite3
 import zoneinfo
@@ -60,7 +59,6 @@ FIXED = {("welcome_item", "item"), ("contract", "structure_id"),
 ROW_RULES = {"barrier": lambda bits, row: "eti" not in bits or bool(row["shared_with_eti"])}
 DEFAULT_WELCOME = ["booklet", "rules", "safety_briefing", "ppe_issued", "medical_visit",
                    "team_introduction"]
-SECOND_CIP_USERS = ("mail", "news", "uucp", "lp", "man", "games", "proxy")
 CALLERS = ["eti", "cip", "cip2", "coordinator", "admin"]
 
 
@@ -415,16 +413,6 @@ class World:
                 caller, what, e["categories"], sorted(cats)))
 
 
-def free_unix_user(taken):
-    for u in SECOND_CIP_USERS:
-        try:
-            pwd.getpwnam(u)
-        except KeyError:
-            continue
-        if u not in taken:
-            return u
-    return None
-
 
 @pytest.fixture(scope="module")
 def world(daemon):
@@ -437,7 +425,7 @@ def world(daemon):
     for name, user in tt.ROLE_USERS.items():
         s = staff[user]
         w.callers[name] = Caller(name, user, s["role"], s["id"])
-    user2 = free_unix_user(set(staff))
+    user2 = tt.free_unix_user(set(staff))
     if user2 is not None:
         s = d.create("/v1/staff", {"name": "Seconde CIP", "unix_user": user2, "role": "cip"})
         w.callers["cip2"] = Caller("cip2", user2, "cip", s["id"])
@@ -536,7 +524,7 @@ def caller_of(world, name):
     c = world.callers.get(name)
     if c is None:
         pytest.skip("no free system user for a second CIP account (tried %s)"
-                    % ", ".join(SECOND_CIP_USERS))
+                    % ", ".join(tt.SECOND_CIP_USERS))
     return c
 
 

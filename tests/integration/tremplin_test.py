@@ -66,6 +66,8 @@ ROLE_USERS = {
     "eti": "sys",
 }
 UNKNOWN_USER = "nobody"  # no account at all
+# Debian system users a test may make a second CIP of, the first one free.
+SECOND_CIP_USERS = ("mail", "news", "uucp", "lp", "man", "games", "proxy")
 
 BOOTSTRAP_STAFF = [
     {"name": "Opératrice", "unix_user": "@daemon", "role": "admin", "email": "ops@example.org"},
@@ -974,3 +976,57 @@ def backup_during_writes(daemon, out, min_writes=20):
         t.join(timeout=20)
     assert not errors, errors
     return before, p
+
+
+class Writer(threading.Thread):
+    """POSTs structures and staff accounts until told to stop, refused or cut off.
+
+    acked holds (Location, body) for each 201: the writes the daemon promised
+    to keep. Any other answer ends the writer and is kept in refused; a
+    connection that fails (the daemon died or closed it) ends it too, kept in
+    gone.
+    """
+
+    def __init__(self, d, keep_alive, tag=""):
+        super().__init__(daemon=True)
+        self.d, self.keep_alive, self.tag = d, keep_alive, tag
+        self.acked, self.refused, self.gone = [], [], []
+        self.stop = threading.Event()
+
+    def run(self):
+        c = Client(self.d.socket)
+        i = 0
+        try:
+            while not self.stop.is_set():
+                i += 1
+                name = "Writer %s %d" % (self.tag, i)
+                if i % 2:
+                    coll, body = "/v1/structures", structure_body(name=name)
+                else:
+                    coll, body = "/v1/staff", staff_body(name=name)
+                try:
+                    a = c.post(coll, body)
+                except (OSError, http.client.HTTPException) as e:
+                    self.gone.append(e)
+                    return
+                if a.status != 201:
+                    self.refused.append(a)
+                    return
+                assert a.headers["Location"] == "%s/%d" % (coll, a.body["id"]), a.headers
+                self.acked.append((a.headers["Location"], a.body))
+                if not self.keep_alive:
+                    c.close()
+        finally:
+            c.close()
+
+
+def free_unix_user(taken):
+    """The first of SECOND_CIP_USERS that exists here and is not in taken, or None."""
+    for u in SECOND_CIP_USERS:
+        try:
+            pwd.getpwnam(u)
+        except KeyError:
+            continue
+        if u not in taken:
+            return u
+    return None
