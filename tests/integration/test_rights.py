@@ -315,36 +315,35 @@ def test_erase__no_such_employee__404(w):
     assert a.status == 404, a
 
 
-def test_erase__ids_of_the_erased_records__never_given_again(module_daemons):
-    """The journal names records by id: a new record must not take an erased one's."""
-    d = module_daemons()
-    wk = workshop(d)
-    eid, rec = full_file(wk)
+def add_exit_contract_pass(d, eid, rec, pass_number):
+    """An exit, a contract and a PASS on the person's file, into rec by kind."""
     p = "/v1/employees/%d/" % eid
     rec["exit"] = d.create(p + "exits", {"exit_date": "2020-03-31", "category": "autre"},
                            who="cip")
     rec["contract"] = d.create(p + "contracts", {"start_date": "2026-01-15",
                                                  "end_date": "2026-05-14",
                                                  "weekly_hours": 26}, who="cip")
-    rec["pass"] = d.create(p + "passes", {"number": "999990000001",
+    rec["pass"] = d.create(p + "passes", {"number": pass_number,
                                           "start_date": "2026-01-05"}, who="cip")
+
+
+def test_erase__ids_of_the_erased_records__never_given_again(module_daemons):
+    """The journal names records by id: a new record must not take an erased one's."""
+    d = module_daemons()
+    wk = workshop(d)
+    eid, rec = full_file(wk)
+    add_exit_contract_pass(d, eid, rec, "999990000001")
     a = d.call("DELETE", "/v1/employees/%d" % eid, {"reason": "request"}, who="coordinator")
     assert a.status == 200, a
     eid2, rec2 = full_file(wk)
-    p2 = "/v1/employees/%d/" % eid2
-    rec2["exit"] = d.create(p2 + "exits", {"exit_date": "2020-03-31", "category": "autre"},
-                            who="cip")
-    rec2["contract"] = d.create(p2 + "contracts", {"start_date": "2026-01-15",
-                                                   "end_date": "2026-05-14",
-                                                   "weekly_hours": 26}, who="cip")
-    rec2["pass"] = d.create(p2 + "passes", {"number": "999990000002",
-                                            "start_date": "2026-01-05"}, who="cip")
+    add_exit_contract_pass(d, eid2, rec2, "999990000002")
     assert eid2 > eid
     for k in rec:
         assert rec2[k]["id"] > rec[k]["id"], (k, rec[k]["id"], rec2[k]["id"])
     # And after a restart too: the sequence is on disk, not in memory.
     d.restart()
-    later = d.create(p2 + "barriers", {"category": "housing", "severity": 1}, who="cip")
+    later = d.create("/v1/employees/%d/barriers" % eid2, {"category": "housing", "severity": 1},
+                     who="cip")
     assert later["id"] > max(rec["housing"]["id"], rec2["housing"]["id"])
 
 
