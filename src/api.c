@@ -29,7 +29,7 @@ static const char fallback_reply[] =
     "be built; the daemon's log says more\"}}\n";
 
 static void
-send_json(struct api_req *r, int status, json_t *body)
+send_json(struct tremplin_request *r, int status, json_t *body)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
@@ -55,14 +55,14 @@ send_json(struct api_req *r, int status, json_t *body)
 }
 
 void
-api_reply(struct api_req *r, int status, json_t *body)
+api_reply(struct tremplin_request *r, int status, json_t *body)
 {
 	send_json(r, status, body);
 	json_decref(body);
 }
 
 void
-api_reply_created(struct api_req *r, const char *location, json_t *body)
+api_reply_created(struct tremplin_request *r, const char *location, json_t *body)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Location", location);
 	api_reply(r, 201, body);
@@ -93,14 +93,15 @@ api_error_body(const char *code, const char *field, const char *msg)
 }
 
 static void
-error_reply(struct api_req *r, int status, const char *code, const char *field, const char *msg)
+error_reply(
+    struct tremplin_request *r, int status, const char *code, const char *field, const char *msg)
 {
 	api_reply(r, status, api_error_body(code, field, msg));
 }
 
 void
-api_verror(
-    struct api_req *r, int status, const char *code, const char *field, const char *fmt, va_list ap)
+api_verror(struct tremplin_request *r, int status, const char *code, const char *field,
+    const char *fmt, va_list ap)
 {
 	char msg[API_ERROR_MESSAGE_MAX];
 
@@ -109,7 +110,8 @@ api_verror(
 }
 
 void
-api_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+api_error(struct tremplin_request *r, int status, const char *code, const char *field,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -119,7 +121,7 @@ api_error(struct api_req *r, int status, const char *code, const char *field, co
 }
 
 void
-api_input_error(struct api_req *r, const struct input_error *e)
+api_input_error(struct tremplin_request *r, const struct tremplin_error *e)
 {
 	error_reply(r, e->status, e->code, e->field, e->message);
 }
@@ -129,7 +131,7 @@ api_input_error(struct api_req *r, const struct input_error *e)
  * is 507 (the store logs the episode once), other storage trouble 503.
  */
 void
-api_internal(struct api_req *r, const char *what)
+api_internal(struct tremplin_request *r, const char *what)
 {
 	struct db *adb = audit_db(r->srv->audit);
 	const char *store = "database";
@@ -191,7 +193,7 @@ api_query_check(const char *query, char *name, size_t size)
 }
 
 const char *
-api_query(struct api_req *r, const char *name)
+api_query(struct tremplin_request *r, const char *name)
 {
 	return evhttp_find_header(&r->query, name);
 }
@@ -212,7 +214,7 @@ api_query_unknown(const struct evkeyvalq *query, const char *const *allowed)
 }
 
 int
-api_query_only(struct api_req *r, const char *const *allowed)
+api_query_only(struct tremplin_request *r, const char *const *allowed)
 {
 	const char *key = api_query_unknown(&r->query, allowed);
 
@@ -226,7 +228,7 @@ api_query_only(struct api_req *r, const char *const *allowed)
 }
 
 int
-api_page(struct api_req *r, int *limit, int64_t *after)
+api_page(struct tremplin_request *r, int *limit, int64_t *after)
 {
 	const char *l = api_query(r, "limit"), *c = api_query(r, "cursor");
 	int64_t v;
@@ -314,14 +316,14 @@ header_bytes(struct evhttp_request *req)
 }
 
 static void
-route_request(struct api_req *r)
+route_request(struct tremplin_request *r)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	unsigned method = method_bit(evhttp_request_get_command(r->req));
 	unsigned allowed;
-	struct input_error ie;
+	struct tremplin_error ie;
 	char allow[64], quoted[JSON_NAME_QUOTED], bad[API_ERROR_FIELD_MAX];
 
 	if (header_bytes(r->req) > API_MAX_HEADERS) {
@@ -407,7 +409,7 @@ route_request(struct api_req *r)
 void
 api_dispatch(struct evhttp_request *req, struct server *srv)
 {
-	struct api_req r = { .req = req, .srv = srv };
+	struct tremplin_request r = { .req = req, .srv = srv };
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct conn_error ce;
 	uid_t uid;

@@ -28,7 +28,7 @@
 struct server;
 
 /* One request, alive from dispatch to reply. Handlers reply exactly once. */
-struct api_req {
+struct tremplin_request {
 	struct evhttp_request *req;
 	struct server *srv;
 	struct identity who;
@@ -44,13 +44,13 @@ struct api_req {
 void api_dispatch(struct evhttp_request *, struct server *);
 
 /* Replies: both take the JSON reference. */
-void api_reply(struct api_req *, int status, json_t *body);
-void api_reply_created(struct api_req *, const char *location, json_t *body);
-void api_error(struct api_req *, int status, const char *code, const char *field, const char *fmt,
-    ...) __attribute__((format(printf, 5, 6)));
-void api_verror(struct api_req *, int status, const char *code, const char *field, const char *fmt,
-    va_list ap) __attribute__((format(printf, 5, 0)));
-void api_input_error(struct api_req *, const struct input_error *);
+void api_reply(struct tremplin_request *, int status, json_t *body);
+void api_reply_created(struct tremplin_request *, const char *location, json_t *body);
+void api_error(struct tremplin_request *, int status, const char *code, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void api_verror(struct tremplin_request *, int status, const char *code, const char *field,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+void api_input_error(struct tremplin_request *, const struct tremplin_error *);
 /*
  * The body of an error, {"error": {"code", "message", "field"?}}, from any C
  * strings: each is made valid UTF-8 and cut to its size between characters
@@ -60,13 +60,13 @@ void api_input_error(struct api_req *, const struct input_error *);
 #define API_ERROR_FIELD_MAX 160
 json_t *api_error_body(const char *code, const char *field, const char *msg);
 /* 500, logging the cause and nothing about the caller's data. */
-void api_internal(struct api_req *, const char *what);
+void api_internal(struct tremplin_request *, const char *what);
 
 /*
  * Pagination: read ?limit= and ?cursor= (an opaque token for the last id
  * seen). Replies 400 and returns -1 when they are malformed.
  */
-int api_page(struct api_req *, int *limit, int64_t *after);
+int api_page(struct tremplin_request *, int *limit, int64_t *after);
 /* Build {"items": items, "next_cursor": ...}; last_id <= 0 means no more pages. */
 json_t *api_list(json_t *items, int64_t last_id);
 /*
@@ -76,9 +76,9 @@ json_t *api_list(json_t *items, int64_t last_id);
  */
 int api_query_check(const char *query, char *name, size_t size);
 /* A query parameter, NULL when absent. */
-const char *api_query(struct api_req *, const char *name);
+const char *api_query(struct tremplin_request *, const char *name);
 /* Refuse query parameters other than those listed (NULL-terminated); -1 after a 400. */
-int api_query_only(struct api_req *, const char *const *allowed);
+int api_query_only(struct tremplin_request *, const char *const *allowed);
 /* The first key of query not listed in allowed (NULL-terminated), NULL when none. */
 const char *api_query_unknown(const struct evkeyvalq *query, const char *const *allowed);
 

@@ -102,7 +102,7 @@ audit_db(struct audit *a)
 }
 
 void
-audit_refuse(struct api_req *r, const char *what)
+audit_refuse(struct tremplin_request *r, const char *what)
 {
 	if (db_fault(r->srv->audit->db, NULL, 0) == DB_FAULT_FULL)
 		api_error(r, 507, "insufficient_storage", NULL,
@@ -269,7 +269,7 @@ audit_purge(struct audit *a, int64_t now_ms)
  * or an RFC 3339 date-time (until: that second included). 0, or -1 after a 400.
  */
 static int
-time_bound(struct api_req *r, const char *name, int is_until, int *has, int64_t *out)
+time_bound(struct tremplin_request *r, const char *name, int is_until, int *has, int64_t *out)
 {
 	const char *v = api_query(r, name);
 	int64_t day;
@@ -292,7 +292,7 @@ time_bound(struct api_req *r, const char *name, int is_until, int *has, int64_t 
 }
 
 void
-audit_api_list(struct api_req *r)
+audit_api_list(struct tremplin_request *r)
 {
 	static const char *const params[] = { "limit", "cursor", "employee_id", "staff_id", "since",
 		"until", NULL };

@@ -15,7 +15,7 @@
 
 struct identity;
 struct audit;
-struct api_req;
+struct tremplin_request;
 struct db;
 
 int audit_open(const char *path, int retention_days, struct audit **out, char *err, size_t errlen);
@@ -53,7 +53,7 @@ json_t *audit_list(
  * Refuse a request whose audit entry could not be written (fail closed):
  * 507 when the disk holding the audit log is full, 503 otherwise. what: "read", "export".
  */
-void audit_refuse(struct api_req *, const char *what);
+void audit_refuse(struct tremplin_request *, const char *what);
 /* The audit log's store, for its health and its failures. */
 struct db *audit_db(struct audit *);
 

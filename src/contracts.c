@@ -53,7 +53,7 @@ fmt_day(int64_t day, char *buf, size_t size)
 
 /* The kind of structure id ("ACI", "AI"...) into kind: 0, or -1 when there is none. */
 static int
-structure_kind(struct api_req *r, int64_t id, char *kind, size_t size)
+structure_kind(struct tremplin_request *r, int64_t id, char *kind, size_t size)
 {
 	static const char sql[] = "SELECT kind FROM structures WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -72,7 +72,7 @@ structure_kind(struct api_req *r, int64_t id, char *kind, size_t size)
 
 /* The employee's structure and birth date: 0, or -1 when there is no such employee. */
 static int
-employee_field(struct api_req *r, int64_t id, int64_t *structure_id, int64_t *birth)
+employee_field(struct tremplin_request *r, int64_t id, int64_t *structure_id, int64_t *birth)
 {
 	static const char sql[] = "SELECT structure_id, birth_date FROM employees WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -105,7 +105,7 @@ held_until(json_t *contract)
  * id and period, 0 when none, -1 on a database error.
  */
 static int
-overlapping_contract(struct api_req *r, int64_t employee_id, int64_t self, int64_t start,
+overlapping_contract(struct tremplin_request *r, int64_t employee_id, int64_t self, int64_t start,
     int64_t end, int64_t *other, int64_t *ostart, int64_t *oend)
 {
 	static const char sql[] = "SELECT id, start_date, CASE WHEN ended_on IS NOT NULL AND"
@@ -139,8 +139,8 @@ overlapping_contract(struct api_req *r, int64_t employee_id, int64_t self, int64
  * the other contract began first, else the end.
  */
 static int
-check_overlap(struct api_req *r, int64_t employee_id, int64_t self, int64_t start, int64_t end,
-    const char *start_field, const char *end_field, struct input_error *e)
+check_overlap(struct tremplin_request *r, int64_t employee_id, int64_t self, int64_t start,
+    int64_t end, const char *start_field, const char *end_field, struct tremplin_error *e)
 {
 	int64_t other, os, oe;
 	char a[CAL_DATE_LEN], b[CAL_DATE_LEN];
@@ -160,7 +160,7 @@ check_overlap(struct api_req *r, int64_t employee_id, int64_t self, int64_t star
 }
 
 static int
-count_rows(struct api_req *r, const char *sql, int64_t id)
+count_rows(struct tremplin_request *r, const char *sql, int64_t id)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	int n = -1;
@@ -204,7 +204,7 @@ changed(json_t *o, const json_t *before, const char *key)
 
 /* Weekly hours and the ACI's derogation below 20 hours. */
 static int
-check_hours(json_t *o, const char *kind, struct input_error *e)
+check_hours(json_t *o, const char *kind, struct tremplin_error *e)
 {
 	double hours = json_number_value(json_object_get(o, "weekly_hours"));
 	int aci = strcmp(kind, "ACI") == 0;
@@ -267,7 +267,8 @@ check_hours(json_t *o, const char *kind, struct input_error *e)
 }
 
 static int
-contract_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+contract_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	static const char renewals_sql[] =
 	    "SELECT count(*) FROM contract_renewals WHERE contract_id = ?";
@@ -389,7 +390,7 @@ struct resource res_contract = {
  * framework from the route). NULL and e set when it is gone.
  */
 static json_t *
-parent_contract(struct api_req *r, json_t *o, struct input_error *e)
+parent_contract(struct tremplin_request *r, json_t *o, struct tremplin_error *e)
 {
 	int dberr;
 	int64_t id = json_integer_value(json_object_get(o, "contract_id"));
@@ -420,7 +421,7 @@ static const struct column renewal_cols[] = {
 /* A reason is checked wherever it is given: it must be true of the person. */
 static int
 check_reason(
-    const char *reason, const char *kind, int64_t birth, int64_t from, struct input_error *e)
+    const char *reason, const char *kind, int64_t birth, int64_t from, struct tremplin_error *e)
 {
 	char a[CAL_DATE_LEN];
 
@@ -439,7 +440,7 @@ check_reason(
 }
 
 static int
-renewal_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+renewal_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	char kind[16], a[CAL_DATE_LEN];
 	int64_t structure_id, birth, employee_id;
@@ -517,7 +518,7 @@ out:
 
 /* The contract's end moves with the renewal, in the same transaction, and says so. */
 static int
-renewal_written(struct api_req *r, json_t *obj, int64_t id)
+renewal_written(struct tremplin_request *r, json_t *obj, int64_t id)
 {
 	static const char sql[] = "UPDATE contracts SET end_date = ?, updated_at = ? WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -573,7 +574,8 @@ static const struct column suspension_cols[] = {
 };
 
 static int
-suspension_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+suspension_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	static const char sql[] = "SELECT id, start_date, end_date FROM contract_suspensions"
 	                          " WHERE contract_id = ? AND id != ? AND start_date <= ?"
@@ -664,7 +666,7 @@ static const struct column placement_cols[] = {
  * it), NULL on a database error. Room is left for one more.
  */
 static struct cr_placement *
-person_placements(struct api_req *r, int64_t employee_id, size_t *n)
+person_placements(struct tremplin_request *r, int64_t employee_id, size_t *n)
 {
 	static const char sql[] = "SELECT p.start_date, p.hours, p.employer_kind = 'company'"
 	                          " FROM ai_placements p JOIN contracts c ON c.id = p.contract_id"
@@ -706,7 +708,8 @@ person_placements(struct api_req *r, int64_t employee_id, size_t *n)
 }
 
 static int
-placement_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+placement_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	int64_t start = day_of(o, "start_date"), end = day_of(o, "end_date");
 	double hours = json_number_value(json_object_get(o, "hours"));
@@ -812,7 +815,7 @@ struct resource res_ai_placement = {
  * next placement with a company opens one.
  */
 void
-contracts_ai_hours(struct api_req *r)
+contracts_ai_hours(struct tremplin_request *r)
 {
 	static const char *const params[] = { "date", NULL };
 	const char *date = api_query(r, "date");

@@ -41,7 +41,7 @@ static const struct column employee_cols[] = {
 };
 
 static const char *
-staff_role_of(struct api_req *r, int64_t id)
+staff_role_of(struct tremplin_request *r, int64_t id)
 {
 	static const char sql[] = "SELECT role FROM staff WHERE id = ?";
 	static char role[16];
@@ -58,7 +58,7 @@ staff_role_of(struct api_req *r, int64_t id)
 }
 
 static int
-structure_exists(struct api_req *r, int64_t id)
+structure_exists(struct tremplin_request *r, int64_t id)
 {
 	static const char sql[] = "SELECT 1 FROM structures WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -73,7 +73,8 @@ structure_exists(struct api_req *r, int64_t id)
 }
 
 static int
-employee_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+employee_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	const char *email = json_str(o, "email"), *phone = json_str(o, "phone");
 	const char *ft = json_str(o, "france_travail_id"), *birth = json_str(o, "birth_date"), *why;
@@ -185,7 +186,7 @@ list_sql(void)
  * row's referents give the caller's access to it.
  */
 void
-employees_list(struct api_req *r)
+employees_list(struct tremplin_request *r)
 {
 	static const char *const params[] = { "limit", "cursor", "structure_id", "team",
 		"referent_cip_id", "referent_eti_id", "status", NULL };

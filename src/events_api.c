@@ -8,7 +8,7 @@
 #include "util.h"
 
 void
-events_list(struct api_req *r)
+events_list(struct tremplin_request *r)
 {
 	/* ?2 is a type or a prefix ending in ".*" (passed as a LIKE pattern without the star). */
 	static const char sql[] = "SELECT id, type, subject, payload, actor, created_at FROM events"

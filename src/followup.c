@@ -39,7 +39,7 @@ static const struct column welcome_cols[] = {
 };
 
 static int
-not_in_future(const char *field, const char *date, struct input_error *e)
+not_in_future(const char *field, const char *date, struct tremplin_error *e)
 {
 	char today[11];
 
@@ -52,7 +52,7 @@ not_in_future(const char *field, const char *date, struct input_error *e)
 }
 
 static int
-welcome_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+welcome_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	const struct config *c = r->srv->conf;
 	const char *item = json_str(o, "item");
@@ -82,7 +82,7 @@ struct resource res_welcome = {
  * item carries its record (who and when) as the policy shows it.
  */
 void
-welcome_checklist(struct api_req *r)
+welcome_checklist(struct tremplin_request *r)
 {
 	const struct config *c = r->srv->conf;
 	struct access a;
@@ -185,7 +185,7 @@ barrier_visible(const struct access *a, const json_t *row)
 }
 
 static int
-barrier_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+barrier_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	struct access a;
 
@@ -237,7 +237,8 @@ static const struct column observation_cols[] = {
 };
 
 static int
-observation_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+observation_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	(void)r, (void)before;
 	return not_in_future("observed_on", json_str(o, "observed_on"), e);
@@ -299,7 +300,7 @@ static const struct column review_cols[] = {
 };
 
 static int
-review_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+review_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	(void)r, (void)before;
 	return not_in_future("held_on", json_str(o, "held_on"), e);
@@ -352,7 +353,7 @@ static const struct column exit_cols[] = {
 
 /* An exit closes the pathway: the person's status follows, in the same transaction. */
 static int
-exit_written(struct api_req *r, json_t *obj, int64_t id)
+exit_written(struct tremplin_request *r, json_t *obj, int64_t id)
 {
 	static const char sql[] = "UPDATE employees SET status = 'exited' WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);

@@ -8,43 +8,43 @@
 #include "db.h"
 #include "router.h"
 
-struct api_req;
+struct tremplin_request;
 
 extern const struct route core_routes[];
 extern const size_t ncore_routes;
 extern const struct db_module core_module;
 
-void system_health(struct api_req *);
-void system_whoami(struct api_req *);
-void system_backup(struct api_req *);
-void system_plugins(struct api_req *);
-void system_plugins_reload(struct api_req *);
-void events_list(struct api_req *);
+void system_health(struct tremplin_request *);
+void system_whoami(struct tremplin_request *);
+void system_backup(struct tremplin_request *);
+void system_plugins(struct tremplin_request *);
+void system_plugins_reload(struct tremplin_request *);
+void events_list(struct tremplin_request *);
 
-void structures_create(struct api_req *);
-void structures_list(struct api_req *);
-void structures_get(struct api_req *);
-void structures_update(struct api_req *);
+void structures_create(struct tremplin_request *);
+void structures_list(struct tremplin_request *);
+void structures_get(struct tremplin_request *);
+void structures_update(struct tremplin_request *);
 
-void staff_create(struct api_req *);
-void staff_list(struct api_req *);
-void staff_get(struct api_req *);
-void staff_update(struct api_req *);
+void staff_create(struct tremplin_request *);
+void staff_list(struct tremplin_request *);
+void staff_get(struct tremplin_request *);
+void staff_update(struct tremplin_request *);
 
 /* A person's file (employees.c, followup.c; the generic handlers are in resource.h). */
-void employees_list(struct api_req *);
-void welcome_checklist(struct api_req *);
+void employees_list(struct tremplin_request *);
+void welcome_checklist(struct tremplin_request *);
 /* GET /v1/employees/{id}/ai_hours: an AI employee's hours with companies (contracts.c). */
-void contracts_ai_hours(struct api_req *);
+void contracts_ai_hours(struct tremplin_request *);
 /* GET /v1/passes/{id}[?on=]: a PASS IAE and its status on a day (passes.c). */
-void passes_get(struct api_req *);
+void passes_get(struct tremplin_request *);
 /* GET /v1/policy: the confidentiality table and each field's category. */
-void policy_show(struct api_req *);
+void policy_show(struct tremplin_request *);
 /* GET /v1/audit: the audit log, for coordinators and admins. */
-void audit_api_list(struct api_req *);
+void audit_api_list(struct tremplin_request *);
 /* The person's rights (rights.c): GET /v1/employees/{id}/export, DELETE /v1/employees/{id}. */
-void employee_export(struct api_req *);
-void employee_erase(struct api_req *);
+void employee_export(struct tremplin_request *);
+void employee_erase(struct tremplin_request *);
 
 /* Ensure the configuration's bootstrap accounts exist, active, as configured. */
 struct events;

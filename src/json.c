@@ -99,7 +99,7 @@ json_safe_format(char *dst, size_t size, const char *fmt, ...)
 
 void
 input_error_set(
-    struct input_error *e, int status, const char *code, const char *field, const char *fmt, ...)
+    struct tremplin_error *e, int status, const char *code, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -185,7 +185,7 @@ find_nul(json_t *j, char *path, size_t size, size_t len)
 }
 
 json_t *
-json_parse_body(const char *buf, size_t len, struct input_error *err)
+json_parse_body(const char *buf, size_t len, struct tremplin_error *err)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -253,8 +253,8 @@ type_ok(json_t *v, enum field_type t)
 }
 
 int
-json_check_fields(
-    json_t *obj, const struct field_spec *specs, size_t nspecs, int whole, struct input_error *err)
+json_check_fields(json_t *obj, const struct field_spec *specs, size_t nspecs, int whole,
+    struct tremplin_error *err)
 {
 	const char *k;
 	json_t *v;

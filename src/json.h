@@ -6,16 +6,11 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <tremplin/plugin.h>
 
 #define JSON_MAX_DEPTH 32
 
-/* An error in a request's input: the HTTP status, a code, a message and the field. */
-struct input_error {
-	int status;
-	const char *code;
-	char message[256];
-	char field[128];
-};
+/* struct tremplin_error: an error in a request's input (the SDK header declares it). */
 
 /*
  * Text any JSON string can hold, from any C string: valid UTF-8 is copied,
@@ -33,7 +28,7 @@ void json_safe_format(char *dst, size_t size, const char *fmt, ...)
 /* A name quoted inside a message is cut to this many bytes: the reason must fit too. */
 #define JSON_NAME_QUOTED 64
 
-void input_error_set(struct input_error *, int status, const char *code, const char *field,
+void input_error_set(struct tremplin_error *, int status, const char *code, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 enum field_type { FT_STRING, FT_BOOLEAN, FT_INTEGER };
@@ -55,14 +50,14 @@ int json_nesting_depth(const char *buf, size_t len);
  * Parse a request body: must be a JSON object, no deeper than JSON_MAX_DEPTH,
  * no duplicate keys. NULL with err set otherwise.
  */
-json_t *json_parse_body(const char *buf, size_t len, struct input_error *err);
+json_t *json_parse_body(const char *buf, size_t len, struct tremplin_error *err);
 
 /*
  * Check obj against the table: unknown or read-only fields, types, nulls,
  * and (when `whole`) required fields. 0 when good.
  */
-int json_check_fields(
-    json_t *obj, const struct field_spec *specs, size_t nspecs, int whole, struct input_error *err);
+int json_check_fields(json_t *obj, const struct field_spec *specs, size_t nspecs, int whole,
+    struct tremplin_error *err);
 
 /* RFC 7386 merge patch of an object into target, in place. */
 void json_merge_patch(json_t *target, json_t *patch);

@@ -70,7 +70,7 @@ col_day(sqlite3_stmt *st, int i)
 
 /* Load PASS id with its suspensions and prolongations: 0, 1 when absent, -1 on an error. */
 static int
-pass_rec_load(struct api_req *r, int64_t id, struct pass_rec *rec)
+pass_rec_load(struct tremplin_request *r, int64_t id, struct pass_rec *rec)
 {
 	static const char q_pass[] =
 	    "SELECT employee_id, start_date, initial_end_date FROM passes WHERE id = ?";
@@ -144,14 +144,14 @@ set_day(json_t *o, const char *key, int64_t day)
 }
 
 static int
-rule_error(const struct pass_err *pe, struct input_error *e)
+rule_error(const struct pass_err *pe, struct tremplin_error *e)
 {
 	input_error_set(e, 422, "validation_failed", pe->field, "%s", pe->message);
 	return -1;
 }
 
 static int
-load_error(struct input_error *e, const char *what)
+load_error(struct tremplin_error *e, const char *what)
 {
 	log_warnx("passes: cannot load %s", what);
 	input_error_set(e, 503, "unavailable", NULL, "the database did not answer; try again");
@@ -160,7 +160,7 @@ load_error(struct input_error *e, const char *what)
 
 /* The day a status is asked for: ?on= (checked by passes_get), else today in Paris. */
 static int64_t
-status_day(struct api_req *r)
+status_day(struct tremplin_request *r)
 {
 	const char *on = api_query(r, "on");
 
@@ -183,7 +183,8 @@ static const struct column pass_cols[] = {
 
 /* Ids of the person's other PASSes; *n of them. NULL with *n == 0 when none; -1 on an error. */
 static int
-other_passes(struct api_req *r, int64_t employee_id, int64_t self, int64_t **ids, size_t *n)
+other_passes(
+    struct tremplin_request *r, int64_t employee_id, int64_t self, int64_t **ids, size_t *n)
 {
 	static const char sql[] = "SELECT id FROM passes WHERE employee_id = ? AND id != ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -216,8 +217,8 @@ other_passes(struct api_req *r, int64_t employee_id, int64_t self, int64_t **ids
  * are judged, and the error names that field.
  */
 static int
-check_neighbours(struct api_req *r, int64_t employee_id, int64_t self, int64_t start, int64_t end,
-    const char *moved, struct input_error *e)
+check_neighbours(struct tremplin_request *r, int64_t employee_id, int64_t self, int64_t start,
+    int64_t end, const char *moved, struct tremplin_error *e)
 {
 	struct pass_err pe;
 	char b1[CAL_DATE_LEN], b2[CAL_DATE_LEN];
@@ -254,7 +255,7 @@ check_neighbours(struct api_req *r, int64_t employee_id, int64_t self, int64_t s
 }
 
 static int
-pass_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+pass_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	const char *why, *number = json_str(o, "number");
 	int64_t employee_id = json_integer_value(json_object_get(o, "employee_id"));
@@ -309,7 +310,7 @@ pass_check(struct api_req *r, json_t *o, const json_t *before, struct input_erro
  * and prolongations are nested by resource_show).
  */
 static int
-pass_expand(struct api_req *r, const struct access *a, json_t *view, unsigned *cats)
+pass_expand(struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
 {
 	struct pass_rec rec;
 	int64_t on = status_day(r);
@@ -347,7 +348,7 @@ struct resource res_pass = {
 
 /* GET /v1/passes/{id}[?on=YYYY-MM-DD]: the status on that day. */
 void
-passes_get(struct api_req *r)
+passes_get(struct tremplin_request *r)
 {
 	static const char *const params[] = { "on", NULL };
 	const char *on = api_query(r, "on");
@@ -368,7 +369,7 @@ passes_get(struct api_req *r)
 
 /* A suspension or a prolongation changes the PASS's end: the PASS is updated too. */
 static int
-touch_pass(struct api_req *r, json_t *obj, int64_t id)
+touch_pass(struct tremplin_request *r, json_t *obj, int64_t id)
 {
 	static const char sql[] = "UPDATE passes SET updated_at = ? WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -410,7 +411,8 @@ static const struct column suspension_cols[] = {
 };
 
 static int
-suspension_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+suspension_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	struct pass_period s = { date_days(json_str(o, "start_date")),
 		date_days(json_str(o, "end_date")) };
@@ -432,7 +434,7 @@ suspension_check(struct api_req *r, json_t *o, const json_t *before, struct inpu
 
 /* Its length, with the dates it is shown with. */
 static int
-suspension_expand(struct api_req *r, const struct access *a, json_t *view, unsigned *cats)
+suspension_expand(struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
 {
 	const char *s = json_str(view, "start_date"), *t = json_str(view, "end_date");
 
@@ -482,7 +484,7 @@ static const struct column prolongation_cols[] = {
 
 /* The person's birth date and whether their structure is an ACI or an AI: 0, or -1. */
 static int
-person_of(struct api_req *r, int64_t employee_id, int64_t *birth, int *aci_or_ai)
+person_of(struct tremplin_request *r, int64_t employee_id, int64_t *birth, int *aci_or_ai)
 {
 	static const char sql[] = "SELECT e.birth_date, s.kind FROM employees e"
 	                          " JOIN structures s ON s.id = e.structure_id WHERE e.id = ?";
@@ -502,7 +504,8 @@ person_of(struct api_req *r, int64_t employee_id, int64_t *birth, int *aci_or_ai
 }
 
 static int
-prolongation_check(struct api_req *r, json_t *o, const json_t *before, struct input_error *e)
+prolongation_check(
+    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
 {
 	const char *until = json_str(o, "until_date");
 	struct pass_prolongation_req q = { 0 };
@@ -529,7 +532,8 @@ prolongation_check(struct api_req *r, json_t *o, const json_t *before, struct in
 
 /* Its first and last days as the PASS stands now (a later suspension moves them). */
 static int
-prolongation_expand(struct api_req *r, const struct access *a, json_t *view, unsigned *cats)
+prolongation_expand(
+    struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
 {
 	int64_t id = json_integer_value(json_object_get(view, "id")), first, last;
 	struct pass_rec rec;

@@ -245,7 +245,7 @@ h_rollback(struct tremplin_plugin *p)
 
 /* The route trampoline: the router calls it with the request. */
 static void
-route_call(struct api_req *r)
+route_call(struct tremplin_request *r)
 {
 	const struct hook *h = r->route->arg;
 
@@ -311,13 +311,13 @@ h_route(struct tremplin_plugin *p, unsigned methods, const char *path, unsigned 
 static json_t *
 h_request_body(struct tremplin_request *req)
 {
-	return ((struct api_req *)req)->body;
+	return ((struct tremplin_request *)req)->body;
 }
 
 static int64_t
 h_request_id(struct tremplin_request *req, int index)
 {
-	struct api_req *r = (struct api_req *)req;
+	struct tremplin_request *r = (struct tremplin_request *)req;
 
 	return index >= 0 && index < r->nids ? r->ids[index] : -1;
 }
@@ -325,13 +325,13 @@ h_request_id(struct tremplin_request *req, int index)
 static const char *
 h_request_query(struct tremplin_request *req, const char *name)
 {
-	return api_query((struct api_req *)req, name);
+	return api_query((struct tremplin_request *)req, name);
 }
 
 static void
 h_request_caller(struct tremplin_request *req, struct tremplin_caller *out)
 {
-	struct api_req *r = (struct api_req *)req;
+	struct tremplin_request *r = (struct tremplin_request *)req;
 
 	out->staff_id = r->who.staff_id;
 	out->unix_user = r->who.unix_user;
@@ -341,7 +341,7 @@ h_request_caller(struct tremplin_request *req, struct tremplin_caller *out)
 static void
 h_reply(struct tremplin_request *req, int status, json_t *body)
 {
-	struct api_req *r = (struct api_req *)req;
+	struct tremplin_request *r = (struct tremplin_request *)req;
 
 	if (r->replied) {
 		json_decref(body);
@@ -357,7 +357,7 @@ static void
 h_reply_error(struct tremplin_request *req, int status, const char *code, const char *field,
     const char *fmt, ...)
 {
-	struct api_req *r = (struct api_req *)req;
+	struct tremplin_request *r = (struct tremplin_request *)req;
 	va_list ap;
 
 	if (r->replied)
@@ -372,16 +372,16 @@ h_check_fields(
     struct tremplin_request *req, json_t *obj, const struct tremplin_field *f, size_t n, int whole)
 {
 	struct field_spec specs[PLUGIN_MAX_FIELDS];
-	struct input_error e;
+	struct tremplin_error e;
 
 	if (n > PLUGIN_MAX_FIELDS || obj == NULL) {
-		api_error((struct api_req *)req, 500, "internal", NULL, "bad field table");
+		api_error((struct tremplin_request *)req, 500, "internal", NULL, "bad field table");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		specs[i] = (struct field_spec){ f[i].name, (enum field_type)f[i].type, f[i].flags };
 	if (json_check_fields(obj, specs, n, whole, &e) == -1) {
-		api_input_error((struct api_req *)req, &e);
+		api_input_error((struct tremplin_request *)req, &e);
 		return -1;
 	}
 	return 0;
@@ -405,7 +405,7 @@ h_publish(struct tremplin_plugin *p, struct tremplin_request *req, const char *t
 	}
 	if (req != NULL)
 		return events_publish_by(
-		           ev, &((struct api_req *)req)->who, type, subject, payload) < 0
+		           ev, &((struct tremplin_request *)req)->who, type, subject, payload) < 0
 		    ? -1
 		    : 0;
 	snprintf(actor, sizeof(actor), "plugin:%s", p->name);

@@ -163,7 +163,7 @@ resource_row(const struct resource *res, sqlite3_stmt *st)
 }
 
 json_t *
-resource_load(struct api_req *r, const struct resource *res, int64_t id, int *dberr)
+resource_load(struct tremplin_request *r, const struct resource *res, int64_t id, int *dberr)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_select);
 	json_t *o = NULL;
@@ -244,8 +244,8 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 }
 
 int
-resource_expand(struct api_req *r, const struct resource *res, const struct access *a, json_t *view,
-    unsigned *cats)
+resource_expand(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    json_t *view, unsigned *cats)
 {
 	int readable = res->ncomputed == 0;
 
@@ -272,8 +272,8 @@ resource_expand(struct api_req *r, const struct resource *res, const struct acce
 }
 
 json_t *
-resource_show(struct api_req *r, const struct resource *res, const struct access *a, json_t *row,
-    unsigned *cats)
+resource_show(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    json_t *row, unsigned *cats)
 {
 	json_t *v = resource_view(res, a, row, cats);
 
@@ -300,7 +300,7 @@ resource_show(struct api_req *r, const struct resource *res, const struct access
 }
 
 void
-access_of_employee_row(struct api_req *r, const json_t *employee, struct access *out)
+access_of_employee_row(struct tremplin_request *r, const json_t *employee, struct access *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->role = r->who.role;
@@ -312,7 +312,7 @@ access_of_employee_row(struct api_req *r, const json_t *employee, struct access 
 }
 
 int
-access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
+access_for_employee(struct tremplin_request *r, int64_t employee_id, struct access *out)
 {
 	static const char sql[] =
 	    "SELECT referent_cip_id, referent_eti_id FROM employees WHERE id = ?";
@@ -333,7 +333,7 @@ access_for_employee(struct api_req *r, int64_t employee_id, struct access *out)
 
 int
 resource_employee(
-    struct api_req *r, const struct resource *res, const json_t *row, int64_t *employee_id)
+    struct tremplin_request *r, const struct resource *res, const json_t *row, int64_t *employee_id)
 {
 	if (res->parent != NULL) {
 		int dberr, rc;
@@ -354,8 +354,8 @@ resource_employee(
  * when the row is hidden from the caller or its person is gone.
  */
 static int
-row_person(struct api_req *r, const struct resource *res, const json_t *row, int64_t *employee_id,
-    struct access *a)
+row_person(struct tremplin_request *r, const struct resource *res, const json_t *row,
+    int64_t *employee_id, struct access *a)
 {
 	if (!res->child) {
 		/* The employee's own row names its referents: no second query. */
@@ -368,7 +368,7 @@ row_person(struct api_req *r, const struct resource *res, const json_t *row, int
 }
 
 json_t *
-resource_children(struct api_req *r, const struct resource *res, int64_t parent_id,
+resource_children(struct tremplin_request *r, const struct resource *res, int64_t parent_id,
     const struct access *a, unsigned *cats)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_children);
@@ -402,7 +402,7 @@ resource_children(struct api_req *r, const struct resource *res, int64_t parent_
 }
 
 int
-employee_touch(struct api_req *r, int64_t employee_id)
+employee_touch(struct tremplin_request *r, int64_t employee_id)
 {
 	static const char sql[] = "UPDATE employees SET last_contact_at = ? WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -422,7 +422,7 @@ employee_touch(struct api_req *r, int64_t employee_id)
 /* ---- input ---- */
 
 static int
-staff_active(struct api_req *r, int64_t id)
+staff_active(struct tremplin_request *r, int64_t id)
 {
 	static const char sql[] = "SELECT 1 FROM staff WHERE id = ? AND active = 1";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -463,7 +463,7 @@ check_text(const char *s, int max)
 
 /* The value of one column: its type and bounds. */
 static int
-check_value(struct api_req *r, const struct column *c, json_t *v, struct input_error *e)
+check_value(struct tremplin_request *r, const struct column *c, json_t *v, struct tremplin_error *e)
 {
 	const char *why;
 
@@ -564,8 +564,9 @@ type:
  * that depend on the row).
  */
 static int
-check_input(struct api_req *r, const struct resource *res, const struct access *a, json_t *in,
-    const json_t *before, const json_t *merged, unsigned *cats, struct input_error *e)
+check_input(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    json_t *in, const json_t *before, const json_t *merged, unsigned *cats,
+    struct tremplin_error *e)
 {
 	const char *k;
 	json_t *v;
@@ -625,8 +626,9 @@ check_input(struct api_req *r, const struct resource *res, const struct access *
 }
 
 int
-resource_check_input(struct api_req *r, const struct resource *res, const struct access *a,
-    json_t *in, const json_t *before, const json_t *merged, unsigned *cats, struct input_error *e)
+resource_check_input(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    json_t *in, const json_t *before, const json_t *merged, unsigned *cats,
+    struct tremplin_error *e)
 {
 	return check_input(r, res, a, in, before, merged, cats, e);
 }
@@ -661,8 +663,8 @@ bind_value(sqlite3_stmt *st, int i, const struct column *c, json_t *v)
 
 /* Journal a change without the values: subscribers read what their role allows. */
 int
-resource_publish(struct api_req *r, const struct resource *res, int64_t id, int64_t employee_id,
-    const json_t *row, json_t *changed)
+resource_publish(struct tremplin_request *r, const struct resource *res, int64_t id,
+    int64_t employee_id, const json_t *row, json_t *changed)
 {
 	char type[64], subject[64];
 	json_t *payload = json_pack("{s:I, s:o}", "id", (json_int_t)id, "changed",
@@ -682,13 +684,13 @@ resource_publish(struct api_req *r, const struct resource *res, int64_t id, int6
 /* ---- handlers ---- */
 
 static const struct resource *
-route_resource(struct api_req *r)
+route_resource(struct tremplin_request *r)
 {
 	return r->route->arg;
 }
 
 static int
-deny_non_personal(struct api_req *r)
+deny_non_personal(struct tremplin_request *r)
 {
 	if (policy_personal_data(r->who.role))
 		return 0;
@@ -712,7 +714,7 @@ readable_at_all(const struct resource *res, const struct access *a)
 }
 
 void
-resource_list(struct api_req *r)
+resource_list(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
 	static const char *const params[] = { "limit", "cursor", NULL };
@@ -778,7 +780,7 @@ resource_list(struct api_req *r)
 }
 
 void
-resource_get(struct api_req *r)
+resource_get(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
 	struct access a;
@@ -829,7 +831,7 @@ apply_defaults(const struct resource *res, json_t *obj)
 
 /* Insert or update one row; writes the audit entry and the event; commits. */
 static int
-write_row(struct api_req *r, const struct resource *res, json_t *obj, int64_t *id,
+write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, int64_t *id,
     int64_t employee_id, json_t *changed, unsigned cats)
 {
 	struct db *db = r->srv->db;
@@ -880,8 +882,8 @@ fail:
 }
 
 static void
-reply_row(
-    struct api_req *r, const struct resource *res, int64_t id, const struct access *a, int created)
+reply_row(struct tremplin_request *r, const struct resource *res, int64_t id,
+    const struct access *a, int created)
 {
 	char loc[96];
 	unsigned cats = 0;
@@ -900,11 +902,11 @@ reply_row(
 }
 
 void
-resource_create(struct api_req *r)
+resource_create(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
 	int64_t employee_id = res->child ? r->ids[0] : 0, id = 0;
-	struct input_error e;
+	struct tremplin_error e;
 	struct access a;
 	unsigned cats = 0;
 
@@ -987,10 +989,10 @@ resource_create(struct api_req *r)
 }
 
 void
-resource_update(struct api_req *r)
+resource_update(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
-	struct input_error e;
+	struct tremplin_error e;
 	struct access a;
 	unsigned cats = 0;
 	int dberr;
@@ -1062,7 +1064,7 @@ resource_update(struct api_req *r)
 }
 
 void
-policy_show(struct api_req *r)
+policy_show(struct tremplin_request *r)
 {
 	json_t *resources = json_object();
 

@@ -17,7 +17,7 @@
 #include "json.h"
 #include "policy.h"
 
-struct api_req;
+struct tremplin_request;
 
 enum col_type {
 	COL_TEXT, /* max: characters */
@@ -74,7 +74,8 @@ struct resource {
 	 * Cross-field rules on the whole object (after a merge patch); before is
 	 * NULL on create. Sets e and returns -1 to refuse.
 	 */
-	int (*check)(struct api_req *, json_t *obj, const json_t *before, struct input_error *e);
+	int (*check)(
+	    struct tremplin_request *, json_t *obj, const json_t *before, struct tremplin_error *e);
 	/* Row rules beyond the columns' categories (the ETI sees shared barriers only). */
 	int (*visible)(const struct access *, const json_t *row);
 	/*
@@ -89,7 +90,7 @@ struct resource {
 	int (*sensitive_row)(const json_t *row);
 	const char *author_col; /* set on create to the caller's staff id: "created_by" */
 	/* More writes in the same transaction (an exit sets the pathway's status). */
-	int (*after_write)(struct api_req *, json_t *obj, int64_t id);
+	int (*after_write)(struct tremplin_request *, json_t *obj, int64_t id);
 	/*
 	 * Computed fields added to the view (a PASS's status today). Each is
 	 * declared in computed[] with its category: the policy applies to it as
@@ -99,7 +100,8 @@ struct resource {
 	 * check the policy itself. Children (parent) are nested by resource_show
 	 * itself. Used by get, list and export.
 	 */
-	int (*expand)(struct api_req *, const struct access *, json_t *view, unsigned *cats);
+	int (*expand)(
+	    struct tremplin_request *, const struct access *, json_t *view, unsigned *cats);
 	const struct computed *computed;
 	size_t ncomputed;
 	/* SQL built once from the columns; sql_children: the rows of one parent. */
@@ -110,15 +112,17 @@ struct resource {
 void resources_init(void);
 
 /* The access of the caller to one person's file; -1 when the person does not exist. */
-int access_for_employee(struct api_req *, int64_t employee_id, struct access *out);
+int access_for_employee(struct tremplin_request *, int64_t employee_id, struct access *out);
 /* The same from the person's row as loaded (its referent_cip_id and referent_eti_id). */
-void access_of_employee_row(struct api_req *, const json_t *employee, struct access *out);
+void access_of_employee_row(struct tremplin_request *, const json_t *employee, struct access *out);
 
 /* The generic handlers; a resource is chosen by the route's arg. */
-void resource_list(struct api_req *); /* GET /v1/employees/{id}/<things> (or the parent's path) */
-void resource_create(struct api_req *); /* POST /v1/employees/{id}/<things> (or the parent's) */
-void resource_get(struct api_req *); /* GET /v1/<things>/{id} */
-void resource_update(struct api_req *); /* PATCH /v1/<things>/{id} */
+void resource_list(
+    struct tremplin_request *); /* GET /v1/employees/{id}/<things> (or the parent's path) */
+void resource_create(
+    struct tremplin_request *); /* POST /v1/employees/{id}/<things> (or the parent's) */
+void resource_get(struct tremplin_request *); /* GET /v1/<things>/{id} */
+void resource_update(struct tremplin_request *); /* PATCH /v1/<things>/{id} */
 
 /*
  * The object as the caller may see it: fields of categories it may not read
@@ -127,50 +131,51 @@ void resource_update(struct api_req *); /* PATCH /v1/<things>/{id} */
  */
 json_t *resource_view(const struct resource *, const struct access *, json_t *row, unsigned *cats);
 /* resource_view, then the resource's nested records (expand). */
-json_t *resource_show(
-    struct api_req *, const struct resource *, const struct access *, json_t *row, unsigned *cats);
+json_t *resource_show(struct tremplin_request *, const struct resource *, const struct access *,
+    json_t *row, unsigned *cats);
 /* The current row of a statement selecting the resource's columns, as JSON, raw (no policy). */
 json_t *resource_row(const struct resource *, sqlite3_stmt *);
 /* Load one row as JSON, raw (no policy). NULL when absent; *dberr on a failure. */
-json_t *resource_load(struct api_req *, const struct resource *, int64_t id, int *dberr);
+json_t *resource_load(struct tremplin_request *, const struct resource *, int64_t id, int *dberr);
 /*
  * The resource's expand hook on a view, then the policy on its computed
  * fields (those the caller may not read are removed); -1 on a failure.
  */
-int resource_expand(
-    struct api_req *, const struct resource *, const struct access *, json_t *view, unsigned *cats);
+int resource_expand(struct tremplin_request *, const struct resource *, const struct access *,
+    json_t *view, unsigned *cats);
 /* Whether res's sensitive_col is CAT_SENSITIVE in this row. */
 int resource_sensitive_row(const struct resource *, const json_t *row);
 /* Record that the person's file was touched now (for retention). */
-int employee_touch(struct api_req *, int64_t employee_id);
+int employee_touch(struct tremplin_request *, int64_t employee_id);
 /*
  * The person a row belongs to (through its parent when it has one): 0 and
  * *employee_id, or -1 when the parent is gone or on a database error.
  */
 int resource_employee(
-    struct api_req *, const struct resource *, const json_t *row, int64_t *employee_id);
+    struct tremplin_request *, const struct resource *, const json_t *row, int64_t *employee_id);
 /*
  * The rows of res whose parent is parent_id, each as the caller may see it
  * (resource_view): an array, in creation order; NULL on a database error.
  * For expand hooks.
  */
-json_t *resource_children(struct api_req *, const struct resource *res, int64_t parent_id,
+json_t *resource_children(struct tremplin_request *, const struct resource *res, int64_t parent_id,
     const struct access *, unsigned *cats);
 /*
  * Journal a change of one row: "<name>.created" (changed NULL) or
  * "<name>.updated" with the names of the changed fields; never the values.
  * Inside the caller's transaction.
  */
-int resource_publish(struct api_req *, const struct resource *, int64_t id, int64_t employee_id,
-    const json_t *row, json_t *changed);
+int resource_publish(struct tremplin_request *, const struct resource *, int64_t id,
+    int64_t employee_id, const json_t *row, json_t *changed);
 
 /*
  * The checks of a create body (before NULL) or a patch against the columns
  * and the caller's rights, as the handlers make them; merged is the object
  * as it will be. For tests and fuzzing: the handlers call it themselves.
  */
-int resource_check_input(struct api_req *, const struct resource *, const struct access *,
-    json_t *in, const json_t *before, const json_t *merged, unsigned *cats, struct input_error *);
+int resource_check_input(struct tremplin_request *, const struct resource *, const struct access *,
+    json_t *in, const json_t *before, const json_t *merged, unsigned *cats,
+    struct tremplin_error *);
 
 /* Values checks shared with the hand-written modules (contracts, PASS). */
 int valid_date(const char *);

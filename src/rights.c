@@ -74,7 +74,7 @@ shown_categories(const struct resource *res, const json_t *view)
 
 /* Every row of one child resource of the file, as the caller may see it. */
 static json_t *
-export_rows(struct api_req *r, const struct resource *res, const struct access *a,
+export_rows(struct tremplin_request *r, const struct resource *res, const struct access *a,
     int64_t employee_id, unsigned *audited, unsigned *shown)
 {
 	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_list);
@@ -125,7 +125,7 @@ export_rows(struct api_req *r, const struct resource *res, const struct access *
 }
 
 static const char *
-staff_name(struct api_req *r, int64_t id, char *buf, size_t size)
+staff_name(struct tremplin_request *r, int64_t id, char *buf, size_t size)
 {
 	static const char sql[] = "SELECT name FROM staff WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
@@ -145,7 +145,7 @@ staff_name(struct api_req *r, int64_t id, char *buf, size_t size)
  * member's name and role, or the script or job), what, which categories.
  */
 static json_t *
-viewed_by(struct api_req *r, int64_t employee_id)
+viewed_by(struct tremplin_request *r, int64_t employee_id)
 {
 	json_t *out = json_array();
 	int64_t after = 0, last;
@@ -188,7 +188,7 @@ viewed_by(struct api_req *r, int64_t employee_id)
  * the person. "complete" says whether the caller's export is.
  */
 void
-employee_export(struct api_req *r)
+employee_export(struct tremplin_request *r)
 {
 	int64_t employee_id = r->ids[0];
 	unsigned audited = 0, shown = 1u << CAT_IDENTITY;
@@ -427,7 +427,7 @@ static const char *const erase_reasons[] = { "request", "objection", "unlawful",
  * no personal data reaches the journal.
  */
 void
-employee_erase(struct api_req *r)
+employee_erase(struct tremplin_request *r)
 {
 	const char *k, *reason = NULL;
 	json_t *v;

@@ -9,8 +9,8 @@
 
 #define ROUTER_MAX_IDS 4
 
-struct api_req;
-typedef void (*route_fn)(struct api_req *);
+struct tremplin_request;
+typedef void (*route_fn)(struct tremplin_request *);
 
 /* Methods as bits, so that 405 can list what a path allows. */
 enum {

@@ -29,7 +29,7 @@ static const struct field_spec staff_fields[] = {
 };
 
 static int
-staff_valid(json_t *o, struct input_error *e)
+staff_valid(json_t *o, struct tremplin_error *e)
 {
 	const char *why, *email = json_str(o, "email");
 
@@ -107,12 +107,12 @@ bind_staff(sqlite3_stmt *st, json_t *o)
 }
 
 void
-staff_create(struct api_req *r)
+staff_create(struct tremplin_request *r)
 {
 	static const char sql[] = "INSERT INTO staff (name, unix_user, role, email, active,"
 	                          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?6, ?6)";
 	struct db *db = r->srv->db;
-	struct input_error e;
+	struct tremplin_error e;
 	char now[32], loc[64];
 	int dberr;
 
@@ -169,7 +169,7 @@ staff_create(struct api_req *r)
 }
 
 void
-staff_get(struct api_req *r)
+staff_get(struct tremplin_request *r)
 {
 	int dberr;
 	json_t *o = staff_load(r->srv->db, r->ids[0], &dberr);
@@ -186,7 +186,7 @@ staff_get(struct api_req *r)
 }
 
 void
-staff_list(struct api_req *r)
+staff_list(struct tremplin_request *r)
 {
 	static const char sql[] = "SELECT " STAFF_COLUMNS " FROM staff WHERE id > ?1"
 	                          " AND (?2 IS NULL OR role = ?2) AND (?3 IS NULL OR active = ?3)"
@@ -235,7 +235,7 @@ staff_list(struct api_req *r)
 
 /* The rules on who may change whom, checked before anything is written. */
 static int
-staff_may_update(struct api_req *r, json_t *cur, json_t *next)
+staff_may_update(struct tremplin_request *r, json_t *cur, json_t *next)
 {
 	enum role cur_role = role_from_name(json_str(cur, "role"));
 	enum role new_role = role_from_name(json_str(next, "role"));
@@ -266,12 +266,12 @@ staff_may_update(struct api_req *r, json_t *cur, json_t *next)
 }
 
 void
-staff_update(struct api_req *r)
+staff_update(struct tremplin_request *r)
 {
 	static const char sql[] = "UPDATE staff SET name = ?, unix_user = ?, role = ?, email = ?,"
 	                          " active = ?, updated_at = ? WHERE id = ?";
 	struct db *db = r->srv->db;
-	struct input_error e;
+	struct tremplin_error e;
 	char now[32];
 	int dberr;
 

@@ -26,7 +26,7 @@ static const struct field_spec structure_fields[] = {
 
 /* Field checks on a whole structure (after a merge patch too). */
 static int
-structure_valid(json_t *o, struct input_error *e)
+structure_valid(json_t *o, struct tremplin_error *e)
 {
 	const char *why, *kind = json_str(o, "kind"), *af = json_str(o, "annexe_financiere");
 
@@ -80,12 +80,12 @@ is_unique_violation(struct db *db)
 }
 
 void
-structures_create(struct api_req *r)
+structures_create(struct tremplin_request *r)
 {
 	static const char sql[] = "INSERT INTO structures (name, siret, kind, annexe_financiere,"
 	                          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
 	struct db *db = r->srv->db;
-	struct input_error e;
+	struct tremplin_error e;
 	char now[32], loc[64];
 	int dberr;
 
@@ -138,7 +138,7 @@ structures_create(struct api_req *r)
 }
 
 void
-structures_get(struct api_req *r)
+structures_get(struct tremplin_request *r)
 {
 	int dberr;
 	json_t *o = structure_load(r->srv->db, r->ids[0], &dberr);
@@ -155,7 +155,7 @@ structures_get(struct api_req *r)
 }
 
 void
-structures_list(struct api_req *r)
+structures_list(struct tremplin_request *r)
 {
 	static const char sql[] =
 	    "SELECT " STRUCTURE_COLUMNS " FROM structures"
@@ -197,12 +197,12 @@ structures_list(struct api_req *r)
 }
 
 void
-structures_update(struct api_req *r)
+structures_update(struct tremplin_request *r)
 {
 	static const char sql[] = "UPDATE structures SET name = ?, siret = ?, kind = ?,"
 	                          " annexe_financiere = ?, updated_at = ? WHERE id = ?";
 	struct db *db = r->srv->db;
-	struct input_error e;
+	struct tremplin_error e;
 	char now[32];
 	int dberr;
 

@@ -49,7 +49,7 @@ store_health(struct db *db, int answers, const char *name, char *reason, size_t 
 }
 
 void
-system_health(struct api_req *r)
+system_health(struct tremplin_request *r)
 {
 	/* Monitoring may poll hard: the stores are asked at most once a second. */
 	static time_t checked;
@@ -77,7 +77,7 @@ system_health(struct api_req *r)
 }
 
 void
-system_whoami(struct api_req *r)
+system_whoami(struct tremplin_request *r)
 {
 	api_reply(r, 200,
 	    json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)r->who.staff_id, "name",
@@ -87,7 +87,7 @@ system_whoami(struct api_req *r)
 
 /* A private file beside the database: tmp gets its name. -1 and an answer sent on failure. */
 static int
-backup_file(struct api_req *r, char *tmp, size_t len)
+backup_file(struct tremplin_request *r, char *tmp, size_t len)
 {
 	int fd;
 
@@ -114,7 +114,7 @@ backup_file(struct api_req *r, char *tmp, size_t len)
  * backup_unencrypted = true.
  */
 void
-system_backup(struct api_req *r)
+system_backup(struct tremplin_request *r)
 {
 	const struct config *conf = r->srv->conf;
 	int encrypt = conf->backup_certs != NULL && sk_X509_num(conf->backup_certs) > 0;
@@ -206,14 +206,14 @@ all_plugins(struct server *srv)
 }
 
 void
-system_plugins(struct api_req *r)
+system_plugins(struct tremplin_request *r)
 {
 	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
 }
 
 /* As SIGHUP: the whole configuration, and with it changed scripts; the outcome in the list. */
 void
-system_plugins_reload(struct api_req *r)
+system_plugins_reload(struct tremplin_request *r)
 {
 	char err[1024];
 

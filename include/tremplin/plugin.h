@@ -82,6 +82,14 @@ enum {
 	TREMPLIN_HTTP_INTERNAL,
 };
 
+/* An error in a request's input: the HTTP status, a code, a message and the field. */
+struct tremplin_error {
+	int status;
+	const char *code;
+	char message[256];
+	char field[128];
+};
+
 struct tremplin_migration {
 	int version; /* ascending, from 1 */
 	const char *sql;

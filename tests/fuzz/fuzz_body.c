@@ -17,7 +17,7 @@ static const struct field_spec specs[] = {
 };
 
 static void
-check_error(const struct input_error *e, int whole)
+check_error(const struct tremplin_error *e, int whole)
 {
 	FUZZ_CHECK(e->code != NULL);
 	FUZZ_CHECK(e->status == 400 || e->status == 422);
@@ -29,7 +29,7 @@ check_error(const struct input_error *e, int whole)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	json_t *body, *again, *target;
 	char *text;
 	int depth = json_nesting_depth((const char *)data, size);

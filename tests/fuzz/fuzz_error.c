@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_cstr(data, size), msg[API_ERROR_MESSAGE_MAX], q[JSON_NAME_QUOTED];
 	size_t cut = size ? data[0] % (size + 1) : 0;
-	struct input_error ie;
+	struct tremplin_error ie;
 
 	/* The bytes as a message, as a field, and cut at any length (mid-character). */
 	check_reply(api_error_body("bad_request", NULL, s), "bad_request", 0);

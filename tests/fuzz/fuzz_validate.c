@@ -106,7 +106,7 @@ base_row(const struct resource *res, int64_t id)
 }
 
 static void
-check_error(const struct input_error *e)
+check_error(const struct tremplin_error *e)
 {
 	FUZZ_CHECK(e->code != NULL);
 	FUZZ_CHECK(e->status == 400 || e->status == 403 || e->status == 409 || e->status == 422 ||
@@ -119,9 +119,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct resource *res;
-	struct api_req r;
+	struct tremplin_request r;
 	struct access a;
-	struct input_error e;
+	struct tremplin_error e;
 	json_t *body, *before = NULL, *merged;
 	unsigned cats = 0;
 	int create;

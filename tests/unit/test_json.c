@@ -93,7 +93,7 @@ test_json__nesting_depth__stops_at_len(void **state)
 static void
 test_json__parse_body_object__parsed(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	const char body[] = "{\"name\": \"Atelier\", \"n\": 2}";
 	json_t *j = json_parse_body(body, strlen(body), &e);
 
@@ -109,7 +109,7 @@ test_json__parse_body_object__parsed(void **state)
 static void
 test_json__parse_body_empty__400(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_null(json_parse_body("", 0, &e));
@@ -122,7 +122,7 @@ test_json__parse_body_empty__400(void **state)
 static void
 test_json__parse_body_depth_33__400(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	char *s = nested_objects(33);
 
 	(void)state;
@@ -137,7 +137,7 @@ test_json__parse_body_depth_33__400(void **state)
 static void
 test_json__parse_body_depth_32__parsed(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	char *s = nested_objects(32);
 	json_t *j;
 
@@ -157,7 +157,7 @@ test_json__parse_body_not_an_object__400(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(bodies); i++) {
-		struct input_error e;
+		struct tremplin_error e;
 		memset(&e, 0, sizeof(e));
 		assert_null(json_parse_body(bodies[i], strlen(bodies[i]), &e));
 		assert_int_equal(e.status, 400);
@@ -170,7 +170,7 @@ test_json__parse_body_not_an_object__400(void **state)
 static void
 test_json__parse_body_duplicate_keys__400(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	const char body[] = "{\"name\": \"a\", \"name\": \"b\"}";
 
 	(void)state;
@@ -184,7 +184,7 @@ test_json__parse_body_duplicate_keys__400(void **state)
 static void
 test_json__parse_body_malformed__message_with_line_and_column(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	const char body[] = "{\n  \"name\": \"a\",\n  \"siret\" \"b\"\n}";
 
 	(void)state;
@@ -200,7 +200,7 @@ test_json__parse_body_malformed__message_with_line_and_column(void **state)
 static void
 test_json__parse_body_trailing_garbage__400(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	const char body[] = "{} {}";
 
 	(void)state;
@@ -212,7 +212,7 @@ test_json__parse_body_trailing_garbage__400(void **state)
 static void
 test_json__parse_body_nul_inside__400(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	const char body[] = "{\"a\": \"x\0y\"}";
 
 	(void)state;
@@ -231,7 +231,7 @@ test_json__parse_body_escaped_nul__422_naming_the_field(void **state)
 		{ "{\"ok\": \"x\", \"b\": {\"c\": [1, \"\\u0000\"]}}", "b.c[1]" },
 		{ "{\"l\": [[\"\\u0000\"]]}", "l[0][0]" },
 	};
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -245,7 +245,7 @@ test_json__parse_body_escaped_nul__422_naming_the_field(void **state)
 
 /* Check obj (JSON text) against specs; returns json_check_fields' result. */
 static int
-check(const char *obj, int whole, struct input_error *e)
+check(const char *obj, int whole, struct tremplin_error *e)
 {
 	json_t *j = parse(obj);
 	int rc;
@@ -259,7 +259,7 @@ check(const char *obj, int whole, struct input_error *e)
 static void
 test_json__check_fields_valid_whole__ok(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_int_equal(check("{\"name\":\"A\",\"siret\":\"73282932000074\","
@@ -272,7 +272,7 @@ test_json__check_fields_valid_whole__ok(void **state)
 static void
 test_json__check_fields_unknown_field__400_unknown_field(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_int_equal(check("{\"name\":\"A\",\"colour\":\"red\"}", 0, &e), -1);
@@ -285,7 +285,7 @@ test_json__check_fields_unknown_field__400_unknown_field(void **state)
 static void
 test_json__check_fields_read_only__422_naming_field(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_int_equal(check("{\"id\":5}", 0, &e), -1);
@@ -314,7 +314,7 @@ test_json__check_fields_wrong_type__422_naming_field(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct input_error e;
+		struct tremplin_error e;
 		assert_int_equal(check(cases[i].obj, 0, &e), -1);
 		assert_int_equal(e.status, 422);
 		assert_string_equal(e.code, "validation_failed");
@@ -326,7 +326,7 @@ test_json__check_fields_wrong_type__422_naming_field(void **state)
 static void
 test_json__check_fields_null_on_non_nullable__422(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_int_equal(check("{\"name\":null}", 0, &e), -1);
@@ -343,7 +343,7 @@ test_json__check_fields_null_on_non_nullable__422(void **state)
 static void
 test_json__check_fields_missing_required__422_only_when_whole(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 
 	(void)state;
 	assert_int_equal(check("{\"name\":\"A\"}", 1, &e), -1);
@@ -361,7 +361,7 @@ test_json__check_fields_missing_required__422_only_when_whole(void **state)
 static void
 test_json__input_error_set__long_field_truncated_terminated(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	char field[300];
 
 	(void)state;
@@ -581,7 +581,7 @@ test_json__safe_vformat__long_input_cut_once_between_characters(void **state)
 static void
 test_json__input_error_set__cut_key_valid_utf8(void **state)
 {
-	struct input_error e;
+	struct tremplin_error e;
 	char key[401];
 
 	(void)state;

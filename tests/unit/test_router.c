@@ -11,19 +11,19 @@
 #include "router.h"
 
 static void
-h_list(struct api_req *r)
+h_list(struct tremplin_request *r)
 {
 	(void)r;
 }
 
 static void
-h_get(struct api_req *r)
+h_get(struct tremplin_request *r)
 {
 	(void)r;
 }
 
 static void
-h_pair(struct api_req *r)
+h_pair(struct tremplin_request *r)
 {
 	(void)r;
 }
