@@ -14,9 +14,9 @@
 #include "cursor.h"
 #include "conn.h"
 #include "db.h"
-#include "handlers.h"
 #include "log.h"
-#include "plugin.h"
+#include "policy.h"
+#include "router.h"
 #include "server.h"
 #include "util.h"
 
@@ -351,18 +351,8 @@ route_request(struct tremplin_request *r)
 		api_error(r, 400, "bad_request", NULL, "the query string is malformed");
 		return;
 	}
-	enum router_result found = router_match(
-	    core_routes, ncore_routes, method, path, &r->route, r->ids, &r->nids, &allowed);
-	if (found != ROUTE_FOUND) {
-		size_t nplugin;
-		const struct route *proutes = plugins_routes(r->srv->plugins, &nplugin);
-		unsigned pallowed;
-		enum router_result pfound = router_match(
-		    proutes, nplugin, method, path, &r->route, r->ids, &r->nids, &pallowed);
-		allowed |= pallowed;
-		if (pfound != ROUTE_NO_PATH)
-			found = pfound;
-	}
+	enum router_result found = router_lookup(
+	    r->srv->router, method, path, &r->route, r->ids, &r->nids, &r->params, &allowed);
 	switch (found) {
 	case ROUTE_NO_PATH:
 		api_error(r, 404, "not_found", NULL, "no such resource: %s", path);
@@ -375,6 +365,12 @@ route_request(struct tremplin_request *r)
 		return;
 	case ROUTE_FOUND:
 		break;
+	}
+	/* The admin runs the service and reads no personal data, whoever's route it is. */
+	if ((r->route->flags & RF_PERSONAL) && !policy_personal_data(r->who.role)) {
+		api_error(r, 403, "forbidden", NULL, "the %s role reads no personal data",
+		    role_name(r->who.role));
+		return;
 	}
 	if (r->route->roles ? !(r->route->roles & ROLEBIT(r->who.role))
 	                    : !authz_allowed(r->who.role, r->route->action)) {

@@ -35,6 +35,7 @@ struct tremplin_request {
 	const struct route *route;
 	int64_t ids[ROUTER_MAX_IDS];
 	int nids;
+	struct route_params params; /* the {name} segments */
 	struct evkeyvalq query;
 	json_t *body; /* the parsed object for RF_BODY routes, else NULL */
 	int replied;

@@ -25,14 +25,10 @@
 #include "contract_rules.h"
 #include "db.h"
 #include "handlers.h"
+#include "kernel.h"
 #include "resource.h"
 #include "server.h"
 #include "util.h"
-
-#define STAMP(name)                                                                                \
-	{                                                                                          \
-		name, COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                             \
-	}
 
 /* ---- small helpers ---- */
 
@@ -176,24 +172,54 @@ count_rows(struct tremplin_request *r, const char *sql, int64_t id)
 
 /* ---- contracts ---- */
 
-static const struct column contract_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "employee_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+static const struct tremplin_column contract_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
 	/* The employee's structure when absent. */
-	{ "structure_id", COL_INT, COL_FIXED, CAT_IDENTITY, 1, 2147483647, NULL, NULL },
-	{ "start_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "end_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "initial_end_date", COL_DATE, COL_SERVER, CAT_IDENTITY, 0, 0, NULL, NULL },
+	{ .name = "structure_id",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_FIXED,
+	    .category = "identity",
+	    .min = 1,
+	    .max = 2147483647 },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity" },
+	{ .name = "initial_end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "identity" },
 	/* The bounds (20 to 35, below with a derogation) are the check's, to say so. */
-	{ "weekly_hours", COL_REAL, COL_REQUIRED, CAT_IDENTITY, -2147483647, 2147483647, NULL,
-	    NULL },
-	{ "hours_derogation_from", COL_DATE, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "hours_derogation_until", COL_DATE, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "hours_derogation_reason", COL_TEXT, COL_NULLABLE, CAT_CONTRACT_LEGAL, 0, 300, NULL,
-	    NULL },
-	{ "ended_on", COL_DATE, COL_NULLABLE, CAT_IDENTITY, 0, 0, NULL, NULL },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+	{ .name = "weekly_hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity",
+	    .min = -2147483647,
+	    .max = 2147483647 },
+	{ .name = "hours_derogation_from",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "identity" },
+	{ .name = "hours_derogation_until",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "identity" },
+	{ .name = "hours_derogation_reason",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "contract_legal",
+	    .max = 300 },
+	{ .name = "ended_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "identity" },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
 static int
@@ -267,9 +293,10 @@ check_hours(json_t *o, const char *kind, struct tremplin_error *e)
 }
 
 static int
-contract_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+contract_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	static const char renewals_sql[] =
 	    "SELECT count(*) FROM contract_renewals WHERE contract_id = ?";
 	static const char outside_sql[] =
@@ -375,13 +402,14 @@ contract_check(
 	    json_str(o, "ended_on") != NULL ? "ended_on" : "end_date", e);
 }
 
-struct resource res_contract = {
+const struct tremplin_record rec_contract = {
+	.size = sizeof(struct tremplin_record),
 	.name = "contract",
 	.plural = "contracts",
 	.table = "contracts",
-	.cols = contract_cols,
-	.ncols = TR_NELEM(contract_cols),
-	.child = 1,
+	.columns = contract_cols,
+	.ncolumns = TR_NELEM(contract_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.check = contract_check,
 };
 
@@ -394,7 +422,7 @@ parent_contract(struct tremplin_request *r, json_t *o, struct tremplin_error *e)
 {
 	int dberr;
 	int64_t id = json_integer_value(json_object_get(o, "contract_id"));
-	json_t *c = resource_load(r, &res_contract, id, &dberr);
+	json_t *c = resource_load(r, resource_find("contract"), id, &dberr);
 
 	if (c == NULL)
 		input_error_set(e, dberr ? 503 : 404, dberr ? "unavailable" : "not_found", NULL,
@@ -407,15 +435,24 @@ parent_contract(struct tremplin_request *r, json_t *o, struct tremplin_error *e)
 static const char *const renewal_reasons[] = { "training_to_finish", "age_50_plus", "rqth",
 	"aci_severe_difficulties", NULL };
 
-static const struct column renewal_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "contract_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "previous_end_date", COL_DATE, COL_SERVER, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "new_end_date", COL_DATE, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, 0, 0, NULL, NULL },
+static const struct tremplin_column renewal_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "contract_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "previous_end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "identity" },
+	{ .name = "new_end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity" },
 	/* Past 24 months, the legal ground: reveals age, disability or difficulties. */
-	{ "reason", COL_ENUM, COL_NULLABLE | COL_FIXED, CAT_CONTRACT_LEGAL, 0, 0, renewal_reasons,
-	    NULL },
-	STAMP("created_at"),
+	{ .name = "reason",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "contract_legal",
+	    .values = renewal_reasons },
+	KERNEL_CREATED_AT,
 };
 
 /* A reason is checked wherever it is given: it must be true of the person. */
@@ -440,8 +477,10 @@ check_reason(
 }
 
 static int
-renewal_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+renewal_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
 {
+	(void)arg;
 	char kind[16], a[CAL_DATE_LEN];
 	int64_t structure_id, birth, employee_id;
 	const char *reason = json_str(o, "reason");
@@ -518,8 +557,9 @@ out:
 
 /* The contract's end moves with the renewal, in the same transaction, and says so. */
 static int
-renewal_written(struct tremplin_request *r, json_t *obj, int64_t id)
+renewal_written(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
 {
+	(void)arg;
 	static const char sql[] = "UPDATE contracts SET end_date = ?, updated_at = ? WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	int64_t contract_id = json_integer_value(json_object_get(obj, "contract_id")), employee_id;
@@ -536,24 +576,28 @@ renewal_written(struct tremplin_request *r, json_t *obj, int64_t id)
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE ||
-	    resource_employee(r, &res_contract_renewal, obj, &employee_id) == -1)
+	    resource_employee(r, resource_find("contract_renewal"), obj, &employee_id) == -1)
 		return -1;
 	json_t *changes = json_pack("[s]", "end_date");
-	rc = resource_publish(r, &res_contract, contract_id, employee_id, NULL, changes);
+	rc =
+	    resource_publish(r, resource_find("contract"), contract_id, employee_id, NULL, changes);
 	json_decref(changes);
 	return rc;
 }
 
-struct resource res_contract_renewal = {
+const struct tremplin_record rec_contract_renewal = {
+	.size = sizeof(struct tremplin_record),
 	.name = "contract_renewal",
 	.plural = "contract_renewals",
 	.table = "contract_renewals",
-	.cols = renewal_cols,
-	.ncols = TR_NELEM(renewal_cols),
-	.child = 1,
-	.parent = &res_contract,
+	.collection = "renewals",
+	.columns = renewal_cols,
+	.ncolumns = TR_NELEM(renewal_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "contract",
 	.parent_col = "contract_id",
 	.nested_as = "renewals",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
 	.check = renewal_check,
 	.after_write = renewal_written,
 };
@@ -563,20 +607,31 @@ struct resource res_contract_renewal = {
 static const char *const suspension_reasons[] = { "illness", "work_accident", "family_leave",
 	"incarceration", "trial_period", "immersion", "training", "other", NULL };
 
-static const struct column suspension_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "contract_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "start_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "end_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
+static const struct tremplin_column suspension_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "contract_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity" },
 	/* Illness, a work accident, detention...: the referent CIP's and the coordinator's. */
-	{ "reason", COL_ENUM, COL_REQUIRED, CAT_CONTRACT_LEGAL, 0, 0, suspension_reasons, NULL },
-	STAMP("created_at"),
+	{ .name = "reason",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "contract_legal",
+	    .values = suspension_reasons },
+	KERNEL_CREATED_AT,
 };
 
 static int
-suspension_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+suspension_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	static const char sql[] = "SELECT id, start_date, end_date FROM contract_suspensions"
 	                          " WHERE contract_id = ? AND id != ? AND start_date <= ?"
 	                          " AND end_date >= ? ORDER BY start_date LIMIT 1";
@@ -627,16 +682,19 @@ out:
 	return rc;
 }
 
-struct resource res_contract_suspension = {
+const struct tremplin_record rec_contract_suspension = {
+	.size = sizeof(struct tremplin_record),
 	.name = "contract_suspension",
 	.plural = "contract_suspensions",
 	.table = "contract_suspensions",
-	.cols = suspension_cols,
-	.ncols = TR_NELEM(suspension_cols),
-	.child = 1,
-	.parent = &res_contract,
+	.collection = "suspensions",
+	.columns = suspension_cols,
+	.ncolumns = TR_NELEM(suspension_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "contract",
 	.parent_col = "contract_id",
 	.nested_as = "suspensions",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
 	.check = suspension_check,
 };
 
@@ -645,17 +703,34 @@ struct resource res_contract_suspension = {
 static const char *const employer_kinds[] = { "company", "individual", "association",
 	"local_authority", NULL };
 
-static const struct column placement_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "contract_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "employer_kind", COL_ENUM, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, 0, 0, employer_kinds,
-	    NULL },
-	{ "employer_name", COL_TEXT, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, 0, 200, NULL, NULL },
-	{ "start_date", COL_DATE, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "end_date", COL_DATE, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, 0, 0, NULL, NULL },
-	{ "hours", COL_REAL, COL_REQUIRED | COL_FIXED, CAT_IDENTITY, -2147483647, 2147483647, NULL,
-	    NULL },
-	STAMP("created_at"),
+static const struct tremplin_column placement_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "contract_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employer_kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity",
+	    .values = employer_kinds },
+	{ .name = "employer_name",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity",
+	    .max = 200 },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity" },
+	{ .name = "hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "identity",
+	    .min = -2147483647,
+	    .max = 2147483647 },
+	KERNEL_CREATED_AT,
 };
 
 /* A working day lasts at most 10 hours: a placement cannot hold more. */
@@ -708,9 +783,10 @@ person_placements(struct tremplin_request *r, int64_t employee_id, size_t *n)
 }
 
 static int
-placement_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+placement_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	int64_t start = day_of(o, "start_date"), end = day_of(o, "end_date");
 	double hours = json_number_value(json_object_get(o, "hours"));
 	char kind[16], a[CAL_DATE_LEN], b[CAL_DATE_LEN];
@@ -794,16 +870,19 @@ out:
 	return rc;
 }
 
-struct resource res_ai_placement = {
+const struct tremplin_record rec_ai_placement = {
+	.size = sizeof(struct tremplin_record),
 	.name = "ai_placement",
 	.plural = "ai_placements",
 	.table = "ai_placements",
-	.cols = placement_cols,
-	.ncols = TR_NELEM(placement_cols),
-	.child = 1,
-	.parent = &res_contract,
+	.collection = "placements",
+	.columns = placement_cols,
+	.ncolumns = TR_NELEM(placement_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "contract",
 	.parent_col = "contract_id",
 	.nested_as = "placements",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
 	.check = placement_check,
 };
 

@@ -3,15 +3,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "sqlguard.h"
 #include "util.h"
 
 #define DB_BUSY_TIMEOUT_MS 2000
 #define DB_CHECKPOINT_WAIT_MS 100
-#define DB_MAX_STMTS 256
+#define DB_MAX_STMTS 1024
 #define DB_MAX_OPEN 8
 /* SQLite's own default, which setting a WAL hook turns off: the hook does it. */
 #define DB_AUTOCHECKPOINT_PAGES 1000
@@ -20,7 +22,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	struct {
-		const char *sql; /* the caller's pointer, compared first */
+		char *sql; /* a copy of the text: the cache's key */
+		uint32_t hash;
 		sqlite3_stmt *stmt;
 	} stmts[DB_MAX_STMTS];
 	size_t nstmts;
@@ -245,8 +248,10 @@ db_close(struct db *db)
 	for (size_t i = 0; i < DB_MAX_OPEN; i++)
 		if (open_dbs[i] == db)
 			open_dbs[i] = NULL;
-	for (size_t i = 0; i < db->nstmts; i++)
+	for (size_t i = 0; i < db->nstmts; i++) {
 		sqlite3_finalize(db->stmts[i].stmt);
+		free(db->stmts[i].sql);
+	}
 	/* The kept WAL is truncated at close: no old pages stay in it. */
 	if (db->h)
 		sqlite3_exec(db->h, "PRAGMA journal_size_limit = 0", NULL, NULL, NULL);
@@ -274,11 +279,13 @@ db_stmt(struct db *db, const char *sql)
 	sqlite3_stmt *st;
 	size_t i;
 
+	uint32_t h = 2166136261u;
+
+	/* By the text, never the pointer: a buffer refilled with other SQL is other SQL. */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 16777619u;
 	for (i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].sql == sql)
-			return db->stmts[i].stmt;
-	for (i = 0; i < db->nstmts; i++)
-		if (strcmp(db->stmts[i].sql, sql) == 0)
+		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
 			return db->stmts[i].stmt;
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
 		log_warnx("db: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db->h));
@@ -290,7 +297,9 @@ db_stmt(struct db *db, const char *sql)
 		sqlite3_finalize(st);
 		return NULL;
 	}
-	db->stmts[db->nstmts].sql = sql;
+	if ((db->stmts[db->nstmts].sql = strdup(sql)) == NULL)
+		fatal("strdup");
+	db->stmts[db->nstmts].hash = h;
 	db->stmts[db->nstmts].stmt = st;
 	db->nstmts++;
 	return st;
@@ -439,7 +448,11 @@ db_migrate(
 			const struct migration *mg = &mod->migrations[i];
 			if (mg->version <= have)
 				continue;
-			if (exec(db, mg->sql, why, sizeof(why)) == -1) {
+			/* A plugin's migration runs with the plugin's rights (sqlguard.h). */
+			const void *prev = sqlguard_enter(mod->owner);
+			int bad = exec(db, mg->sql, why, sizeof(why)) == -1;
+			sqlguard_leave(prev);
+			if (bad) {
 				snprintf(err, errlen, "%s: migration %s %d failed: %s", db->path,
 				    mod->name, mg->version, why);
 				goto fail;

@@ -19,6 +19,7 @@ struct db_module {
 	const char *name;
 	const struct migration *migrations;
 	size_t nmigrations;
+	const void *owner; /* a plugin's: its migrations run with its rights (sqlguard.h) */
 };
 
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
@@ -37,9 +38,9 @@ int db_module_version(struct db *, const char *module);
 
 /*
  * A prepared statement for `sql`, prepared once and kept for the life of the
- * connection. `sql` must outlive the database handle (static text): the
- * cache keys on it. The caller binds, steps and must call db_done() when finished.
- * NULL (logged) when SQLite refuses the statement.
+ * connection, cached by its text (a copy). The caller binds, steps and must
+ * call db_done() when finished. NULL (logged) when SQLite refuses the
+ * statement.
  */
 sqlite3_stmt *db_stmt(struct db *, const char *sql);
 void db_done(sqlite3_stmt *);

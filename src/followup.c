@@ -13,29 +13,35 @@
 #include "config.h"
 #include "db.h"
 #include "handlers.h"
+#include "kernel.h"
 #include "resource.h"
 #include "server.h"
 #include "util.h"
 
-#define ID_COLUMNS                                                                                 \
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },                                 \
-	{                                                                                          \
-		"employee_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                     \
-	}
-#define STAMP(name)                                                                                \
-	{                                                                                          \
-		name, COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                             \
-	}
-
 /* ---- welcome ---- */
 
-static const struct column welcome_cols[] = {
-	ID_COLUMNS,
-	{ "item", COL_TEXT, COL_REQUIRED | COL_FIXED, CAT_WELCOME, 0, 64, NULL, NULL },
-	{ "done_on", COL_DATE, COL_REQUIRED, CAT_WELCOME, 0, 0, NULL, NULL },
-	{ "done_by", COL_INT, COL_SERVER, CAT_WELCOME, 0, 0, NULL, NULL },
-	{ "note", COL_TEXT, COL_NULLABLE, CAT_WELCOME, 0, 500, NULL, NULL },
-	STAMP("created_at"),
+static const struct tremplin_column welcome_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "item",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "welcome",
+	    .max = 64 },
+	{ .name = "done_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "welcome" },
+	{ .name = "done_by",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_AUTHOR,
+	    .category = "welcome" },
+	{ .name = "note",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "welcome",
+	    .max = 500 },
+	KERNEL_CREATED_AT,
 };
 
 static int
@@ -52,8 +58,10 @@ not_in_future(const char *field, const char *date, struct tremplin_error *e)
 }
 
 static int
-welcome_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+welcome_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
 {
+	(void)arg;
 	const struct config *c = r->srv->conf;
 	const char *item = json_str(o, "item");
 
@@ -66,15 +74,17 @@ welcome_check(struct tremplin_request *r, json_t *o, const json_t *before, struc
 	return -1;
 }
 
-struct resource res_welcome = {
+const struct tremplin_record rec_welcome = {
+	.size = sizeof(struct tremplin_record),
 	.name = "welcome_item",
 	.plural = "welcome_items",
 	.table = "welcome_items",
-	.cols = welcome_cols,
-	.ncols = TR_NELEM(welcome_cols),
-	.child = 1,
+	.collection = "welcome",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
+	.columns = welcome_cols,
+	.ncolumns = TR_NELEM(welcome_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.check = welcome_check,
-	.author_col = "done_by",
 };
 
 /*
@@ -104,7 +114,8 @@ welcome_checklist(struct tremplin_request *r)
 		return;
 	}
 	/* The records done, by item; then the checklist in the configured order. */
-	sqlite3_stmt *st = db_stmt(r->srv->db, res_welcome.sql_list);
+	const struct resource *res = resource_find("welcome_item");
+	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_by_person);
 	if (st == NULL) {
 		api_internal(r, "prepare");
 		return;
@@ -115,7 +126,7 @@ welcome_checklist(struct tremplin_request *r)
 	json_t *done = json_object();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *row = db_row_to_json(st);
-		json_t *v = resource_view(&res_welcome, &a, row, &cats);
+		json_t *v = resource_view(res, &a, row, &cats);
 		const char *item = json_str(row, "item");
 		if (v != NULL && item != NULL)
 			json_object_set_new(done, item, v);
@@ -143,7 +154,7 @@ welcome_checklist(struct tremplin_request *r)
 	}
 	json_decref(done);
 	if (cats != 0 &&
-	    audit_record(r->srv->audit, &r->who, "read", r->ids[0], res_welcome.table, cats)) {
+	    audit_record(r->srv->audit, &r->who, "read", r->ids[0], res->table, cats)) {
 		json_decref(items);
 		audit_refuse(r, "read");
 		return;
@@ -157,16 +168,39 @@ static const char *const barrier_categories[] = { "mobility", "housing", "health
 	"language", "basic_skills", "digital", "finances", "administrative", "justice", NULL };
 static const char *const barrier_statuses[] = { "identified", "in_progress", "resolved", NULL };
 
-static const struct column barrier_cols[] = {
-	ID_COLUMNS,
-	{ "category", COL_ENUM, COL_REQUIRED, CAT_BARRIER, 0, 0, barrier_categories, NULL },
-	{ "severity", COL_INT, COL_REQUIRED, CAT_SOCIAL_SUMMARY, 1, 4, NULL, NULL },
-	{ "status", COL_ENUM, 0, CAT_SOCIAL_SUMMARY, 0, 0, barrier_statuses, "\"identified\"" },
-	{ "shared_with_eti", COL_BOOL, 0, CAT_SOCIAL_SUMMARY, 0, 0, NULL, "false" },
-	{ "detail", COL_TEXT, COL_NULLABLE, CAT_SOCIAL, 0, 4000, NULL, NULL },
-	{ "created_by", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+static const struct tremplin_column barrier_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "category",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "barriers",
+	    .values = barrier_categories },
+	{ .name = "severity",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "social_summary",
+	    .min = 1,
+	    .max = 4 },
+	{ .name = "status",
+	    .type = TREMPLIN_COL_ENUM,
+	    .category = "social_summary",
+	    .values = barrier_statuses,
+	    .def = "\"identified\"" },
+	{ .name = "shared_with_eti",
+	    .type = TREMPLIN_COL_BOOL,
+	    .category = "social_summary",
+	    .def = "false" },
+	{ .name = "detail",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "social",
+	    .max = 4000 },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_AUTHOR },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
 /* Health (disability included) and justice details are for the referent CIP alone. */
@@ -175,18 +209,22 @@ static const char *const sensitive_categories[] = { "health", "justice", NULL };
 static int
 sensitive_barrier(const json_t *row)
 {
-	return resource_sensitive_row(&res_barrier, row);
+	return resource_sensitive_row(resource_find("barrier"), row);
 }
 
 static int
-barrier_visible(const struct access *a, const json_t *row)
+barrier_visible(const struct tremplin_access *a, const json_t *row, void *arg)
 {
-	return a->role != ROLE_ETI || json_is_true(json_object_get(row, "shared_with_eti"));
+	(void)arg;
+	return a->role != TREMPLIN_ROLE_ETI ||
+	    json_is_true(json_object_get(row, "shared_with_eti"));
 }
 
 static int
-barrier_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+barrier_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
 {
+	(void)arg;
 	struct access a;
 
 	/*
@@ -207,19 +245,19 @@ barrier_check(struct tremplin_request *r, json_t *o, const json_t *before, struc
 	return 0;
 }
 
-struct resource res_barrier = {
+const struct tremplin_record rec_barrier = {
+	.size = sizeof(struct tremplin_record),
 	.name = "barrier",
 	.plural = "barriers",
 	.table = "barriers",
-	.cols = barrier_cols,
-	.ncols = TR_NELEM(barrier_cols),
-	.child = 1,
+	.columns = barrier_cols,
+	.ncolumns = TR_NELEM(barrier_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.check = barrier_check,
 	.visible = barrier_visible,
 	.sensitive_col = "detail",
 	.sensitive_key = "category",
 	.sensitive_values = sensitive_categories,
-	.author_col = "created_by",
 };
 
 /* ---- observations of work behaviour ---- */
@@ -227,112 +265,176 @@ struct resource res_barrier = {
 static const char *const observation_kinds[] = { "punctuality", "safety", "teamwork", "quality",
 	"autonomy", "attitude", "other", NULL };
 
-static const struct column observation_cols[] = {
-	ID_COLUMNS,
-	{ "observed_on", COL_DATE, COL_REQUIRED, CAT_OBSERVATION, 0, 0, NULL, NULL },
-	{ "kind", COL_ENUM, COL_REQUIRED, CAT_OBSERVATION, 0, 0, observation_kinds, NULL },
-	{ "text", COL_TEXT, COL_REQUIRED, CAT_OBSERVATION, 0, 2000, NULL, NULL },
-	{ "author_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	STAMP("created_at"),
+static const struct tremplin_column observation_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "observed_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "observations" },
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "observations",
+	    .values = observation_kinds },
+	{ .name = "text",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "observations",
+	    .max = 2000 },
+	{ .name = "author_id",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_AUTHOR },
+	KERNEL_CREATED_AT,
 };
 
 static int
-observation_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+observation_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	(void)r, (void)before;
 	return not_in_future("observed_on", json_str(o, "observed_on"), e);
 }
 
-struct resource res_observation = {
+const struct tremplin_record rec_observation = {
+	.size = sizeof(struct tremplin_record),
 	.name = "observation",
 	.plural = "observations",
 	.table = "observations",
-	.cols = observation_cols,
-	.ncols = TR_NELEM(observation_cols),
-	.child = 1,
+	.columns = observation_cols,
+	.ncolumns = TR_NELEM(observation_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.check = observation_check,
-	.author_col = "author_id",
 };
 
 /* ---- goals ---- */
 
 static const char *const goal_statuses[] = { "open", "achieved", "abandoned", NULL };
 
-static const struct column goal_cols[] = {
-	ID_COLUMNS,
-	{ "text", COL_TEXT, COL_REQUIRED, CAT_SOCIAL, 0, 1000, NULL, NULL },
-	{ "deadline", COL_DATE, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 0, NULL, NULL },
-	{ "status", COL_ENUM, 0, CAT_SOCIAL_SUMMARY, 0, 0, goal_statuses, "\"open\"" },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+static const struct tremplin_column goal_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "text",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "social",
+	    .max = 1000 },
+	{ .name = "deadline",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "social_summary" },
+	{ .name = "status",
+	    .type = TREMPLIN_COL_ENUM,
+	    .category = "social_summary",
+	    .values = goal_statuses,
+	    .def = "\"open\"" },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
-struct resource res_goal = {
+const struct tremplin_record rec_goal = {
+	.size = sizeof(struct tremplin_record),
 	.name = "goal",
 	.plural = "goals",
 	.table = "goals",
-	.cols = goal_cols,
-	.ncols = TR_NELEM(goal_cols),
-	.child = 1,
+	.columns = goal_cols,
+	.ncolumns = TR_NELEM(goal_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 };
 
 /* ---- reviews (bilans) ---- */
 
 static const char *const review_kinds[] = { "entry", "intermediate", "exit", NULL };
 
-static const struct column review_cols[] = {
-	ID_COLUMNS,
-	{ "kind", COL_ENUM, COL_REQUIRED, CAT_REVIEW_META, 0, 0, review_kinds, NULL },
-	{ "planned_on", COL_DATE, COL_REQUIRED, CAT_REVIEW_META, 0, 0, NULL, NULL },
-	{ "held_on", COL_DATE, COL_NULLABLE, CAT_REVIEW_META, 0, 0, NULL, NULL },
+static const struct tremplin_column review_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "review_meta",
+	    .values = review_kinds },
+	{ .name = "planned_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "review_meta" },
+	{ .name = "held_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "review_meta" },
 	/*
 	 * Who took part names the person's network (the probation officer, a
 	 * doctor): as the decisions, not the ETI's. It reads that a review is
 	 * held, and what the CIP shares.
 	 */
-	{ "participants", COL_NAMES, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 0, NULL, NULL },
-	{ "content", COL_TEXT, COL_NULLABLE, CAT_SOCIAL, 0, 8000, NULL, NULL },
-	{ "decisions", COL_TEXT, COL_NULLABLE, CAT_SOCIAL_SUMMARY, 0, 4000, NULL, NULL },
-	{ "shared_with_eti", COL_TEXT, COL_NULLABLE, CAT_REVIEW_SHARED, 0, 4000, NULL, NULL },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+	{ .name = "participants",
+	    .type = TREMPLIN_COL_NAMES,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "social_summary" },
+	{ .name = "content",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "social",
+	    .max = 8000 },
+	{ .name = "decisions",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "social_summary",
+	    .max = 4000 },
+	{ .name = "shared_with_eti",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "review_shared",
+	    .max = 4000 },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
 static int
-review_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+review_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
 {
+	(void)arg;
 	(void)r, (void)before;
 	return not_in_future("held_on", json_str(o, "held_on"), e);
 }
 
-struct resource res_review = {
+const struct tremplin_record rec_review = {
+	.size = sizeof(struct tremplin_record),
 	.name = "review",
 	.plural = "reviews",
 	.table = "reviews",
-	.cols = review_cols,
-	.ncols = TR_NELEM(review_cols),
-	.child = 1,
+	.columns = review_cols,
+	.ncolumns = TR_NELEM(review_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.check = review_check,
 };
 
 /* ---- CIP notes ---- */
 
-static const struct column note_cols[] = {
-	ID_COLUMNS,
-	{ "text", COL_TEXT, COL_REQUIRED, CAT_SOCIAL, 0, 8000, NULL, NULL },
-	{ "author_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	STAMP("created_at"),
+static const struct tremplin_column note_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
+	{ .name = "text",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "social",
+	    .max = 8000 },
+	{ .name = "author_id",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_AUTHOR },
+	KERNEL_CREATED_AT,
 };
 
-struct resource res_note = {
+const struct tremplin_record rec_note = {
+	.size = sizeof(struct tremplin_record),
 	.name = "note",
 	.plural = "notes",
 	.table = "notes",
-	.cols = note_cols,
-	.ncols = TR_NELEM(note_cols),
-	.child = 1,
-	.author_col = "author_id",
+	.columns = note_cols,
+	.ncolumns = TR_NELEM(note_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 };
 
 /* ---- exit ---- */
@@ -340,21 +442,34 @@ struct resource res_note = {
 static const char *const exit_categories[] = { "emploi_durable", "emploi_transition",
 	"sortie_positive", "autre", "exclue", NULL };
 
-static const struct column exit_cols[] = {
-	ID_COLUMNS,
+static const struct tremplin_column exit_cols[] = {
+	KERNEL_ID,
+	KERNEL_PERSON,
 	/* The ETI reads that the person left, and when. */
-	{ "exit_date", COL_DATE, COL_REQUIRED, CAT_IDENTITY, 0, 0, NULL, NULL },
+	{ .name = "exit_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "identity" },
 	/* "exclue" is a long illness or detention, and the destination says which. */
-	{ "category", COL_ENUM, COL_REQUIRED, CAT_ORIENTATION, 0, 0, exit_categories, NULL },
-	{ "destination", COL_TEXT, COL_NULLABLE, CAT_ORIENTATION, 0, 300, NULL, NULL },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+	{ .name = "category",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "orientation",
+	    .values = exit_categories },
+	{ .name = "destination",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "orientation",
+	    .max = 300 },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
 /* An exit closes the pathway: the person's status follows, in the same transaction. */
 static int
-exit_written(struct tremplin_request *r, json_t *obj, int64_t id)
+exit_written(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
 {
+	(void)arg;
 	static const char sql[] = "UPDATE employees SET status = 'exited' WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	int rc;
@@ -368,12 +483,13 @@ exit_written(struct tremplin_request *r, json_t *obj, int64_t id)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-struct resource res_exit = {
+const struct tremplin_record rec_exit = {
+	.size = sizeof(struct tremplin_record),
 	.name = "exit",
 	.plural = "exits",
 	.table = "exits",
-	.cols = exit_cols,
-	.ncols = TR_NELEM(exit_cols),
-	.child = 1,
+	.columns = exit_cols,
+	.ncolumns = TR_NELEM(exit_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
 	.after_write = exit_written,
 };

@@ -22,14 +22,10 @@
 #include "handlers.h"
 #include "log.h"
 #include "pass_rules.h"
+#include "kernel.h"
 #include "resource.h"
 #include "server.h"
 #include "util.h"
-
-#define STAMP(name)                                                                                \
-	{                                                                                          \
-		name, COL_TEXT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL                             \
-	}
 
 /* ---- a PASS and its records, loaded for the rules ---- */
 
@@ -169,16 +165,26 @@ status_day(struct tremplin_request *r)
 
 /* ---- the PASS ---- */
 
-static const struct column pass_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "employee_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+static const struct tremplin_column pass_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
 	/* Checked by pass_number_check; the length here only bounds the input. */
-	{ "number", COL_TEXT, COL_REQUIRED, CAT_PASS, 0, 64, NULL, NULL },
-	{ "start_date", COL_DATE, COL_REQUIRED, CAT_PASS, 0, 0, NULL, NULL },
+	{ .name = "number",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "pass_iae",
+	    .max = 64 },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "pass_iae" },
 	/* Absent or null: start + 729 days. */
-	{ "initial_end_date", COL_DATE, COL_NULLABLE, CAT_PASS, 0, 0, NULL, NULL },
-	STAMP("created_at"),
-	STAMP("updated_at"),
+	{ .name = "initial_end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "pass_iae" },
+	KERNEL_CREATED_AT,
+	KERNEL_UPDATED_AT,
 };
 
 /* Ids of the person's other PASSes; *n of them. NULL with *n == 0 when none; -1 on an error. */
@@ -255,8 +261,10 @@ check_neighbours(struct tremplin_request *r, int64_t employee_id, int64_t self, 
 }
 
 static int
-pass_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+pass_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
 {
+	(void)arg;
 	const char *why, *number = json_str(o, "number");
 	int64_t employee_id = json_integer_value(json_object_get(o, "employee_id"));
 	int64_t start = date_days(json_str(o, "start_date")), end, current;
@@ -310,12 +318,13 @@ pass_check(struct tremplin_request *r, json_t *o, const json_t *before, struct t
  * and prolongations are nested by resource_show).
  */
 static int
-pass_expand(struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
+pass_expand(struct tremplin_request *r, const struct tremplin_access *a, json_t *view, void *arg)
 {
+	(void)arg;
 	struct pass_rec rec;
 	int64_t on = status_day(r);
 
-	(void)a, (void)cats;
+	(void)a;
 	if (pass_rec_load(r, json_integer_value(json_object_get(view, "id")), &rec) != 0)
 		return -1;
 	set_day(view, "end_date", pass_end(&rec.p));
@@ -327,19 +336,21 @@ pass_expand(struct tremplin_request *r, const struct access *a, json_t *view, un
 }
 
 /* Everything added follows from the PASS's dates: the ETI reads it, the operator not. */
-static const struct computed pass_computed[] = {
-	{ "end_date", CAT_PASS },
-	{ "status", CAT_PASS },
-	{ "status_on", CAT_PASS },
+static const struct tremplin_computed pass_computed[] = {
+	{ .name = "end_date", .category = "pass_iae" },
+	{ .name = "status", .category = "pass_iae" },
+	{ .name = "status_on", .category = "pass_iae" },
 };
 
-struct resource res_pass = {
+const struct tremplin_record rec_pass = {
+	.size = sizeof(struct tremplin_record),
 	.name = "pass",
 	.plural = "passes",
 	.table = "passes",
-	.cols = pass_cols,
-	.ncols = TR_NELEM(pass_cols),
-	.child = 1,
+	.columns = pass_cols,
+	.ncolumns = TR_NELEM(pass_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
 	.check = pass_check,
 	.expand = pass_expand,
 	.computed = pass_computed,
@@ -364,13 +375,14 @@ passes_get(struct tremplin_request *r)
 		api_error(r, 400, "bad_request", "on", "on must be a date YYYY-MM-DD that exists");
 		return;
 	}
-	resource_get(r);
+	resource_get_as(r, resource_find("pass"));
 }
 
 /* A suspension or a prolongation changes the PASS's end: the PASS is updated too. */
 static int
-touch_pass(struct tremplin_request *r, json_t *obj, int64_t id)
+touch_pass(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
 {
+	(void)arg;
 	static const char sql[] = "UPDATE passes SET updated_at = ? WHERE id = ?";
 	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	char now[32];
@@ -400,20 +412,30 @@ static const char *const suspension_reasons[] = {
 	NULL,
 };
 
-static const struct column suspension_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "pass_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "start_date", COL_DATE, COL_REQUIRED | COL_FIXED, CAT_PASS, 0, 0, NULL, NULL },
-	{ "end_date", COL_DATE, COL_REQUIRED | COL_FIXED, CAT_PASS, 0, 0, NULL, NULL },
-	{ "reason", COL_ENUM, COL_REQUIRED | COL_FIXED, CAT_CONTRACT_LEGAL, 0, 0,
-	    suspension_reasons, NULL },
-	STAMP("created_at"),
+static const struct tremplin_column suspension_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "pass_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "pass_iae" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "pass_iae" },
+	{ .name = "reason",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "contract_legal",
+	    .values = suspension_reasons },
+	KERNEL_CREATED_AT,
 };
 
 static int
-suspension_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+suspension_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	struct pass_period s = { date_days(json_str(o, "start_date")),
 		date_days(json_str(o, "end_date")) };
 	struct pass_rec rec;
@@ -434,30 +456,35 @@ suspension_check(
 
 /* Its length, with the dates it is shown with. */
 static int
-suspension_expand(struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
+suspension_expand(
+    struct tremplin_request *r, const struct tremplin_access *a, json_t *view, void *arg)
 {
+	(void)arg;
 	const char *s = json_str(view, "start_date"), *t = json_str(view, "end_date");
 
-	(void)r, (void)a, (void)cats;
+	(void)r, (void)a;
 	if (s != NULL && t != NULL)
 		json_object_set_new(view, "days", json_integer(date_days(t) - date_days(s) + 1));
 	return 0;
 }
 
-static const struct computed suspension_computed[] = {
-	{ "days", CAT_PASS },
+static const struct tremplin_computed suspension_computed[] = {
+	{ .name = "days", .category = "pass_iae" },
 };
 
-struct resource res_pass_suspension = {
+const struct tremplin_record rec_pass_suspension = {
+	.size = sizeof(struct tremplin_record),
 	.name = "pass_suspension",
 	.plural = "pass_suspensions",
 	.table = "pass_suspensions",
-	.cols = suspension_cols,
-	.ncols = TR_NELEM(suspension_cols),
-	.child = 1,
-	.parent = &res_pass,
+	.collection = "suspensions",
+	.columns = suspension_cols,
+	.ncolumns = TR_NELEM(suspension_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "pass",
 	.parent_col = "pass_id",
 	.nested_as = "suspensions",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
 	.check = suspension_check,
 	.after_write = touch_pass,
 	.expand = suspension_expand,
@@ -470,16 +497,27 @@ struct resource res_pass_suspension = {
 static const char *const prolongation_reasons[] = { "end_of_training", "rqth", "age_50_plus",
 	"severe_difficulties", NULL };
 
-static const struct column prolongation_cols[] = {
-	{ "id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
-	{ "pass_id", COL_INT, COL_SERVER, CAT_NONE, 0, 0, NULL, NULL },
+static const struct tremplin_column prolongation_cols[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "pass_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
 	/* Added to the end as it stands; at most 12 months (366 days over a leap day). */
-	{ "days", COL_INT, COL_REQUIRED | COL_FIXED, CAT_PASS, 1, 366, NULL, NULL },
-	{ "reason", COL_ENUM, COL_REQUIRED | COL_FIXED, CAT_CONTRACT_LEGAL, 0, 0,
-	    prolongation_reasons, NULL },
+	{ .name = "days",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "pass_iae",
+	    .min = 1,
+	    .max = 366 },
+	{ .name = "reason",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "contract_legal",
+	    .values = prolongation_reasons },
 	/* The training's end, for end_of_training: it tells the reason, so it is as confidential. */
-	{ "until_date", COL_DATE, COL_NULLABLE | COL_FIXED, CAT_CONTRACT_LEGAL, 0, 0, NULL, NULL },
-	STAMP("created_at"),
+	{ .name = "until_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "contract_legal" },
+	KERNEL_CREATED_AT,
 };
 
 /* The person's birth date and whether their structure is an ACI or an AI: 0, or -1. */
@@ -504,9 +542,10 @@ person_of(struct tremplin_request *r, int64_t employee_id, int64_t *birth, int *
 }
 
 static int
-prolongation_check(
-    struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+prolongation_check(struct tremplin_request *r, json_t *o, const json_t *before,
+    struct tremplin_error *e, void *arg)
 {
+	(void)arg;
 	const char *until = json_str(o, "until_date");
 	struct pass_prolongation_req q = { 0 };
 	struct pass_rec rec;
@@ -533,12 +572,13 @@ prolongation_check(
 /* Its first and last days as the PASS stands now (a later suspension moves them). */
 static int
 prolongation_expand(
-    struct tremplin_request *r, const struct access *a, json_t *view, unsigned *cats)
+    struct tremplin_request *r, const struct tremplin_access *a, json_t *view, void *arg)
 {
+	(void)arg;
 	int64_t id = json_integer_value(json_object_get(view, "id")), first, last;
 	struct pass_rec rec;
 
-	(void)a, (void)cats;
+	(void)a;
 	if (pass_rec_load(r, json_integer_value(json_object_get(view, "pass_id")), &rec) != 0)
 		return -1;
 	for (size_t i = 0; i < rec.nprol; i++)
@@ -551,21 +591,24 @@ prolongation_expand(
 	return 0;
 }
 
-static const struct computed prolongation_computed[] = {
-	{ "start_date", CAT_PASS },
-	{ "end_date", CAT_PASS },
+static const struct tremplin_computed prolongation_computed[] = {
+	{ .name = "start_date", .category = "pass_iae" },
+	{ .name = "end_date", .category = "pass_iae" },
 };
 
-struct resource res_pass_prolongation = {
+const struct tremplin_record rec_pass_prolongation = {
+	.size = sizeof(struct tremplin_record),
 	.name = "pass_prolongation",
 	.plural = "pass_prolongations",
 	.table = "pass_prolongations",
-	.cols = prolongation_cols,
-	.ncols = TR_NELEM(prolongation_cols),
-	.child = 1,
-	.parent = &res_pass,
+	.collection = "prolongations",
+	.columns = prolongation_cols,
+	.ncolumns = TR_NELEM(prolongation_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "pass",
 	.parent_col = "pass_id",
 	.nested_as = "prolongations",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
 	.check = prolongation_check,
 	.after_write = touch_pass,
 	.expand = prolongation_expand,

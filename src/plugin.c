@@ -18,6 +18,12 @@
 #include <tremplin/plugin.h>
 
 #include "api.h"
+#include "audit.h"
+#include "kernel.h"
+#include "policy.h"
+#include "resource.h"
+#include "sqlguard.h"
+#include "views.h"
 #include "config.h"
 #include "db.h"
 #include "events.h"
@@ -47,11 +53,17 @@ static_assert(SAME(TREMPLIN_HTTP_TIMEOUT, NET_E_TIMEOUT) && SAME(TREMPLIN_HTTP_T
         SAME(TREMPLIN_HTTP_CANCELLED, NET_E_CANCELLED) &&
         SAME(TREMPLIN_HTTP_INTERNAL, NET_E_INTERNAL),
     "http errors");
+static_assert(SAME(TREMPLIN_ROUTE_BODY, RF_BODY) && SAME(TREMPLIN_ROUTE_PERSONAL, RF_PERSONAL),
+    "route flags");
+static_assert(SAME(TREMPLIN_VIEW_DATE, VP_DATE) && SAME(TREMPLIN_VIEW_INT, VP_INT) &&
+        SAME(TREMPLIN_VIEW_ROLE, VP_ROLE),
+    "view parameters");
 static_assert(SAME(TREMPLIN_FIELD_STRING, FT_STRING) && SAME(TREMPLIN_FIELD_INTEGER, FT_INTEGER) &&
         SAME(TREMPLIN_FIELD_REQUIRED, FF_REQUIRED) && SAME(TREMPLIN_FIELD_READONLY, FF_READONLY),
     "field tables");
 
-#define PLUGIN_MAX_ROUTES 256
+#define PLUGIN_MAX_RECORDS 64
+#define PLUGIN_MAX_STMTS 256
 #define PLUGIN_MAX_FIELDS 64
 
 enum plugin_state { PS_LOADING, PS_ENABLED, PS_DISABLED_FAILED, PS_DISABLED_CONFIG };
@@ -75,6 +87,9 @@ struct hook {
 	} fn;
 	void *arg;
 	int oneshot; /* freed after it ran once */
+	const char *const *query; /* a route's declared query parameters (the plugin's memory) */
+	struct sched_timer *timer; /* a one-shot timer's, for cancel */
+	int64_t id; /* a one-shot timer's id, as the plugin knows it */
 };
 TAILQ_HEAD(hooklist, hook);
 
@@ -93,15 +108,29 @@ struct tremplin_plugin {
 	struct db_module module;
 	struct hooklist hooks;
 	int initialised;
+	int embedded; /* the kernel: in the daemon's image, its routes under /v1 */
+	int checking; /* tremplind -n: registrations are checked, nothing is kept */
+	char base[48]; /* its routes' prefix: "/v1/<name>", or "/v1" */
+	/* Records declared in init, registered once the migrations made their tables. */
+	struct {
+		const struct tremplin_record *decl;
+		void *arg;
+	} records[PLUGIN_MAX_RECORDS];
+	size_t nrecords;
+	/* Its statements, by their text, prepared under its own rights. */
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} stmts[PLUGIN_MAX_STMTS];
+	size_t nstmts;
+	int64_t failures; /* callbacks that failed or left a transaction open */
+	int64_t next_timer;
 };
 TAILQ_HEAD(pluginlist, tremplin_plugin);
 
 struct plugins {
 	struct server *srv;
 	struct pluginlist list;
-	struct route routes[PLUGIN_MAX_ROUTES];
-	char *patterns[PLUGIN_MAX_ROUTES];
-	size_t nroutes;
 };
 
 static const struct tremplin_host host;
@@ -135,7 +164,6 @@ unregister(struct tremplin_plugin *p)
 {
 	struct plugins *set = p->set;
 	struct hook *h;
-	size_t i, j;
 
 	/* Requests first: their callbacks run now, with TREMPLIN_HTTP_CANCELLED. */
 	if (set->srv->net)
@@ -144,19 +172,17 @@ unregister(struct tremplin_plugin *p)
 		sched_cancel_owner(set->srv->sched, p);
 	if (set->srv->events)
 		events_unsubscribe_owner(set->srv->events, p);
-	for (i = j = 0; i < set->nroutes; i++) {
-		const struct hook *rh = set->routes[i].arg;
-		if (rh->p == p) {
-			free(set->patterns[i]);
-			continue;
-		}
-		set->routes[j] = set->routes[i];
-		set->patterns[j] = set->patterns[i];
-		j++;
-	}
-	set->nroutes = j;
+	if (set->srv->router != NULL)
+		router_remove_owner(set->srv->router, p);
+	resource_unregister_owner(set->srv->router, p);
 	while ((h = TAILQ_FIRST(&p->hooks)) != NULL)
 		hook_free(h);
+	for (size_t i = 0; i < p->nstmts; i++) {
+		sqlite3_finalize(p->stmts[i].st);
+		free(p->stmts[i].sql);
+	}
+	p->nstmts = 0;
+	p->nrecords = 0;
 }
 
 /* ---- the host table ---- */
@@ -208,33 +234,175 @@ h_migrations(struct tremplin_plugin *p, const struct tremplin_migration *m, size
 		p->migrations[i].sql = m[i].sql; /* static text of the plugin, alive while loaded */
 	}
 	p->module.name = p->name;
+	p->module.owner = p;
 	p->module.migrations = p->migrations;
 	p->module.nmigrations = n;
 	return 0;
 }
 
+/*
+ * ---- enforcement: what a plugin's SQL may do ----
+ *
+ * SQLite asks this for each statement a plugin prepares (host->stmt, its
+ * migrations; sqlguard.h tells whose the statement is): it creates and writes only tables named "<plugin>_...", and
+ * reads no person-linked table but its own (the kernel's are read through
+ * records and views). No transaction control but the host's, no pragma, no
+ * attached database.
+ */
+static int
+own_table(const struct tremplin_plugin *p, const char *t)
+{
+	size_t n = strlen(p->name);
+
+	return t != NULL && strncmp(t, p->name, n) == 0 && t[n] == '_';
+}
+
+static int
+personal_table(const char *t)
+{
+	for (size_t i = 0; i < resource_count(); i++) {
+		const struct resource *res = resource_at(i);
+		if (res->person && strcmp(res->table, t) == 0)
+			return 1;
+	}
+	/* The tables of the person's file the kernel keeps beside its records. */
+	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0;
+}
+
+static int
+sql_decide(const void *owner, int action, const char *a1, const char *a2)
+{
+	const struct tremplin_plugin *p = owner;
+	int ok;
+
+	if (p->embedded)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_READ:
+		ok = own_table(p, a1) || !personal_table(a1);
+		break;
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+		/* The schema's own rows change with the plugin's DDL, checked on its own. */
+		ok = own_table(p, a1) || strncmp(a1, "sqlite_", 7) == 0;
+		break;
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_DROP_VIEW:
+		ok = own_table(p, a1);
+		break;
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_DROP_INDEX:
+		ok = (own_table(p, a1) || strncmp(a1, "sqlite_autoindex_", 17) == 0) &&
+		    own_table(p, a2);
+		break;
+	case SQLITE_ALTER_TABLE:
+		ok = own_table(p, a2);
+		break;
+	case SQLITE_REINDEX: /* part of CREATE INDEX */
+	case SQLITE_ANALYZE:
+		ok = own_table(p, a1) || strncmp(a1, "sqlite_autoindex_", 17) == 0;
+		break;
+	default: /* triggers, pragmas, transactions, attach, temporary objects... */
+		ok = 0;
+	}
+	if (!ok)
+		log_warnx(
+		    "plugin %s: refused SQL: action %d on %s", p->name, action, a1 ? a1 : "(none)");
+	return ok ? SQLITE_OK : SQLITE_DENY;
+}
+
+/* ---- calling into a plugin ---- */
+
+static struct sqlite3 *
+handle_of(const struct tremplin_plugin *p)
+{
+	return db_handle(p->set->srv->db);
+}
+
+/*
+ * After a callback: a transaction it left open is rolled back and counted
+ * as a failure, so that it cannot wedge every other write. 1 when it did.
+ */
+static int
+left_open(struct tremplin_plugin *p, const char *what)
+{
+	if (sqlite3_get_autocommit(handle_of(p)))
+		return 0;
+	db_rollback(p->set->srv->db);
+	p->failures++;
+	log_warnx("plugin %s left a transaction open (%s): rolled back", p->name, what);
+	return 1;
+}
+
+/* ---- statements and transactions ---- */
+
 static sqlite3_stmt *
 h_stmt(struct tremplin_plugin *p, const char *sql)
 {
-	return db_stmt(p->set->srv->db, sql);
+	sqlite3_stmt *st;
+	const void *prev;
+
+	if (sql == NULL)
+		return NULL;
+	/* By the text: a buffer the plugin refilled with other SQL is other SQL. */
+	for (size_t i = 0; i < p->nstmts; i++)
+		if (strcmp(p->stmts[i].sql, sql) == 0)
+			return p->stmts[i].st;
+	if (p->nstmts == PLUGIN_MAX_STMTS) {
+		h_log(p, TREMPLIN_LOG_WARNING, "too many statements (%d)", PLUGIN_MAX_STMTS);
+		return NULL;
+	}
+	/* Prepared under the plugin's rights, whoever calls. */
+	prev = sqlguard_enter(p);
+	if (sqlite3_prepare_v3(handle_of(p), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		h_log(p, TREMPLIN_LOG_WARNING, "cannot prepare \"%s\": %s", sql,
+		    sqlite3_errmsg(handle_of(p)));
+		sqlguard_leave(prev);
+		return NULL;
+	}
+	sqlguard_leave(prev);
+	if ((p->stmts[p->nstmts].sql = strdup(sql)) == NULL)
+		fatal("strdup");
+	p->stmts[p->nstmts++].st = st;
+	return st;
 }
 
 static void
 h_stmt_done(sqlite3_stmt *st)
 {
+	if (st == NULL)
+		return;
 	db_done(st);
 }
 
 static int
 h_begin(struct tremplin_plugin *p)
 {
-	return db_begin(p->set->srv->db);
+	int rc;
+
+	if (!sqlite3_get_autocommit(handle_of(p))) {
+		h_log(p, TREMPLIN_LOG_WARNING, "begin: a transaction is open already");
+		return -1;
+	}
+	rc = db_begin(p->set->srv->db);
+	return rc;
 }
 
 static int
 h_commit(struct tremplin_plugin *p)
 {
-	return db_commit(p->set->srv->db);
+	int rc;
+
+	rc = db_commit(p->set->srv->db);
+	return rc;
 }
 
 static void
@@ -243,17 +411,93 @@ h_rollback(struct tremplin_plugin *p)
 	db_rollback(p->set->srv->db);
 }
 
+static int
+h_transaction(struct tremplin_plugin *p, tremplin_txn_fn fn, void *arg)
+{
+	if (fn == NULL || h_begin(p) != 0)
+		return -1;
+	if (fn(arg) != 0) {
+		h_rollback(p);
+		return -1;
+	}
+	if (sqlite3_get_autocommit(handle_of(p))) {
+		h_log(p, TREMPLIN_LOG_WARNING, "transaction: fn ended the transaction itself");
+		return -1;
+	}
+	return h_commit(p);
+}
+
+/* ---- records ---- */
+
+static int
+h_record(struct tremplin_plugin *p, const struct tremplin_record *d, void *arg)
+{
+	if (p->state != PS_LOADING) {
+		h_log(p, TREMPLIN_LOG_WARNING, "records are declared in init");
+		return -1;
+	}
+	if (d == NULL || p->nrecords == PLUGIN_MAX_RECORDS) {
+		h_log(p, TREMPLIN_LOG_WARNING, "record: none given, or more than %d",
+		    PLUGIN_MAX_RECORDS);
+		return -1;
+	}
+	p->records[p->nrecords].decl = d;
+	p->records[p->nrecords].arg = arg;
+	p->nrecords++;
+	return 0;
+}
+
+/*
+ * The records declared in init, once the migrations made their tables (or,
+ * checking, without a database: the declarations alone). -1 with err.
+ */
+static int
+register_records(struct tremplin_plugin *p, char *err, size_t errlen)
+{
+	struct server *srv = p->set->srv;
+
+	for (size_t i = 0; i < p->nrecords; i++) {
+		int rc = resource_register(srv->router, p->checking ? NULL : srv->db, p, p->name,
+		    p->base, p->records[i].decl, p->records[i].arg, err, errlen);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* The route trampoline: the router calls it with the request. */
+static struct {
+	struct tremplin_request *r; /* the request a plugin's route is serving now */
+	int status;
+	json_t *body;
+} pending;
+
 static void
 route_call(struct tremplin_request *r)
 {
 	const struct hook *h = r->route->arg;
+	struct tremplin_plugin *p = h->p;
+	static const char *const none[] = { NULL };
 
-	if (h->p->state != PS_ENABLED) {
-		api_error(r, 503, "unavailable", NULL, "plugin %s is disabled", h->p->name);
+	if (p->state != PS_ENABLED) {
+		api_error(r, 503, "unavailable", NULL, "plugin %s is disabled", p->name);
 		return;
 	}
-	h->fn.route((struct tremplin_request *)r, h->arg);
+	if (api_query_only(r, h->query ? h->query : none) == -1)
+		return;
+	/* The reply waits for the handler's end: what it says must be what landed. */
+	pending.r = r;
+	pending.body = NULL;
+	h->fn.route(r, h->arg);
+	pending.r = NULL;
+	if (left_open(p, r->route->pattern)) {
+		json_decref(pending.body);
+		api_error(r, 500, "internal", NULL,
+		    "plugin %s left a transaction open: nothing was saved", p->name);
+		return;
+	}
+	if (pending.body != NULL)
+		api_reply(r, pending.status, pending.body);
 }
 
 static int
@@ -269,122 +513,473 @@ valid_route_path(const char *path)
 }
 
 static int
-h_route(struct tremplin_plugin *p, unsigned methods, const char *path, unsigned roles,
-    unsigned flags, tremplin_route_fn fn, void *arg)
+h_route(struct tremplin_plugin *p, const struct tremplin_route_spec *rs)
 {
-	struct plugins *set = p->set;
 	char pattern[256];
+	unsigned methods;
 
 	if (p->state != PS_LOADING) {
 		h_log(p, TREMPLIN_LOG_WARNING, "routes are registered in init");
 		return -1;
 	}
-	if (fn == NULL || path == NULL || !valid_route_path(path) || methods == 0 ||
+	if (rs == NULL || rs->size != sizeof(*rs)) {
+		h_log(
+		    p, TREMPLIN_LOG_WARNING, "route: built with another SDK (rebuild the plugin)");
+		return -1;
+	}
+	methods = rs->methods;
+	if (rs->fn == NULL || rs->path == NULL || !valid_route_path(rs->path) || methods == 0 ||
 	    (methods & ~(unsigned)(M_GET | M_POST | M_PATCH | M_PUT | M_DELETE)) != 0 ||
-	    roles == 0 || (roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0 ||
-	    (flags & ~(unsigned)TREMPLIN_ROUTE_BODY) != 0) {
+	    rs->roles == 0 || (rs->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0 ||
+	    (rs->flags & ~(unsigned)(TREMPLIN_ROUTE_BODY | TREMPLIN_ROUTE_PERSONAL)) != 0) {
 		h_log(p, TREMPLIN_LOG_WARNING, "route %s: bad path, methods, roles or flags",
-		    path ? path : "(null)");
+		    rs->path ? rs->path : "(null)");
 		return -1;
 	}
-	if (set->nroutes == PLUGIN_MAX_ROUTES) {
-		h_log(p, TREMPLIN_LOG_WARNING, "route %s: too many routes", path);
-		return -1;
-	}
-	snprintf(pattern, sizeof(pattern), "/v1/%s%s", p->name, strcmp(path, "/") ? path : "");
-	struct hook *h = hook_new(p, arg, 0);
-	h->fn.route = fn;
-	set->patterns[set->nroutes] = strdup(pattern);
-	set->routes[set->nroutes] = (struct route){
+	snprintf(pattern, sizeof(pattern), "%s%s", p->base, strcmp(rs->path, "/") ? rs->path : "");
+	if (p->set->srv->router == NULL)
+		return 0; /* checking a configuration */
+	struct hook *h = hook_new(p, rs->arg, 0);
+	h->fn.route = rs->fn;
+	h->query = rs->query;
+	struct route r = {
 		.method = methods,
-		.pattern = set->patterns[set->nroutes],
+		.pattern = pattern,
 		.fn = route_call,
 		.action = ACT_PLUGIN_ROUTE,
-		.flags = (flags & TREMPLIN_ROUTE_BODY) ? RF_BODY : 0,
-		.roles = roles,
+		.flags = rs->flags,
+		.roles = rs->roles,
 		.arg = h,
+		.owner = p,
 	};
-	set->nroutes++;
+	if (router_add(p->set->srv->router, &r) == -1) {
+		hook_free(h);
+		h_log(p, TREMPLIN_LOG_WARNING, "route %s: taken already, or too many routes",
+		    pattern);
+		return -1;
+	}
 	return 0;
 }
 
 static json_t *
-h_request_body(struct tremplin_request *req)
+h_request_body(struct tremplin_request *r)
 {
-	return ((struct tremplin_request *)req)->body;
+	return r->body;
 }
 
 static int64_t
-h_request_id(struct tremplin_request *req, int index)
+h_request_id(struct tremplin_request *r, int index)
 {
-	struct tremplin_request *r = (struct tremplin_request *)req;
-
 	return index >= 0 && index < r->nids ? r->ids[index] : -1;
 }
 
 static const char *
-h_request_query(struct tremplin_request *req, const char *name)
+h_request_param(struct tremplin_request *r, const char *name)
 {
-	return api_query((struct tremplin_request *)req, name);
+	for (int i = 0; name != NULL && i < r->params.n; i++)
+		if (strlen(name) == r->params.namelen[i] &&
+		    strncmp(r->params.names[i], name, r->params.namelen[i]) == 0)
+			return r->params.values[i];
+	return NULL;
+}
+
+static const char *
+h_request_query(struct tremplin_request *r, const char *name)
+{
+	return api_query(r, name);
 }
 
 static void
-h_request_caller(struct tremplin_request *req, struct tremplin_caller *out)
+h_request_caller(struct tremplin_request *r, struct tremplin_caller *out)
 {
-	struct tremplin_request *r = (struct tremplin_request *)req;
-
 	out->staff_id = r->who.staff_id;
 	out->unix_user = r->who.unix_user;
 	out->role = role_name(r->who.role);
 }
 
-static void
-h_reply(struct tremplin_request *req, int status, json_t *body)
+static int
+h_reply_header(struct tremplin_request *r, const char *name, const char *value)
 {
-	struct tremplin_request *r = (struct tremplin_request *)req;
+	static const char *const reserved[] = { "content-type", "content-length", "connection",
+		"transfer-encoding", "cache-control" };
 
-	if (r->replied) {
+	if (r->replied || r->req == NULL || name == NULL || value == NULL)
+		return -1;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '-'))
+			return -1;
+	for (size_t i = 0; i < TR_NELEM(reserved); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return -1;
+	for (const char *c = value; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -1;
+	return evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+static void
+h_reply(struct tremplin_request *r, int status, json_t *body)
+{
+	if (r->replied || (pending.r == r && pending.body != NULL)) {
 		json_decref(body);
 		log_warnx("plugin route %s replied twice", r->route->pattern);
 		return;
 	}
 	if (body == NULL)
 		body = json_object();
+	if (pending.r == r) {
+		pending.status = status;
+		pending.body = body;
+		return;
+	}
 	api_reply(r, status, body);
 }
 
 static void
-h_reply_error(struct tremplin_request *req, int status, const char *code, const char *field,
+h_reply_error(struct tremplin_request *r, int status, const char *code, const char *field,
     const char *fmt, ...)
 {
-	struct tremplin_request *r = (struct tremplin_request *)req;
+	char msg[API_ERROR_MESSAGE_MAX];
 	va_list ap;
 
-	if (r->replied)
-		return;
 	va_start(ap, fmt);
-	api_verror(r, status, code, field, fmt, ap);
+	json_safe_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	h_reply(r, status, api_error_body(code, field, msg));
+}
+
+static int
+h_error(struct tremplin_error *e, int status, const char *field, const char *fmt, ...)
+{
+	char msg[sizeof(e->message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_safe_vformat(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	input_error_set(e, status,
+	    status == 403       ? "forbidden"
+	        : status == 404 ? "not_found"
+	        : status == 409 ? "conflict"
+	        : status == 400 ? "bad_request"
+	                        : "validation_failed",
+	    field, "%s", msg);
+	return -1;
 }
 
 static int
 h_check_fields(
-    struct tremplin_request *req, json_t *obj, const struct tremplin_field *f, size_t n, int whole)
+    struct tremplin_request *r, json_t *obj, const struct tremplin_field *f, size_t n, int whole)
 {
 	struct field_spec specs[PLUGIN_MAX_FIELDS];
 	struct tremplin_error e;
 
 	if (n > PLUGIN_MAX_FIELDS || obj == NULL) {
-		api_error((struct tremplin_request *)req, 500, "internal", NULL, "bad field table");
+		h_reply_error(r, 500, "internal", NULL, "bad field table");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		specs[i] = (struct field_spec){ f[i].name, (enum field_type)f[i].type, f[i].flags };
 	if (json_check_fields(obj, specs, n, whole, &e) == -1) {
-		api_input_error((struct tremplin_request *)req, &e);
+		h_reply(r, e.status, api_error_body(e.code, e.field, e.message));
 		return -1;
 	}
 	return 0;
+}
+
+static int
+h_page(struct tremplin_request *r, int *limit, int64_t *after)
+{
+	return api_page(r, limit, after);
+}
+
+static json_t *
+h_list(json_t *items, int64_t last_id)
+{
+	return api_list(items, last_id);
+}
+
+/* ---- a person's file, for hand-written handlers ---- */
+
+static int
+h_access(struct tremplin_request *r, int64_t employee_id, struct tremplin_access *out)
+{
+	struct access a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (r == NULL || !policy_personal_data(r->who.role))
+		return -1;
+	rc = access_for_employee(r, employee_id, &a);
+	if (rc == -1)
+		return -1;
+	access_public(&a, out);
+	return 0;
+}
+
+static void
+access_private(const struct tremplin_access *pa, struct access *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int r = ROLE_NONE + 1; r < ROLE_MAX; r++)
+		if (pa->role == ROLEBIT(r))
+			a->role = (enum role)r;
+	a->staff_id = pa->staff_id;
+	a->referent_cip = pa->referent_cip;
+	a->referent_eti = pa->referent_eti;
+}
+
+static int
+h_can_read(const struct tremplin_access *pa, const char *category)
+{
+	struct access a;
+	enum category c = category_from_name(category);
+
+	access_private(pa, &a);
+	return c != CAT_MAX && policy_can_read(&a, c);
+}
+
+static int
+h_can_write(const struct tremplin_access *pa, const char *category)
+{
+	struct access a;
+	enum category c = category_from_name(category);
+
+	access_private(pa, &a);
+	return c != CAT_MAX && policy_can_write(&a, c);
+}
+
+static int
+h_audit(struct tremplin_plugin *p, struct tremplin_request *r, const char *action,
+    int64_t employee_id, const char *what, const char *const *categories)
+{
+	char actor[48], res[96];
+	unsigned cats = 0;
+	int rc;
+
+	for (const char *const *c = categories; c && *c; c++) {
+		enum category cat = category_from_name(*c);
+		if (cat == CAT_MAX) {
+			h_log(p, TREMPLIN_LOG_WARNING, "audit: unknown category %s", *c);
+			return -1;
+		}
+		cats |= 1u << cat;
+	}
+	if (action == NULL || what == NULL)
+		return -1;
+	snprintf(res, sizeof(res), "%s:%s", p->name, what);
+	if (r != NULL)
+		rc = audit_record(p->set->srv->audit, &r->who, action, employee_id, res, cats);
+	else {
+		snprintf(actor, sizeof(actor), "plugin:%s", p->name);
+		rc = audit_record_as(
+		    p->set->srv->audit, 0, actor, "daemon", action, employee_id, res, cats);
+	}
+	return rc;
+}
+
+/* ---- records through their own rules ---- */
+
+static const struct resource *
+find_record(struct tremplin_plugin *p, const char *name)
+{
+	char q[RESOURCE_NAME_MAX];
+	const struct resource *res;
+
+	if (name == NULL)
+		return NULL;
+	snprintf(q, sizeof(q), "%s.%s", p->name, name);
+	if ((res = resource_find(q)) != NULL)
+		return res;
+	res = resource_find(name);
+	return res != NULL && strcmp(res->module, "kernel") == 0 ? res : NULL;
+}
+
+/*
+ * The request a plugin acts through: the caller's, or, on its own (timers,
+ * events), one of the plugin's with the coordinator's rights, never the
+ * referent CIP's: sensitive details stay the referent's.
+ */
+static void
+acting(struct tremplin_plugin *p, struct tremplin_request *r, struct tremplin_request *own)
+{
+	memset(own, 0, sizeof(*own));
+	if (r != NULL) {
+		*own = *r;
+		own->body = NULL;
+		return;
+	}
+	own->srv = p->set->srv;
+	own->who.role = ROLE_COORDINATOR;
+	own->who.staff_id = 0;
+	snprintf(own->who.unix_user, sizeof(own->who.unix_user), "plugin:%.25s", p->name);
+	snprintf(own->who.name, sizeof(own->who.name), "plugin %s", p->name);
+}
+
+static json_t *
+h_record_get(struct tremplin_plugin *p, struct tremplin_request *r, const char *name, int64_t id,
+    struct tremplin_error *e)
+{
+	const struct resource *res = find_record(p, name);
+	struct tremplin_request own;
+	struct access a;
+	unsigned cats = 0;
+	int64_t employee_id = 0;
+	int dberr;
+	json_t *row, *v = NULL;
+
+	if (res == NULL) {
+		input_error_set(e, 404, "not_found", NULL, "no record type %s", name ? name : "");
+		return NULL;
+	}
+	acting(p, r, &own);
+	row = resource_load(&own, res, id, &dberr);
+	if (row != NULL) {
+		if (res->is_person) {
+			employee_id = id;
+			access_of_employee_row(&own, row, &a);
+		} else if (resource_employee(&own, res, row, &employee_id) == 0 &&
+		    (employee_id == 0 ? (access_of_employee_row(&own, NULL, &a), 0)
+		                      : access_for_employee(&own, employee_id, &a)) == 0)
+			;
+		else
+			employee_id = -1;
+		if (employee_id >= 0 && (!res->person || policy_personal_data(own.who.role)))
+			v = resource_show(&own, res, &a, row, &cats);
+		json_decref(row);
+	}
+	if (v != NULL && cats != 0 &&
+	    audit_record(own.srv->audit, &own.who, "read", employee_id, res->table, cats) == -1) {
+		json_decref(v);
+		v = NULL;
+		dberr = 1;
+	}
+	if (v == NULL)
+		input_error_set(e, dberr ? 500 : 404, dberr ? "internal" : "not_found", NULL,
+		    "no %s %lld", res->decl->name, (long long)id);
+	return v;
+}
+
+static int
+record_write(struct tremplin_plugin *p, struct tremplin_request *r, const char *name, int64_t scope,
+    json_t *in, int64_t *id, struct tremplin_error *e)
+{
+	const struct resource *res = find_record(p, name);
+	struct tremplin_request own;
+	struct access a;
+	int64_t employee_id = 0;
+	int rc = -1;
+
+	if (res == NULL || !json_is_object(in)) {
+		input_error_set(
+		    e, 404, "not_found", NULL, "no record type %s, or no object", name ? name : "");
+		return -1;
+	}
+	acting(p, r, &own);
+	if (res->person && !policy_personal_data(own.who.role)) {
+		input_error_set(e, 403, "forbidden", NULL, "the %s role reads no personal data",
+		    role_name(own.who.role));
+		return -1;
+	}
+	/* The rights on the file the row is (or will be) in. */
+	if (*id != 0) {
+		int dberr;
+		json_t *row = resource_load(&own, res, *id, &dberr);
+		if (row == NULL)
+			input_error_set(e, dberr ? 500 : 404, dberr ? "internal" : "not_found",
+			    NULL, "no %s %lld", res->decl->name, (long long)*id);
+		else if (res->is_person) {
+			access_of_employee_row(&own, row, &a);
+			rc = 0;
+		} else if (resource_employee(&own, res, row, &employee_id) == 0 &&
+		    (employee_id == 0 || access_for_employee(&own, employee_id, &a) == 0)) {
+			if (employee_id == 0)
+				access_of_employee_row(&own, NULL, &a);
+			rc = 0;
+		} else
+			input_error_set(e, 404, "not_found", NULL, "no %s %lld", res->decl->name,
+			    (long long)*id);
+		json_decref(row);
+	} else {
+		if (res->parent != NULL) {
+			int dberr;
+			json_t *row = resource_load(&own, res->parent, scope, &dberr);
+			if (row != NULL &&
+			    resource_employee(&own, res->parent, row, &employee_id) == 0)
+				rc = 0;
+			if (row != NULL && res->parent->is_person)
+				employee_id = scope;
+			json_decref(row);
+		} else if (res->person_col != NULL && !res->is_person)
+			employee_id = scope, rc = 0;
+		else
+			rc = 0;
+		if (rc == 0 && employee_id > 0 && access_for_employee(&own, employee_id, &a) == -1)
+			rc = -1;
+		else if (rc == 0 && employee_id == 0)
+			access_of_employee_row(&own, NULL, &a);
+		if (rc == -1)
+			input_error_set(e, 404, "not_found", NULL, "no parent %lld for a %s",
+			    (long long)scope, res->decl->name);
+		else if (res->is_person)
+			a.referent_cip = a.role == ROLE_CIP;
+	}
+	if (rc == 0 && r == NULL)
+		a.referent_cip = 0; /* a plugin on its own never holds the referent's rights */
+	if (rc == 0)
+		rc = resource_write(&own, res, &a, scope, in, id, e);
+	return rc == 0 ? 0 : -1;
+}
+
+static int64_t
+h_record_create(struct tremplin_plugin *p, struct tremplin_request *r, const char *name,
+    int64_t parent_id, json_t *obj, struct tremplin_error *e)
+{
+	int64_t id = 0;
+
+	return record_write(p, r, name, parent_id, obj, &id, e) == 0 ? id : -1;
+}
+
+static int
+h_record_update(struct tremplin_plugin *p, struct tremplin_request *r, const char *name, int64_t id,
+    json_t *patch, struct tremplin_error *e)
+{
+	if (id <= 0) {
+		input_error_set(e, 404, "not_found", NULL, "no id");
+		return -1;
+	}
+	return record_write(p, r, name, 0, patch, &id, e);
+}
+
+/* ---- views ---- */
+
+static int
+h_view(struct tremplin_plugin *p, struct tremplin_request *r, const char *name,
+    const json_t *params, json_t **rows, char *err, size_t errlen)
+{
+	const struct view *v = name ? view_find(name) : NULL;
+	enum role role = r != NULL ? r->who.role : ROLE_COORDINATOR;
+	char actor[48];
+	int rc;
+
+	*rows = NULL;
+	rc = view_run(p->set->srv->db, name, role, params, rows, err, errlen);
+	/* Reads of audited categories are recorded, as the scripts' are. */
+	if (rc == 0 && v != NULL && view_audited(v) != 0) {
+		size_t n;
+		int64_t *ids = view_employees(*rows, &n);
+		snprintf(actor, sizeof(actor), "plugin:%s", p->name);
+		if (n > 0 &&
+		    audit_record_many(p->set->srv->audit, r ? r->who.unix_user : actor,
+		        role_name(role), "read", ids, n, v->name, view_audited(v)) == -1) {
+			json_decref(*rows);
+			*rows = NULL;
+			snprintf(err, errlen, "the audit log cannot record the read");
+			rc = -1;
+		}
+		free(ids);
+	}
+	return rc;
 }
 
 static int
@@ -403,13 +998,20 @@ h_publish(struct tremplin_plugin *p, struct tremplin_request *req, const char *t
 		json_decref(payload);
 		return -1;
 	}
+	/* The event commits with the change it tells, or not at all. */
+	if (sqlite3_get_autocommit(handle_of(p))) {
+		h_log(p, TREMPLIN_LOG_WARNING, "publish %s: outside a transaction (refused)", type);
+		json_decref(payload);
+		return -1;
+	}
+	int64_t rc;
 	if (req != NULL)
-		return events_publish_by(
-		           ev, &((struct tremplin_request *)req)->who, type, subject, payload) < 0
-		    ? -1
-		    : 0;
-	snprintf(actor, sizeof(actor), "plugin:%s", p->name);
-	return events_publish(ev, type, subject, payload, 0, actor) < 0 ? -1 : 0;
+		rc = events_publish_by(ev, &req->who, type, subject, payload);
+	else {
+		snprintf(actor, sizeof(actor), "plugin:%s", p->name);
+		rc = events_publish(ev, type, subject, payload, 0, actor);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -418,8 +1020,13 @@ event_call(const struct event_rec *rec, void *arg)
 	struct hook *h = arg;
 	struct tremplin_event e = { rec->id, rec->type, rec->subject, rec->payload, rec->actor,
 		rec->created_at };
+	int rc = h->fn.event(&e, h->arg);
 
-	return h->fn.event(&e, h->arg);
+	if (left_open(h->p, rec->type))
+		return TREMPLIN_EVENT_FAILED;
+	if (rc == TREMPLIN_EVENT_FAILED)
+		h->p->failures++;
+	return rc;
 }
 
 static int
@@ -455,11 +1062,16 @@ static void
 timer_call(struct sched_timer *t, int64_t now, void *arg)
 {
 	struct hook *h = arg;
+	struct tremplin_plugin *p = h->p;
 
 	(void)t;
-	h->fn.timer(now, h->arg);
+	/* A one-shot timer's hook goes before the call: the plugin may cancel no more. */
+	tremplin_timer_fn fn = h->fn.timer;
+	void *fnarg = h->arg;
 	if (h->oneshot)
 		hook_free(h);
+	fn(now, fnarg);
+	left_open(p, "timer");
 }
 
 static int
@@ -484,18 +1096,34 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 	return 0;
 }
 
-static int
+static int64_t
 h_after(struct tremplin_plugin *p, int64_t delay_ms, tremplin_timer_fn fn, void *arg)
 {
 	if (fn == NULL || delay_ms < 0)
 		return -1;
 	struct hook *h = hook_new(p, arg, 1);
 	h->fn.timer = fn;
-	if (sched_add(p->set->srv->sched, p, NULL, delay_ms, 0, 0, timer_call, h) == NULL) {
+	h->id = ++p->next_timer;
+	if ((h->timer = sched_add(p->set->srv->sched, p, NULL, delay_ms, 0, 0, timer_call, h)) ==
+	    NULL) {
 		hook_free(h);
 		return -1;
 	}
-	return 0;
+	return h->id;
+}
+
+static int
+h_cancel(struct tremplin_plugin *p, int64_t id)
+{
+	struct hook *h;
+
+	TAILQ_FOREACH (h, &p->hooks, entry)
+		if (h->oneshot && h->timer != NULL && h->id == id) {
+			sched_cancel(h->timer);
+			hook_free(h);
+			return 0;
+		}
+	return -1; /* ran already, or never was */
 }
 
 static int64_t
@@ -510,9 +1138,11 @@ http_call(const struct net_result *res, void *arg)
 	struct hook *h = arg;
 	struct tremplin_http_response r = { (int)res->error, res->error_text, res->status,
 		res->retry_after_s, res->content_type, res->body, res->body_len };
+	struct tremplin_plugin *p = h->p;
 
 	h->fn.http(&r, h->arg);
 	hook_free(h);
+	left_open(p, "http callback");
 }
 
 static int
@@ -548,6 +1178,40 @@ h_http(struct tremplin_plugin *p, const struct tremplin_http_request *rq, trempl
 	return 0;
 }
 
+static int64_t
+h_notify(struct tremplin_plugin *p, const char *kind, int64_t employee_id, json_t *payload)
+{
+	static const char sql[] = "INSERT INTO outbox (source, kind, employee_id, message,"
+	                          " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	char source[48], now[32], *text;
+	sqlite3_stmt *st;
+	int64_t id = -1;
+
+	if (kind == NULL || !json_is_object(payload) || sqlite3_get_autocommit(handle_of(p))) {
+		h_log(
+		    p, TREMPLIN_LOG_WARNING, "notify: a kind, an object, and an open transaction");
+		json_decref(payload);
+		return -1;
+	}
+	snprintf(source, sizeof(source), "plugin:%s", p->name);
+	tr_rfc3339(tr_now(), now, sizeof(now));
+	text = json_dumps(payload, JSON_COMPACT);
+	json_decref(payload);
+	if (text != NULL && (st = db_stmt(p->set->srv->db, sql)) != NULL) {
+		sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		if (employee_id > 0)
+			sqlite3_bind_int64(st, 3, employee_id);
+		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			id = sqlite3_last_insert_rowid(handle_of(p));
+		db_done(st);
+	}
+	free(text);
+	return id;
+}
+
 static const struct tremplin_host host = {
 	.abi = TREMPLIN_PLUGIN_ABI,
 	.size = sizeof(struct tremplin_host),
@@ -560,19 +1224,36 @@ static const struct tremplin_host host = {
 	.begin = h_begin,
 	.commit = h_commit,
 	.rollback = h_rollback,
+	.transaction = h_transaction,
+	.record = h_record,
 	.route = h_route,
 	.request_body = h_request_body,
 	.request_id = h_request_id,
+	.request_param = h_request_param,
 	.request_query = h_request_query,
 	.request_caller = h_request_caller,
+	.reply_header = h_reply_header,
 	.reply = h_reply,
 	.reply_error = h_reply_error,
+	.error = h_error,
 	.check_fields = h_check_fields,
+	.page = h_page,
+	.list = h_list,
+	.access = h_access,
+	.can_read = h_can_read,
+	.can_write = h_can_write,
+	.audit = h_audit,
+	.record_get = h_record_get,
+	.record_create = h_record_create,
+	.record_update = h_record_update,
+	.view = h_view,
 	.publish = h_publish,
 	.subscribe = h_subscribe,
 	.event_done = h_event_done,
+	.notify = h_notify,
 	.every = h_every,
 	.after = h_after,
+	.cancel = h_cancel,
 	.now_ms = h_now_ms,
 	.http = h_http,
 	.valid_siret = valid_siret,
@@ -587,14 +1268,15 @@ valid_plugin_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z' || strcmp(s, "core") == 0)
+	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z' || strcmp(s, "core") == 0 ||
+	    strcmp(s, "kernel") == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return 0;
 	/* Its routes live under /v1/<name>/: the core's own paths are taken. */
 	static const char *const taken[] = { "health", "whoami", "backup", "structures", "staff",
-		"plugins", "events" };
+		"plugins", "events", "policy", "audit", "employees" };
 	for (size_t i = 0; i < TR_NELEM(taken); i++)
 		if (strcmp(s, taken[i]) == 0)
 			return 0;
@@ -663,12 +1345,13 @@ plugin_section(const json_t *section)
 	return s;
 }
 
+static int start_one(struct plugins *, struct tremplin_plugin *, const json_t *);
+
 static int
 load_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 {
 	struct server *srv = set->srv;
 	const struct tremplin_plugin_desc *d;
-	char err[512] = "";
 
 	json_t *enabled = json_object_get(section, "enabled");
 	if (enabled != NULL && !json_is_boolean(enabled))
@@ -686,7 +1369,9 @@ load_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 		    p, PS_DISABLED_FAILED, "%s has no %s symbol", p->path, TREMPLIN_PLUGIN_SYMBOL);
 	if (d->abi != TREMPLIN_PLUGIN_ABI)
 		return refuse(p, PS_DISABLED_FAILED,
-		    "built for plugin ABI %u, this tremplind has %u", d->abi, TREMPLIN_PLUGIN_ABI);
+		    "built for plugin ABI %u, this tremplind has %u%s", d->abi, TREMPLIN_PLUGIN_ABI,
+		    d->abi < TREMPLIN_PLUGIN_ABI ? ": an older SDK; rebuild it against this one"
+		                                 : ": a newer SDK than this tremplind");
 	if (d->size != sizeof(*d))
 		return refuse(p, PS_DISABLED_FAILED,
 		    "descriptor is %u bytes, this tremplind expects %zu (rebuild it against this "
@@ -702,24 +1387,60 @@ load_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 		return refuse(
 		    p, PS_DISABLED_FAILED, "descriptor lacks init, start, stop or version");
 	p->desc = d;
-	p->section = plugin_section(section);
+	return start_one(set, p, section);
+}
 
-	if (d->init(&host, p, &p->ctx) != 0)
+/*
+ * init, config, migrations, records, start: the same for the kernel and a
+ * plugin. Checking (tremplind -n), it stops after config and keeps nothing.
+ */
+static int
+start_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
+{
+	struct server *srv = set->srv;
+	const struct tremplin_plugin_desc *d = p->desc;
+	char err[512] = "";
+	int rc;
+
+	p->section = plugin_section(section);
+	if (p->embedded)
+		tr_strlcpy(p->base, "/v1", sizeof(p->base));
+	else
+		snprintf(p->base, sizeof(p->base), "/v1/%s", p->name);
+	rc = d->init(&host, p, &p->ctx);
+	if (!p->checking && left_open(p, "init"))
+		rc = -1;
+	if (rc != 0)
 		return refuse(p, PS_DISABLED_FAILED, "init failed");
 	p->initialised = 1;
-	if (d->config != NULL && d->config(p->ctx, p->section, err, sizeof(err)) != 0)
-		return refuse(p, PS_DISABLED_CONFIG, "configuration refused: %s",
-		    err[0] ? err : "no reason given");
+	if (d->config != NULL) {
+		rc = d->config(p->ctx, p->section, err, sizeof(err));
+		if (rc != 0)
+			return refuse(p, PS_DISABLED_CONFIG, "configuration refused: %s",
+			    err[0] ? err : "no reason given");
+	}
+	if (p->checking)
+		return register_records(p, err, sizeof(err)) == -1
+		    ? refuse(p, PS_DISABLED_FAILED, "%s", err)
+		    : 0;
 	if (p->module.nmigrations > 0) {
 		const struct db_module *mods[] = { &p->module };
-		if (db_migrate(srv->db, mods, 1, err, sizeof(err)) == -1)
+		/* Its migrations may make and change its own tables, and nothing else. */
+		rc = db_migrate(srv->db, mods, 1, err, sizeof(err));
+		if (rc == -1)
 			return refuse(p, PS_DISABLED_FAILED, "%s", err);
 	}
+	if (register_records(p, err, sizeof(err)) == -1)
+		return refuse(p, PS_DISABLED_FAILED, "%s", err);
 	p->state = PS_ENABLED;
-	if (d->start(p->ctx) != 0)
+	rc = d->start(p->ctx);
+	if (left_open(p, "start"))
+		rc = -1;
+	if (rc != 0)
 		return refuse(p, PS_DISABLED_FAILED, "start failed");
-	log_info(
-	    "plugin %s %s enabled (%s)", p->name, d->version, d->description ? d->description : "");
+	if (!p->embedded)
+		log_info("plugin %s %s enabled (%s)", p->name, d->version,
+		    d->description ? d->description : "");
 	return 0;
 }
 
@@ -729,18 +1450,47 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static struct tremplin_plugin *
+plugin_new(struct plugins *set, const char *name, int checking)
+{
+	struct tremplin_plugin *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		fatal("calloc");
+	p->set = set;
+	p->state = PS_LOADING;
+	p->checking = checking;
+	TAILQ_INIT(&p->hooks);
+	tr_strlcpy(p->name, name, sizeof(p->name));
+	TAILQ_INSERT_TAIL(&set->list, p, entry);
+	return p;
+}
+
 struct plugins *
-plugins_load(struct server *srv, char *err, size_t errlen)
+plugins_load(struct server *srv, int checking, char *err, size_t errlen)
 {
 	struct plugins *set = calloc(1, sizeof(*set));
 	const char *name;
 	json_t *section;
+	int refused = 0;
 
 	if (set == NULL)
 		fatal("calloc");
+	if (errlen > 0)
+		err[0] = '\0';
 	set->srv = srv;
 	TAILQ_INIT(&set->list);
 	srv->plugins = set;
+	if (srv->db != NULL)
+		sqlguard_install(db_handle(srv->db), sql_decide);
+	/* The kernel first, through the same calls: the plugins' records may hang on its. */
+	struct tremplin_plugin *kp = plugin_new(set, "kernel", checking);
+	kp->embedded = 1;
+	kp->desc = &kernel_module;
+	if (start_one(set, kp, NULL) != 0) {
+		snprintf(err, errlen, "the kernel module: %s", kp->last_error);
+		return NULL;
+	}
 	/* In name order: the same configuration loads the same way every time. */
 	size_t nkeys = json_object_size(srv->conf->plugins), k = 0;
 	const char **keys = calloc(nkeys ? nkeys : 1, sizeof(*keys));
@@ -752,24 +1502,29 @@ plugins_load(struct server *srv, char *err, size_t errlen)
 	for (k = 0; k < nkeys; k++) {
 		name = keys[k];
 		section = json_object_get(srv->conf->plugins, name);
-		struct tremplin_plugin *p = calloc(1, sizeof(*p));
-		if (p == NULL)
-			fatal("calloc");
-		p->set = set;
-		p->state = PS_LOADING;
-		TAILQ_INIT(&p->hooks);
-		tr_strlcpy(p->name, name, sizeof(p->name));
-		TAILQ_INSERT_TAIL(&set->list, p, entry);
+		struct tremplin_plugin *p = plugin_new(set, name, checking);
 		if (strlen(name) >= sizeof(p->name)) {
 			refuse(p, PS_DISABLED_CONFIG, "name longer than 32 characters");
+			refused++;
 			continue;
 		}
-		if (load_one(set, p, section) == 0)
+		if (load_one(set, p, section) == 0) {
+			if (checking)
+				unload(p);
 			continue;
+		}
 		unload(p);
+		if (json_is_false(json_object_get(section, "enabled")))
+			continue;
+		refused++;
+		if (checking) {
+			size_t n = strlen(err);
+			snprintf(err + n, errlen - n, "%splugin %s: %s", n ? "\n" : "", p->name,
+			    p->last_error);
+			continue;
+		}
 		/* Strict: anything the operator asked for and did not get stops the start. */
-		if (srv->conf->plugin_strict &&
-		    !json_is_false(json_object_get(section, "enabled"))) {
+		if (srv->conf->plugin_strict) {
 			snprintf(err, errlen, "plugin %s refused and plugin_strict is set: %s",
 			    p->name, p->last_error);
 			free(keys);
@@ -777,6 +1532,8 @@ plugins_load(struct server *srv, char *err, size_t errlen)
 		}
 	}
 	free(keys);
+	if (checking && refused > 0)
+		return NULL;
 	return set;
 }
 
@@ -788,6 +1545,8 @@ plugins_reconfigure(struct plugins *set, const json_t *sections)
 
 	TAILQ_FOREACH (p, &set->list, entry) {
 		const json_t *s = json_object_get(sections, p->name);
+		if (p->embedded)
+			continue;
 		if (s == NULL) {
 			log_warnx(
 			    "plugin %s: no longer in the configuration; it is unloaded at restart",
@@ -835,22 +1594,13 @@ plugins_free(struct plugins *set)
 		return;
 	while ((p = TAILQ_FIRST(&set->list)) != NULL) {
 		TAILQ_REMOVE(&set->list, p, entry);
-		if (p->desc != NULL)
+		if (p->desc != NULL && !p->embedded)
 			log_info("plugin %s: stopping", p->name);
 		unload(p);
 		json_decref(p->section);
 		free(p);
 	}
-	for (size_t i = 0; i < set->nroutes; i++)
-		free(set->patterns[i]);
 	free(set);
-}
-
-const struct route *
-plugins_routes(struct plugins *set, size_t *n)
-{
-	*n = set ? set->nroutes : 0;
-	return set ? set->routes : NULL;
 }
 
 json_t *
@@ -862,11 +1612,13 @@ plugins_json(struct plugins *set)
 	if (set == NULL)
 		return items;
 	TAILQ_FOREACH (p, &set->list, entry) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "name", p->name, "kind",
-		    "c", "state", state_names[p->state], "version",
+		if (p->embedded)
+			continue;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I}", "name", p->name,
+		    "kind", "c", "state", state_names[p->state], "version",
 		    p->desc ? p->desc->version : NULL, "description",
 		    p->desc ? p->desc->description : NULL, "last_error",
-		    p->last_error[0] ? p->last_error : NULL);
+		    p->last_error[0] ? p->last_error : NULL, "failures", (json_int_t)p->failures);
 		json_object_set_new(o, "subscriptions",
 		    p->set->srv->events ? events_subscriptions_json(p->set->srv->events, p)
 		                        : json_array());

@@ -11,18 +11,19 @@ struct plugins;
 struct route;
 
 /*
- * Load, configure, migrate and start every plugin the configuration names.
- * A refused plugin is logged in one line and kept as disabled; with
- * plugin_strict set, the first refusal makes this return -1 (err says why).
+ * Load the kernel module, then load, configure, migrate and start every
+ * plugin the configuration names. A refused plugin is logged in one line
+ * and kept as disabled; with plugin_strict set, the first refusal makes
+ * this return NULL (err says why). checking (tremplind -n): each plugin is
+ * loaded, initialised and configured, its records' declarations checked,
+ * then unloaded; NULL when any enabled one is refused, err listing them.
  */
-struct plugins *plugins_load(struct server *, char *err, size_t errlen);
+struct plugins *plugins_load(struct server *, int checking, char *err, size_t errlen);
 /* Hand each enabled plugin its new configuration section (SIGHUP). */
 void plugins_reconfigure(struct plugins *, const json_t *sections);
 /* Stop every plugin, cancel what it has in flight, unload it. */
 void plugins_free(struct plugins *);
 
-/* The routes plugins registered (a table for the router). */
-const struct route *plugins_routes(struct plugins *, size_t *n);
 /* GET /v1/plugins's items. */
 json_t *plugins_json(struct plugins *);
 

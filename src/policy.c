@@ -1,5 +1,7 @@
 #include "policy.h"
 
+#include <string.h>
+
 #include "util.h"
 
 /* A pseudo-role for the rights of the person's own referent CIP. */
@@ -55,6 +57,18 @@ static const struct {
 	 * themselves referent of a colleague's file.
 	 */
 	[CAT_REFERENT] = { "referent", ETI | CIP | COORD, COORD | REFERENT_CIP, 0 },
+	/*
+	 * The workshop's day: the ETI plans, records and reads; the CIP reads it
+	 * to prepare reviews; the coordinator manages production. Not audited:
+	 * an ETI reads them all day long, and what they tell is the work.
+	 */
+	[CAT_PRODUCTION] = { "production", ETI | CIP | COORD, ETI | COORD, 0 },
+	[CAT_ATTENDANCE] = { "attendance", ETI | CIP | COORD, ETI | COORD, 0 },
+	[CAT_SAFETY] = { "safety", ETI | CIP | COORD, ETI | COORD, 0 },
+	/* Skills are the ETI's to evaluate; the CIP and the coordinator read them. */
+	[CAT_SKILLS] = { "skills", ETI | CIP | COORD, ETI, 0 },
+	[CAT_EVALUATIONS] = { "evaluations", ETI | CIP | COORD, ETI, 0 },
+	[CAT_LEARNING] = { "learning", ETI | CIP | COORD, ETI, 0 },
 };
 
 static unsigned
@@ -71,6 +85,15 @@ const char *
 category_name(enum category c)
 {
 	return c >= 0 && c < CAT_MAX ? policy[c].name : "?";
+}
+
+enum category
+category_from_name(const char *name)
+{
+	for (int c = 0; c < CAT_MAX; c++)
+		if (name != NULL && policy[c].name != NULL && strcmp(policy[c].name, name) == 0)
+			return (enum category)c;
+	return CAT_MAX;
 }
 
 int

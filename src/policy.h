@@ -28,6 +28,13 @@ enum category {
 	CAT_REVIEW_SHARED, /* the part of a review the CIP shares with the ETI */
 	CAT_SENSITIVE, /* health, disability, justice details: the referent CIP only */
 	CAT_REFERENT, /* who is the referent CIP: naming one grants the sensitive category */
+	/* What the domain plugins hold about a person (DOMAIN.md's access table). */
+	CAT_PRODUCTION, /* assignments to work orders, output, quality */
+	CAT_ATTENDANCE, /* presence, absences, hours worked */
+	CAT_SAFETY, /* protective equipment issued, incidents (an injury's medical details: sensitive) */
+	CAT_SKILLS, /* skills acquired, attestations */
+	CAT_EVALUATIONS, /* evaluations in work situations */
+	CAT_LEARNING, /* learning sessions and who took part */
 	CAT_MAX
 };
 
@@ -43,6 +50,8 @@ struct access {
 };
 
 const char *category_name(enum category);
+/* CAT_MAX for a name that is no category. */
+enum category category_from_name(const char *);
 int policy_can_read(const struct access *, enum category);
 int policy_can_write(const struct access *, enum category);
 /* Categories the audit log records reads of. */

@@ -16,9 +16,10 @@
 #include "calendar.h"
 #include "audit.h"
 #include "db.h"
-#include "handlers.h"
 #include "events.h"
 #include "log.h"
+#include "router.h"
+#include "handlers.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"
@@ -55,7 +56,102 @@ date_today(char *buf, size_t size)
 	date_from_days(cal_paris_day(tr_now_ms()), buf, size);
 }
 
-/* ---- SQL built from the columns ---- */
+/* ---- the catalogue of person-linked tables ---- */
+
+/*
+ * Every person-linked table ever declared, with the clause that selects one
+ * person's rows: erasure and retention use it, so that a plugin no longer
+ * loaded still has its data erased, and the export says it is there.
+ * Written only when something changed, so that a start on a full disk
+ * writes nothing.
+ */
+static int
+catalogue_note(struct db *db, const struct resource *res)
+{
+	static const char get[] =
+	    "SELECT module, tbl, person_where, depth FROM record_catalogue WHERE name = ?";
+	static const char put[] =
+	    "INSERT INTO record_catalogue (name, module, tbl, person_where, depth, declared_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO UPDATE SET module = ?2,"
+	    " tbl = ?3, person_where = ?4, depth = ?5, declared_at = ?6";
+	sqlite3_stmt *st = db_stmt(db, get);
+	char now[32];
+	int same = 0, rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, res->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = strcmp((const char *)sqlite3_column_text(st, 0), res->module) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 1), res->table) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 2), res->person_where) == 0 &&
+		    sqlite3_column_int(st, 3) == res->depth;
+	db_done(st);
+	if (same)
+		return 0;
+	if ((st = db_stmt(db, put)) == NULL)
+		return -1;
+	tr_rfc3339(tr_now(), now, sizeof(now));
+	sqlite3_bind_text(st, 1, res->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, res->module, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, res->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, res->person_where, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, res->depth);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- the registry ---- */
+
+static struct resource *registry[RESOURCE_MAX];
+static size_t nregistry;
+
+size_t
+resource_count(void)
+{
+	return nregistry;
+}
+
+const struct resource *
+resource_at(size_t i)
+{
+	return i < nregistry ? registry[i] : NULL;
+}
+
+const struct resource *
+resource_find(const char *name)
+{
+	for (size_t i = 0; i < nregistry; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+const struct resource *
+resource_person(void)
+{
+	for (size_t i = 0; i < nregistry; i++)
+		if (registry[i]->is_person)
+			return registry[i];
+	return NULL;
+}
+
+static const struct tremplin_column *
+find_col(const struct resource *res, const char *name)
+{
+	for (size_t i = 0; i < res->ncols; i++)
+		if (strcmp(res->cols[i].name, name) == 0)
+			return &res->cols[i];
+	return NULL;
+}
+
+static size_t
+col_index(const struct resource *res, const struct tremplin_column *c)
+{
+	return (size_t)(c - res->cols);
+}
 
 static char *build(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -72,14 +168,44 @@ build(const char *fmt, ...)
 	return s;
 }
 
-static void
-init_one(struct resource *res)
+/* Names that go into SQL and paths: [a-z][a-z0-9_]*, at most max characters. */
+static int
+valid_ident(const char *s, size_t max)
 {
-	char cols[2048] = "", marks[512] = "", sets[2048] = "";
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > max || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* The filters' clauses, from ?4 on: "AND (?4 IS NULL OR col = ?4) ...". */
+static void
+filter_sql(const struct tremplin_record *d, char *buf, size_t size)
+{
+	static const char *const ops[] = { [TREMPLIN_FILTER_EQ] = "=",
+		[TREMPLIN_FILTER_FROM] = ">=",
+		[TREMPLIN_FILTER_TO] = "<=" };
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->nfilters; i++) {
+		size_t n = strlen(buf);
+		snprintf(buf + n, size - n, " AND (?%zu IS NULL OR %s %s ?%zu)", i + 4,
+		    d->filters[i].column, ops[d->filters[i].op], i + 4);
+	}
+}
+
+static void
+build_sql(struct resource *res)
+{
+	char cols[4096] = "", marks[1024] = "", sets[4096] = "", filters[2048];
 	size_t nins = 0;
 
 	for (size_t i = 0; i < res->ncols; i++) {
-		const struct column *c = &res->cols[i];
+		const struct tremplin_column *c = &res->cols[i];
 		size_t n = strlen(cols);
 		snprintf(cols + n, sizeof(cols) - n, "%s%s", i ? ", " : "", c->name);
 		if (i == 0)
@@ -90,49 +216,383 @@ init_one(struct resource *res)
 		snprintf(sets + n, sizeof(sets) - n, "%s%s = ?", nins ? ", " : "", c->name);
 		nins++;
 	}
+	filter_sql(res->decl, filters, sizeof(filters));
 	res->sql_select = build("SELECT %s FROM %s WHERE id = ?", cols, res->table);
 	res->sql_insert =
 	    build("INSERT INTO %s (%s) VALUES (%s)", res->table, strchr(cols, ',') + 2, marks);
 	res->sql_update = build("UPDATE %s SET %s WHERE id = ?", res->table, sets);
-	if (res->parent != NULL) {
-		/*
-		 * One level: the parent's rows are a person's (employee_id), and
-		 * whom they are hidden from is the person's file (no row rule).
-		 */
-		if (res->parent->parent != NULL || !res->parent->child ||
-		    res->parent->visible != NULL || !res->child)
-			fatalx("resource %s: its parent must be a plain child of the employee",
-			    res->name);
-		res->sql_list = build("SELECT %s FROM %s WHERE %s IN (SELECT id FROM %s WHERE"
-		                      " employee_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
-		    cols, res->table, res->parent_col, res->parent->table);
-		res->sql_children = build("SELECT %s FROM %s WHERE %s = ? ORDER BY id", cols,
-		    res->table, res->parent_col);
-	} else if (res->child)
-		res->sql_list =
-		    build("SELECT %s FROM %s WHERE employee_id = ?1 AND id > ?2 ORDER BY id"
-		          " LIMIT ?3",
-		        cols, res->table);
+	res->sql_delete = build("DELETE FROM %s WHERE id = ?", res->table);
+	if (res->is_person)
+		res->person_where = build("id = ?1");
+	else if (res->person_col != NULL)
+		res->person_where = build("%s = ?1", res->person_col);
+	else if (res->parent != NULL && res->parent->person)
+		res->person_where = build("%s IN (SELECT id FROM %s WHERE %s)", res->parent_col,
+		    res->parent->table, res->parent->person_where);
+	if (res->person_where != NULL)
+		res->sql_by_person =
+		    build("SELECT %s FROM %s WHERE (%s) AND id > ?2%s ORDER BY id LIMIT ?3", cols,
+		        res->table, res->person_where, filters);
+	if (res->parent != NULL)
+		res->sql_by_parent =
+		    build("SELECT %s FROM %s WHERE %s = ?1 AND id > ?2%s ORDER BY id LIMIT ?3",
+		        cols, res->table, res->parent_col, filters);
+	res->sql_all = build(
+	    "SELECT %s FROM %s WHERE id > ?2%s ORDER BY id LIMIT ?3", cols, res->table, filters);
+}
+
+static void
+resource_free(struct resource *res)
+{
+	free(res->cat);
+	free(res->comp_cat);
+	free(res->sql_select);
+	free(res->sql_insert);
+	free(res->sql_update);
+	free(res->sql_delete);
+	free(res->sql_by_person);
+	free(res->sql_by_parent);
+	free(res->sql_all);
+	free(res->person_where);
+	free(res);
+}
+
+/* Whether a column's value is the server's to set. */
+static int
+server_col(const struct resource *res, const struct tremplin_column *c)
+{
+	return (c->flags &
+	           (TREMPLIN_COL_SERVER | TREMPLIN_COL_AUTHOR | TREMPLIN_COL_STAMP |
+	               TREMPLIN_COL_CREATED)) != 0 ||
+	    c == res->cols || (res->person_col && strcmp(c->name, res->person_col) == 0) ||
+	    (res->parent_col && strcmp(c->name, res->parent_col) == 0);
+}
+
+static int refuse_decl(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse_decl(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+resolve_columns(struct resource *res, const char *module, char *err, size_t errlen)
+{
+	const struct tremplin_record *d = res->decl;
+
+	if (d->columns == NULL || d->ncolumns < 2 || d->ncolumns > 64)
+		return refuse_decl(err, errlen, "columns: 2 to 64, the first named \"id\"");
+	if (strcmp(d->columns[0].name ? d->columns[0].name : "", "id") != 0)
+		return refuse_decl(err, errlen, "columns: the first is \"id\"");
+	res->cat = calloc(d->ncolumns, sizeof(*res->cat));
+	res->comp_cat = calloc(d->ncomputed ? d->ncomputed : 1, sizeof(*res->comp_cat));
+	if (res->cat == NULL || res->comp_cat == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < d->ncolumns; i++) {
+		const struct tremplin_column *c = &d->columns[i];
+		if (!valid_ident(c->name, 48))
+			return refuse_decl(err, errlen, "column %zu: a name is [a-z][a-z0-9_]*", i);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(d->columns[j].name, c->name) == 0)
+				return refuse_decl(
+				    err, errlen, "column %s: declared twice", c->name);
+		if (c->type < TREMPLIN_COL_TEXT || c->type > TREMPLIN_COL_REF)
+			return refuse_decl(err, errlen, "column %s: unknown type", c->name);
+		if (c->type == TREMPLIN_COL_ENUM && (c->values == NULL || c->values[0] == NULL))
+			return refuse_decl(err, errlen, "column %s: an enum needs values", c->name);
+		if (c->type == TREMPLIN_COL_REF &&
+		    (c->ref == NULL || resource_find(c->ref) == NULL)) {
+			char qualified[RESOURCE_NAME_MAX];
+			snprintf(
+			    qualified, sizeof(qualified), "%s.%s", module, c->ref ? c->ref : "");
+			if (c->ref == NULL || resource_find(qualified) == NULL)
+				return refuse_decl(err, errlen,
+				    "column %s: ref names no record type declared before it",
+				    c->name);
+		}
+		if (c->category == NULL) {
+			res->cat[i] = CAT_NONE;
+			continue;
+		}
+		if ((res->cat[i] = category_from_name(c->category)) == CAT_MAX)
+			return refuse_decl(err, errlen,
+			    "column %s: unknown category \"%s\" (GET /v1/policy lists them)",
+			    c->name, c->category);
+	}
+	for (size_t i = 0; i < d->ncomputed; i++) {
+		const struct tremplin_computed *c = &d->computed[i];
+		if (c->name == NULL || c->category == NULL ||
+		    (res->comp_cat[i] = category_from_name(c->category)) == CAT_MAX)
+			return refuse_decl(err, errlen,
+			    "computed field %zu: a name and a known category are needed", i);
+	}
+	return 0;
+}
+
+/* A person's data must say what it is: every field a caller gives has a category. */
+static int
+check_person_categories(const struct resource *res, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < res->ncols; i++) {
+		const struct tremplin_column *c = &res->cols[i];
+		if (server_col(res, c))
+			continue;
+		if (res->cat[i] == CAT_NONE)
+			return refuse_decl(err, errlen,
+			    "column %s: a person's record names the category of each field "
+			    "(GET /v1/policy lists them)",
+			    c->name);
+	}
+	return 0;
+}
+
+static int
+resolve_owner(struct resource *res, const char *module, char *err, size_t errlen)
+{
+	const struct tremplin_record *d = res->decl;
+
+	switch (d->owner) {
+	case TREMPLIN_OWNER_NONE:
+		res->person_col = d->person_col;
+		break;
+	case TREMPLIN_OWNER_PERSON:
+		res->person_col = d->person_col ? d->person_col : "employee_id";
+		break;
+	case TREMPLIN_OWNER_RECORD: {
+		char qualified[RESOURCE_NAME_MAX];
+		if (d->parent == NULL || d->parent_col == NULL)
+			return refuse_decl(
+			    err, errlen, "a record's record names parent and parent_col");
+		snprintf(qualified, sizeof(qualified), "%s.%s", module, d->parent);
+		if ((res->parent = resource_find(qualified)) == NULL &&
+		    (res->parent = resource_find(d->parent)) == NULL)
+			return refuse_decl(err, errlen,
+			    "parent %s: no such record type declared before it", d->parent);
+		if (find_col(res, d->parent_col) == NULL)
+			return refuse_decl(
+			    err, errlen, "parent_col %s: not a declared column", d->parent_col);
+		res->parent_col = d->parent_col;
+		res->person_col = d->person_col;
+		res->depth = res->parent->depth + 1;
+		if (d->nested_as != NULL && !valid_ident(d->nested_as, 48))
+			return refuse_decl(err, errlen, "nested_as: [a-z][a-z0-9_]*");
+		break;
+	}
+	default:
+		return refuse_decl(err, errlen, "owner: TREMPLIN_OWNER_NONE, _PERSON or _RECORD");
+	}
+	if (res->person_col != NULL) {
+		if (find_col(res, res->person_col) == NULL)
+			return refuse_decl(
+			    err, errlen, "person_col %s: not a declared column", res->person_col);
+		res->is_person = strcmp(res->person_col, "id") == 0;
+		if (res->is_person && (strcmp(module, "kernel") != 0 || resource_person() != NULL))
+			return refuse_decl(
+			    err, errlen, "only the kernel declares the person's record");
+	}
+	res->person = res->person_col != NULL || (res->parent != NULL && res->parent->person);
+	if (res->person && !res->is_person && resource_person() == NULL)
+		return refuse_decl(err, errlen, "the person's record is not declared yet");
+	return 0;
+}
+
+static int
+check_filters(const struct resource *res, char *err, size_t errlen)
+{
+	const struct tremplin_record *d = res->decl;
+
+	if (d->nfilters > 16)
+		return refuse_decl(err, errlen, "filters: at most 16");
+	for (size_t i = 0; i < d->nfilters; i++) {
+		const struct tremplin_filter *f = &d->filters[i];
+		if (!valid_ident(f->name, 48) || strcmp(f->name, "limit") == 0 ||
+		    strcmp(f->name, "cursor") == 0)
+			return refuse_decl(err, errlen, "filter %zu: a name is [a-z][a-z0-9_]*", i);
+		if (f->column == NULL || find_col(res, f->column) == NULL)
+			return refuse_decl(
+			    err, errlen, "filter %s: not a declared column", f->name);
+		if (f->op < TREMPLIN_FILTER_EQ || f->op > TREMPLIN_FILTER_TO)
+			return refuse_decl(err, errlen, "filter %s: unknown op", f->name);
+	}
+	return 0;
+}
+
+/* The collection's path: where a record's rows are listed and created. */
+static void
+collection_path(const struct resource *res, char *buf, size_t size)
+{
+	const char *seg = res->decl->collection ? res->decl->collection : res->plural;
+
+	if (res->is_person || (res->parent == NULL && res->person_col == NULL))
+		snprintf(buf, size, "%s/%s", res->base, seg);
+	else if (res->parent == NULL)
+		snprintf(buf, size, "%s/employees/{id}/%s", res->base, seg);
+	else
+		snprintf(buf, size, "%s/%s/{id}/%s", res->base, res->parent->plural, seg);
+}
+
+static void resource_get_route(struct tremplin_request *);
+
+static int
+add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
+{
+	char coll[256], item[256];
+	unsigned flags = res->person ? RF_PERSONAL : 0;
+	const struct {
+		unsigned op, method;
+		const char *path;
+		route_fn fn;
+		unsigned flags;
+	} routes[] = {
+		{ TREMPLIN_OP_LIST, M_GET, coll, resource_list, 0 },
+		{ TREMPLIN_OP_CREATE, M_POST, coll, resource_create, RF_BODY },
+		{ TREMPLIN_OP_GET, M_GET, item, resource_get_route, 0 },
+		{ TREMPLIN_OP_UPDATE, M_PATCH, item, resource_update, RF_BODY },
+		{ TREMPLIN_OP_DELETE, M_DELETE, item, resource_delete, 0 },
+	};
+
+	collection_path(res, coll, sizeof(coll));
+	snprintf(item, sizeof(item), "%s/%s/{id}", res->base, res->plural);
+	for (size_t i = 0; i < TR_NELEM(routes); i++) {
+		if (!(res->ops & routes[i].op))
+			continue;
+		struct route r = {
+			.method = routes[i].method,
+			.pattern = routes[i].path,
+			.fn = routes[i].fn,
+			.action = ACT_PLUGIN_ROUTE,
+			.flags = flags | routes[i].flags,
+			.roles = ROLES_STAFF,
+			.arg = res,
+			.owner = res, /* removed with the record type */
+		};
+		if (router_add(rt, &r) == -1) {
+			router_remove_owner(rt, res);
+			return refuse_decl(err, errlen, "route %s %s is taken already",
+			    routes[i].method == M_GET         ? "GET"
+			        : routes[i].method == M_POST  ? "POST"
+			        : routes[i].method == M_PATCH ? "PATCH"
+			                                      : "DELETE",
+			    routes[i].path);
+		}
+	}
+	return 0;
+}
+
+int
+resource_register(struct router *rt, struct db *db, const void *owner, const char *module,
+    const char *base, const struct tremplin_record *d, void *arg, char *err, size_t errlen)
+{
+	struct resource *res;
+	int kernel = strcmp(module, "kernel") == 0;
+
+	if (d == NULL || d->size != sizeof(*d))
+		return refuse_decl(err, errlen,
+		    "record: declared with another SDK (size %u, this tremplind's is %zu)",
+		    d ? d->size : 0, sizeof(*d));
+	if (!valid_ident(d->name, 40) || !valid_ident(d->plural, 40) || !valid_ident(d->table, 63))
+		return refuse_decl(err, errlen,
+		    "record %s: name, plural and table are [a-z][a-z0-9_]*",
+		    d->name && valid_ident(d->name, 40) ? d->name : "?");
+	if (!kernel &&
+	    (strncmp(d->table, module, strlen(module)) != 0 || d->table[strlen(module)] != '_'))
+		return refuse_decl(
+		    err, errlen, "record %s: its table must be named \"%s_...\"", d->name, module);
+	if (nregistry == RESOURCE_MAX)
+		return refuse_decl(err, errlen, "record %s: too many record types", d->name);
+	if ((res = calloc(1, sizeof(*res))) == NULL)
+		fatal("calloc");
+	res->decl = d;
+	res->arg = arg;
+	res->owner = owner;
+	tr_strlcpy(res->module, module, sizeof(res->module));
+	if (kernel)
+		tr_strlcpy(res->name, d->name, sizeof(res->name));
+	else
+		snprintf(res->name, sizeof(res->name), "%s.%s", module, d->name);
+	tr_strlcpy(res->base, base, sizeof(res->base));
+	res->plural = d->plural;
+	res->table = d->table;
+	res->cols = d->columns;
+	res->ncols = d->ncolumns;
+	res->ops = d->ops ? d->ops : TREMPLIN_OPS_DEFAULT;
+	if (resource_find(res->name) != NULL) {
+		resource_free(res);
+		return refuse_decl(err, errlen, "record %s: declared twice", d->name);
+	}
+	if (resolve_columns(res, module, err, errlen) == -1 ||
+	    resolve_owner(res, module, err, errlen) == -1 ||
+	    (res->person && check_person_categories(res, err, errlen) == -1) ||
+	    check_filters(res, err, errlen) == -1) {
+		char why[512];
+		tr_strlcpy(why, err, sizeof(why));
+		snprintf(err, errlen, "record %s: %s", d->name, why);
+		resource_free(res);
+		return -1;
+	}
+	if (d->sensitive_col != NULL) {
+		const struct tremplin_column *c = find_col(res, d->sensitive_col);
+		if (c == NULL) {
+			resource_free(res);
+			return refuse_decl(err, errlen, "record %s: sensitive_col %s: not a column",
+			    d->name, d->sensitive_col);
+		}
+		res->sensitive_base = res->cat[col_index(res, c)];
+	}
+	build_sql(res);
+	/* The table must exist with every declared column: a typo is found now, not on a write. */
+	if (db != NULL && db_stmt(db, res->sql_select) == NULL) {
+		resource_free(res);
+		return refuse_decl(err, errlen,
+		    "record %s: table %s does not hold the declared columns (the daemon's log "
+		    "says which)",
+		    d->name, d->table);
+	}
+	if (rt != NULL && add_routes(rt, res, err, errlen) == -1) {
+		resource_free(res);
+		return -1;
+	}
+	registry[nregistry++] = res;
+	if (res->person && db != NULL && catalogue_note(db, res) == -1)
+		log_warnx(
+		    "record %s: the catalogue of personal tables could not be written", res->name);
+	return 0;
 }
 
 void
-resources_init(void)
+resource_unregister_owner(struct router *rt, const void *owner)
 {
-	for (size_t i = 0; i < nall_resources; i++)
-		if (all_resources[i]->sql_select == NULL)
-			init_one(all_resources[i]);
+	size_t i, j;
+
+	for (i = j = 0; i < nregistry; i++) {
+		if (registry[i]->owner == owner) {
+			if (rt != NULL)
+				router_remove_owner(rt, registry[i]);
+			resource_free(registry[i]);
+			continue;
+		}
+		registry[j++] = registry[i];
+	}
+	nregistry = j;
+}
+
+void
+resource_unregister_all(struct router *rt)
+{
+	while (nregistry > 0) {
+		const void *owner = registry[nregistry - 1]->owner;
+		resource_unregister_owner(rt, owner);
+	}
 }
 
 /* ---- rows ---- */
-
-static const struct column *
-find_col(const struct resource *res, const char *name)
-{
-	for (size_t i = 0; i < res->ncols; i++)
-		if (strcmp(res->cols[i].name, name) == 0)
-			return &res->cols[i];
-	return NULL;
-}
 
 static json_t *
 row_json(const struct resource *res, sqlite3_stmt *st)
@@ -140,15 +600,15 @@ row_json(const struct resource *res, sqlite3_stmt *st)
 	json_t *o = db_row_to_json(st);
 
 	for (size_t i = 0; i < res->ncols; i++) {
-		const struct column *c = &res->cols[i];
+		const struct tremplin_column *c = &res->cols[i];
 		json_t *v = json_object_get(o, c->name);
 		if (json_is_null(v))
 			continue;
-		if (c->type == COL_BOOL)
+		if (c->type == TREMPLIN_COL_BOOL)
 			json_object_set_new(o, c->name, json_boolean(json_integer_value(v)));
-		else if (c->type == COL_REAL && json_is_integer(v))
+		else if (c->type == TREMPLIN_COL_REAL && json_is_integer(v))
 			json_object_set_new(o, c->name, json_real((double)json_integer_value(v)));
-		else if (c->type == COL_NAMES) {
+		else if (c->type == TREMPLIN_COL_NAMES) {
 			json_t *a = json_loads(json_string_value(v), 0, NULL);
 			json_object_set_new(o, c->name, a ? a : json_array());
 		}
@@ -186,27 +646,49 @@ resource_load(struct tremplin_request *r, const struct resource *res, int64_t id
 int
 resource_sensitive_row(const struct resource *res, const json_t *row)
 {
+	const struct tremplin_record *d = res->decl;
 	const char *v;
 
-	if (res->sensitive_row != NULL)
-		return res->sensitive_row(row);
-	if (res->sensitive_key == NULL || res->sensitive_values == NULL)
+	if (d->sensitive_row != NULL)
+		return d->sensitive_row(row);
+	if (d->sensitive_key == NULL || d->sensitive_values == NULL)
 		return 0;
-	if ((v = json_string_value(json_object_get(row, res->sensitive_key))) == NULL)
+	if ((v = json_string_value(json_object_get(row, d->sensitive_key))) == NULL)
 		return 0;
-	for (const char *const *p = res->sensitive_values; *p; p++)
+	for (const char *const *p = d->sensitive_values; *p; p++)
 		if (strcmp(*p, v) == 0)
 			return 1;
 	return 0;
 }
 
 static enum category
-col_category(const struct resource *res, const struct column *c, const json_t *row)
+col_category(const struct resource *res, size_t i, const json_t *row)
 {
-	if (res->sensitive_col != NULL && strcmp(res->sensitive_col, c->name) == 0 &&
-	    resource_sensitive_row(res, row))
+	const char *sc = res->decl->sensitive_col;
+
+	if (sc != NULL && strcmp(sc, res->cols[i].name) == 0 && resource_sensitive_row(res, row))
 		return CAT_SENSITIVE;
-	return c->cat;
+	return res->cat[i];
+}
+
+void
+access_public(const struct access *a, struct tremplin_access *out)
+{
+	out->role = ROLEBIT(a->role);
+	out->staff_id = a->staff_id;
+	out->referent_cip = a->referent_cip;
+	out->referent_eti = a->referent_eti;
+}
+
+static int
+row_visible(const struct resource *res, const struct access *a, const json_t *row)
+{
+	struct tremplin_access pa;
+
+	if (res->decl->visible == NULL)
+		return 1;
+	access_public(a, &pa);
+	return res->decl->visible(&pa, row, res->arg);
 }
 
 json_t *
@@ -216,12 +698,12 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 	unsigned shown = 0;
 	int personal = 0;
 
-	if (res->visible && !res->visible(a, row))
+	if (!row_visible(res, a, row))
 		return NULL;
 	out = json_object();
 	for (size_t i = 0; i < res->ncols; i++) {
-		const struct column *c = &res->cols[i];
-		enum category cat = col_category(res, c, row);
+		const struct tremplin_column *c = &res->cols[i];
+		enum category cat = col_category(res, i, row);
 		json_t *v = json_object_get(row, c->name);
 		if (v == NULL || !policy_can_read(a, cat))
 			continue;
@@ -243,30 +725,66 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 	return out;
 }
 
-int
+unsigned
+resource_shown(const struct resource *res, const json_t *view)
+{
+	unsigned cats = 0;
+
+	for (size_t i = 0; i < res->ncols; i++) {
+		json_t *v = json_object_get(view, res->cols[i].name);
+		if (v != NULL && !json_is_null(v) && res->cat[i] != CAT_NONE)
+			cats |= 1u << col_category(res, i, view);
+	}
+	for (size_t i = 0; i < res->decl->ncomputed; i++) {
+		json_t *v = json_object_get(view, res->decl->computed[i].name);
+		if (v != NULL && !json_is_null(v) && res->comp_cat[i] != CAT_NONE)
+			cats |= 1u << res->comp_cat[i];
+	}
+	return cats;
+}
+
+unsigned
+resource_categories(const struct resource *res)
+{
+	unsigned cats = 0;
+
+	for (size_t i = 0; i < res->ncols; i++)
+		if (res->cat[i] != CAT_NONE)
+			cats |= 1u << res->cat[i];
+	for (size_t i = 0; i < res->decl->ncomputed; i++)
+		if (res->comp_cat[i] != CAT_NONE)
+			cats |= 1u << res->comp_cat[i];
+	if (res->decl->sensitive_col != NULL)
+		cats |= 1u << CAT_SENSITIVE;
+	return cats;
+}
+
+static int
 resource_expand(struct tremplin_request *r, const struct resource *res, const struct access *a,
     json_t *view, unsigned *cats)
 {
-	int readable = res->ncomputed == 0;
+	const struct tremplin_record *d = res->decl;
+	struct tremplin_access pa;
+	int readable = d->ncomputed == 0;
 
-	if (res->expand == NULL)
+	if (d->expand == NULL)
 		return 0;
-	for (size_t i = 0; i < res->ncomputed; i++)
-		readable |= policy_can_read(a, res->computed[i].cat);
+	for (size_t i = 0; i < d->ncomputed; i++)
+		readable |= policy_can_read(a, res->comp_cat[i]);
 	if (!readable)
 		return 0; /* nothing it would add may be shown */
-	if (res->expand(r, a, view, cats) == -1)
+	access_public(a, &pa);
+	if (d->expand(r, &pa, view, res->arg) == -1)
 		return -1;
 	/* The policy, here once for every hook: what it added follows the table. */
-	for (size_t i = 0; i < res->ncomputed; i++) {
-		const struct computed *c = &res->computed[i];
-		json_t *v = json_object_get(view, c->name);
+	for (size_t i = 0; i < d->ncomputed; i++) {
+		json_t *v = json_object_get(view, d->computed[i].name);
 		if (v == NULL)
 			continue;
-		if (!policy_can_read(a, c->cat))
-			json_object_del(view, c->name);
-		else if (policy_audited(c->cat) && !json_is_null(v))
-			*cats |= 1u << c->cat;
+		if (!policy_can_read(a, res->comp_cat[i]))
+			json_object_del(view, d->computed[i].name);
+		else if (policy_audited(res->comp_cat[i]) && !json_is_null(v))
+			*cats |= 1u << res->comp_cat[i];
 	}
 	return 0;
 }
@@ -279,10 +797,10 @@ resource_show(struct tremplin_request *r, const struct resource *res, const stru
 
 	if (v == NULL)
 		return NULL;
-	/* The records that belong to this one, nested under their key. */
-	for (size_t i = 0; i < nall_resources; i++) {
-		const struct resource *sub = all_resources[i];
-		if (sub->parent != res)
+	/* The records that belong to this one, nested under their key, to any depth. */
+	for (size_t i = 0; i < nregistry; i++) {
+		const struct resource *sub = registry[i];
+		if (sub->parent != res || sub->decl->nested_as == NULL)
 			continue;
 		json_t *items = resource_children(
 		    r, sub, json_integer_value(json_object_get(row, "id")), a, cats);
@@ -290,7 +808,7 @@ resource_show(struct tremplin_request *r, const struct resource *res, const stru
 			json_decref(v);
 			return NULL;
 		}
-		json_object_set_new(v, sub->nested_as, items);
+		json_object_set_new(v, sub->decl->nested_as, items);
 	}
 	if (resource_expand(r, res, a, v, cats) == -1) {
 		json_decref(v);
@@ -335,7 +853,11 @@ int
 resource_employee(
     struct tremplin_request *r, const struct resource *res, const json_t *row, int64_t *employee_id)
 {
-	if (res->parent != NULL) {
+	if (res->person_col != NULL) {
+		*employee_id = json_integer_value(json_object_get(row, res->person_col));
+		return 0;
+	}
+	if (res->parent != NULL && res->parent->person) {
 		int dberr, rc;
 		json_t *p = resource_load(r, res->parent,
 		    json_integer_value(json_object_get(row, res->parent_col)), &dberr);
@@ -345,8 +867,15 @@ resource_employee(
 		json_decref(p);
 		return rc;
 	}
-	*employee_id = json_integer_value(json_object_get(row, res->child ? "employee_id" : "id"));
+	*employee_id = 0;
 	return 0;
+}
+
+/* The caller's rights on a record of nobody's: its role alone. */
+static void
+access_role(struct tremplin_request *r, struct access *a)
+{
+	access_of_employee_row(r, NULL, a);
 }
 
 /*
@@ -357,39 +886,37 @@ static int
 row_person(struct tremplin_request *r, const struct resource *res, const json_t *row,
     int64_t *employee_id, struct access *a)
 {
-	if (!res->child) {
-		/* The employee's own row names its referents: no second query. */
+	if (res->is_person) {
+		/* The person's own row names its referents: no second query. */
 		*employee_id = json_integer_value(json_object_get(row, "id"));
 		access_of_employee_row(r, row, a);
-	} else if (resource_employee(r, res, row, employee_id) == -1 ||
-	    access_for_employee(r, *employee_id, a) == -1)
+	} else if (resource_employee(r, res, row, employee_id) == -1)
 		return -1;
-	return res->visible != NULL && !res->visible(a, row) ? -1 : 0;
+	else if (*employee_id == 0)
+		access_role(r, a);
+	else if (access_for_employee(r, *employee_id, a) == -1)
+		return -1;
+	return row_visible(res, a, row) ? 0 : -1;
 }
 
 json_t *
 resource_children(struct tremplin_request *r, const struct resource *res, int64_t parent_id,
     const struct access *a, unsigned *cats)
 {
-	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_children);
+	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_by_parent);
 	json_t *items;
 	int rc;
 
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, parent_id);
+	sqlite3_bind_int64(st, 2, 0);
+	sqlite3_bind_int(st, 3, -1);
 	items = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *row = row_json(res, st);
-		json_t *v = resource_view(res, a, row, cats);
-		/* Its computed fields (a PASS prolongation's dates) come with it. */
-		int bad = v != NULL && resource_expand(r, res, a, v, cats) == -1;
+		json_t *v = resource_show(r, res, a, row, cats);
 		json_decref(row);
-		if (bad) {
-			json_decref(v);
-			rc = SQLITE_ERROR;
-			break;
-		}
 		if (v != NULL)
 			json_array_append_new(items, v);
 	}
@@ -418,7 +945,6 @@ employee_touch(struct tremplin_request *r, int64_t employee_id)
 	db_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
-
 /* ---- input ---- */
 
 static int
@@ -461,23 +987,52 @@ check_text(const char *s, int max)
 	return NULL;
 }
 
+/* Whether a row of a record type exists (a REF column's target). */
+static int
+ref_exists(struct tremplin_request *r, const struct tremplin_column *c, int64_t id)
+{
+	char qualified[RESOURCE_NAME_MAX];
+	const struct resource *to = resource_find(c->ref);
+	char sql[160];
+	sqlite3_stmt *st;
+	int found;
+
+	if (to == NULL) {
+		/* A plugin's record names its own types without its prefix. */
+		const struct resource *self = r->route ? r->route->arg : NULL;
+		snprintf(qualified, sizeof(qualified), "%s.%s", self ? self->module : "", c->ref);
+		to = resource_find(qualified);
+	}
+	if (to == NULL)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?", to->table);
+	if ((st = db_stmt(r->srv->db, sql)) == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	db_done(st);
+	return found;
+}
+
 /* The value of one column: its type and bounds. */
 static int
-check_value(struct tremplin_request *r, const struct column *c, json_t *v, struct tremplin_error *e)
+check_value(struct tremplin_request *r, const struct tremplin_column *c, json_t *v,
+    struct tremplin_error *e)
 {
 	const char *why;
 
 	switch (c->type) {
-	case COL_TEXT:
+	case TREMPLIN_COL_TEXT:
 		if (!json_is_string(v))
 			goto type;
-		if ((why = check_text(json_string_value(v), c->max ? c->max : 200)) != NULL) {
+		if ((why = check_text(json_string_value(v), c->max > 0 ? (int)c->max : 200)) !=
+		    NULL) {
 			input_error_set(
 			    e, 422, "validation_failed", c->name, "%s %s", c->name, why);
 			return -1;
 		}
 		return 0;
-	case COL_DATE:
+	case TREMPLIN_COL_DATE:
 		if (!json_is_string(v))
 			goto type;
 		if (!valid_date(json_string_value(v))) {
@@ -486,29 +1041,30 @@ check_value(struct tremplin_request *r, const struct column *c, json_t *v, struc
 			return -1;
 		}
 		return 0;
-	case COL_INT:
+	case TREMPLIN_COL_INT:
 		if (!json_is_integer(v))
 			goto type;
-		if (json_integer_value(v) < c->min || json_integer_value(v) > c->max) {
+		if ((double)json_integer_value(v) < c->min ||
+		    (double)json_integer_value(v) > c->max) {
 			input_error_set(e, 422, "validation_failed", c->name,
-			    "%s must be from %d to %d", c->name, c->min, c->max);
+			    "%s must be from %.15g to %.15g", c->name, c->min, c->max);
 			return -1;
 		}
 		return 0;
-	case COL_REAL:
+	case TREMPLIN_COL_REAL:
 		if (!json_is_number(v))
 			goto type;
 		if (json_number_value(v) < c->min || json_number_value(v) > c->max) {
 			input_error_set(e, 422, "validation_failed", c->name,
-			    "%s must be from %d to %d", c->name, c->min, c->max);
+			    "%s must be from %.15g to %.15g", c->name, c->min, c->max);
 			return -1;
 		}
 		return 0;
-	case COL_BOOL:
+	case TREMPLIN_COL_BOOL:
 		if (!json_is_boolean(v))
 			goto type;
 		return 0;
-	case COL_ENUM:
+	case TREMPLIN_COL_ENUM:
 		if (!json_is_string(v))
 			goto type;
 		for (const char *const *p = c->values; *p; p++)
@@ -525,7 +1081,7 @@ check_value(struct tremplin_request *r, const struct column *c, json_t *v, struc
 			    "%s must be one of %s", c->name, list);
 		}
 		return -1;
-	case COL_STAFF:
+	case TREMPLIN_COL_STAFF:
 		if (!json_is_integer(v))
 			goto type;
 		if (!staff_active(r, json_integer_value(v))) {
@@ -534,7 +1090,16 @@ check_value(struct tremplin_request *r, const struct column *c, json_t *v, struc
 			return -1;
 		}
 		return 0;
-	case COL_NAMES: {
+	case TREMPLIN_COL_REF:
+		if (!json_is_integer(v))
+			goto type;
+		if (!ref_exists(r, c, json_integer_value(v))) {
+			input_error_set(e, 422, "validation_failed", c->name, "%s is not a %s",
+			    c->name, c->ref);
+			return -1;
+		}
+		return 0;
+	case TREMPLIN_COL_NAMES: {
 		size_t i;
 		json_t *n;
 		if (!json_is_array(v))
@@ -572,19 +1137,19 @@ check_input(struct tremplin_request *r, const struct resource *res, const struct
 	json_t *v;
 
 	json_object_foreach (in, k, v) {
-		const struct column *c = find_col(res, k);
+		const struct tremplin_column *c = find_col(res, k);
 		if (c == NULL) {
 			char q[JSON_NAME_QUOTED];
 			input_error_set(e, 400, "unknown_field", k, "%s is not a known field",
 			    json_safe_text(q, sizeof(q), k));
 			return -1;
 		}
-		if (c->flags & COL_SERVER) {
+		if (server_col(res, c)) {
 			input_error_set(
 			    e, 422, "validation_failed", k, "%s is set by the server", k);
 			return -1;
 		}
-		if (before != NULL && (c->flags & COL_FIXED)) {
+		if (before != NULL && (c->flags & TREMPLIN_COL_FIXED)) {
 			input_error_set(e, 422, "validation_failed", k, "%s cannot be changed", k);
 			return -1;
 		}
@@ -593,8 +1158,9 @@ check_input(struct tremplin_request *r, const struct resource *res, const struct
 		 * had: a health barrier's detail stays the referent's to change
 		 * even when the same patch moves the barrier out of health.
 		 */
-		enum category cat = col_category(res, c, merged);
-		enum category was = before != NULL ? col_category(res, c, before) : cat;
+		size_t i = col_index(res, c);
+		enum category cat = col_category(res, i, merged);
+		enum category was = before != NULL ? col_category(res, i, before) : cat;
 		if (!policy_can_write(a, cat) || !policy_can_write(a, was)) {
 			input_error_set(e, 403, "forbidden", k, "the %s role may not write %s",
 			    role_name(a->role), k);
@@ -602,7 +1168,7 @@ check_input(struct tremplin_request *r, const struct resource *res, const struct
 		}
 		*cats |= 1u << cat | 1u << was;
 		if (json_is_null(v)) {
-			if (!(c->flags & COL_NULLABLE)) {
+			if (!(c->flags & TREMPLIN_COL_NULLABLE)) {
 				input_error_set(
 				    e, 422, "validation_failed", k, "%s may not be null", k);
 				return -1;
@@ -614,9 +1180,10 @@ check_input(struct tremplin_request *r, const struct resource *res, const struct
 	}
 	if (before == NULL)
 		for (size_t i = 0; i < res->ncols; i++) {
-			const struct column *c = &res->cols[i];
+			const struct tremplin_column *c = &res->cols[i];
 			json_t *cur = json_object_get(merged, c->name);
-			if ((c->flags & COL_REQUIRED) && (cur == NULL || json_is_null(cur))) {
+			if ((c->flags & TREMPLIN_COL_REQUIRED) &&
+			    (cur == NULL || json_is_null(cur))) {
 				input_error_set(e, 422, "validation_failed", c->name,
 				    "%s is required", c->name);
 				return -1;
@@ -634,24 +1201,25 @@ resource_check_input(struct tremplin_request *r, const struct resource *res, con
 }
 
 static void
-bind_value(sqlite3_stmt *st, int i, const struct column *c, json_t *v)
+bind_value(sqlite3_stmt *st, int i, const struct tremplin_column *c, json_t *v)
 {
 	if (v == NULL || json_is_null(v)) {
 		sqlite3_bind_null(st, i);
 		return;
 	}
 	switch (c->type) {
-	case COL_INT:
-	case COL_STAFF:
+	case TREMPLIN_COL_INT:
+	case TREMPLIN_COL_STAFF:
+	case TREMPLIN_COL_REF:
 		sqlite3_bind_int64(st, i, json_integer_value(v));
 		break;
-	case COL_REAL:
+	case TREMPLIN_COL_REAL:
 		sqlite3_bind_double(st, i, json_number_value(v));
 		break;
-	case COL_BOOL:
+	case TREMPLIN_COL_BOOL:
 		sqlite3_bind_int(st, i, json_is_true(v));
 		break;
-	case COL_NAMES: {
+	case TREMPLIN_COL_NAMES: {
 		char *t = json_dumps(v, JSON_COMPACT);
 		sqlite3_bind_text(st, i, t, -1, free);
 		break;
@@ -662,23 +1230,124 @@ bind_value(sqlite3_stmt *st, int i, const struct column *c, json_t *v)
 }
 
 /* Journal a change without the values: subscribers read what their role allows. */
-int
-resource_publish(struct tremplin_request *r, const struct resource *res, int64_t id,
-    int64_t employee_id, const json_t *row, json_t *changed)
+static int
+publish_change(struct tremplin_request *r, const struct resource *res, int64_t id,
+    int64_t employee_id, const json_t *row, const char *what, json_t *changed)
 {
-	char type[64], subject[64];
-	json_t *payload = json_pack("{s:I, s:o}", "id", (json_int_t)id, "changed",
-	    changed ? json_incref(changed) : json_array());
+	char type[128], subject[128];
+	json_t *payload = json_pack("{s:I}", "id", (json_int_t)id);
 
+	if (changed != NULL)
+		json_object_set(payload, "changed", changed);
+	else if (strcmp(what, "created") == 0)
+		json_object_set_new(payload, "changed", json_array());
 	if (employee_id > 0)
 		json_object_set_new(payload, "employee_id", json_integer(employee_id));
 	/* The parent's id (a renewal's contract_id), like employee_id: no values. */
 	if (res->parent != NULL)
 		json_object_set_new(payload, res->parent_col,
 		    json_integer(json_integer_value(json_object_get(row, res->parent_col))));
-	snprintf(type, sizeof(type), "%s.%s", res->name, changed ? "updated" : "created");
+	snprintf(type, sizeof(type), "%s.%s", res->name, what);
 	snprintf(subject, sizeof(subject), "%s/%lld", res->name, (long long)id);
 	return events_publish_by(r->srv->events, &r->who, type, subject, payload) < 0 ? -1 : 0;
+}
+
+int
+resource_publish(struct tremplin_request *r, const struct resource *res, int64_t id,
+    int64_t employee_id, const json_t *row, json_t *changed)
+{
+	return publish_change(
+	    r, res, id, employee_id, row, changed ? "updated" : "created", changed);
+}
+
+/*
+ * Run the writes of one change in a transaction: the caller's, when one is
+ * open (a plugin's), inside a savepoint; else one of its own.
+ */
+static int
+write_begin(struct db *db, int *own)
+{
+	*own = sqlite3_get_autocommit(db_handle(db));
+	if (*own)
+		return db_begin(db);
+	sqlite3_stmt *st = db_stmt(db, "SAVEPOINT record_write");
+	int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+write_end(struct db *db, int own, int ok)
+{
+	if (own) {
+		if (ok)
+			return db_commit(db);
+		db_rollback(db);
+		return 0;
+	}
+	sqlite3_stmt *st;
+	if (!ok && (st = db_stmt(db, "ROLLBACK TO record_write")) != NULL) {
+		sqlite3_step(st);
+		db_done(st);
+	}
+	if ((st = db_stmt(db, "RELEASE record_write")) == NULL)
+		return -1;
+	int rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert or update one row; writes the audit entry and the event; commits. */
+static int
+write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, int64_t *id,
+    int64_t employee_id, json_t *changed, unsigned cats)
+{
+	struct db *db = r->srv->db;
+	sqlite3_stmt *st;
+	int n = 1, rc, own;
+
+	if (write_begin(db, &own) == -1)
+		return -2;
+	st = db_stmt(db, *id ? res->sql_update : res->sql_insert);
+	if (st == NULL)
+		goto fail;
+	for (size_t i = 1; i < res->ncols; i++)
+		bind_value(st, n++, &res->cols[i], json_object_get(obj, res->cols[i].name));
+	if (*id)
+		sqlite3_bind_int64(st, n, *id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE) {
+			write_end(db, own, 0);
+			return -3;
+		}
+		goto fail;
+	}
+	if (*id == 0)
+		*id = sqlite3_last_insert_rowid(db_handle(db));
+	if (res->decl->after_write && res->decl->after_write(r, obj, *id, res->arg) == -1)
+		goto fail;
+	if (res->is_person)
+		employee_id = *id;
+	if (employee_id > 0 && (!res->is_person || changed != NULL) &&
+	    employee_touch(r, employee_id) == -1)
+		goto fail;
+	if (resource_publish(r, res, *id, employee_id, obj, changed) == -1)
+		goto fail;
+	/* Recorded before the commit: an unrecorded write never lands. */
+	if (audit_record(r->srv->audit, &r->who, changed ? "update" : "create", employee_id,
+	        res->table, cats) == -1)
+		goto fail;
+	if (write_end(db, own, 1) == -1)
+		return -1;
+	return 0;
+fail:
+	/* A full disk is logged once per episode, by the store; api_internal says the rest. */
+	if (!db_full(db, NULL) && !db_full(audit_db(r->srv->audit), NULL))
+		log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
+	write_end(db, own, 0);
+	return -1;
 }
 
 /* ---- handlers ---- */
@@ -689,17 +1358,7 @@ route_resource(struct tremplin_request *r)
 	return r->route->arg;
 }
 
-static int
-deny_non_personal(struct tremplin_request *r)
-{
-	if (policy_personal_data(r->who.role))
-		return 0;
-	api_error(r, 403, "forbidden", NULL, "the %s role reads no personal data",
-	    role_name(r->who.role));
-	return -1;
-}
-
-/* Whether the caller may read anything at all of this resource. */
+/* Whether the caller may read anything at all of this record. */
 static int
 readable_at_all(const struct resource *res, const struct access *a)
 {
@@ -708,39 +1367,166 @@ readable_at_all(const struct resource *res, const struct access *a)
 	/* A column readable by the referent is readable "at all" by a CIP. */
 	ref.referent_cip = a->role == ROLE_CIP;
 	for (size_t i = 0; i < res->ncols; i++)
-		if (res->cols[i].cat != CAT_NONE && policy_can_read(&ref, res->cols[i].cat))
+		if (res->cat[i] != CAT_NONE && policy_can_read(&ref, res->cat[i]))
 			return 1;
 	return 0;
+}
+
+static void
+not_found(struct tremplin_request *r, const char *what, int64_t id)
+{
+	api_error(r, 404, "not_found", NULL, "no %s %lld", what, (long long)id);
+}
+
+static int
+readable_cat(const struct resource *res, const struct access *a, size_t i)
+{
+	return res->cat[i] == CAT_NONE || policy_can_read(a, res->cat[i]);
+}
+
+/*
+ * The declared filters' values, bound from ?4 on; a filter on a field the
+ * caller may not read is refused (its answers would tell the value).
+ */
+static int
+bind_filters(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    sqlite3_stmt *st)
+{
+	const struct tremplin_record *d = res->decl;
+
+	for (size_t i = 0; i < d->nfilters; i++) {
+		const struct tremplin_filter *f = &d->filters[i];
+		const char *v = api_query(r, f->name);
+		const struct tremplin_column *c = find_col(res, f->column);
+		struct tremplin_error e;
+		json_t *j = NULL;
+		int64_t n;
+
+		if (v == NULL)
+			continue;
+		if (!readable_cat(res, a, col_index(res, c))) {
+			api_error(r, 403, "forbidden", f->name, "the %s role may not filter on %s",
+			    role_name(a->role), f->name);
+			return -1;
+		}
+		switch (c->type) {
+		case TREMPLIN_COL_INT:
+		case TREMPLIN_COL_STAFF:
+		case TREMPLIN_COL_REF:
+			if (c->type != TREMPLIN_COL_INT) {
+				/* An id: a positive integer. */
+				if (tr_parse_i64(v, 1, INT64_MAX, &n) == -1) {
+					api_error(r, 400, "bad_request", f->name,
+					    "%s must be an id", f->name);
+					return -1;
+				}
+			} else if (tr_parse_i64(v, INT64_MIN + 1, INT64_MAX, &n) == -1 ||
+			    (c->max > c->min && ((double)n < c->min || (double)n > c->max))) {
+				api_error(r, 400, "bad_request", f->name,
+				    "%s must be an integer from %.15g to %.15g", f->name, c->min,
+				    c->max);
+				return -1;
+			}
+			sqlite3_bind_int64(st, (int)i + 4, n);
+			continue;
+		case TREMPLIN_COL_BOOL:
+			if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+				api_error(r, 400, "bad_request", f->name,
+				    "%s must be true or false", f->name);
+				return -1;
+			}
+			sqlite3_bind_int(st, (int)i + 4, strcmp(v, "true") == 0);
+			continue;
+		case TREMPLIN_COL_REAL:
+			j = json_real(strtod(v, NULL));
+			break;
+		default:
+			j = json_string(v);
+		}
+		if (j == NULL || (c->type != TREMPLIN_COL_TEXT && check_value(r, c, j, &e) == -1)) {
+			json_decref(j);
+			api_error(r, 400, "bad_request", f->name, "%s: %s", f->name,
+			    j ? e.message : "not a value");
+			return -1;
+		}
+		if (c->type == TREMPLIN_COL_REAL)
+			sqlite3_bind_double(st, (int)i + 4, json_real_value(j));
+		else
+			sqlite3_bind_text(st, (int)i + 4, v, -1, SQLITE_TRANSIENT);
+		json_decref(j);
+	}
+	return 0;
+}
+
+/* The query parameters a list takes: the page and the declared filters. */
+static int
+list_params(struct tremplin_request *r, const struct resource *res)
+{
+	const char *names[20] = { "limit", "cursor" };
+	size_t n = 2;
+
+	for (size_t i = 0; i < res->decl->nfilters && n < TR_NELEM(names) - 1; i++)
+		names[n++] = res->decl->filters[i].name;
+	names[n] = NULL;
+	return api_query_only(r, names);
 }
 
 void
 resource_list(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
-	static const char *const params[] = { "limit", "cursor", NULL };
-	int64_t employee_id = r->ids[0], after, last = 0;
+	int64_t scope = 0, after, last = 0, person = 0;
 	struct access a;
 	unsigned cats = 0;
-	int limit, rc, n = 0;
+	int limit, rc, n = 0, per_row = 0;
+	const char *sql;
 
-	if (deny_non_personal(r) == -1 || api_query_only(r, params) == -1 ||
-	    api_page(r, &limit, &after) == -1)
+	if (list_params(r, res) == -1 || api_page(r, &limit, &after) == -1)
 		return;
-	if (access_for_employee(r, employee_id, &a) == -1) {
-		api_error(r, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
-		return;
+	if (res->is_person) {
+		sql = res->sql_all;
+		per_row = 1; /* each person's row gives the caller's access to it */
+		access_role(r, &a);
+	} else if (res->parent != NULL) {
+		int dberr;
+		json_t *p = resource_load(r, res->parent, r->ids[0], &dberr);
+		if (p == NULL && dberr) {
+			api_internal(r, "load");
+			return;
+		}
+		if (p == NULL || row_person(r, res->parent, p, &person, &a) == -1) {
+			json_decref(p);
+			not_found(r, res->parent->name, r->ids[0]);
+			return;
+		}
+		json_decref(p);
+		scope = r->ids[0];
+		sql = res->sql_by_parent;
+		/* A row naming its own person (an assignment under a work order) is that person's. */
+		per_row = res->person_col != NULL;
+	} else if (res->person_col != NULL) {
+		person = scope = r->ids[0];
+		if (access_for_employee(r, person, &a) == -1) {
+			not_found(r, "employee", person);
+			return;
+		}
+		sql = res->sql_by_person;
+	} else {
+		access_role(r, &a);
+		sql = res->sql_all;
 	}
 	if (!readable_at_all(res, &a)) {
 		api_error(r, 403, "forbidden", NULL, "the %s role may not read %ss",
-		    role_name(a.role), res->name);
+		    role_name(a.role), res->decl->name);
 		return;
 	}
-	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_list);
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
 	if (st == NULL) {
 		api_internal(r, "prepare");
 		return;
 	}
-	sqlite3_bind_int64(st, 1, employee_id);
+	if (scope)
+		sqlite3_bind_int64(st, 1, scope);
 	sqlite3_bind_int64(st, 2, after);
 	/*
 	 * Rows hidden from the caller neither count towards the page nor end it:
@@ -748,11 +1534,21 @@ resource_list(struct tremplin_request *r)
 	 * tell that they exist. Stepping stops once a row past the page shows.
 	 */
 	sqlite3_bind_int(st, 3, -1);
+	if (bind_filters(r, res, &a, st) == -1) {
+		db_done(st);
+		return;
+	}
 	json_t *items = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		unsigned rowcats = 0;
+		struct access ra = a;
+		int64_t who = person;
 		json_t *row = row_json(res, st);
-		json_t *v = resource_show(r, res, &a, row, &rowcats);
+		if (per_row && row_person(r, res, row, &who, &ra) == -1) {
+			json_decref(row);
+			continue;
+		}
+		json_t *v = resource_show(r, res, &ra, row, &rowcats);
 		json_decref(row);
 		if (v == NULL)
 			continue;
@@ -761,8 +1557,16 @@ resource_list(struct tremplin_request *r)
 			break;
 		}
 		last = sqlite3_column_int64(st, 0);
-		cats |= rowcats;
 		json_array_append_new(items, v);
+		/* One audit entry per person whose audited data was shown. */
+		if (per_row && rowcats != 0 &&
+		    audit_record(r->srv->audit, &r->who, "read", who, res->table, rowcats)) {
+			db_done(st);
+			json_decref(items);
+			audit_refuse(r, "read");
+			return;
+		}
+		cats |= rowcats;
 	}
 	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -770,8 +1574,8 @@ resource_list(struct tremplin_request *r)
 		api_internal(r, "list");
 		return;
 	}
-	if (cats != 0 &&
-	    audit_record(r->srv->audit, &r->who, "read", employee_id, res->table, cats)) {
+	if (!per_row && cats != 0 &&
+	    audit_record(r->srv->audit, &r->who, "read", person, res->table, cats)) {
 		json_decref(items);
 		audit_refuse(r, "read");
 		return;
@@ -779,23 +1583,34 @@ resource_list(struct tremplin_request *r)
 	api_reply(r, 200, api_list(items, n > limit ? last : 0));
 }
 
+/* GET <path>/{id} as routed: it takes no query parameter. */
+static void
+resource_get_route(struct tremplin_request *r)
+{
+	if (api_query_only(r, (const char *const[]){ NULL }) == -1)
+		return;
+	resource_get(r);
+}
+
 void
 resource_get(struct tremplin_request *r)
 {
-	const struct resource *res = route_resource(r);
+	resource_get_as(r, route_resource(r));
+}
+
+void
+resource_get_as(struct tremplin_request *r, const struct resource *res)
+{
 	struct access a;
 	unsigned cats = 0;
 	int dberr;
 
-	if (deny_non_personal(r) == -1)
-		return;
 	json_t *row = resource_load(r, res, r->ids[0], &dberr);
 	if (row == NULL) {
 		if (dberr)
 			api_internal(r, "load");
 		else
-			api_error(r, 404, "not_found", NULL, "no %s %lld", res->name,
-			    (long long)r->ids[0]);
+			not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
 	int64_t employee_id = 0;
@@ -805,7 +1620,7 @@ resource_get(struct tremplin_request *r)
 	json_decref(row);
 	/* Hidden answers as absent: the caller cannot tell it exists. */
 	if (v == NULL) {
-		api_error(r, 404, "not_found", NULL, "no %s %lld", res->name, (long long)r->ids[0]);
+		not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
 	if (cats != 0 &&
@@ -822,70 +1637,185 @@ static void
 apply_defaults(const struct resource *res, json_t *obj)
 {
 	for (size_t i = 0; i < res->ncols; i++) {
-		const struct column *c = &res->cols[i];
+		const struct tremplin_column *c = &res->cols[i];
 		if (c->def != NULL && json_object_get(obj, c->name) == NULL)
 			json_object_set_new(
 			    obj, c->name, json_loads(c->def, JSON_DECODE_ANY, NULL));
 	}
 }
 
-/* Insert or update one row; writes the audit entry and the event; commits. */
-static int
-write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, int64_t *id,
-    int64_t employee_id, json_t *changed, unsigned cats)
+/* The server's columns of a write: stamps, the author. */
+static void
+apply_server(struct tremplin_request *r, const struct resource *res, json_t *obj, int create)
 {
-	struct db *db = r->srv->db;
-	sqlite3_stmt *st;
-	int n = 1, rc;
+	char now[32];
 
-	if (db_begin(db) == -1)
-		return -2;
-	st = db_stmt(db, *id ? res->sql_update : res->sql_insert);
-	if (st == NULL)
-		goto fail;
-	for (size_t i = 1; i < res->ncols; i++)
-		bind_value(st, n++, &res->cols[i], json_object_get(obj, res->cols[i].name));
-	if (*id)
-		sqlite3_bind_int64(st, n, *id);
-	rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE) {
-			db_rollback(db);
-			return -3;
-		}
-		goto fail;
+	tr_rfc3339(tr_now(), now, sizeof(now));
+	for (size_t i = 0; i < res->ncols; i++) {
+		const struct tremplin_column *c = &res->cols[i];
+		if ((c->flags & TREMPLIN_COL_STAMP) ||
+		    (create && (c->flags & TREMPLIN_COL_CREATED)))
+			json_object_set_new(obj, c->name, json_string(now));
+		if (create && (c->flags & TREMPLIN_COL_AUTHOR))
+			json_object_set_new(obj, c->name,
+			    r->who.staff_id > 0 ? json_integer(r->who.staff_id) : json_null());
 	}
-	if (*id == 0)
-		*id = sqlite3_last_insert_rowid(db_handle(db));
-	if (res->after_write && res->after_write(r, obj, *id) == -1)
-		goto fail;
-	if (employee_id == 0)
-		employee_id = *id; /* the employee itself */
-	if ((res->child || changed != NULL) && employee_touch(r, employee_id) == -1)
-		goto fail;
-	if (resource_publish(r, res, *id, employee_id, obj, changed) == -1)
-		goto fail;
-	/* Recorded before the commit: an unrecorded write never lands. */
-	if (audit_record(r->srv->audit, &r->who, changed ? "update" : "create", employee_id,
-	        res->table, cats) == -1)
-		goto fail;
-	if (db_commit(db) == -1)
-		return -1;
+}
+
+static void
+write_error(struct tremplin_request *r, const struct resource *res, int rc, const char *what)
+{
+	if (rc == -2)
+		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
+	else if (rc == -3)
+		api_error(r, 409, "conflict", NULL, "this %s exists already", res->decl->name);
+	else
+		api_internal(r, what);
+}
+
+/*
+ * The rights a create is made with, from the route: the person's file, the
+ * parent row's, or the role alone. -1 (and *e) when the parent or the
+ * person is not there for the caller.
+ */
+static int
+create_access(struct tremplin_request *r, const struct resource *res, int64_t scope,
+    int64_t *employee_id, struct access *a, struct tremplin_error *e)
+{
+	*employee_id = 0;
+	if (res->parent != NULL) {
+		int dberr;
+		json_t *p = resource_load(r, res->parent, scope, &dberr);
+		if (p == NULL && dberr) {
+			input_error_set(e, 500, "internal", NULL, "cannot load the parent");
+			return -1;
+		}
+		if (p == NULL || row_person(r, res->parent, p, employee_id, a) == -1) {
+			json_decref(p);
+			input_error_set(e, 404, "not_found", NULL, "no %s %lld",
+			    res->parent->decl->name, (long long)scope);
+			return -1;
+		}
+		json_decref(p);
+	} else if (res->is_person) {
+		access_role(r, a);
+		/*
+		 * The CIP who opens a file holds it until a referent is named, so
+		 * may name one (themselves or a colleague): a new file holds
+		 * nothing a referent's rights would reveal. Once it exists, only
+		 * the coordinator or its referent changes the referent.
+		 */
+		a->referent_cip = a->role == ROLE_CIP;
+	} else if (res->person_col != NULL) {
+		*employee_id = scope;
+		if (access_for_employee(r, scope, a) == -1) {
+			input_error_set(
+			    e, 404, "not_found", NULL, "no employee %lld", (long long)scope);
+			return -1;
+		}
+	} else
+		access_role(r, a);
 	return 0;
-fail:
-	/* A full disk is logged once per episode, by the store; api_internal says the rest. */
-	if (!db_full(db, NULL) && !db_full(audit_db(r->srv->audit), NULL))
-		log_warnx("%s: write failed: %s", res->table, sqlite3_errmsg(db_handle(db)));
-	db_rollback(db);
-	return -1;
+}
+
+/* The record's cross-field rules, as its module's code. */
+static int
+run_check(struct tremplin_request *r, const struct resource *res, json_t *obj, const json_t *before,
+    struct tremplin_error *e)
+{
+	int rc;
+
+	if (res->decl->check == NULL)
+		return 0;
+	e->status = 0;
+	rc = res->decl->check(r, obj, before, e, res->arg);
+	if (rc == -1 && e->status == 0)
+		input_error_set(
+		    e, 422, "validation_failed", NULL, "%s refused by its rules", res->decl->name);
+	return rc;
+}
+
+int
+resource_write(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    int64_t scope, json_t *in, int64_t *id, struct tremplin_error *e)
+{
+	unsigned cats = 0;
+	int rc, dberr;
+
+	if (*id == 0) {
+		int64_t employee_id = 0;
+		json_t *obj = json_deep_copy(in);
+		apply_defaults(res, obj);
+		/* Server columns first: the cross-field rules may need whose it is. */
+		if (res->parent != NULL)
+			json_object_set_new(obj, res->parent_col, json_integer(scope));
+		else if (res->person_col != NULL && !res->is_person)
+			json_object_set_new(obj, res->person_col, json_integer(scope));
+		if (res->parent != NULL || (res->person_col != NULL && !res->is_person)) {
+			int64_t p = 0;
+			if (resource_employee(r, res, obj, &p) == 0)
+				employee_id = p;
+		}
+		if (check_input(r, res, a, in, NULL, obj, &cats, e) == -1 ||
+		    run_check(r, res, obj, NULL, e) == -1) {
+			json_decref(obj);
+			return -1;
+		}
+		apply_server(r, res, obj, 1);
+		rc = write_row(r, res, obj, id, employee_id, NULL, cats);
+		json_decref(obj);
+	} else {
+		json_t *before = resource_load(r, res, *id, &dberr);
+		int64_t employee_id = 0;
+		if (before == NULL) {
+			input_error_set(e, dberr ? 500 : 404, dberr ? "internal" : "not_found",
+			    NULL, "no %s %lld", res->decl->name, (long long)*id);
+			return -1;
+		}
+		resource_employee(r, res, before, &employee_id);
+		json_t *obj = json_deep_copy(before);
+		json_merge_patch(obj, in);
+		if (check_input(r, res, a, in, before, obj, &cats, e) == -1 ||
+		    run_check(r, res, obj, before, e) == -1) {
+			json_decref(obj);
+			json_decref(before);
+			return -1;
+		}
+		json_t *changed = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach (in, k, v)
+			if (!json_equal(json_object_get(before, k), json_object_get(obj, k)) &&
+			    !(json_is_null(v) && json_is_null(json_object_get(before, k))))
+				json_array_append_new(changed, json_string(k));
+		/* A patch that changes nothing writes nothing: no event, no audit entry. */
+		if (json_array_size(changed) == 0) {
+			json_decref(changed);
+			json_decref(obj);
+			json_decref(before);
+			return 0;
+		}
+		apply_server(r, res, obj, 0);
+		rc = write_row(r, res, obj, id, employee_id, changed, cats);
+		json_decref(changed);
+		json_decref(obj);
+		json_decref(before);
+	}
+	if (rc == -2)
+		input_error_set(e, 503, "unavailable", NULL, "the database is busy; try again");
+	else if (rc == -3)
+		input_error_set(
+		    e, 409, "conflict", NULL, "this %s exists already", res->decl->name);
+	else if (rc == -1)
+		input_error_set(e, 500, "internal", NULL, "the write failed");
+	return rc == 0 ? 0 : rc;
 }
 
 static void
 reply_row(struct tremplin_request *r, const struct resource *res, int64_t id,
     const struct access *a, int created)
 {
-	char loc[96];
+	char loc[256];
 	unsigned cats = 0;
 	int dberr;
 	json_t *row = resource_load(r, res, id, &dberr);
@@ -895,93 +1825,47 @@ reply_row(struct tremplin_request *r, const struct resource *res, int64_t id,
 	if (v == NULL)
 		v = json_pack("{s:I}", "id", (json_int_t)id);
 	if (created) {
-		snprintf(loc, sizeof(loc), "/v1/%s/%lld", res->plural, (long long)id);
+		snprintf(loc, sizeof(loc), "%s/%s/%lld", res->base, res->plural, (long long)id);
 		api_reply_created(r, loc, v);
 	} else
 		api_reply(r, 200, v);
+}
+
+/* A write's failure, as the handler tells it. */
+static void
+reply_write_error(
+    struct tremplin_request *r, const struct resource *res, int rc, struct tremplin_error *e)
+{
+	if (rc == -1 && e->status == 500)
+		api_internal(r, "write");
+	else if (rc == -1)
+		api_input_error(r, e);
+	else
+		write_error(r, res, rc, "write");
 }
 
 void
 resource_create(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
-	int64_t employee_id = res->child ? r->ids[0] : 0, id = 0;
-	struct tremplin_error e;
+	struct tremplin_error e = { 0 };
 	struct access a;
-	unsigned cats = 0;
+	int64_t employee_id, id = 0;
+	int rc;
 
-	if (deny_non_personal(r) == -1)
-		return;
-	if (res->parent != NULL) {
-		/* The route names the parent: the person is its person. */
-		int dberr;
-		json_t *p = resource_load(r, res->parent, r->ids[0], &dberr);
-		if (p == NULL && dberr) {
+	if (create_access(r, res, r->nids > 0 ? r->ids[0] : 0, &employee_id, &a, &e) == -1) {
+		if (e.status == 500)
 			api_internal(r, "load");
-			return;
-		}
-		if (p == NULL || row_person(r, res->parent, p, &employee_id, &a) == -1) {
-			json_decref(p);
-			api_error(r, 404, "not_found", NULL, "no %s %lld", res->parent->name,
-			    (long long)r->ids[0]);
-			return;
-		}
-		json_decref(p);
-	} else if (res->child) {
-		if (access_for_employee(r, employee_id, &a) == -1) {
-			api_error(
-			    r, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
-			return;
-		}
-	} else {
-		memset(&a, 0, sizeof(a));
-		a.role = r->who.role;
-		a.staff_id = r->who.staff_id;
-		/*
-		 * The CIP who opens a file holds it until a referent is named, so
-		 * may name one (themselves or a colleague): a new file holds
-		 * nothing a referent's rights would reveal. Once it exists, only
-		 * the coordinator or its referent changes the referent.
-		 */
-		a.referent_cip = a.role == ROLE_CIP;
-	}
-	json_t *obj = json_deep_copy(r->body);
-	apply_defaults(res, obj);
-	/* Server columns first: the cross-field rules may need whose it is. */
-	if (res->parent != NULL)
-		json_object_set_new(obj, res->parent_col, json_integer(r->ids[0]));
-	else if (res->child)
-		json_object_set_new(obj, "employee_id", json_integer(employee_id));
-	if (check_input(r, res, &a, r->body, NULL, obj, &cats, &e) == -1 ||
-	    (res->check && res->check(r, obj, NULL, &e) == -1)) {
-		json_decref(obj);
-		api_input_error(r, &e);
+		else
+			api_input_error(r, &e);
 		return;
 	}
-	char now[32];
-	tr_rfc3339(tr_now(), now, sizeof(now));
-	for (size_t i = 0; i < res->ncols; i++)
-		if (strcmp(res->cols[i].name, "created_at") == 0 ||
-		    strcmp(res->cols[i].name, "updated_at") == 0 ||
-		    strcmp(res->cols[i].name, "last_contact_at") == 0)
-			json_object_set_new(obj, res->cols[i].name, json_string(now));
-	if (res->author_col != NULL)
-		json_object_set_new(obj, res->author_col, json_integer(r->who.staff_id));
-	int rc = write_row(r, res, obj, &id, employee_id, NULL, cats);
-	json_decref(obj);
-	if (rc == -2) {
-		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
+	rc = resource_write(r, res, &a, r->nids > 0 ? r->ids[0] : 0, r->body, &id, &e);
+	if (rc != 0) {
+		reply_write_error(r, res, rc, &e);
 		return;
 	}
-	if (rc == -3) {
-		api_error(r, 409, "conflict", NULL, "this %s exists already", res->name);
-		return;
-	}
-	if (rc == -1) {
-		api_internal(r, "create");
-		return;
-	}
-	if (!res->child) {
+	if (res->is_person) {
 		/* The creator sees the new file with the rights it now has on it. */
 		access_for_employee(r, id, &a);
 	}
@@ -992,123 +1876,223 @@ void
 resource_update(struct tremplin_request *r)
 {
 	const struct resource *res = route_resource(r);
-	struct tremplin_error e;
+	struct tremplin_error e = { 0 };
 	struct access a;
-	unsigned cats = 0;
-	int dberr;
+	int dberr, rc;
 
-	if (deny_non_personal(r) == -1)
-		return;
 	json_t *before = resource_load(r, res, r->ids[0], &dberr);
 	if (before == NULL) {
 		if (dberr)
 			api_internal(r, "load");
 		else
-			api_error(r, 404, "not_found", NULL, "no %s %lld", res->name,
-			    (long long)r->ids[0]);
+			not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
-	int64_t employee_id = 0;
+	int64_t employee_id = 0, id = r->ids[0];
 	unsigned seen = 0;
 	json_t *view = row_person(r, res, before, &employee_id, &a) == 0
 	    ? resource_view(res, &a, before, &seen)
 	    : NULL;
+	json_decref(before);
 	/* What the caller may not see, it may not change either: it does not exist. */
 	if (view == NULL) {
-		json_decref(before);
-		api_error(r, 404, "not_found", NULL, "no %s %lld", res->name, (long long)r->ids[0]);
+		not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
 	json_decref(view);
-	json_t *obj = json_deep_copy(before);
-	json_merge_patch(obj, r->body);
-	/* A null that the merge patch removed is still a value to store: NULL. */
-	if (check_input(r, res, &a, r->body, before, obj, &cats, &e) == -1 ||
-	    (res->check && res->check(r, obj, before, &e) == -1)) {
-		json_decref(obj);
-		json_decref(before);
-		api_input_error(r, &e);
+	if ((rc = resource_write(r, res, &a, 0, r->body, &id, &e)) != 0) {
+		reply_write_error(r, res, rc, &e);
 		return;
 	}
-	char now[32];
-	tr_rfc3339(tr_now(), now, sizeof(now));
-	if (find_col(res, "updated_at"))
-		json_object_set_new(obj, "updated_at", json_string(now));
-	json_t *changed = json_array();
-	const char *k;
-	json_t *v;
-	json_object_foreach (r->body, k, v)
-		if (!json_equal(json_object_get(before, k), json_object_get(obj, k)) &&
-		    !(json_is_null(v) && json_is_null(json_object_get(before, k))))
-			json_array_append_new(changed, json_string(k));
-	int64_t id = r->ids[0];
-	int rc = write_row(r, res, obj, &id, res->child ? employee_id : 0, changed, cats);
-	json_decref(changed);
-	json_decref(obj);
-	json_decref(before);
-	if (rc == -2) {
-		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
-		return;
-	}
-	if (rc == -3) {
-		api_error(r, 409, "conflict", NULL, "this %s exists already", res->name);
-		return;
-	}
-	if (rc == -1) {
-		api_internal(r, "update");
-		return;
-	}
-	if (!res->child)
+	if (res->is_person)
 		access_for_employee(r, id, &a);
 	reply_row(r, res, id, &a, 0);
 }
 
+/* The rows of every record type that hang on this one, deepest first. */
+static int
+delete_children(struct tremplin_request *r, const struct resource *res, int64_t id)
+{
+	for (size_t i = 0; i < nregistry; i++) {
+		const struct resource *sub = registry[i];
+		if (sub->parent != res)
+			continue;
+		sqlite3_stmt *st = db_stmt(r->srv->db, sub->sql_by_parent);
+		int64_t *ids = NULL;
+		size_t n = 0, cap = 0;
+		int rc;
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, 0);
+		sqlite3_bind_int(st, 3, -1);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap &&
+			    (ids = reallocarray(ids, cap = cap ? cap * 2 : 16, sizeof(*ids))) ==
+			        NULL)
+				fatal("reallocarray");
+			ids[n++] = sqlite3_column_int64(st, 0);
+		}
+		db_done(st);
+		for (size_t k = 0; rc == SQLITE_DONE && k < n; k++) {
+			if (delete_children(r, sub, ids[k]) == -1)
+				rc = SQLITE_ERROR;
+			else if ((st = db_stmt(r->srv->db, sub->sql_delete)) == NULL)
+				rc = SQLITE_ERROR;
+			else {
+				sqlite3_bind_int64(st, 1, ids[k]);
+				if (sqlite3_step(st) != SQLITE_DONE)
+					rc = SQLITE_ERROR;
+				db_done(st);
+			}
+		}
+		free(ids);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+/* DELETE <path>/{id}, where the record declares it: the row and what hangs on it. */
 void
-policy_show(struct tremplin_request *r)
+resource_delete(struct tremplin_request *r)
+{
+	const struct resource *res = route_resource(r);
+	struct db *db = r->srv->db;
+	struct access a;
+	int64_t employee_id = 0;
+	unsigned cats = 0;
+	int dberr, own;
+
+	json_t *before = resource_load(r, res, r->ids[0], &dberr);
+	if (before == NULL) {
+		if (dberr)
+			api_internal(r, "load");
+		else
+			not_found(r, res->decl->name, r->ids[0]);
+		return;
+	}
+	if (row_person(r, res, before, &employee_id, &a) == -1) {
+		json_decref(before);
+		not_found(r, res->decl->name, r->ids[0]);
+		return;
+	}
+	/* Deleting a row removes each of its values: the caller must be able to write them all. */
+	for (size_t i = 1; i < res->ncols; i++) {
+		enum category c = col_category(res, i, before);
+		if (server_col(res, &res->cols[i]))
+			continue;
+		if (!policy_can_write(&a, c)) {
+			json_decref(before);
+			api_error(r, 403, "forbidden", NULL, "the %s role may not delete a %s",
+			    role_name(a.role), res->decl->name);
+			return;
+		}
+		cats |= 1u << c;
+	}
+	json_decref(before);
+	if (write_begin(db, &own) == -1) {
+		api_error(r, 503, "unavailable", NULL, "the database is busy; try again");
+		return;
+	}
+	sqlite3_stmt *st = NULL;
+	int ok =
+	    delete_children(r, res, r->ids[0]) == 0 && (st = db_stmt(db, res->sql_delete)) != NULL;
+	if (ok) {
+		sqlite3_bind_int64(st, 1, r->ids[0]);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		db_done(st);
+	}
+	ok = ok && (employee_id == 0 || employee_touch(r, employee_id) == 0) &&
+	    publish_change(r, res, r->ids[0], employee_id, NULL, "deleted", NULL) == 0 &&
+	    audit_record(r->srv->audit, &r->who, "delete", employee_id, res->table, cats) == 0;
+	if (write_end(db, own, ok) == -1 || !ok) {
+		api_internal(r, "delete");
+		return;
+	}
+	api_reply(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)r->ids[0], "deleted", 1));
+}
+
+/* ---- the policy, as GET /v1/policy shows it ---- */
+
+static const char *
+owner_name(const struct resource *res)
+{
+	if (res->is_person)
+		return "person_self";
+	if (res->parent != NULL)
+		return "record";
+	return res->person_col ? "person" : "none";
+}
+
+json_t *
+resource_policy_json(void)
 {
 	json_t *resources = json_object();
 
-	for (size_t i = 0; i < nall_resources; i++) {
-		const struct resource *res = all_resources[i];
+	for (size_t i = 0; i < nregistry; i++) {
+		const struct resource *res = registry[i];
+		const struct tremplin_record *d = res->decl;
+		char coll[256];
 		json_t *fields = json_object();
 		for (size_t j = 0; j < res->ncols; j++) {
-			const struct column *c = &res->cols[j];
+			const struct tremplin_column *c = &res->cols[j];
 			json_t *cats = json_array();
-			json_array_append_new(cats, json_string(category_name(c->cat)));
-			if (res->sensitive_col != NULL && strcmp(res->sensitive_col, c->name) == 0)
+			json_array_append_new(cats, json_string(category_name(res->cat[j])));
+			if (d->sensitive_col != NULL && strcmp(d->sensitive_col, c->name) == 0)
 				json_array_append_new(
 				    cats, json_string(category_name(CAT_SENSITIVE)));
 			json_object_set_new(fields, c->name, cats);
 		}
 		/* Computed fields are fields to the caller: listed with the columns, and apart. */
 		json_t *computed = json_array();
-		for (size_t j = 0; j < res->ncomputed; j++) {
-			const struct computed *c = &res->computed[j];
-			json_object_set_new(
-			    fields, c->name, json_pack("[s]", category_name(c->cat)));
-			json_array_append_new(computed, json_string(c->name));
+		for (size_t j = 0; j < d->ncomputed; j++) {
+			json_object_set_new(fields, d->computed[j].name,
+			    json_pack("[s]", category_name(res->comp_cat[j])));
+			json_array_append_new(computed, json_string(d->computed[j].name));
 		}
-		json_t *o = json_pack(
-		    "{s:s, s:o, s:o}", "path", res->plural, "fields", fields, "computed", computed);
-		/* Records shown inside this one: key -> resource name. */
+		collection_path(res, coll, sizeof(coll));
+		json_t *ops = json_array();
+		static const struct {
+			unsigned op;
+			const char *name;
+		} opnames[] = { { TREMPLIN_OP_GET, "get" }, { TREMPLIN_OP_LIST, "list" },
+			{ TREMPLIN_OP_CREATE, "create" }, { TREMPLIN_OP_UPDATE, "update" },
+			{ TREMPLIN_OP_DELETE, "delete" } };
+		for (size_t j = 0; j < TR_NELEM(opnames); j++)
+			if (res->ops & opnames[j].op)
+				json_array_append_new(ops, json_string(opnames[j].name));
+		json_t *o = json_pack("{s:s, s:s, s:s++, s:s, s:s, s:b, s:o, s:o, s:o}", "path",
+		    res->plural, "module", res->module, "item", res->base, "/", res->plural,
+		    "collection", coll, "owner", owner_name(res), "personal", res->person, "fields",
+		    fields, "computed", computed, "ops", ops);
+		if (res->parent != NULL)
+			json_object_set_new(o, "parent", json_string(res->parent->name));
+		/* Records shown inside this one: key -> record name. */
 		json_t *nested = json_object();
-		for (size_t k = 0; k < nall_resources; k++)
-			if (all_resources[k]->parent == res)
-				json_object_set_new(nested, all_resources[k]->nested_as,
-				    json_string(all_resources[k]->name));
+		for (size_t k = 0; k < nregistry; k++)
+			if (registry[k]->parent == res && registry[k]->decl->nested_as != NULL)
+				json_object_set_new(nested, registry[k]->decl->nested_as,
+				    json_string(registry[k]->name));
 		json_object_set_new(o, "nested", nested);
 		/* Which rows make sensitive_col sensitive, for those who check the answers. */
 		json_object_set_new(o, "sensitive_when", json_null());
-		if (res->sensitive_col != NULL && res->sensitive_key != NULL) {
+		if (d->sensitive_col != NULL && d->sensitive_key != NULL) {
 			json_t *values = json_array();
-			for (const char *const *p = res->sensitive_values; p && *p; p++)
+			for (const char *const *p = d->sensitive_values; p && *p; p++)
 				json_array_append_new(values, json_string(*p));
 			json_object_set_new(o, "sensitive_when",
-			    json_pack("{s:s, s:o}", "field", res->sensitive_key, "values", values));
+			    json_pack("{s:s, s:o}", "field", d->sensitive_key, "values", values));
 		}
 		json_object_set_new(resources, res->name, o);
 	}
+	return resources;
+}
+
+void
+policy_show(struct tremplin_request *r)
+{
 	api_reply(r, 200,
-	    json_pack("{s:o, s:o, s:[sss]}", "categories", policy_json(), "resources", resources,
-	        "personal_data_roles", "eti", "cip", "coordinator"));
+	    json_pack("{s:o, s:o, s:[sss]}", "categories", policy_json(), "resources",
+	        resource_policy_json(), "personal_data_roles", "eti", "cip", "coordinator"));
 }

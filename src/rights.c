@@ -6,10 +6,11 @@
  * anonymous counts (indicator_counts) so that the structure's indicators
  * survive the people they were computed from.
  *
- * The export walks the registry of resources (all_resources), so a
- * resource added there is exported with the others; the erasure relies on
- * the schema's ON DELETE CASCADE, so a table that hangs on the employee is
- * erased with it.
+ * The export walks the registry of records, the kernel's and the plugins',
+ * so a record declared there is exported with the others; the erasure
+ * walks the catalogue of every person-linked table ever declared (a
+ * plugin's too, loaded or not), then the schema's ON DELETE CASCADE takes
+ * what hangs on the employee in the kernel's tables.
  */
 #include "rights.h"
 
@@ -34,39 +35,15 @@
 /* Files purged per pass: a long backlog is worked off in passes a second apart. */
 #define PURGE_BATCH 200
 
-/* Every category a file's columns may hold: what an erasure removes. */
+/* Every category a file's records may hold: what an erasure removes. */
 static unsigned
 file_categories(void)
 {
 	unsigned cats = 0;
 
-	for (size_t i = 0; i < nall_resources; i++) {
-		const struct resource *res = all_resources[i];
-		for (size_t j = 0; j < res->ncols; j++)
-			if (res->cols[j].cat != CAT_NONE)
-				cats |= 1u << res->cols[j].cat;
-		if (res->sensitive_col != NULL)
-			cats |= 1u << CAT_SENSITIVE;
-	}
-	return cats;
-}
-
-/* The categories of the non-null fields of a view (resource_view counts only audited ones). */
-static unsigned
-shown_categories(const struct resource *res, const json_t *view)
-{
-	unsigned cats = 0;
-
-	for (size_t i = 0; i < res->ncols; i++) {
-		json_t *v = json_object_get(view, res->cols[i].name);
-		if (v != NULL && !json_is_null(v) && res->cols[i].cat != CAT_NONE)
-			cats |= 1u << res->cols[i].cat;
-	}
-	for (size_t i = 0; i < res->ncomputed; i++) {
-		json_t *v = json_object_get(view, res->computed[i].name);
-		if (v != NULL && !json_is_null(v) && res->computed[i].cat != CAT_NONE)
-			cats |= 1u << res->computed[i].cat;
-	}
+	for (size_t i = 0; i < resource_count(); i++)
+		if (resource_at(i)->person)
+			cats |= resource_categories(resource_at(i));
 	return cats;
 }
 
@@ -77,7 +54,7 @@ static json_t *
 export_rows(struct tremplin_request *r, const struct resource *res, const struct access *a,
     int64_t employee_id, unsigned *audited, unsigned *shown)
 {
-	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_list);
+	sqlite3_stmt *st = db_stmt(r->srv->db, res->sql_by_person);
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	json_t *out;
@@ -117,7 +94,7 @@ export_rows(struct tremplin_request *r, const struct resource *res, const struct
 		json_decref(row);
 		if (v == NULL)
 			continue; /* a row the caller may not see */
-		*shown |= shown_categories(res, v);
+		*shown |= resource_shown(res, v);
 		json_array_append_new(out, v);
 	}
 	free(ids);
@@ -180,6 +157,55 @@ viewed_by(struct tremplin_request *r, int64_t employee_id)
 }
 
 /*
+ * Records held about the person by a plugin that is no longer loaded: the
+ * catalogue still knows their table; the export says they are there (how
+ * many rows, of which plugin) since they cannot be shown by their rules.
+ */
+static json_t *
+catalogue_absent(struct tremplin_request *r, int64_t employee_id)
+{
+	static const char sql[] = "SELECT name, module, tbl, person_where FROM record_catalogue"
+	                          " ORDER BY name";
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+	json_t *out = json_array();
+	int rc;
+
+	if (st == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char *q;
+		sqlite3_stmt *cs;
+		if (resource_find(name) != NULL)
+			continue;
+		if (asprintf(&q, "SELECT count(*) FROM %s WHERE %s",
+		        (const char *)sqlite3_column_text(st, 2),
+		        (const char *)sqlite3_column_text(st, 3)) == -1)
+			fatal("asprintf");
+		/* Not cached: a plugin gone is a rare visitor. */
+		if (sqlite3_prepare_v2(db_handle(r->srv->db), q, -1, &cs, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(cs, 1, employee_id);
+			if (sqlite3_step(cs) == SQLITE_ROW && sqlite3_column_int64(cs, 0) > 0)
+				json_array_append_new(out,
+				    json_pack("{s:s, s:s, s:I, s:s}", "record", name, "plugin",
+				        (const char *)sqlite3_column_text(st, 1), "rows",
+				        (json_int_t)sqlite3_column_int64(cs, 0), "note",
+				        "held by a plugin that is not loaded: ask the operator"));
+			sqlite3_finalize(cs);
+		}
+		free(q);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
  * GET /v1/employees/{id}/export. Who may export follows DOMAIN.md: the
  * coordinator, and the CIP of the files they are the referent of; not the
  * ETI, not the operator (refused by the route). The export goes through
@@ -210,18 +236,20 @@ employee_export(struct tremplin_request *r)
 		    "only the referent CIP or the coordinator may export this file");
 		return;
 	}
-	json_t *row = resource_load(r, &res_employee, employee_id, &dberr);
-	json_t *emp = row ? resource_show(r, &res_employee, &a, row, &audited) : NULL;
+	json_t *row = resource_load(r, resource_person(), employee_id, &dberr);
+	json_t *emp = row ? resource_show(r, resource_person(), &a, row, &audited) : NULL;
 	json_decref(row);
 	if (emp == NULL) {
 		api_internal(r, "export: load employee");
 		return;
 	}
 	json_t *records = json_object();
-	for (size_t i = 0; i < nall_resources; i++) {
-		const struct resource *res = all_resources[i];
-		if (!res->child || res->parent != NULL)
-			continue; /* the employee above; nested records come inside their parent */
+	for (size_t i = 0; i < resource_count(); i++) {
+		const struct resource *res = resource_at(i);
+		/* The person above; a record shown inside its parent comes there. */
+		if (!res->person || res->is_person ||
+		    (res->parent != NULL && res->parent->person && res->decl->nested_as != NULL))
+			continue;
 		json_t *rows = export_rows(r, res, &a, employee_id, &audited, &shown);
 		if (rows == NULL) {
 			json_decref(records);
@@ -229,7 +257,16 @@ employee_export(struct tremplin_request *r)
 			api_internal(r, "export: load records");
 			return;
 		}
-		json_object_set_new(records, res->plural, rows);
+		/* The kernel's records by their path, as before; a plugin's by "<plugin>.<name>". */
+		json_object_set_new(
+		    records, strcmp(res->module, "kernel") == 0 ? res->plural : res->name, rows);
+	}
+	json_t *absent = catalogue_absent(r, employee_id);
+	if (absent == NULL) {
+		json_decref(records);
+		json_decref(emp);
+		api_internal(r, "export: catalogue");
+		return;
 	}
 	for (int c = CAT_NONE + 1; c < CAT_MAX; c++)
 		complete = complete && policy_can_read(&a, (enum category)c);
@@ -250,8 +287,9 @@ employee_export(struct tremplin_request *r)
 	}
 	tr_rfc3339(tr_now(), now, sizeof(now));
 	api_reply(r, 200,
-	    json_pack("{s:s, s:b, s:o, s:o, s:o}", "exported_at", now, "complete", complete,
-	        "employee", emp, "records", records, "viewed_by", seen));
+	    json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "exported_at", now, "complete",
+	        complete && json_array_size(absent) == 0, "employee", emp, "records", records,
+	        "not_loaded", absent, "viewed_by", seen));
 }
 
 /* ---- erasure and retention: what both do ---- */
@@ -301,6 +339,53 @@ count_file(struct db *db, int64_t id, const char *metric, int year)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Every person-linked table ever declared, loaded or not, the deepest
+ * first: the person's rows go in the same transaction as the file. A table
+ * its plugin dropped is skipped (logged); any other failure fails the
+ * erasure.
+ */
+static int
+erase_catalogue(struct db *db, int64_t id)
+{
+	static const char sql[] =
+	    "SELECT name, tbl, person_where FROM record_catalogue ORDER BY depth DESC, name";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char **stmts = NULL;
+	size_t n = 0, cap = 0;
+	int rc, ok = 1;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap &&
+		    (stmts = reallocarray(stmts, cap = cap ? cap * 2 : 16, sizeof(*stmts))) == NULL)
+			fatal("reallocarray");
+		if (asprintf(&stmts[n++], "DELETE FROM %s WHERE %s",
+		        (const char *)sqlite3_column_text(st, 1),
+		        (const char *)sqlite3_column_text(st, 2)) == -1)
+			fatal("asprintf");
+	}
+	db_done(st);
+	ok = rc == SQLITE_DONE;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *d;
+		if (ok && sqlite3_prepare_v2(db_handle(db), stmts[i], -1, &d, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(d, 1, id);
+			ok = sqlite3_step(d) == SQLITE_DONE;
+			sqlite3_finalize(d);
+		} else if (ok) {
+			const char *why = sqlite3_errmsg(db_handle(db));
+			if (strstr(why, "no such table") == NULL)
+				ok = 0;
+			log_warnx("erasure: %s: %s", stmts[i], why);
+		}
+		free(stmts[i]);
+	}
+	free(stmts);
+	return ok ? 0 : -1;
+}
+
 struct removal {
 	const char *action; /* for the audit: erase, purge */
 	const char *metric; /* employees.erased, employees.purged */
@@ -346,7 +431,8 @@ remove_file(struct server *srv, int64_t id, const struct removal *how)
 	if (count_file(db, id, how->metric, atoi(today)) == -1)
 		goto fail;
 	/* Notices not yet sent would name a person who is no longer on file. */
-	if (exec_id(db, notices, id) == -1 || exec_id(db, file, id) == -1)
+	if (exec_id(db, notices, id) == -1 || erase_catalogue(db, id) == -1 ||
+	    exec_id(db, file, id) == -1)
 		goto fail;
 	json_t *payload =
 	    json_pack("{s:I, s:I}", "id", (json_int_t)id, "structure_id", (json_int_t)structure_id);

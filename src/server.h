@@ -14,6 +14,7 @@ struct events;
 struct sched;
 struct net;
 struct plugins;
+struct router;
 struct luahost;
 struct audit;
 
@@ -27,6 +28,7 @@ struct server {
 	struct events *events;
 	struct sched *sched;
 	struct net *net;
+	struct router *router; /* every route: the platform's, the kernel's, the plugins' */
 	struct plugins *plugins;
 	struct luahost *lua; /* the site scripts */
 	time_t started;

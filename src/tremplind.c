@@ -27,6 +27,7 @@
 #include "events.h"
 #include "net.h"
 #include "plugin.h"
+#include "router.h"
 #include "timers.h"
 #include "handlers.h"
 #include "log.h"
@@ -54,7 +55,7 @@ static struct {
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: tremplind [-dnv] [-f file]\n");
+	fprintf(stderr, "usage: tremplind [-dv] [-f file]\n       tremplind -n [-r] [-f file]\n");
 	exit(1);
 }
 
@@ -250,11 +251,11 @@ int
 main(int argc, char *argv[])
 {
 	const char *conffile = SYSCONFDIR "/tremplin/tremplin.conf";
-	int foreground = 0, checkonly = 0, ch;
+	int foreground = 0, checkonly = 0, routes = 0, ch;
 	struct config *conf;
 	char err[1024];
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:nrv")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -265,6 +266,9 @@ main(int argc, char *argv[])
 		case 'n':
 			checkonly = 1;
 			break;
+		case 'r':
+			routes = 1;
+			break;
 		case 'v':
 			d.verbose++;
 			break;
@@ -272,7 +276,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (routes && !checkonly))
 		usage();
 
 	log_init(1, LOG_LEVEL_INFO);
@@ -281,6 +285,27 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (checkonly) {
+		/* The plugins' sections too: each is loaded and configured, then unloaded. */
+		struct server srv = { .conf = conf, .router = router_new() };
+		for (size_t i = 0; i < ncore_routes; i++)
+			router_add(srv.router, &core_routes[i]);
+		struct plugins *set = plugins_load(&srv, 1, err, sizeof(err));
+		if (set == NULL) {
+			fprintf(stderr, "tremplind: %s\n", err);
+			plugins_free(srv.plugins);
+			router_free(srv.router);
+			config_free(conf);
+			return 1;
+		}
+		/* -r: the routes the platform and the kernel serve, one "METHOD pattern" a line. */
+		for (size_t i = 0; routes && i < router_count(srv.router); i++) {
+			const struct route *r = router_at(srv.router, i);
+			char m[64];
+			router_allow_header(r->method, m, sizeof(m));
+			printf("%s %s\n", m, r->pattern);
+		}
+		plugins_free(set);
+		router_free(srv.router);
 		fprintf(stderr, "configuration OK\n");
 		config_free(conf);
 		return 0;
@@ -308,7 +333,10 @@ main(int argc, char *argv[])
 	if (audit_open(conf->audit_database, conf->audit_retention_days, &d.srv.audit, err,
 	        sizeof(err)) == -1)
 		fatalx("cannot open the audit log: %s", err);
-	resources_init();
+	d.srv.router = router_new();
+	for (size_t i = 0; i < ncore_routes; i++)
+		if (router_add(d.srv.router, &core_routes[i]) == -1)
+			fatalx("route %s: declared twice", core_routes[i].pattern);
 
 	if ((d.srv.base = event_base_new()) == NULL ||
 	    (d.srv.http = evhttp_new(d.srv.base)) == NULL)
@@ -339,7 +367,7 @@ main(int argc, char *argv[])
 	if ((d.srv.net = net_new(d.srv.base, &nopt, err, sizeof(err))) == NULL)
 		fatalx("outbound HTTP: %s", err);
 	/* Plugins register routes, so they load before the socket opens. */
-	if (plugins_load(&d.srv, err, sizeof(err)) == NULL)
+	if (plugins_load(&d.srv, 0, err, sizeof(err)) == NULL)
 		fatalx("%s", err);
 	d.srv.lua = luahost_new(&d.srv);
 	luahost_apply(d.srv.lua, conf);
@@ -365,6 +393,7 @@ main(int argc, char *argv[])
 	/* Scripts and plugins first: their requests, timers and subscriptions go with them. */
 	luahost_free(d.srv.lua);
 	plugins_free(d.srv.plugins);
+	router_free(d.srv.router);
 	net_free(d.srv.net);
 	sched_free(d.srv.sched);
 	events_free(d.srv.events);

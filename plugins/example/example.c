@@ -1,7 +1,13 @@
 /*
- * example: the model plugin. It keeps a count of the events of each type
- * (one subscription, one migration), serves the counts (one route) and logs
- * a summary on a period (one timer). Copy it to start a plugin.
+ * example: the model plugin. Copy it to start one.
+ *
+ * It shows the two kinds of things a plugin does:
+ *   - a record about a person, declared once (checkin: the ETI's morning
+ *     check-in of an employee): the host derives its routes, validation,
+ *     policy, audit, journal, export, erasure and retention from the
+ *     declaration, so the plugin never handles a person's data by hand;
+ *   - its own machinery: a count of the events of each type (a migration,
+ *     a subscription, a hand-written route, a periodic timer).
  *
  * Configuration (tremplin.conf):
  *   plugins = { example = { summary_interval = 3600 } }   -- seconds, 1..86400
@@ -18,11 +24,119 @@ struct example {
 	long long interval;
 };
 
+/* Its tables are named example_...: the host lets it write no other. */
 static const struct tremplin_migration migrations[] = {
 	{ 1,
 	    "CREATE TABLE example_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL,"
 	    " last_id INTEGER NOT NULL)" },
+	{ 2,
+	    "CREATE TABLE example_checkins ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL,"
+	    "  day TEXT NOT NULL,"
+	    "  present INTEGER NOT NULL,"
+	    "  hours REAL,"
+	    "  incident TEXT NOT NULL DEFAULT 'none',"
+	    "  medical_detail TEXT,"
+	    "  note TEXT,"
+	    "  created_by INTEGER,"
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL,"
+	    "  UNIQUE (employee_id, day));"
+	    "CREATE INDEX example_checkins_employee ON example_checkins (employee_id, id);" },
 };
+
+/* ---- a person's record, declared ---- */
+
+static const char *const incidents[] = { "none", "near_miss", "injury", NULL };
+/* An injury's medical details are health data: the referent CIP's alone. */
+static const char *const injury[] = { "injury", NULL };
+
+static const struct tremplin_column checkin_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "day",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attendance" },
+	{ .name = "present",
+	    .type = TREMPLIN_COL_BOOL,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "attendance" },
+	{ .name = "hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attendance",
+	    .min = 0,
+	    .max = 10 },
+	{ .name = "incident",
+	    .type = TREMPLIN_COL_ENUM,
+	    .category = "safety",
+	    .values = incidents,
+	    .def = "\"none\"" },
+	{ .name = "medical_detail",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "safety",
+	    .max = 500 },
+	{ .name = "note",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 500 },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "attendance" },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+	{ .name = "updated_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_STAMP },
+};
+
+static const struct tremplin_filter checkin_filters[] = {
+	{ .name = "from", .column = "day", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "day", .op = TREMPLIN_FILTER_TO },
+	{ .name = "present", .column = "present", .op = TREMPLIN_FILTER_EQ },
+};
+
+/* Cross-field rules: hours only for someone present; a medical detail only for an injury. */
+static int
+checkin_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct example *x = arg;
+	json_t *hours = json_object_get(obj, "hours");
+	const char *incident = json_string_value(json_object_get(obj, "incident"));
+	json_t *detail = json_object_get(obj, "medical_detail");
+
+	(void)req, (void)before;
+	if (!json_is_true(json_object_get(obj, "present")) && json_is_number(hours) &&
+	    json_number_value(hours) > 0)
+		return x->host->error(e, 422, "hours", "hours are for someone present");
+	if (detail != NULL && !json_is_null(detail) &&
+	    (incident == NULL || strcmp(incident, "injury") != 0))
+		return x->host->error(
+		    e, 422, "medical_detail", "medical_detail is kept for an injury only");
+	return 0;
+}
+
+static const struct tremplin_record checkin = {
+	.size = sizeof(struct tremplin_record),
+	.name = "checkin",
+	.plural = "checkins",
+	.table = "example_checkins",
+	.columns = checkin_columns,
+	.ncolumns = sizeof(checkin_columns) / sizeof(checkin_columns[0]),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.filters = checkin_filters,
+	.nfilters = sizeof(checkin_filters) / sizeof(checkin_filters[0]),
+	.sensitive_col = "medical_detail",
+	.sensitive_key = "incident",
+	.sensitive_values = injury,
+	.check = checkin_check,
+};
+
+/* ---- its own machinery: counting events ---- */
 
 /* At least once: the same event may come twice after a crash, so it counts once. */
 static int
@@ -44,7 +158,7 @@ on_event(const struct tremplin_event *e, void *arg)
 	return rc == SQLITE_DONE ? TREMPLIN_EVENT_DONE : TREMPLIN_EVENT_FAILED;
 }
 
-/* GET /v1/example/counts: {"items": [{"type", "count", "last_id"}]} */
+/* GET /v1/example/counts: {"items": [{"type", "count", "last_id"}]}; no personal data. */
 static void
 get_counts(struct tremplin_request *req, void *arg)
 {
@@ -92,9 +206,16 @@ example_init(const struct tremplin_host *host, struct tremplin_plugin *self, voi
 	x->self = self;
 	x->interval = 3600;
 	*ctx = x;
-	if (host->migrations(self, migrations, 1) != 0 ||
-	    host->route(self, TREMPLIN_GET, "/counts",
-	        TREMPLIN_ROLE_COORDINATOR | TREMPLIN_ROLE_ADMIN, 0, get_counts, x) != 0 ||
+	const struct tremplin_route_spec counts = {
+		.size = sizeof(counts),
+		.methods = TREMPLIN_GET,
+		.path = "/counts",
+		.roles = TREMPLIN_ROLE_COORDINATOR | TREMPLIN_ROLE_ADMIN,
+		.fn = get_counts,
+		.arg = x,
+	};
+	if (host->migrations(self, migrations, sizeof(migrations) / sizeof(migrations[0])) != 0 ||
+	    host->record(self, &checkin, x) != 0 || host->route(self, &counts) != 0 ||
 	    host->subscribe(self, "counter", "*", on_event, x) != 0) {
 		free(x);
 		*ctx = NULL;
@@ -105,14 +226,14 @@ example_init(const struct tremplin_host *host, struct tremplin_plugin *self, voi
 
 /* Check everything first; take the new values only when all are good. */
 static int
-example_config(void *ctx, const json_t *section, char *err, size_t errlen)
+example_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
 	struct example *x = ctx;
 	const char *key;
 	json_t *v;
 	long long interval = 3600;
 
-	json_object_foreach ((json_t *)section, key, v) {
+	json_object_foreach (section, key, v) {
 		if (strcmp(key, "summary_interval") != 0) {
 			snprintf(err, errlen, "%s: unknown setting", key);
 			return -1;
@@ -145,5 +266,5 @@ example_stop(void *ctx)
 }
 
 TREMPLIN_PLUGIN(.name = "example", .version = "1.0.0",
-    .description = "counts events by type; the model for other plugins", .init = example_init,
-    .config = example_config, .start = example_start, .stop = example_stop);
+    .description = "morning check-ins of employees, and a count of events by type",
+    .init = example_init, .config = example_config, .start = example_start, .stop = example_stop);

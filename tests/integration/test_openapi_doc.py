@@ -6,7 +6,7 @@ No daemon: the answers here are synthetic.
 import copy
 import json
 import os
-import re
+import subprocess
 import sys
 
 import pytest
@@ -66,12 +66,21 @@ def test_load_is_cached():
 
 
 def core_routes():
-    """(METHOD, pattern) of every route in the daemon's table (src/core_schema.c)."""
+    """(METHOD, pattern) of every route the daemon serves without plugins: the platform's
+    table and the kernel's routes, derived from the records it declares, as
+    `tremplind -n -r` prints them from the shipped configuration."""
     top = os.environ.get("TOP_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-    with open(os.path.join(top, "src", "core_schema.c"), encoding="utf-8") as f:
-        text = f.read()
-    table = text[text.index("core_routes[]"):]
-    return set(re.findall(r'\.method = M_([A-Z]+),\s*\.pattern = "([^"]+)"', table))
+    daemon = os.environ.get("TREMPLIND") or os.path.join(
+        os.environ.get("TOP_BUILDDIR", top), "tremplind")
+    p = subprocess.run([daemon, "-n", "-r", "-f", os.path.join(top, "etc", "tremplin.conf")],
+                       cwd=top, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    routes = set()
+    for line in p.stdout.splitlines():
+        methods, pattern = line.split(" ", 1) if ", " not in line else line.rsplit(" ", 1)
+        for m in methods.split(", "):
+            routes.add((m, pattern))
+    return routes
 
 
 def test_document_describes_the_whole_api():
@@ -275,7 +284,7 @@ def test_check_document_finds_faults(tmp_path):
 
 PLUGIN = {
     "name": "recorder", "kind": "c", "state": "enabled", "version": "0.0.1",
-    "description": "test: records events", "last_error": None,
+    "description": "test: records events", "last_error": None, "failures": 0,
     "subscriptions": [{"name": "recorder/all", "type": "*", "cursor": 4, "delivered": 0,
                        "failures": 0, "last_error": None, "pending": False}],
 }

@@ -165,7 +165,7 @@ p_init(const struct tremplin_host *h, struct tremplin_plugin *s, void **ctx)
 }
 
 static int
-p_config(void *ctx, const json_t *section, char *err, size_t errlen)
+p_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
 	(void)ctx, (void)section;
 	snprintf(err, errlen, "refused after a query");
@@ -199,7 +199,7 @@ def test_loader__refused_after_using_the_store__daemon_keeps_serving(make_daemon
     d = make_daemon(start=False, plugin_files=["recorder"])
     names = {"sqlinit": 1, "sqlconfig": 2, "sqlstart": 3}
     for name, at in names.items():
-        c = subprocess.run([cc, "-shared", "-fPIC", "-I", os.path.join(tt.TOP_SRCDIR, "include"),
+        c = subprocess.run([cc, "-shared", "-fPIC", "-I", os.path.join(tt.TOP_BUILDDIR, "include"),
                             "-DNAME=\"%s\"" % name, "-DFAIL_AT=%d" % at, "-o",
                             os.path.join(d.settings["plugin_dir"], name + ".so"), str(src)],
                            capture_output=True, text=True, timeout=120)
@@ -287,7 +287,7 @@ def test_example__counts_events_by_type__kept_across_restart(make_daemon):
     assert (sub["delivered"], sub["failures"], sub["pending"]) == (5, 0, False), sub
     assert sub["cursor"] == d.get("/v1/events?limit=500").body["items"][-1]["id"]
     d.stop()
-    assert d.sql("SELECT version FROM schema_migrations WHERE module = 'example'") == [(1,)]
+    assert d.sql("SELECT version FROM schema_migrations WHERE module = 'example'") == [(1,), (2,)]
     assert d.sql("SELECT count(*) FROM sqlite_master WHERE name = 'example_counts'") == [(1,)]
 
 
@@ -313,7 +313,7 @@ def test_sdk__installed_with_pkg_config__builds_a_plugin_that_loads(make_daemon)
     tmp = tempfile.mkdtemp(prefix="tremplin-sdk-")
     try:
         dest = os.path.join(tmp, "root")
-        p = subprocess.run([make, "-s", "-C", tt.TOP_BUILDDIR, "install-tremplinincludeHEADERS",
+        p = subprocess.run([make, "-s", "-C", tt.TOP_BUILDDIR, "install-nodist_tremplinincludeHEADERS",
                             "install-pkgconfigDATA", "DESTDIR=" + dest],
                            capture_output=True, text=True, env=_make_env(), timeout=120)
         assert p.returncode == 0, p.stdout + p.stderr

@@ -22,7 +22,7 @@ b_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ct
 }
 
 UNUSED static int
-b_config(void *ctx, const json_t *section, char *err, size_t errlen)
+b_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
 	(void)ctx, (void)section, (void)err, (void)errlen;
 	return 0;

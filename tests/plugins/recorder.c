@@ -91,14 +91,21 @@ rec_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **
 	r->self = self;
 	r->fail_types = json_array();
 	*ctx = r;
-	return host->migrations(self, migrations, 1) ||
-	    host->route(self, TREMPLIN_GET, "/events", TREMPLIN_ROLES_STAFF, 0, list, r) ||
+	static const char *const query[] = { "sub", NULL };
+	const struct tremplin_route_spec events = { .size = sizeof(events),
+		.methods = TREMPLIN_GET,
+		.path = "/events",
+		.roles = TREMPLIN_ROLES_STAFF,
+		.query = query,
+		.fn = list,
+		.arg = r };
+	return host->migrations(self, migrations, 1) || host->route(self, &events) ||
 	    host->subscribe(self, "all", "*", on_all, r) ||
 	    host->subscribe(self, "picky", "*", on_picky, r);
 }
 
 static int
-rec_config(void *ctx, const json_t *section, char *err, size_t errlen)
+rec_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
 	struct recorder *r = ctx;
 	const char *key;
