@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* The records, in the order they hang on each other: the person first. */
-static const struct tremplin_record *const records[] = {
+const struct tremplin_record *const kernel_records[] = {
 	&rec_employee,
 	&rec_welcome,
 	&rec_barrier,
@@ -29,6 +29,7 @@ static const struct tremplin_record *const records[] = {
 	&rec_pass_suspension,
 	&rec_pass_prolongation,
 };
+const size_t nkernel_records = TR_NELEM(kernel_records);
 
 static void
 route_export(struct tremplin_request *r, void *arg)
@@ -88,8 +89,8 @@ static int
 kernel_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
 {
 	*ctx = NULL;
-	for (size_t i = 0; i < TR_NELEM(records); i++)
-		if (host->record(self, records[i], NULL) != 0)
+	for (size_t i = 0; i < nkernel_records; i++)
+		if (host->record(self, kernel_records[i], NULL) != 0)
 			return -1;
 	for (size_t i = 0; i < TR_NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)

@@ -27,6 +27,10 @@
 /* Registered by the loader before any plugin, with its routes under /v1. */
 extern const struct tremplin_plugin_desc kernel_module;
 
+/* Every record the kernel declares, in registration order (the person first). */
+extern const struct tremplin_record *const kernel_records[];
+extern const size_t nkernel_records;
+
 extern const struct tremplin_record rec_employee, rec_welcome, rec_barrier, rec_observation,
     rec_goal, rec_review, rec_note, rec_exit;
 extern const struct tremplin_record rec_contract, rec_contract_renewal, rec_contract_suspension,

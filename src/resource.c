@@ -2066,8 +2066,8 @@ resource_policy_json(void)
 		    res->plural, "module", res->module, "item", res->base, "/", res->plural,
 		    "collection", coll, "owner", owner_name(res), "personal", res->person, "fields",
 		    fields, "computed", computed, "ops", ops);
-		if (res->parent != NULL)
-			json_object_set_new(o, "parent", json_string(res->parent->name));
+		json_object_set_new(
+		    o, "parent", res->parent ? json_string(res->parent->name) : json_null());
 		/* Records shown inside this one: key -> record name. */
 		json_t *nested = json_object();
 		for (size_t k = 0; k < nregistry; k++)

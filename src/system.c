@@ -198,8 +198,15 @@ system_backup(struct tremplin_request *r)
 static json_t *
 all_plugins(struct server *srv)
 {
-	json_t *items = plugins_json(srv->plugins), *scripts = luahost_json(srv->lua);
+	json_t *items = plugins_json(srv->plugins), *scripts = luahost_json(srv->lua), *s;
+	size_t i;
 
+	/* A script's failures are its calls that failed, as a plugin's are its callbacks'. */
+	json_array_foreach (scripts, i, s)
+		if (json_object_get(s, "failures") == NULL)
+			json_object_set_new(s, "failures",
+			    json_integer(json_integer_value(
+			        json_object_get(json_object_get(s, "script"), "failures"))));
 	json_array_extend(items, scripts);
 	json_decref(scripts);
 	return items;

@@ -18,6 +18,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "json.h"
+#include "kernel.h"
 #include "resource.h"
 #include "server.h"
 #include "validate.h"
@@ -63,7 +64,9 @@ setup(void)
 	               NULL, NULL, NULL) == SQLITE_OK);
 	FUZZ_CHECK(config_load_buffer("fuzz.conf", conf_text, sizeof(conf_text) - 1, 0600,
 	               &srv.conf, err, sizeof(err)) == 0);
-	resources_init();
+	for (size_t i = 0; i < nkernel_records; i++)
+		FUZZ_CHECK(resource_register(NULL, srv.db, &srv, "kernel", "/v1", kernel_records[i],
+		               NULL, err, sizeof(err)) == 0);
 }
 
 static void
@@ -100,8 +103,8 @@ base_row(const struct resource *res, int64_t id)
 		}
 	if (res->parent != NULL)
 		json_object_set_new(o, res->parent_col, json_integer(id));
-	else if (res->child)
-		json_object_set_new(o, "employee_id", json_integer(id));
+	else if (res->person_col != NULL && !res->is_person)
+		json_object_set_new(o, res->person_col, json_integer(id));
 	return o;
 }
 
@@ -130,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 2)
 		return 0;
-	res = all_resources[data[0] % nall_resources];
+	res = resource_at(data[0] % resource_count());
 	memset(&r, 0, sizeof(r));
 	r.srv = &srv;
 	r.who.role = (enum role)(ROLE_ETI + data[1] % 4);
@@ -165,7 +168,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else {
 		FUZZ_CHECK(cats < 1u << CAT_MAX);
 		/* The cross-field rules take a whole row: on a create, check_input saw to it. */
-		if (create && res->check != NULL && res->check(&r, merged, NULL, &e) == -1)
+		if (create && res->decl->check != NULL &&
+		    res->decl->check(&r, merged, NULL, &e, res->arg) == -1)
 			check_error(&e);
 	}
 	/* To see where seeds get: FUZZ_VERBOSE=1 build/fuzz/tests/fuzz/fuzz_validate FILE... */

@@ -32,22 +32,30 @@ static const struct migration notes_migrations[] = {
 	    "ALTER TABLE notes ADD COLUMN author TEXT;"
 	    "CREATE INDEX notes_author ON notes (author);" },
 };
-static const struct db_module notes_module = { "notes", notes_migrations, 2 };
+static const struct db_module notes_module = {
+	.name = "notes", .migrations = notes_migrations, .nmigrations = 2
+};
 /* The same module as an older daemon knows it. */
-static const struct db_module notes_module_v1 = { "notes", notes_migrations, 1 };
+static const struct db_module notes_module_v1 = {
+	.name = "notes", .migrations = notes_migrations, .nmigrations = 1
+};
 
 static const struct migration tags_migrations[] = {
 	{ 1, "CREATE TABLE tags (name TEXT PRIMARY KEY);" },
 	{ 3, "CREATE TABLE tag_links (tag TEXT NOT NULL REFERENCES tags (name), note INTEGER);" },
 };
-static const struct db_module tags_module = { "tags", tags_migrations, 2 };
+static const struct db_module tags_module = {
+	.name = "tags", .migrations = tags_migrations, .nmigrations = 2
+};
 
 /* Version 2 creates a table, then fails on its second statement. */
 static const struct migration broken_migrations[] = {
 	{ 1, "CREATE TABLE broken_a (x INTEGER);" },
 	{ 2, "CREATE TABLE broken_b (y INTEGER); INSERT INTO no_such_table VALUES (1);" },
 };
-static const struct db_module broken_module = { "broken", broken_migrations, 2 };
+static const struct db_module broken_module = {
+	.name = "broken", .migrations = broken_migrations, .nmigrations = 2
+};
 
 static int
 setup(void **state)
