@@ -32,7 +32,7 @@ if [ ! -f "$build/Makefile" ]; then
 	echo "run-pathway.sh: $build is not a configured tree (run SRCDIR/configure CFLAGS=-O2 there)" >&2
 	exit 1
 fi
-make -s -C "$build" libtremplin.a tremplind >/dev/null
+make -s -C "$build" libtremplin.a libctldemo.a tremplind >/dev/null
 mkdir -p "$build/bench"
 make -s -f "$here/Makefile" -C "$build/bench" SRCDIR="$here" BUILDDIR="$build" CFLAGS=-O2 \
     pathway >/dev/null

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 
@@ -166,3 +167,44 @@ def test_backup__not_admin__exit_1_and_no_file(daemon):
         assert os.listdir(d) == []
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def man_commands():
+    """The commands tremplinctl(1) describes: the tags of its COMMANDS paragraphs."""
+    with open(os.path.join(tt.TOP_SRCDIR, "docs", "tremplinctl.1"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    start = lines.index(".SH COMMANDS") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(".SH "))
+    names = []
+    for i in range(start, end):
+        if lines[i] == ".TP":
+            tag = lines[i + 1].split()
+            assert tag[0] in (".B", ".BI"), lines[i + 1]
+            names.append(tag[1].strip('"'))
+    return names
+
+
+def help_commands():
+    """The commands `tremplinctl help` lists, from its command table, in order."""
+    p = tt.ctl("help")
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    lines = p.stdout.splitlines()
+    start = lines.index("commands:") + 1
+    end = lines.index("", start)
+    # A command's line starts with two spaces, its help's next lines with more.
+    return [line.split()[0] for line in lines[start:end] if re.match(r"  \S", line)]
+
+
+def test_help__commands__those_of_the_man_page_in_its_order():
+    listed = help_commands()
+    assert "health" in listed and "demo" in listed and "help" in listed, listed
+    assert listed == man_commands()
+
+
+def test_help__every_command_listed__is_one_it_runs(tmp_path):
+    sock = str(tmp_path / "absent.sock")
+    for name in help_commands():
+        p = tt.ctl(name, socket_path=sock)
+        assert "unknown command" not in p.stderr, (name, p.stderr)
+    p = tt.ctl("frobnicate", socket_path=sock)
+    assert p.returncode == 64 and "unknown command frobnicate" in p.stderr
