@@ -27,7 +27,7 @@
 #include "events.h"
 #include "net.h"
 #include "plugin.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "handlers.h"
 #include "log.h"
 #include "luahost.h"
