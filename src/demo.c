@@ -291,17 +291,21 @@ struct contract_plan {
 static void
 plan_contract(struct gen *g, const struct person *p, struct contract_plan *c)
 {
-	/* A CDDI lasts 24 months at most, renewals included (without a legal reason). */
-	int64_t cap = cal_add_months(p->hired, 24) - 1;
+	/*
+	 * A CDDI lasts 24 months at most, renewals included (without a legal
+	 * reason). Terms end as contract_rules counts months, so that the API
+	 * would accept every contract written here.
+	 */
+	int64_t cap = cal_months_end(p->hired, 24);
 
 	memset(c, 0, sizeof(*c));
 	c->start = p->hired;
-	c->initial_end = c->end = min64(cal_add_months(p->hired, p->months[0]) - 1, cap);
+	c->initial_end = c->end = min64(cal_months_end(p->hired, p->months[0]), cap);
 	for (int i = 1; i <= MAX_RENEWALS && p->months[i] > 0; i++) {
 		int64_t decided = c->end - 21;
 		if (decided > g->today || (p->exit_day != NODAY && p->exit_day <= c->end))
 			break;
-		int64_t next = min64(cal_add_months(c->end + 1, p->months[i]) - 1, cap);
+		int64_t next = min64(cal_months_end(c->end + 1, p->months[i]), cap);
 		if (next <= c->end)
 			break;
 		c->prev[c->nrenewals] = c->end;
