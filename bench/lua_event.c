@@ -51,7 +51,7 @@
 #include "luahost.h"
 #include "scriptlib.h"
 #include "server.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "util.h"
 
 #define MAX_ROUNDS 64

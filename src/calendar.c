@@ -42,13 +42,42 @@ cal_to_ymd(int64_t day, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int
-days_in_month(int y, int m)
+int
+cal_is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int
+cal_days_in_month(int y, int m)
 {
 	static const int n[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
-	return m == 2 ? 28 + leap : n[m - 1];
+	return m == 2 ? 28 + cal_is_leap(y) : n[m - 1];
+}
+
+int64_t
+cal_add_months(int64_t day, int months)
+{
+	int y, m, d;
+
+	cal_to_ymd(day, &y, &m, &d);
+	int64_t t = (int64_t)y * 12 + (m - 1) + months;
+	y = (int)floor_div(t, 12);
+	m = (int)(t - (int64_t)y * 12) + 1;
+	return cal_from_ymd(y, m, d > cal_days_in_month(y, m) ? cal_days_in_month(y, m) : d);
+}
+
+int64_t
+cal_months_end(int64_t start, int months)
+{
+	int y, m, d, ey, em, ed;
+	int64_t same = cal_add_months(start, months);
+
+	cal_to_ymd(start, &y, &m, &d);
+	cal_to_ymd(same, &ey, &em, &ed);
+	/* Clamped to a short month's end: the term ends on that last day, not the day before. */
+	return ed < d ? same : same - 1;
 }
 
 static int
@@ -74,7 +103,7 @@ cal_parse(const char *s, size_t len, int64_t *day)
 	    digits(s + 5, 2, &m) == -1 || digits(s + 8, 2, &d) == -1)
 		return -1;
 	if (y < CAL_YEAR_MIN || y > CAL_YEAR_MAX || m < 1 || m > 12 || d < 1 ||
-	    d > days_in_month(y, m))
+	    d > cal_days_in_month(y, m))
 		return -1;
 	*day = cal_from_ymd(y, m, d);
 	return 0;
@@ -115,7 +144,7 @@ cal_start_of_week(int64_t day)
 static int64_t
 last_sunday(int y, int m)
 {
-	int64_t last = cal_from_ymd(y, m, days_in_month(y, m));
+	int64_t last = cal_from_ymd(y, m, cal_days_in_month(y, m));
 
 	return last - (cal_weekday(last) % 7);
 }

@@ -21,6 +21,23 @@ int cal_parse(const char *s, size_t len, int64_t *day);
 int cal_format(int64_t day, char *buf, size_t size);
 int64_t cal_from_ymd(int y, int m, int d);
 void cal_to_ymd(int64_t day, int *y, int *m, int *d);
+/* A leap year of the Gregorian calendar: by 4, except centuries not by 400. */
+int cal_is_leap(int y);
+/* Days in month m (1..12) of year y. */
+int cal_days_in_month(int y, int m);
+/*
+ * The same day of the month, months later (or earlier when negative); past a
+ * short month's end, that month's last day (31 January + 1 month = 28 or 29
+ * February).
+ */
+int64_t cal_add_months(int64_t day, int months);
+/*
+ * The last day of a term of months (>= 0) starting on start: the day before
+ * the same day months later, or the target month's last day when that month
+ * has no such day (31 October + 4 months ends on 28 or 29 February). The
+ * contract and PASS rules count their durations this way.
+ */
+int64_t cal_months_end(int64_t start, int months);
 /* 1 = Monday ... 7 = Sunday (ISO 8601). */
 int cal_weekday(int64_t day);
 /* The Monday of day's week. */

@@ -25,6 +25,7 @@
 #include "backup.h"
 #include "log.h"
 #include "util.h"
+#include "validate.h"
 
 #define CONF_MAX_BYTES (1 << 20)
 #define CONF_MAX_MEMORY (16u << 20)
@@ -916,9 +917,9 @@ load_welcome(struct loader *ld, struct config *c)
 	json_array_foreach (list, i, item) {
 		const char *code = json_string_value(json_object_get(item, "code"));
 		const char *label = json_string_value(json_object_get(item, "label"));
+		/* The label is one the API would take: 200 characters (not bytes), one line. */
 		int ok = json_is_object(item) && json_object_size(item) == 2 && code && label &&
-		    strlen(code) > 0 && strlen(code) <= 64 && strlen(label) > 0 &&
-		    strlen(label) <= 200;
+		    strlen(code) > 0 && strlen(code) <= 64 && valid_label(label, 200) == NULL;
 		for (const char *p = code; ok && *p; p++)
 			ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
 		for (size_t j = 0; ok && j < c->nwelcome; j++)

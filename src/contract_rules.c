@@ -3,38 +3,14 @@
 
 #include "calendar.h"
 
-static int
-days_in_month(int y, int m)
-{
-	static const int n[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 ? 28 + leap : n[m - 1];
-}
-
-int64_t
-cr_months_end(int64_t start, int months)
-{
-	int y, m, d;
-
-	cal_to_ymd(start, &y, &m, &d);
-	/* months >= 0: the month index only grows. */
-	int64_t idx = (int64_t)(m - 1) + months;
-	y += (int)(idx / 12);
-	m = (int)(idx % 12) + 1;
-	if (d > days_in_month(y, m))
-		return cal_from_ymd(y, m, days_in_month(y, m));
-	return cal_from_ymd(y, m, d) - 1;
-}
-
 enum cr_duration
 cr_duration(int64_t start, int64_t end)
 {
-	if (end < cr_months_end(start, CR_MIN_MONTHS))
+	if (end < cal_months_end(start, CR_MIN_MONTHS))
 		return CR_DURATION_TOO_SHORT;
-	if (end > cr_months_end(start, CR_MAX_EXTENDED_MONTHS))
+	if (end > cal_months_end(start, CR_MAX_EXTENDED_MONTHS))
 		return CR_DURATION_OVER_60;
-	if (end > cr_months_end(start, CR_MAX_MONTHS))
+	if (end > cal_months_end(start, CR_MAX_MONTHS))
 		return CR_DURATION_OVER_24;
 	return CR_DURATION_OK;
 }
@@ -59,7 +35,7 @@ cr_age_on(int64_t birth, int64_t day)
 int
 cr_derogation_ok(int64_t from, int64_t until)
 {
-	return until >= from && until <= cr_months_end(from, CR_DEROGATION_MONTHS) ? 0 : -1;
+	return until >= from && until <= cal_months_end(from, CR_DEROGATION_MONTHS) ? 0 : -1;
 }
 
 /* The first company placement starting after `after`: 1 and *start, or 0. */
@@ -80,7 +56,7 @@ static void
 fill(const struct cr_placement *p, size_t n, int64_t start, struct cr_ai_window *w)
 {
 	w->start = start;
-	w->end = cr_months_end(start, CR_AI_WINDOW_MONTHS);
+	w->end = cal_months_end(start, CR_AI_WINDOW_MONTHS);
 	w->used = 0;
 	w->placements = 0;
 	for (size_t i = 0; i < n; i++)

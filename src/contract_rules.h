@@ -9,7 +9,8 @@
  * common year), it ends on the last day of that month instead. So 4 months
  * from 2026-01-15 end on 2026-05-14, 1 month from 2026-01-31 ends on
  * 2026-02-28, and a contract lasts at least N months when its end is on or
- * after that day, at most N months when its end is on or before it.
+ * after that day, at most N months when its end is on or before it
+ * (cal_months_end in calendar.h).
  */
 #ifndef TREMPLIN_CONTRACT_RULES_H
 #define TREMPLIN_CONTRACT_RULES_H
@@ -27,9 +28,6 @@
 #define CR_AGE_EXTENSION 50 /* age_50_plus: 50 or over */
 #define CR_AI_CAP_HOURS 480 /* AI: hours with companies ... */
 #define CR_AI_WINDOW_MONTHS 24 /* ... over 24 months from the first placement */
-
-/* The last day of a period of `months` calendar months starting on `start`. */
-int64_t cr_months_end(int64_t start, int months);
 
 enum cr_duration {
 	CR_DURATION_OK,

@@ -267,7 +267,7 @@ check_hours(json_t *o, const char *kind, struct tremplin_error *e)
 			    json_str(o, "hours_derogation_from")
 			        ? json_str(o, "hours_derogation_from")
 			        : json_str(o, "start_date"),
-			    fmt_day(cr_months_end(from, CR_DEROGATION_MONTHS), a, sizeof(a)));
+			    fmt_day(cal_months_end(from, CR_DEROGATION_MONTHS), a, sizeof(a)));
 			return -1;
 		}
 	}
@@ -355,7 +355,7 @@ contract_check(struct tremplin_request *r, json_t *o, const json_t *before,
 		input_error_set(e, 422, "validation_failed", "end_date",
 		    "a CDDI lasts at least 4 months: from %s, end_date must be on or after %s",
 		    json_str(o, "start_date"),
-		    fmt_day(cr_months_end(start, CR_MIN_MONTHS), a, sizeof(a)));
+		    fmt_day(cal_months_end(start, CR_MIN_MONTHS), a, sizeof(a)));
 		return -1;
 	case CR_DURATION_OVER_24:
 	case CR_DURATION_OVER_60:
@@ -363,7 +363,7 @@ contract_check(struct tremplin_request *r, json_t *o, const json_t *before,
 		    "a CDDI lasts at most 24 months: from %s, end_date must be on or before %s;"
 		    " beyond, only by renewals with a legal reason",
 		    json_str(o, "start_date"),
-		    fmt_day(cr_months_end(start, CR_MAX_MONTHS), a, sizeof(a)));
+		    fmt_day(cal_months_end(start, CR_MAX_MONTHS), a, sizeof(a)));
 		return -1;
 	}
 
@@ -525,7 +525,7 @@ renewal_check(struct tremplin_request *r, json_t *o, const json_t *before, struc
 		    "a CDDI lasts at most 60 months with its renewals: from %s, new_end_date must"
 		    " be on or before %s",
 		    json_str(c, "start_date"),
-		    fmt_day(cr_months_end(start, CR_MAX_EXTENDED_MONTHS), a, sizeof(a)));
+		    fmt_day(cal_months_end(start, CR_MAX_EXTENDED_MONTHS), a, sizeof(a)));
 		goto out;
 	case CR_DURATION_OVER_24:
 		if (reason == NULL) {
@@ -533,15 +533,15 @@ renewal_check(struct tremplin_request *r, json_t *o, const json_t *before, struc
 			    "past 24 months (after %s) a renewal needs a reason: "
 			    "training_to_finish,"
 			    " age_50_plus, rqth or aci_severe_difficulties",
-			    fmt_day(cr_months_end(start, CR_MAX_MONTHS), a, sizeof(a)));
+			    fmt_day(cal_months_end(start, CR_MAX_MONTHS), a, sizeof(a)));
 			goto out;
 		}
-		if (next > cr_months_end(prev + 1, CR_STEP_MONTHS)) {
+		if (next > cal_months_end(prev + 1, CR_STEP_MONTHS)) {
 			input_error_set(e, 422, "validation_failed", "new_end_date",
 			    "past 24 months a renewal lasts at most one year: new_end_date must be "
 			    "on"
 			    " or before %s",
-			    fmt_day(cr_months_end(prev + 1, CR_STEP_MONTHS), a, sizeof(a)));
+			    fmt_day(cal_months_end(prev + 1, CR_STEP_MONTHS), a, sizeof(a)));
 			goto out;
 		}
 		break;

@@ -315,6 +315,20 @@ db_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+int
+db_row_exists(struct db *db, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Transaction control is prepared once too: it runs on every write. */
 static int
 run(struct db *db, const char *sql)

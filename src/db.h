@@ -3,6 +3,7 @@
 #define TREMPLIN_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -44,6 +45,12 @@ int db_module_version(struct db *, const char *module);
  */
 sqlite3_stmt *db_stmt(struct db *, const char *sql);
 void db_done(sqlite3_stmt *);
+/*
+ * Whether `sql` (static text, as for db_stmt, with one parameter: e.g.
+ * "SELECT 1 FROM structures WHERE id = ?") finds a row for id: 1 it does,
+ * 0 it does not, -1 SQLite failed (db_fault() tells why).
+ */
+int db_row_exists(struct db *, const char *sql, int64_t id);
 
 int db_begin(struct db *); /* BEGIN IMMEDIATE */
 int db_commit(struct db *);

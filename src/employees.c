@@ -118,21 +118,6 @@ staff_role_of(struct tremplin_request *r, int64_t id)
 }
 
 static int
-structure_exists(struct tremplin_request *r, int64_t id)
-{
-	static const char sql[] = "SELECT 1 FROM structures WHERE id = ?";
-	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
-	int found;
-
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	db_done(st);
-	return found;
-}
-
-static int
 employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
     struct tremplin_error *e, void *arg)
 {
@@ -144,7 +129,8 @@ employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
 	char today[11];
 
 	(void)before;
-	if (!structure_exists(r, json_integer_value(json_object_get(o, "structure_id")))) {
+	if (db_row_exists(r->srv->db, "SELECT 1 FROM structures WHERE id = ?",
+	        json_integer_value(json_object_get(o, "structure_id"))) != 1) {
 		input_error_set(
 		    e, 422, "validation_failed", "structure_id", "structure_id is not a structure");
 		return -1;

@@ -26,13 +26,9 @@ log_setlevel(int level)
 	log_level = level;
 }
 
-int
-log_getlevel(void)
-{
-	return log_level;
-}
+static void vlog(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-void
+static void
 vlog(int prio, const char *fmt, va_list ap)
 {
 	if (log_foreground) {

@@ -8,13 +8,11 @@ enum log_level { LOG_LEVEL_WARNING = 0, LOG_LEVEL_INFO = 1, LOG_LEVEL_DEBUG = 2 
 
 void log_init(int foreground, int level);
 void log_setlevel(int level);
-int log_getlevel(void);
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-void vlog(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

@@ -40,7 +40,7 @@
 #include "scriptlib.h"
 #include "net.h"
 #include "server.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "util.h"
 #include "views.h"
 

@@ -73,30 +73,6 @@ pass_number_from_platform(const char *s)
 
 /* ---- days ---- */
 
-static int
-days_in_month(int y, int m)
-{
-	static const int n[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 ? 28 + leap : n[m - 1];
-}
-
-int64_t
-pass_months_end(int64_t day, int months)
-{
-	int y, m, d;
-
-	cal_to_ymd(day, &y, &m, &d);
-	m += months;
-	y += (m - 1) / 12;
-	m = (m - 1) % 12 + 1;
-	/* The same day n months later, minus one; past a short month's end, its last day. */
-	if (d > days_in_month(y, m))
-		return cal_from_ymd(y, m, days_in_month(y, m));
-	return cal_from_ymd(y, m, d) - 1;
-}
-
 int64_t
 pass_default_end(int64_t start)
 {
@@ -106,7 +82,7 @@ pass_default_end(int64_t start)
 int
 pass_age_at_least(int64_t birth, int64_t day, int years)
 {
-	return day > pass_months_end(birth, years * 12);
+	return day > cal_months_end(birth, years * 12);
 }
 
 /* ---- a PASS as it stands ---- */
@@ -195,7 +171,7 @@ pass_check_neighbour(
 
 	if (other_start <= start) {
 		/* The other came first: 2 years after it expires (the day after its end). */
-		int64_t earliest = pass_months_end(other_end + 1, PASS_WAIT_MONTHS) + 1;
+		int64_t earliest = cal_months_end(other_end + 1, PASS_WAIT_MONTHS) + 1;
 		if (start >= earliest)
 			return 0;
 		return fail(e, "start_date",
@@ -205,7 +181,7 @@ pass_check_neighbour(
 		    start <= other_end ? "overlaps it" : "ran until then");
 	}
 	/* Recorded before a later one: it must expire 2 years before that one starts. */
-	if (pass_months_end(end + 1, PASS_WAIT_MONTHS) + 1 <= other_start)
+	if (cal_months_end(end + 1, PASS_WAIT_MONTHS) + 1 <= other_start)
 		return 0;
 	if (start <= other_end && other_start <= end)
 		return fail(e, "start_date",
@@ -226,10 +202,10 @@ pass_check_suspension(
 
 	if (s->end < s->start)
 		return fail(e, "end_date", "end_date is before start_date");
-	if (s->end > pass_months_end(s->start, PASS_SUSPENSION_MAX_MONTHS))
+	if (s->end > cal_months_end(s->start, PASS_SUSPENSION_MAX_MONTHS))
 		return fail(e, "end_date",
 		    "end_date may be no later than %s: a suspension lasts at most 36 months",
-		    fmt(pass_months_end(s->start, PASS_SUSPENSION_MAX_MONTHS), b1));
+		    fmt(cal_months_end(s->start, PASS_SUSPENSION_MAX_MONTHS), b1));
 	if (s->start < today - PASS_SUSPENSION_BACKDATE_DAYS)
 		return fail(e, "start_date",
 		    "start_date may be %s at the earliest: a suspension is backdated at most 365 "
@@ -253,7 +229,7 @@ pass_check_prolongation(
 {
 	char b1[CAL_DATE_LEN], b2[CAL_DATE_LEN];
 	int64_t first = pass_end(p) + 1, last = pass_end(p) + q->days;
-	int64_t longest = pass_months_end(first, PASS_PROLONGATION_MAX_MONTHS);
+	int64_t longest = cal_months_end(first, PASS_PROLONGATION_MAX_MONTHS);
 	int years = PASS_CAP_YEARS_DEFAULT;
 
 	if (q->days < 1)
@@ -298,7 +274,7 @@ pass_check_prolongation(
 		return fail(e, "reason", "reason is not a reason for a prolongation");
 	}
 	/* The pathway's cap, pushed back by the time it was suspended. */
-	int64_t cap = pass_months_end(p->start, years * 12) + pass_suspended_days(p);
+	int64_t cap = cal_months_end(p->start, years * 12) + pass_suspended_days(p);
 	if (cap < first)
 		return fail(e, "reason",
 		    "reason %s: the pathway reached its cap of %d years from %s on %s "

@@ -11,7 +11,8 @@
  *   common year) the period ends on the last day of that month. So 12 months
  *   from 2024-02-29 end on 2025-02-28, as do 12 months from 2024-03-01. Years
  *   are 12 months. A person is 50 the day after 50 years from their birth
- *   have run: born 1976-02-29, 50 on 2026-03-01.
+ *   have run: born 1976-02-29, 50 on 2026-03-01. (cal_months_end in
+ *   calendar.h.)
  * - A suspension's length is its days, both ends included; it pushes the
  *   end of the PASS back by that many days.
  * - A prolongation adds days to the end as it stands: its first day is the
@@ -80,8 +81,6 @@ const char *pass_number_check(const char *s);
 /* Issued by the national platform ("99999" and 7 digits). */
 int pass_number_from_platform(const char *s);
 
-/* The last day of a period of n months starting on day (see above). */
-int64_t pass_months_end(int64_t day, int months);
 /* start + 729: the end of a PASS no end was given for. */
 int64_t pass_default_end(int64_t start);
 /* Whether someone born on birth is at least `years` old on day. */

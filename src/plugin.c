@@ -30,7 +30,7 @@
 #include "log.h"
 #include "net.h"
 #include "router.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"

@@ -970,21 +970,7 @@ staff_active(struct tremplin_request *r, int64_t id)
 static const char *
 check_text(const char *s, int max)
 {
-	int chars = 0;
-
-	if (max <= 200)
-		return valid_label(s, max);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-			return "must not contain control characters";
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	if (chars == 0)
-		return "must not be empty";
-	if (chars > max)
-		return "is too long";
-	return NULL;
+	return valid_text(s, max, max <= 200 ? VALID_LINE : VALID_LINES);
 }
 
 /* Whether a row of a record type exists (a REF column's target). */

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "resource.h"
 #include "server.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "util.h"
 
 #define DAY_MS (86400LL * 1000)

@@ -28,7 +28,7 @@
 #include "net.h"
 #include "plugin.h"
 #include "router.h"
-#include "timers.h"
+#include "scheduler.h"
 #include "handlers.h"
 #include "log.h"
 #include "luahost.h"

@@ -125,12 +125,13 @@ valid_unix_user(const char *s)
 }
 
 const char *
-valid_label(const char *s, int max)
+valid_text(const char *s, int max, enum valid_text_kind kind)
 {
 	int chars = 0;
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		int allowed = kind == VALID_LINES && (*p == '\n' || *p == '\t');
+		if ((*p < 0x20 && !allowed) || *p == 0x7f)
 			return "must not contain control characters";
 		if ((*p & 0xc0) != 0x80)
 			chars++;
@@ -139,8 +140,14 @@ valid_label(const char *s, int max)
 		return "must not be empty";
 	if (chars > max)
 		return max == 200 ? "is longer than 200 characters" : "is too long";
-	/* Surrounding blanks are almost always a copy-paste slip. */
-	if (s[0] == ' ' || s[strlen(s) - 1] == ' ')
+	/* Surrounding blanks on a label are almost always a copy-paste slip. */
+	if (kind == VALID_LINE && (s[0] == ' ' || s[strlen(s) - 1] == ' '))
 		return "must not start or end with a space";
 	return NULL;
+}
+
+const char *
+valid_label(const char *s, int max)
+{
+	return valid_text(s, max, VALID_LINE);
 }

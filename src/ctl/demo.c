@@ -122,20 +122,6 @@ chance(struct gen *g, int percent)
 /* ---- dates and time stamps ---- */
 
 static int64_t
-add_months(int64_t day, int months)
-{
-	int y, m, d, last;
-
-	cal_to_ymd(day, &y, &m, &d);
-	int t = y * 12 + (m - 1) + months;
-	y = t / 12;
-	m = t % 12 + 1;
-	last = (int)(cal_from_ymd(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) -
-	    cal_from_ymd(y, m, 1));
-	return cal_from_ymd(y, m, d > last ? last : d);
-}
-
-static int64_t
 min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
@@ -305,17 +291,21 @@ struct contract_plan {
 static void
 plan_contract(struct gen *g, const struct person *p, struct contract_plan *c)
 {
-	/* A CDDI lasts 24 months at most, renewals included (without a legal reason). */
-	int64_t cap = add_months(p->hired, 24) - 1;
+	/*
+	 * A CDDI lasts 24 months at most, renewals included (without a legal
+	 * reason). Terms end as contract_rules counts months, so that the API
+	 * would accept every contract written here.
+	 */
+	int64_t cap = cal_months_end(p->hired, 24);
 
 	memset(c, 0, sizeof(*c));
 	c->start = p->hired;
-	c->initial_end = c->end = min64(add_months(p->hired, p->months[0]) - 1, cap);
+	c->initial_end = c->end = min64(cal_months_end(p->hired, p->months[0]), cap);
 	for (int i = 1; i <= MAX_RENEWALS && p->months[i] > 0; i++) {
 		int64_t decided = c->end - 21;
 		if (decided > g->today || (p->exit_day != NODAY && p->exit_day <= c->end))
 			break;
-		int64_t next = min64(add_months(c->end + 1, p->months[i]) - 1, cap);
+		int64_t next = min64(cal_months_end(c->end + 1, p->months[i]), cap);
 		if (next <= c->end)
 			break;
 		c->prev[c->nrenewals] = c->end;
@@ -865,7 +855,7 @@ write_workshop(struct gen *g)
 		if (w->hired == NEXT_MONDAY)
 			p->hired = cal_start_of_week(g->today) + 7;
 		else if (w->end_in != NONE) /* hired so that the months end that day */
-			p->hired = add_months(g->today + w->end_in + 1, -total);
+			p->hired = cal_add_months(g->today + w->end_in + 1, -total);
 		else
 			p->hired = rel(g, w->hired);
 		p->pass_start = p->hired - w->pass_before_hire;

@@ -5,6 +5,8 @@ coordinator to `daemon`, the first ETI to `sys`), and the daemon's configuration
 own admin, so that the bootstrap accounts do not take the demo's over.
 """
 
+import calendar
+import datetime
 import json
 import os
 import re
@@ -204,6 +206,36 @@ def test_demo__contracts_and_passes__within_the_rules(workshop):
         [(days,)] = d.sql("SELECT julianday(?) - julianday(?)", (end, start))
         assert days == 729
 
+
+def months_end(start, months):
+    """The last day of a term of months from start, as contract_rules counts it (calendar.h)."""
+    d = datetime.date.fromisoformat(start)
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
+    last = calendar.monthrange(y, m + 1)[1]
+    if d.day > last:
+        return datetime.date(y, m + 1, last)
+    return datetime.date(y, m + 1, d.day) - datetime.timedelta(days=1)
+
+
+def test_demo__generated__terms_end_as_the_contract_rules_count_months():
+    """A 4-month CDDI from 31 October ends on 28 February, not the 27th the API would refuse."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "demo.db")
+        r = demo("--database", path, "--employees", "200", "--years", "3", "--seed", "1",
+                 env={"TREMPLIN_TEST_CLOCK": CLOCK})
+        assert r.returncode == 0, r.stderr
+        con = sqlite3.connect(path)
+        try:
+            rows = con.execute("SELECT id, start_date, initial_end_date, end_date FROM contracts"
+                               ).fetchall()
+        finally:
+            con.close()
+    # The seed holds the case: a start past the 28th whose 4 months end in a shorter month.
+    assert any(int(start[8:]) > months_end(start, 4).day for _, start, _, _ in rows)
+    for cid, start, initial_end, end in rows:
+        assert datetime.date.fromisoformat(initial_end) >= months_end(start, 4), \
+            (cid, start, initial_end)
+        assert datetime.date.fromisoformat(end) <= months_end(start, 24), (cid, start, end)
 
 def test_demo__second_run__refused_and_the_file_untouched():
     with tempfile.TemporaryDirectory() as tmp:

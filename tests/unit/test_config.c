@@ -591,12 +591,42 @@ test_config__missing_file__error_names_path(void **state)
 	assert_string_equal(err, "/nonexistent/tremplin.conf: No such file or directory");
 }
 
+/* Welcome labels are labels as the API checks them: characters, not bytes; one line. */
+static void
+test_config__welcome_label__200_characters_one_line(void **state)
+{
+	char src[2048], label[2 * 201 + 1];
+	struct config *c;
+
+	(void)state;
+	for (int i = 0; i < 200; i++)
+		memcpy(label + 2 * i, "é", 2);
+	label[400] = '\0';
+	snprintf(
+	    src, sizeof(src), BASE "welcome_items = { { code = \"a\", label = \"%s\" } }\n", label);
+	c = load(src, 0600);
+	assert_non_null(c);
+	assert_int_equal(c->nwelcome, 1);
+	assert_string_equal(c->welcome[0].label, label);
+	config_free(c);
+	memcpy(label + 400, "é", 2);
+	label[402] = '\0';
+	snprintf(
+	    src, sizeof(src), BASE "welcome_items = { { code = \"a\", label = \"%s\" } }\n", label);
+	load_fails(src, "t.conf:", "welcome_items[1]");
+	load_fails(BASE "welcome_items = { { code = \"a\", label = \"two\\nlines\" } }\n",
+	    "t.conf:", "welcome_items[1]");
+	load_fails(BASE "welcome_items = { { code = \"a\", label = \" EPI remis\" } }\n",
+	    "t.conf:", "welcome_items[1]");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__shipped_file__loads_with_its_documented_values),
 		cmocka_unit_test(test_config__only_socket_and_database__defaults_apply),
+		cmocka_unit_test(test_config__welcome_label__200_characters_one_line),
 		cmocka_unit_test(test_config__every_setting__values_read),
 		cmocka_unit_test(test_config__syntax_error__error_names_file_and_line),
 		cmocka_unit_test(test_config__unknown_setting__error_names_file_and_line),

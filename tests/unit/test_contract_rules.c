@@ -1,4 +1,4 @@
-/* contract_rules.c: months, durations, overlaps, ages, derogations, the AI cap: boundary days. */
+/* contract_rules.c: durations, overlaps, ages, derogations, the AI cap: boundary days. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,63 +31,6 @@ expect_day(const char *what, int64_t got, const char *want)
 	cal_format(got, buf, sizeof(buf));
 	if (strcmp(buf, want) != 0)
 		fail_msg("%s: got %s, expected %s", what, buf, want);
-}
-
-/* ---- months ---- */
-
-static void
-test_months_end__same_day_next_months__the_day_before(void **state)
-{
-	static const struct {
-		const char *start;
-		int months;
-		const char *end;
-	} cases[] = {
-		{ "2026-01-15", 4, "2026-05-14" }, { "2026-01-15", 24, "2028-01-14" },
-		{ "2026-01-15", 60, "2031-01-14" }, { "2026-01-01", 12, "2026-12-31" },
-		{ "2026-03-30", 1, "2026-04-29" }, { "2026-09-01", 4, "2026-12-31" },
-		{ "2026-09-02", 4, "2027-01-01" }, { "2026-12-15", 1, "2027-01-14" },
-		{ "2024-01-29", 1, "2024-02-28" }, /* 29 February exists in 2024 */
-		{ "2026-01-15", 0, "2026-01-14" }, /* an empty period */
-	};
-
-	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		char what[64];
-		snprintf(what, sizeof(what), "%s + %d months", cases[i].start, cases[i].months);
-		expect_day(what, cr_months_end(D(cases[i].start), cases[i].months), cases[i].end);
-	}
-}
-
-static void
-test_months_end__day_missing_in_last_month__last_day_of_that_month(void **state)
-{
-	static const struct {
-		const char *start;
-		int months;
-		const char *end;
-	} cases[] = {
-		{ "2026-01-31", 1, "2026-02-28" },
-		{ "2026-01-30", 1, "2026-02-28" },
-		{ "2026-01-29", 1, "2026-02-28" }, /* no 29 February in 2026 */
-		{ "2024-01-31", 1, "2024-02-29" },
-		{ "2024-01-30", 1, "2024-02-29" },
-		{ "2026-03-31", 1, "2026-04-30" },
-		{ "2026-10-31", 4, "2027-02-28" },
-		{ "2027-10-31", 4, "2028-02-29" },
-		{ "2024-02-29", 12, "2025-02-28" }, /* 29 February 2025 is missing... */
-		{ "2024-02-29", 48, "2028-02-28" }, /* ...but not in 2028 */
-		{ "2026-05-31", 1, "2026-06-30" },
-		{ "2026-08-31", 1, "2026-09-30" },
-		{ "2026-12-31", 2, "2027-02-28" },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		char what[64];
-		snprintf(what, sizeof(what), "%s + %d months", cases[i].start, cases[i].months);
-		expect_day(what, cr_months_end(D(cases[i].start), cases[i].months), cases[i].end);
-	}
 }
 
 /* ---- durations ---- */
@@ -305,9 +248,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_months_end__same_day_next_months__the_day_before),
-		cmocka_unit_test(
-		    test_months_end__day_missing_in_last_month__last_day_of_that_month),
 		cmocka_unit_test(test_duration__exactly_4_months__ok),
 		cmocka_unit_test(test_duration__4_months_less_one_day__too_short),
 		cmocka_unit_test(test_duration__exactly_24_months__ok),

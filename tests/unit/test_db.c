@@ -733,6 +733,34 @@ test_db__migration_pending_on_a_full_disk__refused_saying_so(void **state)
 	migrate_ok(f->db, mods, 1);
 }
 
+static void
+test_db__row_exists__found_missing_and_filtered(void **state)
+{
+	struct fixture *f = *state;
+	static const char any[] = "SELECT 1 FROM people WHERE id = ?";
+	static const char active[] = "SELECT 1 FROM people WHERE id = ? AND active = 1";
+
+	exec_ok(db_handle(f->db),
+	    "CREATE TABLE people (id INTEGER PRIMARY KEY, active INTEGER NOT NULL);"
+	    "INSERT INTO people VALUES (1, 1), (2, 0);");
+	assert_int_equal(db_row_exists(f->db, any, 1), 1);
+	assert_int_equal(db_row_exists(f->db, any, 2), 1);
+	assert_int_equal(db_row_exists(f->db, any, 3), 0);
+	assert_int_equal(db_row_exists(f->db, active, 1), 1);
+	assert_int_equal(db_row_exists(f->db, active, 2), 0);
+	/* The statement is left reset: no read stays open to hold the WAL back. */
+	assert_int_equal(sqlite3_stmt_busy(db_stmt(f->db, any)), 0);
+	assert_int_equal(db_checkpoint_truncate(f->db), 0);
+}
+
+static void
+test_db__row_exists__sqlite_refuses__minus_one(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(db_row_exists(f->db, "SELECT 1 FROM no_such_table WHERE id = ?", 1), -1);
+}
+
 int
 main(void)
 {
@@ -759,6 +787,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_db__done__statement_reset_and_unbound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db__stmt_invalid_sql__null, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__row_exists__found_missing_and_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__row_exists__sqlite_refuses__minus_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_db__begin_rollback__write_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(

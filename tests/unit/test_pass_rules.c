@@ -218,9 +218,9 @@ test_suspension__36_months_from_a_leap_day__end_of_february(void **state)
 	s.end = D("2027-03-01");
 	refused(pass_check_suspension(&p, D("2024-03-01"), &s, &e), &e, "end_date", "2027-02-28");
 	/* From 31 January, a month ends on the last day of February. */
-	assert_string_equal(S(pass_months_end(D("2024-01-31"), 1)), "2024-02-29");
-	assert_string_equal(S(pass_months_end(D("2025-01-31"), 1)), "2025-02-28");
-	assert_string_equal(S(pass_months_end(D("2024-12-15"), 1)), "2025-01-14");
+	assert_string_equal(S(cal_months_end(D("2024-01-31"), 1)), "2024-02-29");
+	assert_string_equal(S(cal_months_end(D("2025-01-31"), 1)), "2025-02-28");
+	assert_string_equal(S(cal_months_end(D("2024-12-15"), 1)), "2025-01-14");
 }
 
 static void

@@ -1,4 +1,4 @@
-/* sched.c: one-shot and periodic timers, jitter, durable last runs, cancelling from callbacks. */
+/* scheduler.c: one-shot and periodic timers, jitter, durable last runs, cancelling from callbacks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
-#include "timers.h"
+#include "scheduler.h"
 
 /* The fake clock the tests move; an epoch-like start, as the real clock gives. */
 #define T0 INT64_C(1700000000000)

@@ -295,6 +295,52 @@ test_validate__label_201_ascii_characters__rejected(void **state)
 	expect("label", "(201 x x)", valid_label(s, 200), "is longer than 200 characters");
 }
 
+static void
+test_validate__text_lines__breaks_and_tabs_allowed_other_controls_rejected(void **state)
+{
+	static const char *const ctl[] = { "a\rb", "bell\a", "del\x7f", "\x1b[31m", "nul\x01" };
+
+	(void)state;
+	expect("text", "two\nlines", valid_text("two\nlines", 2000, VALID_LINES), NULL);
+	expect("text", "a\tb", valid_text("a\tb", 2000, VALID_LINES), NULL);
+	expect("text", "\n", valid_text("\n", 2000, VALID_LINES), NULL);
+	for (size_t i = 0; i < NELEM(ctl); i++)
+		expect("text", ctl[i], valid_text(ctl[i], 2000, VALID_LINES),
+		    "must not contain control characters");
+	/* The same characters in a label: one line only. */
+	expect("label", "two\nlines", valid_text("two\nlines", 200, VALID_LINE),
+	    "must not contain control characters");
+	expect("label", "a\tb", valid_text("a\tb", 200, VALID_LINE),
+	    "must not contain control characters");
+}
+
+static void
+test_validate__text_lines__spaces_anywhere_empty_rejected(void **state)
+{
+	(void)state;
+	expect("text", " indented ", valid_text(" indented ", 2000, VALID_LINES), NULL);
+	expect("text", "", valid_text("", 2000, VALID_LINES), "must not be empty");
+	expect("label", " Atelier", valid_text(" Atelier", 200, VALID_LINE),
+	    "must not start or end with a space");
+}
+
+static void
+test_validate__text_lines__max_characters_not_bytes(void **state)
+{
+	char s[2 * 2001 + 1];
+
+	(void)state;
+	/* 1999 "é" and a line break: 2000 characters in 3999 bytes. */
+	for (int i = 0; i < 1999; i++)
+		memcpy(s + 2 * i, "é", 2);
+	s[3998] = '\n';
+	s[3999] = '\0';
+	expect("text", "(2000 characters)", valid_text(s, 2000, VALID_LINES), NULL);
+	memcpy(s + 3999, "é", 2);
+	s[4001] = '\0';
+	expect("text", "(2001 characters)", valid_text(s, 2000, VALID_LINES), "is too long");
+}
+
 int
 main(void)
 {
@@ -318,6 +364,10 @@ main(void)
 		cmocka_unit_test(test_validate__label_leading_or_trailing_space__rejected),
 		cmocka_unit_test(test_validate__label_length_counts_utf8_characters_not_bytes),
 		cmocka_unit_test(test_validate__label_201_ascii_characters__rejected),
+		cmocka_unit_test(
+		    test_validate__text_lines__breaks_and_tabs_allowed_other_controls_rejected),
+		cmocka_unit_test(test_validate__text_lines__spaces_anywhere_empty_rejected),
+		cmocka_unit_test(test_validate__text_lines__max_characters_not_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

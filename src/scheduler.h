@@ -4,8 +4,8 @@
  * its last run in the database, so that a run that fell due while the daemon
  * was down happens once at start (not once per missed period).
  */
-#ifndef TREMPLIN_TIMERS_H
-#define TREMPLIN_TIMERS_H
+#ifndef TREMPLIN_SCHEDULER_H
+#define TREMPLIN_SCHEDULER_H
 
 #include <stdint.h>
 

@@ -12,7 +12,7 @@
  * to the scheduler: the caller's handle stays valid until the timer is
  * cancelled, or, for a one-shot, until its callback returns.
  */
-#include "timers.h"
+#include "scheduler.h"
 
 #include <inttypes.h>
 #include <stdio.h>
