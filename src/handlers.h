@@ -1,4 +1,4 @@
-/* The core's handlers and its route table. */
+/* The platform's handlers and its route table (the kernel's are in kernel/kernel.h). */
 #ifndef TREMPLIN_HANDLERS_H
 #define TREMPLIN_HANDLERS_H
 
@@ -31,20 +31,10 @@ void staff_list(struct tremplin_request *);
 void staff_get(struct tremplin_request *);
 void staff_update(struct tremplin_request *);
 
-/* A person's file (employees.c, followup.c; the generic handlers are in resource.h). */
-void employees_list(struct tremplin_request *);
-void welcome_checklist(struct tremplin_request *);
-/* GET /v1/employees/{id}/ai_hours: an AI employee's hours with companies (contracts.c). */
-void contracts_ai_hours(struct tremplin_request *);
-/* GET /v1/passes/{id}[?on=]: a PASS IAE and its status on a day (passes.c). */
-void passes_get(struct tremplin_request *);
 /* GET /v1/policy: the confidentiality table and each field's category. */
 void policy_show(struct tremplin_request *);
 /* GET /v1/audit: the audit log, for coordinators and admins. */
 void audit_api_list(struct tremplin_request *);
-/* The person's rights (rights.c): GET /v1/employees/{id}/export, DELETE /v1/employees/{id}. */
-void employee_export(struct tremplin_request *);
-void employee_erase(struct tremplin_request *);
 
 /* Ensure the configuration's bootstrap accounts exist, active, as configured. */
 struct events;

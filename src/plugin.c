@@ -19,7 +19,6 @@
 
 #include "api.h"
 #include "audit.h"
-#include "kernel.h"
 #include "policy.h"
 #include "resource.h"
 #include "sqlguard.h"
@@ -457,8 +456,9 @@ register_records(struct tremplin_plugin *p, char *err, size_t errlen)
 	struct server *srv = p->set->srv;
 
 	for (size_t i = 0; i < p->nrecords; i++) {
-		int rc = resource_register(srv->router, p->checking ? NULL : srv->db, p, p->name,
-		    p->base, p->records[i].decl, p->records[i].arg, err, errlen);
+		const struct resource_module m = { p, p->name, p->base, p->embedded };
+		int rc = resource_register(srv->router, p->checking ? NULL : srv->db, &m,
+		    p->records[i].decl, p->records[i].arg, err, errlen);
 		if (rc == -1)
 			return -1;
 	}
@@ -792,7 +792,7 @@ find_record(struct tremplin_plugin *p, const char *name)
 	if ((res = resource_find(q)) != NULL)
 		return res;
 	res = resource_find(name);
-	return res != NULL && strcmp(res->module, "kernel") == 0 ? res : NULL;
+	return res != NULL && res->embedded ? res : NULL;
 }
 
 /*
@@ -1467,7 +1467,8 @@ plugin_new(struct plugins *set, const char *name, int checking)
 }
 
 struct plugins *
-plugins_load(struct server *srv, int checking, char *err, size_t errlen)
+plugins_load(struct server *srv, const struct tremplin_plugin_desc *const *embedded,
+    size_t nembedded, int checking, char *err, size_t errlen)
 {
 	struct plugins *set = calloc(1, sizeof(*set));
 	const char *name;
@@ -1483,13 +1484,18 @@ plugins_load(struct server *srv, int checking, char *err, size_t errlen)
 	srv->plugins = set;
 	if (srv->db != NULL)
 		sqlguard_install(db_handle(srv->db), sql_decide);
-	/* The kernel first, through the same calls: the plugins' records may hang on its. */
-	struct tremplin_plugin *kp = plugin_new(set, "kernel", checking);
-	kp->embedded = 1;
-	kp->desc = &kernel_module;
-	if (start_one(set, kp, NULL) != 0) {
-		snprintf(err, errlen, "the kernel module: %s", kp->last_error);
-		return NULL;
+	/*
+	 * The modules in the daemon's image first (the kernel), through the same
+	 * calls as plugins: the plugins' records may hang on theirs.
+	 */
+	for (size_t i = 0; i < nembedded; i++) {
+		struct tremplin_plugin *ep = plugin_new(set, embedded[i]->name, checking);
+		ep->embedded = 1;
+		ep->desc = embedded[i];
+		if (start_one(set, ep, NULL) != 0) {
+			snprintf(err, errlen, "the %s module: %s", ep->name, ep->last_error);
+			return NULL;
+		}
 	}
 	/* In name order: the same configuration loads the same way every time. */
 	size_t nkeys = json_object_size(srv->conf->plugins), k = 0;

@@ -393,7 +393,7 @@ resolve_owner(struct resource *res, const char *module, char *err, size_t errlen
 			return refuse_decl(
 			    err, errlen, "person_col %s: not a declared column", res->person_col);
 		res->is_person = strcmp(res->person_col, "id") == 0;
-		if (res->is_person && (strcmp(module, "kernel") != 0 || resource_person() != NULL))
+		if (res->is_person && (!res->embedded || resource_person() != NULL))
 			return refuse_decl(
 			    err, errlen, "only the kernel declares the person's record");
 	}
@@ -487,11 +487,12 @@ add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
 }
 
 int
-resource_register(struct router *rt, struct db *db, const void *owner, const char *module,
-    const char *base, const struct tremplin_record *d, void *arg, char *err, size_t errlen)
+resource_register(struct router *rt, struct db *db, const struct resource_module *m,
+    const struct tremplin_record *d, void *arg, char *err, size_t errlen)
 {
 	struct resource *res;
-	int kernel = strcmp(module, "kernel") == 0;
+	const char *module = m->name;
+	int kernel = m->embedded;
 
 	if (d == NULL || d->size != sizeof(*d))
 		return refuse_decl(err, errlen,
@@ -511,13 +512,14 @@ resource_register(struct router *rt, struct db *db, const void *owner, const cha
 		fatal("calloc");
 	res->decl = d;
 	res->arg = arg;
-	res->owner = owner;
+	res->owner = m->owner;
+	res->embedded = m->embedded;
 	tr_strlcpy(res->module, module, sizeof(res->module));
 	if (kernel)
 		tr_strlcpy(res->name, d->name, sizeof(res->name));
 	else
 		snprintf(res->name, sizeof(res->name), "%s.%s", module, d->name);
-	tr_strlcpy(res->base, base, sizeof(res->base));
+	tr_strlcpy(res->base, m->base, sizeof(res->base));
 	res->plural = d->plural;
 	res->table = d->table;
 	res->cols = d->columns;

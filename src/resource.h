@@ -32,6 +32,7 @@ struct resource {
 	void *arg; /* handed to the declaration's hooks */
 	const void *owner; /* the module that declared it (its plugin record), for unloading */
 	char module[33]; /* "kernel" or the plugin's name */
+	int embedded; /* declared by a module in the daemon's image (the kernel) */
 	char name[RESOURCE_NAME_MAX]; /* "barrier", or "<plugin>.<name>" */
 	char base[48]; /* "/v1" or "/v1/<plugin>" */
 	const char *plural, *table;
@@ -57,11 +58,19 @@ struct resource {
 
 /*
  * Register a record type declared by module (its name: "kernel" or the
- * plugin's) with its routes under base. -1 with err (one line, naming the
- * field) when the declaration is refused: then nothing is registered.
+ * plugin's; embedded: a module of the daemon's image, whose names and tables
+ * take no prefix) with its routes under base. -1 with err (one line, naming
+ * the field) when the declaration is refused: then nothing is registered.
+ * rt NULL: no routes; db NULL: the table is not checked (tremplind -n).
  */
-int resource_register(struct router *, struct db *, const void *owner, const char *module,
-    const char *base, const struct tremplin_record *, void *arg, char *err, size_t errlen);
+struct resource_module {
+	const void *owner; /* removed with it: resource_unregister_owner */
+	const char *name;
+	const char *base; /* "/v1", "/v1/<plugin>" */
+	int embedded;
+};
+int resource_register(struct router *, struct db *, const struct resource_module *,
+    const struct tremplin_record *, void *arg, char *err, size_t errlen);
 /* Forget every record type of owner (a plugin being unloaded); its routes too. */
 void resource_unregister_owner(struct router *, const void *owner);
 /* Forget every record type (shutdown). */

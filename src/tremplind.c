@@ -30,13 +30,14 @@
 #include "router.h"
 #include "scheduler.h"
 #include "handlers.h"
+#include "kernel/kernel.h"
 #include "log.h"
 #include "luahost.h"
 #include "server.h"
 #include "util.h"
 #include "audit.h"
 #include "resource.h"
-#include "rights.h"
+#include "kernel/rights.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -45,6 +46,8 @@
 #endif
 
 static const struct db_module *const modules[] = { &core_module };
+/* The modules in the daemon's image, started before the plugins through the same host table. */
+static const struct tremplin_plugin_desc *const embedded[] = { &kernel_module };
 
 static struct {
 	struct server srv;
@@ -289,7 +292,8 @@ main(int argc, char *argv[])
 		struct server srv = { .conf = conf, .router = router_new() };
 		for (size_t i = 0; i < ncore_routes; i++)
 			router_add(srv.router, &core_routes[i]);
-		struct plugins *set = plugins_load(&srv, 1, err, sizeof(err));
+		struct plugins *set =
+		    plugins_load(&srv, embedded, TR_NELEM(embedded), 1, err, sizeof(err));
 		if (set == NULL) {
 			fprintf(stderr, "tremplind: %s\n", err);
 			plugins_free(srv.plugins);
@@ -367,7 +371,7 @@ main(int argc, char *argv[])
 	if ((d.srv.net = net_new(d.srv.base, &nopt, err, sizeof(err))) == NULL)
 		fatalx("outbound HTTP: %s", err);
 	/* Plugins register routes, so they load before the socket opens. */
-	if (plugins_load(&d.srv, 0, err, sizeof(err)) == NULL)
+	if (plugins_load(&d.srv, embedded, TR_NELEM(embedded), 0, err, sizeof(err)) == NULL)
 		fatalx("%s", err);
 	d.srv.lua = luahost_new(&d.srv);
 	luahost_apply(d.srv.lua, conf);

@@ -18,7 +18,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "json.h"
-#include "kernel.h"
+#include "kernel/kernel.h"
 #include "resource.h"
 #include "server.h"
 #include "validate.h"
@@ -65,8 +65,9 @@ setup(void)
 	FUZZ_CHECK(config_load_buffer("fuzz.conf", conf_text, sizeof(conf_text) - 1, 0600,
 	               &srv.conf, err, sizeof(err)) == 0);
 	for (size_t i = 0; i < nkernel_records; i++)
-		FUZZ_CHECK(resource_register(NULL, srv.db, &srv, "kernel", "/v1", kernel_records[i],
-		               NULL, err, sizeof(err)) == 0);
+		FUZZ_CHECK(resource_register(NULL, srv.db,
+		               &(struct resource_module){ &srv, "kernel", "/v1", 1 },
+		               kernel_records[i], NULL, err, sizeof(err)) == 0);
 }
 
 static void

@@ -5,7 +5,7 @@ CIP, and the ETI and the admin read, as the real Unix users of the roles.
 Every rule is tried at its boundary day, and every refusal is checked to
 name its field and to write nothing (the rows are counted before and after).
 
-Months are calendar months from date to date (src/contract_rules.h): 4
+Months are calendar months from date to date (src/kernel/contract_rules.h): 4
 months from 2026-01-15 end on 2026-05-14, 24 months on 2028-01-14.
 """
 

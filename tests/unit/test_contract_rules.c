@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "calendar.h"
-#include "contract_rules.h"
+#include "kernel/contract_rules.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

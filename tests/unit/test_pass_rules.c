@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "calendar.h"
-#include "pass_rules.h"
+#include "kernel/pass_rules.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -4,6 +4,19 @@
 
 #include <tremplin/plugin.h>
 
+struct tremplin_request;
+
+/* Hand-written routes the kernel registers beside its records' derived ones. */
+/* GET /v1/employees/{id}/welcome: the checklist, done or not (followup.c). */
+void welcome_checklist(struct tremplin_request *);
+/* GET /v1/employees/{id}/ai_hours: an AI employee's hours with companies (contracts.c). */
+void contracts_ai_hours(struct tremplin_request *);
+/* GET /v1/passes/{id}[?on=]: a PASS IAE and its status on a day (passes.c). */
+void passes_get(struct tremplin_request *);
+/* The person's rights (rights.c): GET /v1/employees/{id}/export, DELETE /v1/employees/{id}. */
+void employee_export(struct tremplin_request *);
+void employee_erase(struct tremplin_request *);
+
 /* Columns every kernel record has. */
 #define KERNEL_ID                                                                                  \
 	{                                                                                          \

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "events.h"
 #include "handlers.h"
+#include "kernel.h"
 #include "log.h"
 #include "resource.h"
 #include "server.h"
@@ -258,8 +259,7 @@ employee_export(struct tremplin_request *r)
 			return;
 		}
 		/* The kernel's records by their path, as before; a plugin's by "<plugin>.<name>". */
-		json_object_set_new(
-		    records, strcmp(res->module, "kernel") == 0 ? res->plural : res->name, rows);
+		json_object_set_new(records, res->embedded ? res->plural : res->name, rows);
 	}
 	json_t *absent = catalogue_absent(r, employee_id);
 	if (absent == NULL) {
