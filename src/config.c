@@ -686,13 +686,15 @@ store(const struct config_option *o, const json_t *v, struct config *c)
 		*(int *)at = v ? json_is_true(v) : o->default_number != 0;
 		break;
 	case CONFIG_CHOICE:
-		s = v ? json_string_value(v) : o->default_string;
+		if ((s = v ? json_string_value(v) : o->default_string) == NULL)
+			fatalx("config: %s has no default", o->name);
 		for (i = 0; o->choices[i] != NULL && strcmp(o->choices[i], s) != 0; i++)
 			;
 		*(int *)at = (int)i;
 		break;
 	case CONFIG_MODE:
-		s = v ? json_string_value(v) : o->default_string;
+		if ((s = v ? json_string_value(v) : o->default_string) == NULL)
+			fatalx("config: %s has no default", o->name);
 		*(mode_t *)at = (mode_t)strtoul(s, NULL, 8);
 		break;
 	default:

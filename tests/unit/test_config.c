@@ -591,6 +591,56 @@ test_config__missing_file__error_names_path(void **state)
 	assert_string_equal(err, "/nonexistent/tremplin.conf: No such file or directory");
 }
 
+/* A script's section comes out whole: each field the table gives a default has it. */
+static void
+test_config__script_section__defaults_from_the_table(void **state)
+{
+	struct config *c = load(BASE "scripts = { probe = { role = \"cip\","
+	                             " limits = { time_ms = 200 } } }\n",
+	    0600);
+	json_error_t jerr;
+	json_t *want = json_loads("{\"probe\": {\"enabled\": true, \"role\": \"cip\","
+	                          " \"file\": \"rules/probe.lua\", \"options\": {},"
+	                          " \"http_hosts\": [], \"limits\": {\"memory_mib\": 8,"
+	                          " \"instructions\": 1000000, \"time_ms\": 200,"
+	                          " \"max_failures\": 3}}}",
+	    0, &jerr);
+
+	(void)state;
+	assert_non_null(want);
+	assert_non_null(c);
+	if (!json_equal(c->scripts, want)) {
+		char *got = json_dumps(c->scripts, JSON_SORT_KEYS);
+		fail_msg("scripts read as %s", got);
+	}
+	json_decref(want);
+	config_free(c);
+}
+
+/* A field of a table is checked against its row: the error names it, its line, the choices. */
+static void
+test_config__table_fields__errors_name_field_line_and_choices(void **state)
+{
+	(void)state;
+	load_fails(BASE
+	    "staff = { { name = \"A\", unix_user = \"a\", role = \"eti\", mail = 1 } }\n",
+	    "t.conf:3: staff[1].mail: unknown field (expected name, unix_user, role or email)",
+	    NULL);
+	load_fails(BASE "staff = { { name = 7, unix_user = \"a\", role = \"eti\" } }\n",
+	    "t.conf:3: staff[1].name: expected a string, got number", NULL);
+	load_fails(BASE "scripts = {\n  probe = {\n    role = \"cip\",\n"
+	                "    limits = {\n      time_ms = 0,\n    },\n  },\n}\n",
+	    "t.conf:7: scripts.probe.limits.time_ms: expected an integer from 1 to 60000", NULL);
+	load_fails(BASE "scripts = { probe = { role = \"cip\", limits = { cpu = 1 } } }\n",
+	    "t.conf:3: scripts.probe.limits.cpu: unknown limit (expected memory_mib, "
+	    "instructions, time_ms or max_failures)",
+	    NULL);
+	load_fails(BASE "scripts = { probe = { } }\n",
+	    "t.conf:3: scripts.probe.role: missing (the role whose views the script reads", NULL);
+	load_fails(BASE "max_connections = 0\n",
+	    "t.conf:3: max_connections: 0 is out of range (1 to 65536)", NULL);
+}
+
 /* -- tremplin.conf(5) against the table ------------------------------------ */
 
 /* One ".TP" entry of SETTINGS: a setting's name, its table, and its header. */
@@ -817,6 +867,8 @@ main(void)
 		cmocka_unit_test(test_config__secret_named_like_a_key_deep_in_a_list__refused),
 		cmocka_unit_test(test_config__no_secret_in_readable_file__accepted),
 		cmocka_unit_test(test_config__missing_file__error_names_path),
+		cmocka_unit_test(test_config__script_section__defaults_from_the_table),
+		cmocka_unit_test(test_config__table_fields__errors_name_field_line_and_choices),
 		cmocka_unit_test(test_config__table__every_setting_documented_with_its_default),
 		cmocka_unit_test(test_config__man_page__every_documented_setting_in_the_table),
 	};
