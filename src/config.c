@@ -480,14 +480,14 @@ find_option(const char *section, const char *name)
 
 /* Check a string's bytes: non-empty, no NUL, at most max (0: no bound). */
 static int
-check_string(
-    struct config_ctx *ld, const char *where, const json_t *v, int line, long max, const char *what)
+check_string(struct config_ctx *ld, const struct config_option *o, const char *where,
+    const json_t *v, int line, long max, const char *what)
 {
 	size_t len;
 
 	if (!json_is_string(v))
-		return config_fail(
-		    ld, line, "%s: expected a string, got %s", where, lua_type_name(v));
+		return config_fail(ld, line, "%s: expected %s, got %s", where,
+		    o->expected ? o->expected : "a string", lua_type_name(v));
 	len = json_string_length(v);
 	if (len == 0 || strlen(json_string_value(v)) != len)
 		return config_fail(
@@ -510,11 +510,12 @@ check_value(
 
 	switch (o->type) {
 	case CONFIG_PATH:
-		if (check_string(ld, where, v, line, o->max ? o->max : PATH_MAX - 1, "path ") == -1)
+		if (check_string(ld, o, where, v, line, o->max ? o->max : PATH_MAX - 1, "path ") ==
+		    -1)
 			return NULL;
 		break;
 	case CONFIG_STRING:
-		if (check_string(ld, where, v, line, o->max, "") == -1)
+		if (check_string(ld, o, where, v, line, o->max, "") == -1)
 			return NULL;
 		break;
 	case CONFIG_INTEGER:

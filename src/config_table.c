@@ -632,6 +632,7 @@ const struct config_option config_options[] = {
 	    .section = "scripts",
 	    .type = CONFIG_PATH,
 	    .default_text = "default \"rules/name.lua\"",
+	    .expected = "a path (relative to script_dir)",
 	    .text = "the script's file, relative to script_dir" },
 	{ .name = "options",
 	    .section = "scripts",

@@ -637,6 +637,9 @@ test_config__table_fields__errors_name_field_line_and_choices(void **state)
 	    NULL);
 	load_fails(BASE "scripts = { probe = { } }\n",
 	    "t.conf:3: scripts.probe.role: missing (the role whose views the script reads", NULL);
+	load_fails(BASE "scripts = { probe = { role = \"cip\", file = 1 } }\n",
+	    "t.conf:3: scripts.probe.file: expected a path (relative to script_dir), got number",
+	    NULL);
 	load_fails(BASE "max_connections = 0\n",
 	    "t.conf:3: max_connections: 0 is out of range (1 to 65536)", NULL);
 }
