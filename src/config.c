@@ -302,7 +302,10 @@ lua_to_json(struct config_ctx *ld, int line, const char *where, int depth)
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, -1))
 			return json_integer(lua_tointeger(L, -1));
-		return json_real(lua_tonumber(L, -1));
+		/* JSON has no infinity nor NaN: jansson refuses them. */
+		if ((j = json_real(lua_tonumber(L, -1))) == NULL)
+			config_fail(ld, line, "%s: not a finite number", where);
+		return j;
 	case LUA_TSTRING: {
 		size_t len;
 		const char *s = lua_tolstring(L, -1, &len);

@@ -443,6 +443,9 @@ test_config__plugins_not_sections__rejected(void **state)
 	    "t.conf:3: plugins: expected sections named by plugin", NULL);
 	load_fails(BASE "plugins = { x = { [true] = 1 } }\n",
 	    "t.conf:3: plugins.x: keys must be names", NULL);
+	load_fails(BASE "plugins = { x = { ratio = 1/0 } }\n",
+	    "t.conf:3: plugins.x.ratio: not a finite number", NULL);
+	load_fails(BASE "staff = { 7^7777 }\n", "t.conf:3: staff[1]: not a finite number", NULL);
 }
 
 /* plugins = { x = { a = { a = ... 1 } } } with n tables under x: 1 sits at depth n + 1. */
