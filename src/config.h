@@ -58,6 +58,84 @@ struct config {
 };
 
 /*
+ * The schema of tremplin.conf is a const table of these (config_table.c), one
+ * row per setting, as tmux's options-table.c; the loader (config.c) reads any
+ * such table and knows nothing of the settings themselves.
+ */
+enum config_type {
+	CONFIG_PATH, /* char *: non-empty, no NUL, at most .max bytes (0: PATH_MAX - 1) */
+	CONFIG_STRING, /* char *: non-empty, no NUL, at most .max bytes (0: no bound) */
+	CONFIG_INTEGER, /* int, from .min to .max */
+	CONFIG_BOOLEAN, /* int, 0 or 1 */
+	CONFIG_CHOICE, /* int: the index of the value in .choices */
+	CONFIG_MODE, /* mode_t: an octal string "0NNN", at most 0777, with the bits .min set */
+	CONFIG_TABLE, /* named fields; {} or an empty list is empty */
+	CONFIG_LIST, /* a list; {} is empty */
+	CONFIG_ANY, /* any value: .parse checks it */
+};
+
+struct config_ctx; /* the loader's state, handed to the schema's functions */
+
+struct config_option {
+	const char *name;
+	/*
+	 * NULL for a top-level setting; otherwise the dotted path of the table
+	 * it is a field of ("staff" for each account, "scripts.limits" for each
+	 * script's limits), read by that table's .parse with config_member().
+	 */
+	const char *section;
+	enum config_type type;
+	int required; /* no default: absent is an error */
+	long min, max; /* see the type */
+	const char *const *choices; /* CONFIG_CHOICE: NULL-terminated */
+	const char *noun; /* CONFIG_CHOICE: what a value is called ("unknown level 'x'") */
+	const char *default_string; /* PATH, STRING, CHOICE, MODE */
+	long default_number; /* INTEGER, BOOLEAN */
+	/* The default in words where it is not one value ("default none"), as documented. */
+	const char *default_text;
+	size_t offset; /* top level: where the value lands in struct config */
+	/*
+	 * Top-level TABLE, LIST and ANY settings: check the value (NULL when
+	 * absent, with line 0) and store it in c; -1 after config_fail().
+	 */
+	int (*parse)(struct config_ctx *, const json_t *value, int line, struct config *c);
+	void (*release)(struct config *c); /* frees what .parse stored */
+	int secrets; /* may hold secrets: then the file must be private to its owner */
+	const char *expected; /* the reason given for a bad value, instead of the type's */
+	const char *text; /* one line of help; also why a required setting is needed */
+};
+
+/* The schema of tremplin.conf (config_table.c). */
+extern const struct config_option config_options[];
+extern const size_t config_noptions;
+/* Checks across settings, once every row is read (config_table.c). */
+int config_check(struct config_ctx *, struct config *);
+
+/* For the schema's functions: "FILE:LINE: message" (line 0: "FILE: message"); returns -1. */
+int config_fail(struct config_ctx *, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The line where a top-level setting starts, or 0 when it is not set. */
+int config_setting_line(struct config_ctx *, const char *name);
+/* The line where the index-th (1-based) table of the list assigned at `line` opens. */
+int config_entry_line(struct config_ctx *, int line, size_t index);
+/* The line of `key =` among the fields of the table that starts at `line`. */
+int config_member_line(struct config_ctx *, int line, const char *key);
+/*
+ * Check the keys of obj (a table at `where`) against the rows of `section`:
+ * another key is "WHERE.KEY: unknown NOUN (expected ...)". With seek, each
+ * error points at the key's own line inside the table at `line`.
+ */
+int config_check_members(struct config_ctx *, const char *section, const char *where,
+    const json_t *obj, int line, int seek, const char *noun);
+/*
+ * obj's field `name`, checked against its row in `section`: *out is a new
+ * reference (the default when absent, NULL when there is none); -1 after
+ * config_fail().
+ */
+int config_member(struct config_ctx *, const char *section, const char *where, const json_t *obj,
+    const char *name, int line, int seek, json_t **out);
+
+/*
  * Load and check `path`. On success *out owns a new config; on failure err
  * holds "FILE:LINE: reason" (or "FILE: reason") and nothing is allocated.
  */

@@ -443,6 +443,9 @@ test_config__plugins_not_sections__rejected(void **state)
 	    "t.conf:3: plugins: expected sections named by plugin", NULL);
 	load_fails(BASE "plugins = { x = { [true] = 1 } }\n",
 	    "t.conf:3: plugins.x: keys must be names", NULL);
+	load_fails(BASE "plugins = { x = { ratio = 1/0 } }\n",
+	    "t.conf:3: plugins.x.ratio: not a finite number", NULL);
+	load_fails(BASE "staff = { 7^7777 }\n", "t.conf:3: staff[1]: not a finite number", NULL);
 }
 
 /* plugins = { x = { a = { a = ... 1 } } } with n tables under x: 1 sits at depth n + 1. */
@@ -620,6 +623,244 @@ test_config__welcome_label__200_characters_one_line(void **state)
 	    "t.conf:", "welcome_items[1]");
 }
 
+/* A script's section comes out whole: each field the table gives a default has it. */
+static void
+test_config__script_section__defaults_from_the_table(void **state)
+{
+	struct config *c = load(BASE "scripts = { probe = { role = \"cip\","
+	                             " limits = { time_ms = 200 } } }\n",
+	    0600);
+	json_error_t jerr;
+	json_t *want = json_loads("{\"probe\": {\"enabled\": true, \"role\": \"cip\","
+	                          " \"file\": \"rules/probe.lua\", \"options\": {},"
+	                          " \"http_hosts\": [], \"limits\": {\"memory_mib\": 8,"
+	                          " \"instructions\": 1000000, \"time_ms\": 200,"
+	                          " \"max_failures\": 3}}}",
+	    0, &jerr);
+
+	(void)state;
+	assert_non_null(want);
+	assert_non_null(c);
+	if (!json_equal(c->scripts, want)) {
+		char *got = json_dumps(c->scripts, JSON_SORT_KEYS);
+		fail_msg("scripts read as %s", got);
+	}
+	json_decref(want);
+	config_free(c);
+}
+
+/* A field of a table is checked against its row: the error names it, its line, the choices. */
+static void
+test_config__table_fields__errors_name_field_line_and_choices(void **state)
+{
+	(void)state;
+	load_fails(BASE
+	    "staff = { { name = \"A\", unix_user = \"a\", role = \"eti\", mail = 1 } }\n",
+	    "t.conf:3: staff[1].mail: unknown field (expected name, unix_user, role or email)",
+	    NULL);
+	load_fails(BASE "staff = { { name = 7, unix_user = \"a\", role = \"eti\" } }\n",
+	    "t.conf:3: staff[1].name: expected a string, got number", NULL);
+	load_fails(BASE "scripts = {\n  probe = {\n    role = \"cip\",\n"
+	                "    limits = {\n      time_ms = 0,\n    },\n  },\n}\n",
+	    "t.conf:7: scripts.probe.limits.time_ms: expected an integer from 1 to 60000", NULL);
+	load_fails(BASE "scripts = { probe = { role = \"cip\", limits = { cpu = 1 } } }\n",
+	    "t.conf:3: scripts.probe.limits.cpu: unknown limit (expected memory_mib, "
+	    "instructions, time_ms or max_failures)",
+	    NULL);
+	load_fails(BASE "scripts = { probe = { } }\n",
+	    "t.conf:3: scripts.probe.role: missing (the role whose views the script reads", NULL);
+	load_fails(BASE "scripts = { probe = { role = \"cip\", file = 1 } }\n",
+	    "t.conf:3: scripts.probe.file: expected a path (relative to script_dir), got number",
+	    NULL);
+	load_fails(BASE "max_connections = 0\n",
+	    "t.conf:3: max_connections: 0 is out of range (1 to 65536)", NULL);
+}
+
+/* -- tremplin.conf(5) against the table ------------------------------------ */
+
+/* One ".TP" entry of SETTINGS: a setting's name, its table, and its header. */
+struct doc_entry {
+	char name[64];
+	char section[128]; /* "" at the top level, else "staff", "scripts.limits"... */
+	char header[512]; /* "(integer, 1 to 3600, default 30)", escapes resolved */
+};
+
+/*
+ * A roff request's arguments, joined as .BR prints them (alternating fonts,
+ * no space between arguments), with the escapes the page uses resolved.
+ */
+static void
+roff_text(const char *p, char *out, size_t len)
+{
+	static const struct {
+		const char *esc, *text;
+	} escapes[] = { { "\\(dq", "\"" }, { "\\(aq", "'" }, { "\\(ha", "^" }, { "\\-", "-" },
+		{ "\\fI", "" }, { "\\fB", "" }, { "\\fP", "" }, { "\\fR", "" }, { "\\&", "" },
+		{ "\\e", "\\" } };
+	size_t o = 0;
+	int quoted = 0;
+
+	while (*p != '\0' && o + 1 < len) {
+		size_t i;
+		if (*p == '"') {
+			quoted = !quoted;
+			p++;
+			continue;
+		}
+		if (*p == ' ' && !quoted) {
+			p++;
+			continue;
+		}
+		for (i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++)
+			if (strncmp(p, escapes[i].esc, strlen(escapes[i].esc)) == 0)
+				break;
+		if (i < sizeof(escapes) / sizeof(escapes[0])) {
+			for (const char *t = escapes[i].text; *t && o + 1 < len; t++)
+				out[o++] = *t;
+			p += strlen(escapes[i].esc);
+		} else
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * The settings tremplin.conf(5) documents: each ".TP" of SETTINGS followed
+ * by ".B name" or ".BR name ...", the fields of a table being the ".TP"s
+ * inside its ".RS"/".RE". Returns their number.
+ */
+static size_t
+doc_entries(struct doc_entry *e, size_t max)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	char path[PATH_MAX], line[1024], stack[4][64] = { { 0 } };
+	size_t n = 0;
+	int in = 0, depth = 0, tp = 0;
+	FILE *f;
+
+	if (top == NULL)
+		top = "../..";
+	snprintf(path, sizeof(path), "%s/docs/tremplin.conf.5", top);
+	if ((f = fopen(path, "r")) == NULL)
+		fail_msg("%s: cannot be read", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".SH ", 4) == 0) {
+			in = strcmp(line, ".SH SETTINGS") == 0;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (strcmp(line, ".RS") == 0 || strncmp(line, ".RS ", 4) == 0)
+			depth++;
+		else if (strcmp(line, ".RE") == 0)
+			depth--;
+		else if (strcmp(line, ".TP") == 0 || strncmp(line, ".TP ", 4) == 0) {
+			tp = 1;
+			continue;
+		} else if (tp && depth < 4 &&
+		    (strncmp(line, ".BR ", 4) == 0 || strncmp(line, ".B ", 3) == 0)) {
+			const char *p = line + (line[2] == 'R' ? 4 : 3);
+			size_t w = strcspn(p, " ");
+			assert_true(n < max);
+			assert_true(w > 0 && w < sizeof(e[n].name));
+			memcpy(e[n].name, p, w);
+			e[n].name[w] = '\0';
+			e[n].section[0] = '\0';
+			for (int d = 0; d < depth; d++)
+				snprintf(e[n].section + strlen(e[n].section),
+				    sizeof(e[n].section) - strlen(e[n].section), "%s%s",
+				    d ? "." : "", stack[d]);
+			roff_text(p + w, e[n].header, sizeof(e[n].header));
+			snprintf(stack[depth], sizeof(stack[depth]), "%s", e[n].name);
+			n++;
+		}
+		tp = 0;
+	}
+	fclose(f);
+	assert_int_equal(depth, 0);
+	return n;
+}
+
+/* What the header of a row's entry must say of its default, and of its bounds. */
+static void
+documented_default(const struct config_option *o, char *buf, size_t len, char *range, size_t rlen)
+{
+	range[0] = '\0';
+	if (o->required)
+		snprintf(buf, len, "required");
+	else if (o->default_text != NULL)
+		snprintf(buf, len, "%s", o->default_text);
+	else if (o->type == CONFIG_INTEGER) {
+		snprintf(buf, len, "default %ld", o->default_number);
+		snprintf(range, rlen, "%ld to %ld", o->min, o->max);
+	} else if (o->type == CONFIG_BOOLEAN)
+		snprintf(buf, len, "default %s", o->default_number ? "true" : "false");
+	else if (o->default_string != NULL)
+		snprintf(buf, len, "default \"%s\"", o->default_string);
+	else if (o->type == CONFIG_TABLE || o->type == CONFIG_LIST)
+		snprintf(buf, len, "default empty");
+	else
+		fail_msg("%s has no default and is not required: give it a default_text", o->name);
+}
+
+static void
+test_config__table__every_setting_documented_with_its_default(void **state)
+{
+	struct doc_entry e[128];
+	size_t n = doc_entries(e, 128);
+	char want[256], range[64];
+
+	(void)state;
+	for (size_t i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+		const char *section = o->section ? o->section : "";
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (strcmp(e[j].name, o->name) == 0 && strcmp(e[j].section, section) == 0)
+				break;
+		if (j == n)
+			fail_msg("%s%s%s is in the table but not in tremplin.conf(5)", section,
+			    *section ? "." : "", o->name);
+		documented_default(o, want, sizeof(want), range, sizeof(range));
+		if (strstr(e[j].header, want) == NULL)
+			fail_msg("tremplin.conf(5): %s%s%s: \"%s\" should say \"%s\"", section,
+			    *section ? "." : "", o->name, e[j].header, want);
+		if (range[0] != '\0' && strstr(e[j].header, range) == NULL)
+			fail_msg("tremplin.conf(5): %s%s%s: \"%s\" should say \"%s\"", section,
+			    *section ? "." : "", o->name, e[j].header, range);
+		if (o->text == NULL || o->text[0] == '\0')
+			fail_msg("%s has no help text in the table", o->name);
+	}
+}
+
+static void
+test_config__man_page__every_documented_setting_in_the_table(void **state)
+{
+	struct doc_entry e[128];
+	size_t n = doc_entries(e, 128);
+
+	(void)state;
+	for (size_t j = 0; j < n; j++) {
+		size_t i;
+		for (i = 0; i < config_noptions; i++) {
+			const struct config_option *o = &config_options[i];
+			if (strcmp(e[j].name, o->name) == 0 &&
+			    strcmp(e[j].section, o->section ? o->section : "") == 0)
+				break;
+		}
+		if (i == config_noptions)
+			fail_msg("tremplin.conf(5) documents %s%s%s, which the table lacks",
+			    e[j].section, e[j].section[0] ? "." : "", e[j].name);
+	}
+	/* Each documented once. */
+	for (size_t j = 0; j < n; j++)
+		for (size_t k = j + 1; k < n; k++)
+			if (strcmp(e[j].name, e[k].name) == 0 &&
+			    strcmp(e[j].section, e[k].section) == 0)
+				fail_msg("tremplin.conf(5) documents %s twice", e[j].name);
+}
+
 int
 main(void)
 {
@@ -662,6 +903,10 @@ main(void)
 		cmocka_unit_test(test_config__secret_named_like_a_key_deep_in_a_list__refused),
 		cmocka_unit_test(test_config__no_secret_in_readable_file__accepted),
 		cmocka_unit_test(test_config__missing_file__error_names_path),
+		cmocka_unit_test(test_config__script_section__defaults_from_the_table),
+		cmocka_unit_test(test_config__table_fields__errors_name_field_line_and_choices),
+		cmocka_unit_test(test_config__table__every_setting_documented_with_its_default),
+		cmocka_unit_test(test_config__man_page__every_documented_setting_in_the_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
