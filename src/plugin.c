@@ -116,6 +116,9 @@ struct tremplin_plugin {
 		void *arg;
 	} records[PLUGIN_MAX_RECORDS];
 	size_t nrecords;
+	/* Views of its own data for site scripts, registered with its records. */
+	const struct tremplin_view *views[PLUGIN_MAX_RECORDS];
+	size_t nviews;
 	/* Its statements, by their text, prepared under its own rights. */
 	struct {
 		char *sql;
@@ -174,6 +177,8 @@ unregister(struct tremplin_plugin *p)
 	if (set->srv->router != NULL)
 		router_remove_owner(set->srv->router, p);
 	resource_unregister_owner(set->srv->router, p);
+	view_remove_owner(p);
+	p->nviews = 0;
 	while ((h = TAILQ_FIRST(&p->hooks)) != NULL)
 		hook_free(h);
 	for (size_t i = 0; i < p->nstmts; i++) {
@@ -446,6 +451,95 @@ h_record(struct tremplin_plugin *p, const struct tremplin_record *d, void *arg)
 	return 0;
 }
 
+static int
+h_view_register(struct tremplin_plugin *p, const struct tremplin_view *v)
+{
+	if (p->state != PS_LOADING || v == NULL || p->nviews == PLUGIN_MAX_RECORDS) {
+		h_log(p, TREMPLIN_LOG_WARNING, "views are registered in init");
+		return -1;
+	}
+	p->views[p->nviews++] = v;
+	return 0;
+}
+
+/*
+ * A plugin's view: named "<plugin>.<what>.v<n>", a read-only statement over
+ * what the plugin may read (prepared under its rights here, so that a view
+ * cannot open the kernel's tables), read by roles that read personal data
+ * when it shows any. -1 with err.
+ */
+static int
+add_view(struct tremplin_plugin *p, const struct tremplin_view *tv, char *err, size_t errlen)
+{
+	size_t n = strlen(p->name);
+	struct view v = { 0 };
+	struct view_param *params;
+	sqlite3_stmt *st = NULL;
+	const void *prev;
+	int ok;
+
+	if (tv->size != sizeof(*tv) || tv->name == NULL || strncmp(tv->name, p->name, n) != 0 ||
+	    tv->name[n] != '.' || strstr(tv->name, ".v") == NULL || tv->sql == NULL ||
+	    tv->nparams > 16 || tv->roles == 0 ||
+	    (tv->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0) {
+		snprintf(err, errlen,
+		    "view %s: a name \"%s.<what>.v<n>\", an SQL text, roles, at most 16 parameters",
+		    tv->name ? tv->name : "?", p->name);
+		return -1;
+	}
+	for (const char *const *c = tv->categories; c && *c; c++) {
+		enum category cat = category_from_name(*c);
+		if (cat == CAT_MAX) {
+			snprintf(err, errlen, "view %s: unknown category %s", tv->name, *c);
+			return -1;
+		}
+		v.categories |= 1u << cat;
+	}
+	if (v.categories != 0 && (tv->roles & TREMPLIN_ROLE_ADMIN)) {
+		snprintf(err, errlen, "view %s: shows personal data, so the admin may not read it",
+		    tv->name);
+		return -1;
+	}
+	if (p->set->srv->db != NULL) {
+		prev = sqlguard_enter(p);
+		ok = sqlite3_prepare_v2(handle_of(p), tv->sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_stmt_readonly(st);
+		sqlguard_leave(prev);
+		if (!ok)
+			snprintf(err, errlen,
+			    "view %s: not a read-only statement over its own data: %s", tv->name,
+			    sqlite3_errmsg(handle_of(p)));
+		sqlite3_finalize(st);
+		if (!ok)
+			return -1;
+	}
+	for (size_t i = 0; i < tv->nparams; i++)
+		if (tv->params[i].name == NULL || tv->params[i].type < TREMPLIN_VIEW_DATE ||
+		    tv->params[i].type > TREMPLIN_VIEW_ROLE) {
+			snprintf(err, errlen, "view %s: parameter %zu: a name and a known type",
+			    tv->name, i);
+			return -1;
+		}
+	if ((params = calloc(tv->nparams ? tv->nparams : 1, sizeof(*params))) == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < tv->nparams; i++)
+		params[i] = (struct view_param){ tv->params[i].name,
+			(enum view_param_type)tv->params[i].type, tv->params[i].required,
+			tv->params[i].min, tv->params[i].max };
+	v.name = tv->name;
+	v.description = tv->description;
+	v.sql = tv->sql;
+	v.params = params;
+	v.nparams = tv->nparams;
+	v.roles = tv->roles;
+	if (view_add(&v, p) == -1) {
+		free(params);
+		snprintf(err, errlen, "view %s: the name is taken", tv->name);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The records declared in init, once the migrations made their tables (or,
  * checking, without a database: the declarations alone). -1 with err.
@@ -462,6 +556,9 @@ register_records(struct tremplin_plugin *p, char *err, size_t errlen)
 		if (rc == -1)
 			return -1;
 	}
+	for (size_t i = 0; i < p->nviews; i++)
+		if (add_view(p, p->views[i], err, errlen) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1247,6 +1344,7 @@ static const struct tremplin_host host = {
 	.record_create = h_record_create,
 	.record_update = h_record_update,
 	.view = h_view,
+	.view_register = h_view_register,
 	.publish = h_publish,
 	.subscribe = h_subscribe,
 	.event_done = h_event_done,

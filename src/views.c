@@ -92,13 +92,50 @@ static const struct view views[] = {
 	},
 };
 
+/* Views of plugins' own data, registered while they are loaded. */
+#define VIEWS_ADDED_MAX 128
+static struct {
+	struct view v;
+	const void *owner;
+} added[VIEWS_ADDED_MAX];
+static size_t nadded;
+
 const struct view *
 view_find(const char *name)
 {
 	for (size_t i = 0; i < TR_NELEM(views); i++)
 		if (name != NULL && strcmp(views[i].name, name) == 0)
 			return &views[i];
+	for (size_t i = 0; i < nadded; i++)
+		if (name != NULL && strcmp(added[i].v.name, name) == 0)
+			return &added[i].v;
 	return NULL;
+}
+
+int
+view_add(const struct view *v, const void *owner)
+{
+	if (v->name == NULL || view_find(v->name) != NULL || nadded == VIEWS_ADDED_MAX)
+		return -1;
+	added[nadded].v = *v;
+	added[nadded].owner = owner;
+	nadded++;
+	return 0;
+}
+
+void
+view_remove_owner(const void *owner)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < nadded; i++) {
+		if (added[i].owner == owner) {
+			free((void *)added[i].v.params);
+			continue;
+		}
+		added[j++] = added[i];
+	}
+	nadded = j;
 }
 
 const struct view *

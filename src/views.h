@@ -50,6 +50,13 @@ struct view {
 #define VIEW_MAX_ROWS 5000
 
 const struct view *view_find(const char *name);
+/*
+ * Add a view of a plugin's own data (its params array is the registry's to
+ * free; its texts the plugin's, alive while it is loaded): -1 when the name
+ * is taken or the registry full. Removed with view_remove_owner.
+ */
+int view_add(const struct view *, const void *owner);
+void view_remove_owner(const void *owner);
 /* The registry, for documentation and tests. */
 const struct view *view_list(size_t *n);
 

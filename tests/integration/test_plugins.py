@@ -7,6 +7,7 @@ check): the example in plugins/example/, the test plugins in tests/plugins/
 (recorder, and one broken plugin per refusal the loader makes).
 """
 
+import json
 import os
 import shlex
 import shutil
@@ -355,3 +356,72 @@ def test_sdk__installed_with_pkg_config__builds_a_plugin_that_loads(make_daemon)
         d.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- views of a plugin's own data --------------------------------------------------
+
+
+VIEWER = r"""
+#include <tremplin/plugin.h>
+
+static const struct tremplin_migration migrations[] = {
+	{ 1, "CREATE TABLE viewer_rows (id INTEGER PRIMARY KEY, label TEXT NOT NULL);"
+	     "INSERT INTO viewer_rows (label) VALUES ('un'), ('deux');" },
+};
+static const struct tremplin_view view = { .size = sizeof(struct tremplin_view),
+	.name = "viewer.rows.v1", .sql = VIEW_SQL, .roles = TREMPLIN_ROLE_COORDINATOR };
+
+static int
+v_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
+{
+	*ctx = NULL;
+	return host->migrations(self, migrations, 1) || host->view_register(self, &view);
+}
+static int v_start(void *ctx) { (void)ctx; return 0; }
+static void v_stop(void *ctx) { (void)ctx; }
+
+TREMPLIN_PLUGIN(.name = "viewer", .version = "1", .description = "test: a view",
+    .init = v_init, .start = v_start, .stop = v_stop);
+"""
+
+
+def _build_viewer(d, tmp_path, sql):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("needs cc to build the plugin")
+    src = tmp_path / "viewer.c"
+    src.write_text(VIEWER)
+    c = subprocess.run([cc, "-shared", "-fPIC", "-I", os.path.join(tt.TOP_BUILDDIR, "include"),
+                        "-DVIEW_SQL=%s" % json.dumps(sql), "-o",
+                        os.path.join(d.settings["plugin_dir"], "viewer.so"), str(src)],
+                       capture_output=True, text=True, timeout=120)
+    assert c.returncode == 0, c.stderr
+
+
+def test_view__a_plugins_own_data__read_by_the_roles_it_names(make_daemon, tmp_path):
+    d = make_daemon(start=False, plugin_files=["recorder"])
+    _build_viewer(d, tmp_path, "SELECT id, label FROM viewer_rows ORDER BY id")
+    d.write_config(plugins={"viewer": {}, "recorder": {}})
+    d.start()
+    assert tt.plugins_of(d)["viewer"]["state"] == "enabled"
+    # The recorder reads its own view through the host, as the caller.
+    d.create("/v1/structures", tt.structure_body())
+    tt.wait_for("the recorder", lambda: len(tt.recorded(d)) >= 1)
+    a = d.get("/v1/recorder/view", who="eti")
+    assert a.status == 200 and {r["type"] for r in a.body["items"]} >= {"structure.created"}, a
+
+
+@pytest.mark.parametrize("sql, why", [
+    ("SELECT first_name FROM employees", "not a read-only statement over its own data"),
+    ("SELECT detail FROM barriers", "not a read-only statement over its own data"),
+    ("DELETE FROM viewer_rows", "not a read-only statement over its own data"),
+])
+def test_view__over_the_kernels_people_or_writing__refused_at_load(make_daemon, tmp_path, sql,
+                                                                   why):
+    d = make_daemon(start=False, plugin_files=["recorder"])
+    _build_viewer(d, tmp_path, sql)
+    d.write_config(plugins={"viewer": {}})
+    d.start()
+    p = tt.plugins_of(d)["viewer"]
+    assert p["state"] == "disabled_failed" and why in p["last_error"], p
+    assert d.get("/v1/health").status == 200

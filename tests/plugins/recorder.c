@@ -80,6 +80,29 @@ list(struct tremplin_request *req, void *arg)
 	r->host->reply(req, 200, json_pack("{s:o}", "items", items));
 }
 
+/* A view of its own rows, for scripts and for itself (GET /v1/recorder/view). */
+static const struct tremplin_view events_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "recorder.events.v1",
+	.description = "the events the recorder saw",
+	.sql = "SELECT id, type, sub FROM recorder_events ORDER BY sub, id",
+	.roles = TREMPLIN_ROLES_STAFF,
+};
+
+static void
+view(struct tremplin_request *req, void *arg)
+{
+	struct recorder *r = arg;
+	char err[256];
+	json_t *rows;
+
+	if (r->host->view(r->self, req, "recorder.events.v1", NULL, &rows, err, sizeof(err)) != 0) {
+		r->host->reply_error(req, 400, "bad_request", NULL, "%s", err);
+		return;
+	}
+	r->host->reply(req, 200, json_pack("{s:o}", "items", rows));
+}
+
 static int
 rec_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
 {
@@ -99,7 +122,14 @@ rec_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **
 		.query = query,
 		.fn = list,
 		.arg = r };
+	const struct tremplin_route_spec viewr = { .size = sizeof(viewr),
+		.methods = TREMPLIN_GET,
+		.path = "/view",
+		.roles = TREMPLIN_ROLES_STAFF,
+		.fn = view,
+		.arg = r };
 	return host->migrations(self, migrations, 1) || host->route(self, &events) ||
+	    host->route(self, &viewr) || host->view_register(self, &events_view) ||
 	    host->subscribe(self, "all", "*", on_all, r) ||
 	    host->subscribe(self, "picky", "*", on_picky, r);
 }
