@@ -21,7 +21,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "luahost.h"
-#include "plugin.h"
+#include "plugins.h"
 #include "server.h"
 #include "util.h"
 

@@ -26,7 +26,7 @@
 #include "db.h"
 #include "events.h"
 #include "net.h"
-#include "plugin.h"
+#include "plugins.h"
 #include "router.h"
 #include "scheduler.h"
 #include "handlers.h"

@@ -1,4 +1,4 @@
-/* The C plugin loader and the host table plugins receive. */
+/* The C plugin loader and the host table plugins receive (the SDK is include/tremplin/plugin.h). */
 #ifndef TREMPLIN_PLUGIN_LOADER_H
 #define TREMPLIN_PLUGIN_LOADER_H
 

@@ -4,7 +4,7 @@
  * subscriptions, timers, requests in flight) is owned by its record, so a
  * refused or stopped plugin leaves nothing behind.
  */
-#include "plugin.h"
+#include "plugins.h"
 
 #include <assert.h>
 #include <dlfcn.h>
