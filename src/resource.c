@@ -245,6 +245,7 @@ static void
 resource_free(struct resource *res)
 {
 	free(res->cat);
+	free(res->ref);
 	free(res->comp_cat);
 	free(res->sql_select);
 	free(res->sql_insert);
@@ -292,8 +293,9 @@ resolve_columns(struct resource *res, const char *module, char *err, size_t errl
 	if (strcmp(d->columns[0].name ? d->columns[0].name : "", "id") != 0)
 		return refuse_decl(err, errlen, "columns: the first is \"id\"");
 	res->cat = calloc(d->ncolumns, sizeof(*res->cat));
+	res->ref = calloc(d->ncolumns, sizeof(*res->ref));
 	res->comp_cat = calloc(d->ncomputed ? d->ncomputed : 1, sizeof(*res->comp_cat));
-	if (res->cat == NULL || res->comp_cat == NULL)
+	if (res->cat == NULL || res->comp_cat == NULL || res->ref == NULL)
 		fatal("calloc");
 	for (size_t i = 0; i < d->ncolumns; i++) {
 		const struct tremplin_column *c = &d->columns[i];
@@ -307,14 +309,20 @@ resolve_columns(struct resource *res, const char *module, char *err, size_t errl
 			return refuse_decl(err, errlen, "column %s: unknown type", c->name);
 		if (c->type == TREMPLIN_COL_ENUM && (c->values == NULL || c->values[0] == NULL))
 			return refuse_decl(err, errlen, "column %s: an enum needs values", c->name);
-		if (c->type == TREMPLIN_COL_REF &&
-		    (c->ref == NULL || resource_find(c->ref) == NULL)) {
+		if (c->type == TREMPLIN_COL_REF) {
+			/* Its own module's, or the kernel's: another plugin may be unloaded alone. */
 			char qualified[RESOURCE_NAME_MAX];
 			snprintf(
 			    qualified, sizeof(qualified), "%s.%s", module, c->ref ? c->ref : "");
-			if (c->ref == NULL || resource_find(qualified) == NULL)
+			if (c->ref != NULL && (res->ref[i] = resource_find(qualified)) == NULL &&
+			    ((res->ref[i] = resource_find(c->ref)) == NULL ||
+			        !res->ref[i]->embedded))
+				res->ref[i] = NULL;
+			if (res->ref[i] == NULL)
 				return refuse_decl(err, errlen,
-				    "column %s: ref names no record type declared before it",
+				    "column %s: ref names no record type of its module or the "
+				    "kernel "
+				    "declared before it",
 				    c->name);
 		}
 		if (c->category == NULL) {
@@ -371,8 +379,9 @@ resolve_owner(struct resource *res, const char *module, char *err, size_t errlen
 			return refuse_decl(
 			    err, errlen, "a record's record names parent and parent_col");
 		snprintf(qualified, sizeof(qualified), "%s.%s", module, d->parent);
+		/* Its own module's, or the kernel's: another plugin may be unloaded alone. */
 		if ((res->parent = resource_find(qualified)) == NULL &&
-		    (res->parent = resource_find(d->parent)) == NULL)
+		    ((res->parent = resource_find(d->parent)) == NULL || !res->parent->embedded))
 			return refuse_decl(err, errlen,
 			    "parent %s: no such record type declared before it", d->parent);
 		if (find_col(res, d->parent_col) == NULL)
@@ -977,35 +986,18 @@ check_text(const char *s, int max)
 
 /* Whether a row of a record type exists (a REF column's target). */
 static int
-ref_exists(struct tremplin_request *r, const struct tremplin_column *c, int64_t id)
+ref_exists(struct tremplin_request *r, const struct resource *to, int64_t id)
 {
-	char qualified[RESOURCE_NAME_MAX];
-	const struct resource *to = resource_find(c->ref);
 	char sql[160];
-	sqlite3_stmt *st;
-	int found;
 
-	if (to == NULL) {
-		/* A plugin's record names its own types without its prefix. */
-		const struct resource *self = r->route ? r->route->arg : NULL;
-		snprintf(qualified, sizeof(qualified), "%s.%s", self ? self->module : "", c->ref);
-		to = resource_find(qualified);
-	}
-	if (to == NULL)
-		return 0;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?", to->table);
-	if ((st = db_stmt(r->srv->db, sql)) == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	db_done(st);
-	return found;
+	return db_row_exists(r->srv->db, sql, id) == 1;
 }
 
 /* The value of one column: its type and bounds. */
 static int
-check_value(struct tremplin_request *r, const struct tremplin_column *c, json_t *v,
-    struct tremplin_error *e)
+check_value(struct tremplin_request *r, const struct resource *res, const struct tremplin_column *c,
+    json_t *v, struct tremplin_error *e)
 {
 	const char *why;
 
@@ -1081,7 +1073,7 @@ check_value(struct tremplin_request *r, const struct tremplin_column *c, json_t 
 	case TREMPLIN_COL_REF:
 		if (!json_is_integer(v))
 			goto type;
-		if (!ref_exists(r, c, json_integer_value(v))) {
+		if (!ref_exists(r, res->ref[col_index(res, c)], json_integer_value(v))) {
 			input_error_set(e, 422, "validation_failed", c->name, "%s is not a %s",
 			    c->name, c->ref);
 			return -1;
@@ -1163,7 +1155,7 @@ check_input(struct tremplin_request *r, const struct resource *res, const struct
 			}
 			continue;
 		}
-		if (check_value(r, c, v, e) == -1)
+		if (check_value(r, res, c, v, e) == -1)
 			return -1;
 	}
 	if (before == NULL)
@@ -1431,7 +1423,8 @@ bind_filters(struct tremplin_request *r, const struct resource *res, const struc
 		default:
 			j = json_string(v);
 		}
-		if (j == NULL || (c->type != TREMPLIN_COL_TEXT && check_value(r, c, j, &e) == -1)) {
+		if (j == NULL ||
+		    (c->type != TREMPLIN_COL_TEXT && check_value(r, res, c, j, &e) == -1)) {
 			json_decref(j);
 			api_error(r, 400, "bad_request", f->name, "%s: %s", f->name,
 			    j ? e.message : "not a value");

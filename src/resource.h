@@ -40,6 +40,7 @@ struct resource {
 	size_t ncols;
 	enum category *cat; /* per column */
 	enum category *comp_cat; /* per computed field */
+	const struct resource **ref; /* per column: a REF column's record type */
 	enum category sensitive_base; /* sensitive_col's category when the row is not sensitive */
 	const struct resource *parent;
 	const char *parent_col;
