@@ -567,6 +567,8 @@ static const struct migration core_migrations[] = {
 	    "  person_where TEXT NOT NULL,"
 	    "  depth INTEGER NOT NULL,"
 	    "  declared_at TEXT NOT NULL);" },
+	/* Why a file was reopened after an exit (employees.status_reason). */
+	{ 10, "ALTER TABLE employees ADD COLUMN status_reason TEXT;" },
 };
 
 const struct db_module core_module = {

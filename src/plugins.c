@@ -1137,6 +1137,8 @@ h_subscribe(
 		return -1;
 	}
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
+	if (p->checking)
+		return 0; /* tremplind -n: nothing runs */
 	struct hook *h = hook_new(p, arg, 0);
 	h->fn.event = fn;
 	if (events_subscribe(p->set->srv->events, p, full, type, event_call, h) == -1) {
@@ -1152,7 +1154,8 @@ h_event_done(struct tremplin_plugin *p, const char *name, int64_t id, int ok, co
 	char full[128];
 
 	snprintf(full, sizeof(full), "%s/%s", p->name, name ? name : "");
-	events_done(p->set->srv->events, full, id, ok, error);
+	if (p->set->srv->events != NULL)
+		events_done(p->set->srv->events, full, id, ok, error);
 }
 
 static void
@@ -1183,6 +1186,8 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 		return -1;
 	}
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
+	if (p->checking)
+		return 0;
 	struct hook *h = hook_new(p, arg, 0);
 	h->fn.timer = fn;
 	if (sched_add(p->set->srv->sched, p, full, period_ms, period_ms, jitter_ms, timer_call,
@@ -1198,6 +1203,8 @@ h_after(struct tremplin_plugin *p, int64_t delay_ms, tremplin_timer_fn fn, void 
 {
 	if (fn == NULL || delay_ms < 0)
 		return -1;
+	if (p->checking)
+		return ++p->next_timer;
 	struct hook *h = hook_new(p, arg, 1);
 	h->fn.timer = fn;
 	h->id = ++p->next_timer;
@@ -1226,7 +1233,7 @@ h_cancel(struct tremplin_plugin *p, int64_t id)
 static int64_t
 h_now_ms(struct tremplin_plugin *p)
 {
-	return sched_now(p->set->srv->sched);
+	return p->set->srv->sched != NULL ? sched_now(p->set->srv->sched) : tr_now_ms();
 }
 
 static void
@@ -1251,6 +1258,10 @@ h_http(struct tremplin_plugin *p, const struct tremplin_http_request *rq, trempl
 
 	if (rq == NULL || fn == NULL || rq->nheaders > TR_NELEM(hdrs)) {
 		snprintf(err, errlen, "bad request description");
+		return -1;
+	}
+	if (p->set->srv->net == NULL) {
+		snprintf(err, errlen, "no outbound requests while checking a configuration");
 		return -1;
 	}
 	for (size_t i = 0; i < rq->nheaders; i++)

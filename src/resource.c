@@ -728,7 +728,7 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 	 * note for the ETI) does not exist for it: that it exists, and when it
 	 * was written, is already more than the policy grants.
 	 */
-	if (!personal) {
+	if (!personal && res->person) {
 		json_decref(out);
 		return NULL;
 	}
@@ -1349,7 +1349,11 @@ readable_at_all(const struct resource *res, const struct access *a)
 	for (size_t i = 0; i < res->ncols; i++)
 		if (res->cat[i] != CAT_NONE && policy_can_read(&ref, res->cat[i]))
 			return 1;
-	return 0;
+	/* A record of nobody's whose fields are all "none": as the category says. */
+	for (size_t i = 0; i < res->ncols && !res->person; i++)
+		if (res->cat[i] != CAT_NONE)
+			return 0;
+	return !res->person && policy_can_read(a, CAT_NONE);
 }
 
 static void
@@ -1958,9 +1962,13 @@ resource_delete(struct tremplin_request *r)
 		not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
-	/* Deleting a row removes each of its values: the caller must be able to write them all. */
+	/*
+	 * Deleting a row removes each of its values: the caller must be able to
+	 * write them all, a sensitive field by its category in other rows (the
+	 * ETI deletes a check-in that recorded an injury's detail).
+	 */
 	for (size_t i = 1; i < res->ncols; i++) {
-		enum category c = col_category(res, i, before);
+		enum category c = res->cat[i];
 		if (server_col(res, &res->cols[i]))
 			continue;
 		if (!policy_can_write(&a, c)) {
@@ -2049,6 +2057,16 @@ resource_policy_json(void)
 		    fields, "computed", computed, "ops", ops);
 		json_object_set_new(
 		    o, "parent", res->parent ? json_string(res->parent->name) : json_null());
+		/* Fields the server sets, and fields taken on create and never changed. */
+		json_t *server = json_array(), *fixed = json_array();
+		for (size_t j = 0; j < res->ncols; j++) {
+			if (server_col(res, &res->cols[j]))
+				json_array_append_new(server, json_string(res->cols[j].name));
+			else if (res->cols[j].flags & TREMPLIN_COL_FIXED)
+				json_array_append_new(fixed, json_string(res->cols[j].name));
+		}
+		json_object_set_new(o, "server", server);
+		json_object_set_new(o, "fixed", fixed);
 		/* Records shown inside this one: key -> record name. */
 		json_t *nested = json_object();
 		for (size_t k = 0; k < nregistry; k++)

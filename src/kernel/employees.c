@@ -89,6 +89,16 @@ static const struct tremplin_column employee_cols[] = {
 	    .category = "identity",
 	    .values = pathway_statuses,
 	    .def = "\"in_pathway\"" },
+	/*
+	 * Why the status changed back from exited (a reopened file): required
+	 * then, kept with the file. It may tell what the exit did (an illness,
+	 * a detention): the orientation's readers, as the exit's category.
+	 */
+	{ .name = "status_reason",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "orientation",
+	    .max = 500 },
 	{ .name = "last_contact_at",
 	    .type = TREMPLIN_COL_TEXT,
 	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_CREATED },
@@ -118,6 +128,14 @@ staff_role_of(struct tremplin_request *r, int64_t id)
 }
 
 static int
+status_is(const json_t *o, const char *status)
+{
+	const char *s = json_string_value(json_object_get(o, "status"));
+
+	return s != NULL && strcmp(s, status) == 0;
+}
+
+static int
 employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
     struct tremplin_error *e, void *arg)
 {
@@ -128,7 +146,6 @@ employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
 	       *eti = json_object_get(o, "referent_eti_id");
 	char today[11];
 
-	(void)before;
 	if (db_row_exists(r->srv->db, "SELECT 1 FROM structures WHERE id = ?",
 	        json_integer_value(json_object_get(o, "structure_id"))) != 1) {
 		input_error_set(
@@ -174,6 +191,17 @@ employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
 		if (!ok) {
 			input_error_set(e, 422, "validation_failed", "france_travail_id",
 			    "france_travail_id must be 7 to 11 digits or capital letters");
+			return -1;
+		}
+	}
+	/* An exited person is back in the pathway only with a reason kept with the file. */
+	if (before != NULL && status_is(before, "exited") && !status_is(o, "exited")) {
+		const char *reason = json_str(o, "status_reason");
+		const char *was = json_str((json_t *)before, "status_reason");
+		if (reason == NULL || (was != NULL && strcmp(reason, was) == 0)) {
+			input_error_set(e, 422, "validation_failed", "status_reason",
+			    "status_reason is required to reopen the file of a person who exited: "
+			    "say why in the same request");
 			return -1;
 		}
 	}

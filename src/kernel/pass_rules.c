@@ -224,6 +224,36 @@ pass_check_suspension(
 }
 
 int
+pass_check_suspension_end(const struct pass_period *was, int64_t end, struct pass_err *e)
+{
+	char b1[CAL_DATE_LEN];
+
+	if (end < was->start)
+		return fail(
+		    e, "end_date", "end_date is before start_date, %s", fmt(was->start, b1));
+	if (end > was->end)
+		return fail(e, "end_date",
+		    "end_date may only move earlier than %s (the suspension ends early); to "
+		    "suspend "
+		    "longer, record a new suspension from %s",
+		    fmt(was->end, b1), fmt(was->end + 1, b1));
+	return 0;
+}
+
+int
+pass_check_prolongation_days(int64_t was_days, int64_t days, struct pass_err *e)
+{
+	if (days < 1)
+		return fail(e, "days", "days must be 1 or more");
+	if (days > was_days)
+		return fail(e, "days",
+		    "days may only be fewer than %lld (the prolongation ends early); to prolong "
+		    "further, record a new prolongation",
+		    (long long)was_days);
+	return 0;
+}
+
+int
 pass_check_prolongation(
     const struct pass *p, const struct pass_prolongation_req *q, struct pass_err *e)
 {

@@ -128,6 +128,13 @@ int pass_check_prolongation(
     const struct pass *p, const struct pass_prolongation_req *, struct pass_err *);
 
 /* The code of a reason ("rqth"), and back (PROLONG_NONE when unknown). */
+/*
+ * Ending early: a suspension's new end (was: as recorded), a prolongation's
+ * new number of days. Only earlier, never before its start: what makes it
+ * longer is a new suspension or prolongation, checked as such.
+ */
+int pass_check_suspension_end(const struct pass_period *was, int64_t end, struct pass_err *);
+int pass_check_prolongation_days(int64_t was_days, int64_t days, struct pass_err *);
 const char *pass_reason_name(enum pass_reason);
 enum pass_reason pass_reason_parse(const char *);
 

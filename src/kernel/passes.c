@@ -419,9 +419,10 @@ static const struct tremplin_column suspension_cols[] = {
 	    .type = TREMPLIN_COL_DATE,
 	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
 	    .category = "pass_iae" },
+	/* Moved earlier when the suspension ends early. */
 	{ .name = "end_date",
 	    .type = TREMPLIN_COL_DATE,
-	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .flags = TREMPLIN_COL_REQUIRED,
 	    .category = "pass_iae" },
 	{ .name = "reason",
 	    .type = TREMPLIN_COL_ENUM,
@@ -442,7 +443,12 @@ suspension_check(struct tremplin_request *r, json_t *o, const json_t *before,
 	struct pass_err pe;
 	int rc = 0;
 
-	(void)before;
+	if (before != NULL) {
+		/* A change is an early end: the PASS's end moves earlier with it. */
+		struct pass_period was = { date_days(json_str((json_t *)before, "start_date")),
+			date_days(json_str((json_t *)before, "end_date")) };
+		return pass_check_suspension_end(&was, s.end, &pe) == -1 ? rule_error(&pe, e) : 0;
+	}
 	if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
 		return load_error(e, "the pass");
 	if (pass_check_suspension(&rec.p, cal_paris_day(tr_now_ms()), &s, &pe) == -1)
@@ -484,7 +490,7 @@ const struct tremplin_record rec_pass_suspension = {
 	.parent = "pass",
 	.parent_col = "pass_id",
 	.nested_as = "suspensions",
-	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
 	.check = suspension_check,
 	.after_write = touch_pass,
 	.expand = suspension_expand,
@@ -500,10 +506,13 @@ static const char *const prolongation_reasons[] = { "end_of_training", "rqth", "
 static const struct tremplin_column prolongation_cols[] = {
 	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
 	{ .name = "pass_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
-	/* Added to the end as it stands; at most 12 months (366 days over a leap day). */
+	/*
+	 * Added to the end as it stands; at most 12 months (366 days over a leap
+	 * day); fewer when the prolongation ends early.
+	 */
 	{ .name = "days",
 	    .type = TREMPLIN_COL_INT,
-	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .flags = TREMPLIN_COL_REQUIRED,
 	    .category = "pass_iae",
 	    .min = 1,
 	    .max = 366 },
@@ -552,7 +561,12 @@ prolongation_check(struct tremplin_request *r, json_t *o, const json_t *before,
 	struct pass_err pe;
 	int rc = 0;
 
-	(void)before;
+	if (before != NULL)
+		return pass_check_prolongation_days(
+		           json_integer_value(json_object_get(before, "days")),
+		           json_integer_value(json_object_get(o, "days")), &pe) == -1
+		    ? rule_error(&pe, e)
+		    : 0;
 	if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
 		return load_error(e, "the pass");
 	q.reason = pass_reason_parse(json_str(o, "reason"));
@@ -608,7 +622,7 @@ const struct tremplin_record rec_pass_prolongation = {
 	.parent = "pass",
 	.parent_col = "pass_id",
 	.nested_as = "prolongations",
-	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
 	.check = prolongation_check,
 	.after_write = touch_pass,
 	.expand = prolongation_expand,

@@ -4,6 +4,7 @@ Writes go through the CIP (bin) and the ETI (sys), the roles that make them
 in a workshop; what each role may see is test_policy_matrix.py's business.
 """
 
+import json
 import os
 import sqlite3
 
@@ -487,3 +488,37 @@ def test_last_contact__every_write_moves_it(daemon, ctx, write):
     assert a.status in (200, 201), a
     now = contact(daemon, e)
     assert now > old and now >= note["created_at"], (old, now)
+
+
+# ---- reopening the file of a person who exited ---------------------------------
+
+
+def test_exited__back_in_pathway__only_with_a_reason_kept_and_journaled(daemon, ctx):
+    e = new_employee(daemon, ctx, referent_cip_id=ctx["cip_id"])
+    a = daemon.post("/v1/employees/%d/exits" % e["id"],
+                    {"exit_date": "2025-11-30", "category": "emploi_durable"}, who="cip")
+    assert a.status == 201, a
+    path = "/v1/employees/%d" % e["id"]
+    assert daemon.get(path, who="cip").body["status"] == "exited"
+    last = daemon.sql("SELECT max(id) FROM events")[0][0]
+    # A bare change of status: refused by name, nothing written.
+    refused(daemon, "PATCH", path, {"status": "in_pathway"}, 422, "status_reason")
+    assert daemon.get(path, who="cip").body["status"] == "exited"
+    assert daemon.sql("SELECT count(*) FROM events WHERE id > ?", (last,)) == [(0,)]
+    why = "Rupture de la période d'essai chez l'employeur : retour à l'atelier"
+    b = daemon.patch(path, {"status": "in_pathway", "status_reason": why}, who="cip")
+    assert b.status == 200, b
+    assert (b.body["status"], b.body["status_reason"]) == ("in_pathway", why)
+    ev = daemon.sql("SELECT type, payload FROM events WHERE id > ?", (last,))
+    assert [t for t, _ in ev] == ["employee.updated"], ev
+    assert sorted(json.loads(ev[0][1])["changed"]) == ["status", "status_reason"]
+    assert why not in ev[0][1]
+    # The ETI sees the person back in the pathway, not why.
+    seen = daemon.get(path, who="eti").body
+    assert seen["status"] == "in_pathway" and "status_reason" not in seen, seen
+    # Exited again (the exit's own record), then back again: a new reason each time.
+    assert daemon.patch("/v1/exits/%d" % a.body["id"], {"exit_date": "2026-01-30"},
+                        who="cip").status == 200
+    assert daemon.get(path, who="cip").body["status"] == "exited"
+    refused(daemon, "PATCH", path, {"status": "in_pathway", "status_reason": why}, 422,
+            "status_reason")

@@ -588,3 +588,52 @@ def test_events__journaled_without_values(d, employee):
          {"id": r["id"], "employee_id": p["employee_id"], "pass_id": p["id"], "changed": []},
          cip),
     ]
+
+
+# ---- ending a suspension or a prolongation early --------------------------------
+
+
+def test_suspension__ended_early__pass_end_moves_earlier_journaled_and_audited(d, employee):
+    p = new_pass(d, employee(), start_date="2026-01-05")  # to 2028-01-04
+    a = d.post("/v1/passes/%d/suspensions" % p["id"],
+               {"start_date": "2026-02-20", "end_date": "2026-03-21",
+                "reason": "contract_suspended"}, who="cip")
+    assert a.status == 201, a
+    s = a.body
+    assert d.get("/v1/passes/%d" % p["id"], who="cip").body["end_date"] == "2028-02-03"
+    path = "/v1/pass_suspensions/%d" % s["id"]
+    # Longer, before its start, or another field: refused by name, nothing written.
+    refused(d, "PATCH", path, {"end_date": "2026-03-22"}, 422, "end_date",
+            words="only move earlier")
+    refused(d, "PATCH", path, {"end_date": "2026-02-19"}, 422, "end_date",
+            words="before start_date")
+    refused(d, "PATCH", path, {"start_date": "2026-02-21"}, 422, "start_date")
+    refused(d, "PATCH", path, {"reason": "force_majeure"}, 422, "reason")
+    refused(d, "PATCH", path, {"end_date": "2026-03-01"}, 403, "end_date", who="eti")
+    last = d.sql("SELECT max(id) FROM events")[0][0]
+    # The person came back on 2 March: the suspension ends on 1 March, 10 days.
+    b = d.patch(path, {"end_date": "2026-03-01"}, who="cip")
+    assert b.status == 200, b
+    assert (b.body["end_date"], b.body["days"]) == ("2026-03-01", 10)
+    g = d.get("/v1/passes/%d" % p["id"], who="eti").body
+    assert (g["end_date"], g["status"]) == ("2028-01-14", "VALID"), g
+    ev = d.sql("SELECT type, payload FROM events WHERE id > ? ORDER BY id", (last,))
+    assert [t for t, _ in ev] == ["pass_suspension.updated"], ev
+    assert json.loads(ev[0][1])["changed"] == ["end_date"]
+    emp = g["employee_id"]
+    entries = d.get("/v1/audit?employee_id=%d&limit=500" % emp, who="coordinator").body["items"]
+    assert (entries[-1]["action"], entries[-1]["resource"]) == ("update", "pass_suspensions")
+
+
+def test_prolongation__ended_early__fewer_days_only(d, employee):
+    p = new_pass(d, employee(), start_date="2025-01-06")  # to 2027-01-05
+    a = prolong(d, p, days=90, reason="rqth")
+    assert a.status == 201, a
+    path = "/v1/pass_prolongations/%d" % a.body["id"]
+    refused(d, "PATCH", path, {"days": 91}, 422, "days", words="only be fewer")
+    refused(d, "PATCH", path, {"days": 0}, 422, "days")
+    refused(d, "PATCH", path, {"reason": "other"}, 422, "reason")
+    b = d.patch(path, {"days": 30}, who="coordinator")
+    assert b.status == 200, b
+    assert (b.body["days"], b.body["end_date"]) == (30, "2027-02-04")
+    assert d.get("/v1/passes/%d" % p["id"], who="cip").body["end_date"] == "2027-02-04"

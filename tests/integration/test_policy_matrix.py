@@ -46,14 +46,6 @@ pytestmark = pytest.mark.skipif(not tt.IS_ROOT,
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Fields the server sets: never taken from input (422 for everyone); by name, and those
 # of one resource only (a PASS's initial_end_date is given, a contract's is not).
-SERVER = {"id", "employee_id", "created_at", "updated_at", "last_contact_at", "created_by",
-          "author_id", "done_by"}
-SERVER_OF = {("contract", "initial_end_date"), ("contract_renewal", "previous_end_date")}
-# Fields taken on create and never changed (422 for everyone).
-FIXED = {("welcome_item", "item"), ("contract", "structure_id"),
-         ("contract_renewal", "new_end_date"), ("contract_renewal", "reason")} | {
-    ("ai_placement", f) for f in ("employer_kind", "employer_name", "start_date", "end_date",
-                                  "hours")}
 # DOMAIN.md: barriers, "only those the CIP shares with the ETI".
 ROW_RULES = {"barrier": lambda bits, row: "eti" not in bits or bool(row["shared_with_eti"])}
 DEFAULT_WELCOME = ["booklet", "rules", "safety_briefing", "ppe_issued", "medical_visit",
@@ -306,7 +298,8 @@ class World:
         return self.truth("employee", row["id"] if res == "employee" else row["employee_id"])
 
     def server_set(self, res, f):
-        return f in SERVER or (res, f) in SERVER_OF or f == self.policy.parent_col(res)
+        # As GET /v1/policy says: set by the server, refused in input.
+        return f in self.policy.res[res]["server"]
 
     def documented(self, method, template):
         return method in self.paths.get(template, {})
@@ -925,7 +918,8 @@ OTHER = {
                  "email": "autre@example.org", "phone": "06 00 00 00 00",
                  "address": "1 rue Neuve", "france_travail_id": "7654321B",
                  "prescriber_kind": "mission_locale", "prescriber_name": "ML Guéret",
-                 "team": "Autre équipe", "referent_eti_id": None, "status": "candidate"},
+                 "team": "Autre équipe", "referent_eti_id": None, "status": "candidate",
+                 "status_reason": "autre raison"},
     "welcome_item": {"item": "rules", "done_on": "2025-01-05", "note": "autre note"},
     "barrier": {"category": "digital", "severity": 4, "status": "resolved",
                 "detail": "autre détail"},
@@ -1003,7 +997,7 @@ def test_matrix__patch_each_field__refused_unless_the_role_writes_its_category(w
             cat = world.policy.cat(res, f, row)
             if not visible:
                 expect = 404
-            elif world.server_set(res, f) or (res, f) in FIXED:
+            elif world.server_set(res, f) or f in world.policy.res[res]["fixed"]:
                 expect = 422
             elif not world.policy.writes(bits, cat):
                 expect = 403

@@ -290,6 +290,26 @@ test_prolongation__12_months__accepted_one_day_more__rejected(void **state)
 	refused(pass_check_prolongation(&p, &q, &e), &e, "days", NULL);
 }
 
+/* Ending early: only earlier, never before its start; longer is a new record. */
+static void
+test_early_end__suspension_earlier_only__prolongation_fewer_days_only(void **state)
+{
+	struct pass_period was = { D("2026-02-20"), D("2026-03-21") };
+	struct pass_err e;
+
+	(void)state;
+	ok(pass_check_suspension_end(&was, D("2026-03-21"), &e), &e);
+	ok(pass_check_suspension_end(&was, D("2026-02-20"), &e), &e);
+	refused(pass_check_suspension_end(&was, D("2026-03-22"), &e), &e, "end_date",
+	    "only move earlier");
+	refused(pass_check_suspension_end(&was, D("2026-02-19"), &e), &e, "end_date",
+	    "before start_date");
+	ok(pass_check_prolongation_days(90, 1, &e), &e);
+	ok(pass_check_prolongation_days(90, 90, &e), &e);
+	refused(pass_check_prolongation_days(90, 91, &e), &e, "days", "only be fewer");
+	refused(pass_check_prolongation_days(90, 0, &e), &e, "days", NULL);
+}
+
 static void
 test_prolongation__12_months_over_a_leap_year__366_days(void **state)
 {
@@ -520,6 +540,8 @@ main(void)
 		cmocka_unit_test(
 		    test_prolongation__rqth_5_year_cap__last_day_accepted_next_rejected),
 		cmocka_unit_test(test_prolongation__caps_pushed_back_by_suspensions),
+		cmocka_unit_test(
+		    test_early_end__suspension_earlier_only__prolongation_fewer_days_only),
 		cmocka_unit_test(test_prolongation__age_50_plus_7_year_cap),
 		cmocka_unit_test(test_prolongation__age_50_plus__checked_on_its_first_day),
 		cmocka_unit_test(test_prolongation__end_of_training__until_its_end_and_no_later),
