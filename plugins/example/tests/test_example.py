@@ -135,6 +135,7 @@ def plugged(module_daemons):
 
 
 def checkins(p, employee=None):
+    """The collection of a person's check-ins (the plugged employee's by default)."""
     return "/v1/example/employees/%d/checkins" % (employee or p["employee"])
 
 
@@ -261,3 +262,34 @@ def test_checkin__in_the_policy_as_declared(plugged):
     assert r["fields"]["medical_detail"] == ["safety", "sensitive"]
     assert r["fields"]["hours"] == ["attendance"] and r["fields"]["note"] == ["production"]
     assert r["sensitive_when"] == {"field": "incident", "values": ["injury"]}
+
+
+def test_checkin__exported_then_erased__even_once_the_plugin_is_unloaded(make_daemon):
+    d = make_daemon(plugin_files=["example"], plugins={"example": {}})
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    cip = d.get("/v1/whoami", who="cip").body["id"]
+    employee = d.create("/v1/employees", {
+        "structure_id": structure, "first_name": "Lou", "last_name": tt.unique("E"),
+        "birth_date": "1990-01-01", "prescriber_kind": "france_travail",
+        "referent_cip_id": cip}, who="cip")["id"]
+    d.create(checkins(None, employee), {"day": "2026-07-01", "present": True}, who="coordinator")
+    export = "/v1/employees/%d/export" % employee
+    a = d.get(export, who="coordinator")
+    assert [r["day"] for r in a.body["records"]["example.checkin"]] == ["2026-07-01"], a.body
+    assert a.body["not_loaded"] == [], a.body
+
+    # Unloaded: its rows cannot be shown by its rules, but the export says they are there...
+    d.stop()
+    d.write_config(plugins={})
+    d.start()
+    a = d.get(export, who="coordinator")
+    assert "example.checkin" not in a.body["records"], a.body
+    assert [(x["record"], x["plugin"], x["rows"]) for x in a.body["not_loaded"]] == [
+        ("example.checkin", "example", 1)], a.body
+    assert a.body["complete"] is False
+    # ...and the erasure takes them with the file.
+    a = d.call("DELETE", "/v1/employees/%d" % employee, {"reason": "request"}, who="coordinator")
+    assert a.status == 200, a
+    d.stop()
+    assert d.sql("SELECT count(*) FROM example_checkins WHERE employee_id = ?",
+                 (employee,)) == [(0,)]
