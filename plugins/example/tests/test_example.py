@@ -222,6 +222,10 @@ def test_checkin__injury_detail__the_referent_cips_alone(plugged):
     # The CIP reads attendance but does not write it.
     a = d.patch(path, {"hours": 3}, who="cip")
     assert (a.status, a.error["field"]) == (403, "hours"), a
+    # A delete takes every value of the row: no role writes both attendance and the
+    # sensitive detail, so an injury's check-in stays.
+    for who in ("eti", "cip", "coordinator"):
+        assert d.call("DELETE", path, who=who).status == 403, who
 
 
 def test_checkin__admin__never_reaches_it(plugged):
