@@ -1,7 +1,7 @@
 #!/bin/sh
 # The integration suite: a real tremplind on a temporary directory, driven over
-# its socket by tests/integration (python3 + pytest). `make check` exports
-# TOP_SRCDIR, TREMPLIND and TREMPLINCTL.
+# its socket by tests/integration and each plugin's plugins/<name>/tests
+# (python3 + pytest). `make check` exports TOP_SRCDIR, TREMPLIND and TREMPLINCTL.
 #
 # Exit 77 (skipped) only when python3 or pytest is missing; otherwise pytest's
 # own status, so that "no tests collected" (5) fails like any other problem.
@@ -30,4 +30,7 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 PYTHONDONTWRITEBYTECODE=1
 export TOP_SRCDIR TREMPLIND TREMPLINCTL ASAN_OPTIONS UBSAN_OPTIONS PYTHONDONTWRITEBYTECODE
 
-exec "$python" -m pytest -q -p no:cacheprovider "$top/tests/integration" "$@"
+# A plugin's tests live beside it: every plugins/<name>/tests directory.
+set -- "$top/tests/integration" $(find "$top/plugins" -mindepth 2 -maxdepth 2 -type d \
+	-name tests 2>/dev/null | sort) "$@"
+exec "$python" -m pytest -q -p no:cacheprovider "$@"

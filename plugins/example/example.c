@@ -1,5 +1,5 @@
 /*
- * example: the model plugin. Copy it to start one.
+ * example: the model plugin. Copy the directory to start one.
  *
  * It shows the two kinds of things a plugin does:
  *   - a record about a person, declared once (checkin: the ETI's morning
@@ -9,7 +9,14 @@
  *   - its own machinery: a count of the events of each type (a migration,
  *     a subscription, a hand-written route, a periodic timer).
  *
- * Configuration (tremplin.conf):
+ * The layout (README.md says more):
+ *   example.c       the descriptor, the life cycle, the declarations, the hooks
+ *   rules.c/.h      the rules, as pure functions (tests/test_rules.c)
+ *   migrations.c/.h the schema, append only
+ *   example.conf    its configuration section, commented
+ *   tests/          unit tests of the rules, integration tests against tremplind
+ *
+ * Configuration (tremplin.conf; example.conf is the commented copy):
  *   plugins = { example = { summary_interval = 3600 } }   -- seconds, 1..86400
  */
 #include <stdio.h>
@@ -18,32 +25,13 @@
 
 #include <tremplin/plugin.h>
 
+#include "migrations.h"
+#include "rules.h"
+
 struct example {
 	const struct tremplin_host *host;
 	struct tremplin_plugin *self;
 	long long interval;
-};
-
-/* Its tables are named example_...: the host lets it write no other. */
-static const struct tremplin_migration migrations[] = {
-	{ 1,
-	    "CREATE TABLE example_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL,"
-	    " last_id INTEGER NOT NULL)" },
-	{ 2,
-	    "CREATE TABLE example_checkins ("
-	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	    "  employee_id INTEGER NOT NULL,"
-	    "  day TEXT NOT NULL,"
-	    "  present INTEGER NOT NULL,"
-	    "  hours REAL,"
-	    "  incident TEXT NOT NULL DEFAULT 'none',"
-	    "  medical_detail TEXT,"
-	    "  note TEXT,"
-	    "  created_by INTEGER,"
-	    "  created_at TEXT NOT NULL,"
-	    "  updated_at TEXT NOT NULL,"
-	    "  UNIQUE (employee_id, day));"
-	    "CREATE INDEX example_checkins_employee ON example_checkins (employee_id, id);" },
 };
 
 /* ---- a person's record, declared ---- */
@@ -98,24 +86,27 @@ static const struct tremplin_filter checkin_filters[] = {
 	{ .name = "present", .column = "present", .op = TREMPLIN_FILTER_EQ },
 };
 
-/* Cross-field rules: hours only for someone present; a medical detail only for an injury. */
+/*
+ * Cross-field rules, on the object as it will be stored (after the merge
+ * patch): rules.c decides, this hook only reads the values and names the
+ * field it refuses.
+ */
 static int
 checkin_check(struct tremplin_request *req, json_t *obj, const json_t *before,
     struct tremplin_error *e, void *arg)
 {
 	struct example *x = arg;
 	json_t *hours = json_object_get(obj, "hours");
-	const char *incident = json_string_value(json_object_get(obj, "incident"));
 	json_t *detail = json_object_get(obj, "medical_detail");
+	enum checkin_verdict v;
 
 	(void)req, (void)before;
-	if (!json_is_true(json_object_get(obj, "present")) && json_is_number(hours) &&
-	    json_number_value(hours) > 0)
-		return x->host->error(e, 422, "hours", "hours are for someone present");
-	if (detail != NULL && !json_is_null(detail) &&
-	    (incident == NULL || strcmp(incident, "injury") != 0))
-		return x->host->error(
-		    e, 422, "medical_detail", "medical_detail is kept for an injury only");
+	v = checkin_rules(json_is_true(json_object_get(obj, "present")),
+	    json_is_number(hours) ? json_number_value(hours) : 0,
+	    json_string_value(json_object_get(obj, "incident")),
+	    detail != NULL && !json_is_null(detail));
+	if (v != CHECKIN_OK)
+		return x->host->error(e, 422, checkin_field(v), "%s", checkin_reason(v));
 	return 0;
 }
 
@@ -214,7 +205,7 @@ example_init(const struct tremplin_host *host, struct tremplin_plugin *self, voi
 		.fn = get_counts,
 		.arg = x,
 	};
-	if (host->migrations(self, migrations, sizeof(migrations) / sizeof(migrations[0])) != 0 ||
+	if (host->migrations(self, example_migrations, example_nmigrations) != 0 ||
 	    host->record(self, &checkin, x) != 0 || host->route(self, &counts) != 0 ||
 	    host->subscribe(self, "counter", "*", on_event, x) != 0) {
 		free(x);

@@ -1,6 +1,7 @@
 """C plugins against a live daemon: the loader's refusals, plugin_strict, the
-roles of GET /v1/plugins and of plugins' routes, the example plugin, and a
-plugin built out of the tree against the installed SDK.
+roles of GET /v1/plugins and of plugins' routes, and a plugin built out of the
+tree against the installed SDK. The example plugin's own tests are in
+plugins/example/tests/.
 
 The plugins come from the build directory (TOP_BUILDDIR, exported by make
 check): the example in plugins/example/, the test plugins in tests/plugins/
@@ -260,38 +261,6 @@ def test_plugin_routes__unknown_path_and_method(plugged):
     assert a.status == 405 and a.headers["Allow"] == "GET", a
 
 
-# -- the example plugin ----------------------------------------------------------
-
-
-def test_example__counts_events_by_type__kept_across_restart(make_daemon):
-    d = make_daemon(plugin_files=["example"], plugins={"example": {"summary_interval": 60}})
-    p = tt.plugins_of(d)["example"]
-    assert (p["state"], p["version"]) == ("enabled", "1.0.0"), p
-    assert [(s["name"], s["type"]) for s in p["subscriptions"]] == [("example/counter", "*")]
-    # It subscribed after the bootstrap accounts' events: it counts from there.
-    assert counts(d) == {}
-
-    s1 = d.create("/v1/structures", tt.structure_body())
-    d.create("/v1/structures", tt.structure_body())
-    assert d.patch("/v1/structures/%d" % s1["id"], {"name": "Renommé"}).status == 200
-    d.create("/v1/staff", tt.staff_body())
-    want = {"structure.created": 2, "structure.updated": 1, "staff.created": 1}
-    tt.wait_for("the counts", lambda: counts(d) == want)
-    assert counts(d, who="coordinator") == want
-
-    d.restart()
-    assert counts(d) == want
-    d.create("/v1/structures", tt.structure_body())
-    want["structure.created"] += 1
-    tt.wait_for("the count after the restart", lambda: counts(d) == want)
-    sub = tt.plugins_of(d)["example"]["subscriptions"][0]
-    assert (sub["delivered"], sub["failures"], sub["pending"]) == (5, 0, False), sub
-    assert sub["cursor"] == d.get("/v1/events?limit=500").body["items"][-1]["id"]
-    d.stop()
-    assert d.sql("SELECT version FROM schema_migrations WHERE module = 'example'") == [(1,), (2,)]
-    assert d.sql("SELECT count(*) FROM sqlite_master WHERE name = 'example_counts'") == [(1,)]
-
-
 # -- the SDK, out of the tree ------------------------------------------------------
 
 
@@ -339,9 +308,15 @@ def test_sdk__installed_with_pkg_config__builds_a_plugin_that_loads(make_daemon)
         out = os.path.join(tmp, "plugins")
         os.makedirs(src)
         os.makedirs(out)
-        shutil.copy(os.path.join(tt.TOP_SRCDIR, "plugins", "example", "example.c"), src)
+        # Its sources as plugins/example/README.md has them built: every .c and .h.
+        example = os.path.join(tt.TOP_SRCDIR, "plugins", "example")
+        sources = sorted(f for f in os.listdir(example) if f.endswith(".c"))
+        for f in os.listdir(example):
+            if f.endswith((".c", ".h")):
+                shutil.copy(os.path.join(example, f), src)
+        assert "example.c" in sources and "rules.c" in sources, sources
         c = subprocess.run([cc, "-shared", "-fPIC"] + flags["--cflags"] +
-                           ["-o", os.path.join(out, "example.so"), "example.c"] + flags["--libs"],
+                           ["-o", os.path.join(out, "example.so")] + sources + flags["--libs"],
                            cwd=src, capture_output=True, text=True, env=env, timeout=120)
         assert c.returncode == 0, c.stdout + c.stderr
         os.chmod(tmp, 0o755)
