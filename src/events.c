@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util.h"
 
-#define DISPATCH_BATCH 64 /* events read per subscriber per round */
+#define DISPATCH_BATCH 256 /* events read per round, shared by the subscribers */
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -431,20 +431,45 @@ free_batch(struct row *rows, int n)
 }
 
 /*
- * Hand one subscriber its next batch. Rows are read into memory first so
- * that handlers may use the database freely. Returns 1 when more may wait.
+ * Save the cursors a round moved, in one transaction: one commit per round,
+ * not one per subscriber. A crash before it re-delivers what the round
+ * handed (at least once); never skips.
+ */
+static void
+save_cursors(struct events *ev)
+{
+	struct sub *s;
+	int n = 0, txn = 0;
+
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		n += !s->dead && s->cursor != s->saved;
+	if (n == 0)
+		return;
+	/* A handler's own transaction is over by now; if not, each saves alone. */
+	if (n > 1 && sqlite3_get_autocommit(db_handle(ev->db)))
+		txn = db_begin(ev->db) == 0;
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (!s->dead && s->cursor != s->saved)
+			save_cursor(ev, s);
+	if (txn && db_commit(ev->db) == -1) {
+		/* Rolled back: the cursors are saved at the next chance. */
+		TAILQ_FOREACH (s, &ev->subs, entry)
+			s->saved = -1;
+	}
+}
+
+/*
+ * Hand one subscriber the rows of the round's batch past its cursor (read
+ * and parsed once for every subscriber). Returns 1 when more may wait.
  */
 static int
-dispatch_one(struct events *ev, struct sub *s)
+dispatch_one(struct sub *s, struct events *ev, const struct row *rows, int n)
 {
-	struct row rows[DISPATCH_BATCH];
-	int n = load_batch(ev, s->cursor, rows), more = 0;
+	int i = 0;
 
-	if (n < 0) {
-		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
-		return 0;
-	}
-	for (int i = 0; i < n; i++) {
+	while (i < n && rows[i].id <= s->cursor)
+		i++;
+	for (; i < n; i++) {
 		struct event_rec rec = { rows[i].id, rows[i].type, rows[i].subject, rows[i].payload,
 			rows[i].actor, rows[i].created_at };
 		if (!type_matches(s->type, rec.type)) {
@@ -453,7 +478,7 @@ dispatch_one(struct events *ev, struct sub *s)
 		}
 		int rc = s->fn(&rec, s->arg);
 		if (s->dead)
-			break;
+			return 0;
 		if (rc == EVENT_DONE) {
 			s->cursor = rec.id;
 			s->delivered++;
@@ -461,30 +486,50 @@ dispatch_one(struct events *ev, struct sub *s)
 			s->retry_at = 0;
 		} else if (rc == EVENT_PENDING) {
 			s->pending_id = rec.id;
-			break;
+			return 0;
 		} else {
 			failed(ev, s, rec.id, NULL);
-			break;
+			return 0;
 		}
 	}
-	more = !s->dead && n == DISPATCH_BATCH && s->pending_id == 0 && s->retry_at == 0;
-	if (!s->dead && s->cursor != s->saved)
-		save_cursor(ev, s);
-	free_batch(rows, n);
-	return more;
+	return n == DISPATCH_BATCH;
+}
+
+/* Whether a subscriber is served this round; its next retry in *next_retry otherwise. */
+static int
+ready(const struct sub *s, int64_t now, int64_t *next_retry)
+{
+	if (s->dead || s->pending_id != 0)
+		return 0;
+	if (s->retry_at != 0 && s->retry_at > now) {
+		if (*next_retry == 0 || s->retry_at < *next_retry)
+			*next_retry = s->retry_at;
+		return 0;
+	}
+	return 1;
 }
 
 static void
 dispatch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct events *ev = arg;
-	int64_t start = mono_ms(), now, next_retry = 0;
+	struct row rows[DISPATCH_BATCH];
+	int64_t start = mono_ms(), now, next_retry = 0, from = -1;
 	struct sub *s;
-	int more = 0;
+	int more = 0, n;
 
 	(void)fd, (void)what;
 	ev->scheduled_at = 0;
 	ev->dispatching = 1;
+	/* One batch for the round, from the cursor of the one furthest behind. */
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (ready(s, start, &next_retry) && (from < 0 || s->cursor < from))
+			from = s->cursor;
+	n = from < 0 ? 0 : load_batch(ev, from, rows);
+	if (n < 0) {
+		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
+		n = 0;
+	}
 	/*
 	 * Each round starts where the last one stopped: the subscriber served
 	 * goes to the back, so a slow one with a backlog cannot starve the others.
@@ -492,17 +537,12 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	int nsubs = 0;
 	TAILQ_FOREACH (s, &ev->subs, entry)
 		nsubs++;
-	for (int i = 0; i < nsubs && (s = TAILQ_FIRST(&ev->subs)) != NULL; i++) {
+	for (int i = 0; n > 0 && i < nsubs && (s = TAILQ_FIRST(&ev->subs)) != NULL; i++) {
 		TAILQ_REMOVE(&ev->subs, s, entry);
 		TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 		now = mono_ms();
-		if (s->dead || s->pending_id != 0)
+		if (!ready(s, now, &next_retry))
 			continue;
-		if (s->retry_at != 0 && s->retry_at > now) {
-			if (next_retry == 0 || s->retry_at < next_retry)
-				next_retry = s->retry_at;
-			continue;
-		}
 		if (now - start > DISPATCH_BUDGET_MS) {
 			/* Not served this round: put it back in front for the next. */
 			TAILQ_REMOVE(&ev->subs, s, entry);
@@ -510,10 +550,12 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 			more = 1;
 			break;
 		}
-		more |= dispatch_one(ev, s);
+		more |= dispatch_one(s, ev, rows, n);
 		if (!s->dead && s->retry_at != 0 && (next_retry == 0 || s->retry_at < next_retry))
 			next_retry = s->retry_at;
 	}
+	save_cursors(ev);
+	free_batch(rows, n);
 	ev->dispatching = 0;
 	reap(ev);
 	if (more)

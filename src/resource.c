@@ -1024,8 +1024,9 @@ check_value(struct tremplin_request *r, const struct resource *res, const struct
 	case TREMPLIN_COL_INT:
 		if (!json_is_integer(v))
 			goto type;
-		if ((double)json_integer_value(v) < c->min ||
-		    (double)json_integer_value(v) > c->max) {
+		if ((c->min != 0 || c->max != 0) &&
+		    ((double)json_integer_value(v) < c->min ||
+		        (double)json_integer_value(v) > c->max)) {
 			input_error_set(e, 422, "validation_failed", c->name,
 			    "%s must be from %.15g to %.15g", c->name, c->min, c->max);
 			return -1;
@@ -1034,7 +1035,8 @@ check_value(struct tremplin_request *r, const struct resource *res, const struct
 	case TREMPLIN_COL_REAL:
 		if (!json_is_number(v))
 			goto type;
-		if (json_number_value(v) < c->min || json_number_value(v) > c->max) {
+		if ((c->min != 0 || c->max != 0) &&
+		    (json_number_value(v) < c->min || json_number_value(v) > c->max)) {
 			input_error_set(e, 422, "validation_failed", c->name,
 			    "%s must be from %.15g to %.15g", c->name, c->min, c->max);
 			return -1;
