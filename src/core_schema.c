@@ -569,6 +569,15 @@ static const struct migration core_migrations[] = {
 	    "  declared_at TEXT NOT NULL);" },
 	/* Why a file was reopened after an exit (employees.status_reason). */
 	{ 10, "ALTER TABLE employees ADD COLUMN status_reason TEXT;" },
+	/*
+	 * The outbox's delivery by channel plugins: a claim with a lease (a
+	 * crash releases it when the lease ends), the next attempt, the error.
+	 */
+	{ 11,
+	    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+	    "ALTER TABLE outbox ADD COLUMN lease_until INTEGER;"
+	    "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
+	    "ALTER TABLE outbox ADD COLUMN last_error TEXT;" },
 };
 
 const struct db_module core_module = {

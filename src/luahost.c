@@ -39,6 +39,7 @@
 #include "luabox.h"
 #include "scriptlib.h"
 #include "net.h"
+#include "outbox.h"
 #include "server.h"
 #include "scheduler.h"
 #include "util.h"
@@ -935,10 +936,6 @@ opt_id(lua_State *L, const char *field)
 static int
 l_notify(lua_State *L)
 {
-	static const char insert_sql[] =
-	    "INSERT INTO outbox (source, kind, recipient_role, recipient_staff_id, employee_id,"
-	    " message, dedup_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	    " ON CONFLICT (dedup_key) DO NOTHING";
 	static const char staff_sql[] = "SELECT 1 FROM staff WHERE id = ? AND active = 1";
 	static const char employee_sql[] = "SELECT 1 FROM employees WHERE id = ?";
 	static const char *const fields[] = { "kind", "recipient_role", "recipient_staff_id",
@@ -949,9 +946,8 @@ l_notify(lua_State *L)
 	size_t kind_len, role_len, msg_len, key_len;
 	const char *kind, *role, *msg, *key;
 	int64_t staff_id, employee_id;
-	char source[64], full_key[300], now[32];
-	sqlite3_stmt *st;
-	int rc, changes;
+	char source[64], full_key[300];
+	int changes;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_pushnil(L);
@@ -1009,31 +1005,26 @@ l_notify(lua_State *L)
 			return luaL_error(L, "notify: the database is busy; try again later");
 		h->tx_open = 1;
 	}
-	if ((st = db_stmt(db, insert_sql)) == NULL)
-		return luaL_error(L, "notify: the outbox is not available");
 	snprintf(source, sizeof(source), "lua:%s", v->s->name);
 	/* Keys are the script's own: another script cannot collide with them. */
 	if (key != NULL)
 		snprintf(full_key, sizeof(full_key), "lua:%s:%s", v->s->name, key);
-	tr_rfc3339(tr_now(), now, sizeof(now));
-	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kind, (int)kind_len, SQLITE_TRANSIENT);
-	if (role != NULL)
-		sqlite3_bind_text(st, 3, role, (int)role_len, SQLITE_TRANSIENT);
-	if (staff_id != 0)
-		sqlite3_bind_int64(st, 4, staff_id);
-	if (employee_id != 0)
-		sqlite3_bind_int64(st, 5, employee_id);
-	sqlite3_bind_text(st, 6, msg, (int)msg_len, SQLITE_TRANSIENT);
-	if (key != NULL)
-		sqlite3_bind_text(st, 7, full_key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, now, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	changes = sqlite3_changes(db_handle(db));
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		return luaL_error(L, "notify: cannot queue it: %s", sqlite3_errmsg(db_handle(db)));
+	{
+		char kindz[65], rolez[16];
+		struct outbox_entry e = { .source = source,
+			.kind = kindz,
+			.recipient_role = role != NULL ? rolez : NULL,
+			.recipient_staff_id = staff_id,
+			.employee_id = employee_id,
+			.message = msg,
+			.dedup_key = key != NULL ? full_key : NULL };
+		snprintf(kindz, sizeof(kindz), "%.*s", (int)kind_len, kind);
+		if (role != NULL)
+			snprintf(rolez, sizeof(rolez), "%.*s", (int)role_len, role);
+		if ((changes = outbox_queue(db, &e, NULL)) == -1)
+			return luaL_error(
+			    L, "notify: cannot queue it: %s", sqlite3_errmsg(db_handle(db)));
+	}
 	v->notifies++;
 	lua_pushboolean(L, changes > 0);
 	return 1;

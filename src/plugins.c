@@ -28,6 +28,7 @@
 #include "events.h"
 #include "log.h"
 #include "net.h"
+#include "outbox.h"
 #include "router.h"
 #include "scheduler.h"
 #include "server.h"
@@ -1286,38 +1287,74 @@ h_http(struct tremplin_plugin *p, const struct tremplin_http_request *rq, trempl
 	return 0;
 }
 
-static int64_t
-h_notify(struct tremplin_plugin *p, const char *kind, int64_t employee_id, json_t *payload)
+static int
+h_notify(struct tremplin_plugin *p, const struct tremplin_notification *n, int64_t *id)
 {
-	static const char sql[] = "INSERT INTO outbox (source, kind, employee_id, message,"
-	                          " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
-	char source[48], now[32], *text;
-	sqlite3_stmt *st;
-	int64_t id = -1;
+	char source[48], key[300];
+	size_t klen;
+	int rc;
 
-	if (kind == NULL || !json_is_object(payload) || sqlite3_get_autocommit(handle_of(p))) {
+	if (n == NULL || n->size != sizeof(*n) || n->kind == NULL ||
+	    (klen = strlen(n->kind)) == 0 || klen > 64 || n->kind[0] < 'a' || n->kind[0] > 'z' ||
+	    strspn(n->kind, "abcdefghijklmnopqrstuvwxyz0123456789_.") != klen ||
+	    (n->recipient_role == NULL) == (n->recipient_staff_id <= 0) ||
+	    (n->recipient_role != NULL && role_from_name(n->recipient_role) == ROLE_NONE) ||
+	    n->message == NULL || valid_text(n->message, 2000, VALID_LINES) != NULL ||
+	    (n->dedup_key != NULL && valid_label(n->dedup_key, 200) != NULL)) {
+		h_log(p, TREMPLIN_LOG_WARNING,
+		    "notify: a kind, one recipient (a role or a staff account), a message");
+		return -1;
+	}
+	if (sqlite3_get_autocommit(handle_of(p))) {
 		h_log(
-		    p, TREMPLIN_LOG_WARNING, "notify: a kind, an object, and an open transaction");
-		json_decref(payload);
+		    p, TREMPLIN_LOG_WARNING, "notify %s: outside a transaction (refused)", n->kind);
+		return -1;
+	}
+	if (n->recipient_staff_id > 0 &&
+	    db_row_exists(p->set->srv->db, "SELECT 1 FROM staff WHERE id = ? AND active = 1",
+	        n->recipient_staff_id) != 1) {
+		h_log(p, TREMPLIN_LOG_WARNING,
+		    "notify: recipient_staff_id %lld is no active account",
+		    (long long)n->recipient_staff_id);
+		return -1;
+	}
+	if (n->employee_id > 0 &&
+	    db_row_exists(
+	        p->set->srv->db, "SELECT 1 FROM employees WHERE id = ?", n->employee_id) != 1) {
+		h_log(p, TREMPLIN_LOG_WARNING, "notify: employee_id %lld is no employee",
+		    (long long)n->employee_id);
 		return -1;
 	}
 	snprintf(source, sizeof(source), "plugin:%s", p->name);
-	tr_rfc3339(tr_now(), now, sizeof(now));
-	text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	if (text != NULL && (st = db_stmt(p->set->srv->db, sql)) != NULL) {
-		sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-		if (employee_id > 0)
-			sqlite3_bind_int64(st, 3, employee_id);
-		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			id = sqlite3_last_insert_rowid(handle_of(p));
-		db_done(st);
-	}
-	free(text);
-	return id;
+	/* Keys are the plugin's own: another cannot collide with them. */
+	if (n->dedup_key != NULL)
+		snprintf(key, sizeof(key), "plugin:%s:%s", p->name, n->dedup_key);
+	struct outbox_entry e = { source, n->kind, n->recipient_role, n->recipient_staff_id,
+		n->employee_id, n->message, n->dedup_key ? key : NULL };
+	rc = outbox_queue(p->set->srv->db, &e, id);
+	return rc;
+}
+
+static json_t *
+h_outbox_claim(struct tremplin_plugin *p, int max, int64_t lease_ms)
+{
+	char channel[48];
+
+	if (max < 1 || max > 500 || lease_ms < 1000 || p->set->srv->db == NULL)
+		return NULL;
+	snprintf(channel, sizeof(channel), "plugin:%s", p->name);
+	return outbox_claim(p->set->srv->db, channel, max, lease_ms, h_now_ms(p));
+}
+
+static int
+h_outbox_done(struct tremplin_plugin *p, int64_t id, int ok, const char *error, int64_t retry_in_ms)
+{
+	char channel[48];
+	int64_t now = h_now_ms(p);
+
+	snprintf(channel, sizeof(channel), "plugin:%s", p->name);
+	return outbox_done(p->set->srv->db, channel, id, ok, error,
+	    !ok && retry_in_ms > 0 ? now + retry_in_ms : 0, now);
 }
 
 static const struct tremplin_host host = {
@@ -1360,6 +1397,8 @@ static const struct tremplin_host host = {
 	.subscribe = h_subscribe,
 	.event_done = h_event_done,
 	.notify = h_notify,
+	.outbox_claim = h_outbox_claim,
+	.outbox_done = h_outbox_done,
 	.every = h_every,
 	.after = h_after,
 	.cancel = h_cancel,

@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "kernel.h"
 #include "log.h"
+#include "outbox.h"
 #include "resource.h"
 #include "server.h"
 #include "scheduler.h"
@@ -405,7 +406,6 @@ static int
 remove_file(struct server *srv, int64_t id, const struct removal *how)
 {
 	static const char exists[] = "SELECT structure_id FROM employees WHERE id = ?";
-	static const char notices[] = "DELETE FROM outbox WHERE employee_id = ?";
 	static const char file[] = "DELETE FROM employees WHERE id = ?";
 	struct db *db = srv->db;
 	char subject[64], today[CAL_DATE_LEN];
@@ -431,7 +431,7 @@ remove_file(struct server *srv, int64_t id, const struct removal *how)
 	if (count_file(db, id, how->metric, atoi(today)) == -1)
 		goto fail;
 	/* Notices not yet sent would name a person who is no longer on file. */
-	if (exec_id(db, notices, id) == -1 || erase_catalogue(db, id) == -1 ||
+	if (outbox_forget_employee(db, id) == -1 || erase_catalogue(db, id) == -1 ||
 	    exec_id(db, file, id) == -1)
 		goto fail;
 	json_t *payload =

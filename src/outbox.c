@@ -1,0 +1,143 @@
+#include "outbox.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+static void
+now_text(int64_t now_ms, char *buf, size_t size)
+{
+	tr_rfc3339((time_t)(now_ms / 1000), buf, size);
+}
+
+int
+outbox_queue(struct db *db, const struct outbox_entry *e, int64_t *id)
+{
+	static const char sql[] =
+	    "INSERT INTO outbox (source, kind, recipient_role, recipient_staff_id, employee_id,"
+	    " message, dedup_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (dedup_key) DO NOTHING";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char now[32];
+	int rc, changes;
+
+	if (st == NULL)
+		return -1;
+	tr_rfc3339(tr_now(), now, sizeof(now));
+	sqlite3_bind_text(st, 1, e->source, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, e->kind, -1, SQLITE_TRANSIENT);
+	if (e->recipient_role != NULL)
+		sqlite3_bind_text(st, 3, e->recipient_role, -1, SQLITE_TRANSIENT);
+	if (e->recipient_staff_id > 0)
+		sqlite3_bind_int64(st, 4, e->recipient_staff_id);
+	if (e->employee_id > 0)
+		sqlite3_bind_int64(st, 5, e->employee_id);
+	sqlite3_bind_text(st, 6, e->message, -1, SQLITE_TRANSIENT);
+	if (e->dedup_key != NULL)
+		sqlite3_bind_text(st, 7, e->dedup_key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	changes = sqlite3_changes(db_handle(db));
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		if (!db_full(db, NULL))
+			log_warnx(
+			    "outbox: cannot queue %s: %s", e->kind, sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
+	if (changes == 0)
+		return 0;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(db_handle(db));
+	return 1;
+}
+
+json_t *
+outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int64_t now_ms)
+{
+	/*
+	 * One statement: what is due (pending and past its next attempt, or
+	 * claimed by anyone with an ended lease) becomes this channel's.
+	 */
+	static const char sql[] =
+	    "UPDATE outbox SET status = 'claimed', claimed_by = ?1, lease_until = ?2,"
+	    " attempts = attempts + 1, updated_at = ?3 WHERE id IN (SELECT id FROM outbox"
+	    " WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))"
+	    " OR (status = 'claimed' AND lease_until <= ?4) ORDER BY id LIMIT ?5)"
+	    " RETURNING id, source, kind, recipient_role, recipient_staff_id, employee_id, message,"
+	    " attempts";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	json_t *out;
+	char now[32];
+	int rc;
+
+	if (st == NULL || channel == NULL || max < 1)
+		return NULL;
+	now_text(now_ms, now, sizeof(now));
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now_ms + lease_ms);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, now_ms);
+	sqlite3_bind_int(st, 5, max);
+	out = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(out, db_row_to_json(st));
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+outbox_done(struct db *db, const char *channel, int64_t id, int ok, const char *error,
+    int64_t retry_at_ms, int64_t now_ms)
+{
+	static const char sql[] =
+	    "UPDATE outbox SET status = ?1, next_attempt_at = ?2, last_error = ?3,"
+	    " claimed_by = NULL, lease_until = NULL, updated_at = ?4"
+	    " WHERE id = ?5 AND status = 'claimed' AND claimed_by = ?6";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char now[32];
+	int rc, changes;
+
+	if (st == NULL || channel == NULL)
+		return -1;
+	now_text(now_ms, now, sizeof(now));
+	sqlite3_bind_text(st, 1,
+	    ok                    ? "sent"
+	        : retry_at_ms > 0 ? "pending"
+	                          : "failed",
+	    -1, SQLITE_STATIC);
+	if (!ok && retry_at_ms > 0)
+		sqlite3_bind_int64(st, 2, retry_at_ms);
+	if (!ok && error != NULL)
+		sqlite3_bind_text(st, 3, error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, id);
+	sqlite3_bind_text(st, 6, channel, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	changes = sqlite3_changes(db_handle(db));
+	db_done(st);
+	return rc == SQLITE_DONE && changes == 1 ? 0 : -1;
+}
+
+int
+outbox_forget_employee(struct db *db, int64_t employee_id)
+{
+	static const char sql[] = "DELETE FROM outbox WHERE employee_id = ?";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, employee_id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,49 @@
+/*
+ * The outbox: notifications queued in the transaction of what caused them
+ * (a site script's notify, a plugin's), delivered later by channel plugins
+ * (e-mail, webhooks) that claim them with a lease and say when each is done.
+ * A crash while one is claimed releases it when its lease ends: nothing is
+ * lost, and a channel may see a notification twice (at least once).
+ */
+#ifndef TREMPLIN_OUTBOX_H
+#define TREMPLIN_OUTBOX_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct db;
+
+struct outbox_entry {
+	const char *source; /* "lua:<script>", "plugin:<name>" */
+	const char *kind; /* [a-z][a-z0-9_.]*: what happened */
+	const char *recipient_role; /* a role, or NULL with recipient_staff_id */
+	int64_t recipient_staff_id;
+	int64_t employee_id; /* the person it is about, or 0 */
+	const char *message; /* what to tell, the least data */
+	const char *dedup_key; /* NULL, or a key queued once only (the caller's namespace) */
+};
+
+/*
+ * Queue one in the caller's open transaction: 1 queued (*id set), 0 one
+ * with the same dedup_key was already, -1 on a database error (logged).
+ */
+int outbox_queue(struct db *, const struct outbox_entry *, int64_t *id);
+/*
+ * Claim up to max notifications due at now_ms for channel: pending ones,
+ * and claimed ones whose lease ended. Each is claimed until now_ms +
+ * lease_ms. A new array of {id, source, kind, recipient_role,
+ * recipient_staff_id, employee_id, message, attempts}; NULL on an error.
+ */
+json_t *outbox_claim(struct db *, const char *channel, int max, int64_t lease_ms, int64_t now_ms);
+/*
+ * A claimed notification delivered (ok) or not: then tried again from
+ * retry_at_ms, or given up (status failed) when retry_at_ms is 0. -1 when
+ * it is not the channel's claim any more, or on a database error.
+ */
+int outbox_done(struct db *, const char *channel, int64_t id, int ok, const char *error,
+    int64_t retry_at_ms, int64_t now_ms);
+/* Drop what is queued about a person (their file is erased). */
+int outbox_forget_employee(struct db *, int64_t employee_id);
+
+#endif

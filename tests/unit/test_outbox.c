@@ -1,0 +1,229 @@
+/* outbox.c: queued in the cause's transaction, claimed with a lease, done or retried. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "outbox.h"
+
+struct fixture {
+	char dir[64];
+	char path[PATH_MAX];
+	struct db *db;
+};
+
+static int
+setup(void **state)
+{
+	const struct db_module *mods[] = { &core_module };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_outbox.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (db_open(f->path, &f->db, err, sizeof(err)) != 0 ||
+	    db_migrate(f->db, mods, 1, err, sizeof(err)) != 0) {
+		print_error("%s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[PATH_MAX + 8];
+
+	db_close(f->db);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static const struct outbox_entry entry = {
+	.source = "lua:test",
+	.kind = "contract_ending",
+	.recipient_role = "cip",
+	.message = "Le contrat de Sabrina M. se termine dans 30 jours.",
+};
+
+static int64_t
+count(struct db *db, const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE %s", where);
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+test_queue__rolled_back_with_its_cause__nothing_left(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = 0;
+
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_true(id > 0);
+	db_rollback(f->db);
+	assert_int_equal(count(f->db, "1"), 0);
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(count(f->db, "status = 'pending'"), 1);
+}
+
+static void
+test_queue__same_dedup_key__queued_once(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_entry e = entry;
+	int64_t id;
+
+	e.dedup_key = "lua:test:contract/7";
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &e, &id), 1);
+	assert_int_equal(outbox_queue(f->db, &e, &id), 0);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(count(f->db, "1"), 1);
+}
+
+static void
+test_claim__exclusive_until_the_lease_ends__then_claimable_again(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id;
+	json_t *a, *b, *c;
+
+	assert_int_equal(db_begin(f->db), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	a = outbox_claim(f->db, "plugin:mail", 2, 60000, 1000);
+	assert_non_null(a);
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(a, 0), "attempts")), 1);
+	/* Another channel gets only what is left. */
+	b = outbox_claim(f->db, "plugin:webhook", 10, 120000, 1000);
+	assert_int_equal(json_array_size(b), 1);
+	assert_int_equal(
+	    json_array_size(outbox_claim(f->db, "plugin:webhook", 10, 60000, 2000)), 0);
+	/* The mail channel crashed: past its lease, its two are due again. */
+	c = outbox_claim(f->db, "plugin:webhook", 10, 60000, 61001);
+	assert_int_equal(json_array_size(c), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0), "attempts")), 2);
+	/* A done from the channel that lost the claim is refused. */
+	assert_int_equal(
+	    outbox_done(f->db, "plugin:mail",
+	        json_integer_value(json_object_get(json_array_get(a, 0), "id")), 1, NULL, 0, 62000),
+	    -1);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+static void
+test_done__sent_retried_or_given_up(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id;
+	json_t *a;
+
+	assert_int_equal(db_begin(f->db), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	a = outbox_claim(f->db, "plugin:mail", 3, 60000, 1000);
+	assert_int_equal(json_array_size(a), 3);
+	int64_t ids[3];
+	for (int i = 0; i < 3; i++)
+		ids[i] = json_integer_value(json_object_get(json_array_get(a, i), "id"));
+	json_decref(a);
+	assert_int_equal(outbox_done(f->db, "plugin:mail", ids[0], 1, NULL, 0, 2000), 0);
+	assert_int_equal(
+	    outbox_done(f->db, "plugin:mail", ids[1], 0, "451 try later", 5000, 2000), 0);
+	assert_int_equal(
+	    outbox_done(f->db, "plugin:mail", ids[2], 0, "550 no such user", 0, 2000), 0);
+	assert_int_equal(count(f->db, "status = 'sent'"), 1);
+	assert_int_equal(count(f->db, "status = 'failed' AND last_error = '550 no such user'"), 1);
+	/* The retried one is due at 5000, not before. */
+	a = outbox_claim(f->db, "plugin:mail", 10, 60000, 4999);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	a = outbox_claim(f->db, "plugin:mail", 10, 60000, 5000);
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(a, 0), "id")), ids[1]);
+	json_decref(a);
+}
+
+static void
+test_forget_employee__their_notifications_gone_others_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_entry e = entry;
+	int64_t id;
+
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+	                     "INSERT INTO structures (id, name, siret, kind, created_at, "
+	                     "updated_at) VALUES (1, 'ACI', '73282932000074', 'ACI', 'x', 'x');"
+	                     "INSERT INTO employees (id, structure_id, first_name, last_name, "
+	                     "birth_date, prescriber_kind, status, last_contact_at, created_at, "
+	                     "updated_at) VALUES (7, 1, 'A', 'B', '1990-01-01', 'autre', "
+	                     "'in_pathway', 'x', 'x', 'x');",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	e.employee_id = 7;
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &e, &id), 1);
+	assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(outbox_forget_employee(f->db, 7), 0);
+	assert_int_equal(count(f->db, "employee_id = 7"), 0);
+	assert_int_equal(count(f->db, "1"), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_queue__rolled_back_with_its_cause__nothing_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue__same_dedup_key__queued_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_claim__exclusive_until_the_lease_ends__then_claimable_again, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_done__sent_retried_or_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_forget_employee__their_notifications_gone_others_kept, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
