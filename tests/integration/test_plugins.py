@@ -400,3 +400,107 @@ def test_view__over_the_kernels_people_or_writing__refused_at_load(make_daemon, 
     p = tt.plugins_of(d)["viewer"]
     assert p["state"] == "disabled_failed" and why in p["last_error"], p
     assert d.get("/v1/health").status == 200
+
+
+# -- notifications: queued by a plugin, delivered by a channel plugin ------------------
+
+
+RELAY = r"""
+#include <string.h>
+#include <tremplin/plugin.h>
+
+static const struct tremplin_host *host;
+static struct tremplin_plugin *me;
+
+struct call { struct tremplin_request *req; int rc; };
+
+static int
+queue(void *arg)
+{
+	struct call *c = arg;
+	json_t *b = host->request_body(c->req);
+	struct tremplin_notification n = { .size = sizeof(n),
+		.kind = json_string_value(json_object_get(b, "kind")),
+		.recipient_role = json_string_value(json_object_get(b, "role")),
+		.employee_id = json_integer_value(json_object_get(b, "employee_id")),
+		.message = json_string_value(json_object_get(b, "message")),
+		.dedup_key = json_string_value(json_object_get(b, "key")) };
+	int64_t id = 0;
+	c->rc = host->notify(me, &n, &id);
+	/* fail: the cause's transaction rolls back, and the notification with it */
+	return c->rc < 0 || json_is_true(json_object_get(b, "fail")) ? -1 : 0;
+}
+
+static void
+post(struct tremplin_request *req, void *arg)
+{
+	struct call c = { req, 0 };
+	(void)arg;
+	int rc = host->transaction(me, queue, &c);
+	host->reply(req, 200, json_pack("{s:i, s:i}", "transaction", rc, "queued", c.rc));
+}
+
+static void
+deliver(struct tremplin_request *req, void *arg)
+{
+	json_t *items = host->outbox_claim(me, 10, 60000), *it;
+	size_t i;
+	(void)arg;
+	json_array_foreach (items, i, it)
+		host->outbox_done(me, json_integer_value(json_object_get(it, "id")), 1, NULL, 0);
+	host->reply(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static int
+r_init(const struct tremplin_host *h, struct tremplin_plugin *self, void **ctx)
+{
+	static const struct tremplin_route_spec p = { sizeof(p), TREMPLIN_POST, "/notify",
+		TREMPLIN_ROLE_COORDINATOR, TREMPLIN_ROUTE_BODY, NULL, post, NULL };
+	static const struct tremplin_route_spec d = { sizeof(d), TREMPLIN_POST, "/deliver",
+		TREMPLIN_ROLE_COORDINATOR, 0, NULL, deliver, NULL };
+	host = h;
+	me = self;
+	*ctx = NULL;
+	return h->route(self, &p) || h->route(self, &d);
+}
+static int r_start(void *ctx) { (void)ctx; return 0; }
+static void r_stop(void *ctx) { (void)ctx; }
+
+TREMPLIN_PLUGIN(.name = "relay", .version = "1", .description = "test: notifications",
+    .init = r_init, .start = r_start, .stop = r_stop);
+"""
+
+
+def test_notify__in_the_causes_transaction__claimed_once_by_the_channel(make_daemon, tmp_path):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("needs cc to build the plugin")
+    d = make_daemon(start=False, plugin_files=["recorder"])
+    src = tmp_path / "relay.c"
+    src.write_text(RELAY)
+    c = subprocess.run([cc, "-shared", "-fPIC", "-I", os.path.join(tt.TOP_BUILDDIR, "include"),
+                        "-o", os.path.join(d.settings["plugin_dir"], "relay.so"), str(src)],
+                       capture_output=True, text=True, timeout=120)
+    assert c.returncode == 0, c.stderr
+    d.write_config(plugins={"relay": {}})
+    d.start()
+    msg = "Le contrat se termine dans 30 jours : prévoir l'entretien de sortie."
+
+    def notify(**body):
+        a = d.post("/v1/relay/notify", dict({"kind": "contract_ending", "role": "cip",
+                                             "message": msg}, **body), who="coordinator")
+        assert a.status == 200, a
+        return a.body
+
+    assert notify(fail=True) == {"transaction": -1, "queued": 1}
+    assert d.sql("SELECT count(*) FROM outbox") == [(0,)]
+    assert notify(key="c/1") == {"transaction": 0, "queued": 1}
+    assert notify(key="c/1") == {"transaction": 0, "queued": 0}
+    assert notify(role="nobody")["queued"] == -1
+    assert d.sql("SELECT source, kind, recipient_role, message, dedup_key, status FROM outbox") \
+        == [("plugin:relay", "contract_ending", "cip", msg, "plugin:relay:c/1", "pending")]
+    got = d.post("/v1/relay/deliver", {}, who="coordinator").body["items"]
+    assert [(i["kind"], i["message"], i["attempts"]) for i in got] == \
+        [("contract_ending", msg, 1)]
+    assert d.post("/v1/relay/deliver", {}, who="coordinator").body["items"] == []
+    assert d.sql("SELECT status, claimed_by FROM outbox") == [("sent", None)]
