@@ -57,7 +57,9 @@ OPTIONAL_PROPERTIES = {"/components/schemas/Error/properties/error": {"field"},
                        # only Lua scripts have it
                        "/components/schemas/Plugin": {"script"},
                        # only records that belong to a contract or a PASS have them
-                       "/components/schemas/PersonEventPayload": {"contract_id", "pass_id"}}
+                       "/components/schemas/PersonEventPayload": {"contract_id", "pass_id"},
+                       # only records nested in another have one
+                       "/components/schemas/PolicyResource": {"parent"}}
 # An object schema may be free-form only when it says so ("x-free-form": true):
 # an event's payload, whose shape its type (or the plugin that publishes it) decides.
 FREE_FORM = "x-free-form"
