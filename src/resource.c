@@ -1989,10 +1989,15 @@ resource_delete(struct tremplin_request *r)
 		not_found(r, res->decl->name, r->ids[0]);
 		return;
 	}
-	/* Deleting a row removes each of its values: the caller must be able to write them all. */
+	/*
+	 * Deleting a row removes each of its values: the caller must be able to
+	 * write them all. A null holds none: an injury's check-in without a
+	 * medical detail is the ETI's to delete.
+	 */
 	for (size_t i = 1; i < res->ncols; i++) {
 		enum category c = col_category(res, i, before);
-		if (server_col(res, &res->cols[i]))
+		json_t *v = json_object_get(before, res->cols[i].name);
+		if (server_col(res, &res->cols[i]) || v == NULL || json_is_null(v))
 			continue;
 		if (!policy_can_write(&a, c)) {
 			json_decref(before);
