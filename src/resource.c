@@ -1722,6 +1722,18 @@ run_check(struct tremplin_request *r, const struct resource *res, json_t *obj, c
 	return rc;
 }
 
+/*
+ * Equal as stored: a REAL column holds 7.0 whether 7 or 7.0 was sent, so
+ * numbers compare by value (jansson's json_equal tells 7 from 7.0).
+ */
+static int
+same_value(json_t *a, json_t *b)
+{
+	if (json_is_number(a) && json_is_number(b) && (json_is_real(a) || json_is_real(b)))
+		return json_number_value(a) == json_number_value(b);
+	return json_equal(a, b);
+}
+
 int
 resource_write(struct tremplin_request *r, const struct resource *res, const struct access *a,
     int64_t scope, json_t *in, int64_t *id, struct tremplin_error *e)
@@ -1772,7 +1784,7 @@ resource_write(struct tremplin_request *r, const struct resource *res, const str
 		const char *k;
 		json_t *v;
 		json_object_foreach (in, k, v)
-			if (!json_equal(json_object_get(before, k), json_object_get(obj, k)) &&
+			if (!same_value(json_object_get(before, k), json_object_get(obj, k)) &&
 			    !(json_is_null(v) && json_is_null(json_object_get(before, k))))
 				json_array_append_new(changed, json_string(k));
 		/* A patch that changes nothing writes nothing: no event, no audit entry. */
@@ -1966,12 +1978,14 @@ resource_delete(struct tremplin_request *r)
 	}
 	/*
 	 * Deleting a row removes each of its values: the caller must be able to
-	 * write them all, a sensitive field by its category in other rows (the
-	 * ETI deletes a check-in that recorded an injury's detail).
+	 * write them all. A null holds none: an injury's check-in without a
+	 * medical detail is the ETI's to delete; with one, the referent CIP
+	 * clears it first (the ETI may not destroy what it may not read).
 	 */
 	for (size_t i = 1; i < res->ncols; i++) {
-		enum category c = res->cat[i];
-		if (server_col(res, &res->cols[i]))
+		enum category c = col_category(res, i, before);
+		json_t *v = json_object_get(before, res->cols[i].name);
+		if (server_col(res, &res->cols[i]) || v == NULL || json_is_null(v))
 			continue;
 		if (!policy_can_write(&a, c)) {
 			json_decref(before);

@@ -219,9 +219,11 @@ def test_checkin__injury_detail__the_referent_cips_alone(plugged):
     # The CIP reads attendance but does not write it.
     a = d.patch(path, {"hours": 3}, who="cip")
     assert (a.status, a.error["field"]) == (403, "hours"), a
-    # A delete takes every value of the row, the sensitive detail by its category
-    # elsewhere (safety): the CIP, who writes no attendance, may not; the ETI may.
-    assert d.call("DELETE", path, who="cip").status == 403
+    # A delete takes every value of the row: no role writes both attendance and the
+    # sensitive detail; once the referent CIP has cleared it, the ETI may.
+    for who in ("eti", "cip", "coordinator"):
+        assert d.call("DELETE", path, who=who).status == 403, who
+    assert d.patch(path, {"medical_detail": None}, who="cip").status == 200
     assert d.call("DELETE", path, who="eti").status == 200
     assert d.get(path, who="cip").status == 404
 
