@@ -250,11 +250,30 @@ h_migrations(struct tremplin_plugin *p, const struct tremplin_migration *m, size
  * attached database.
  */
 static int
+prefixed(const char *name, const char *t)
+{
+	size_t n = strlen(name);
+
+	return t != NULL && strncmp(t, name, n) == 0 && t[n] == '_';
+}
+
+/*
+ * "<plugin>_...", and not the prefix of a configured plugin with a longer name: "a"
+ * does not own "a_b_items" when a plugin "a_b" is configured.
+ */
+static int
 own_table(const struct tremplin_plugin *p, const char *t)
 {
-	size_t n = strlen(p->name);
+	const char *name;
+	json_t *section;
 
-	return t != NULL && strncmp(t, p->name, n) == 0 && t[n] == '_';
+	if (!prefixed(p->name, t))
+		return 0;
+	/* The configuration's names: a plugin loaded after this one counts too. */
+	json_object_foreach (p->set->srv->conf->plugins, name, section)
+		if (strlen(name) > strlen(p->name) && prefixed(name, t))
+			return 0;
+	return 1;
 }
 
 static int
@@ -267,6 +286,50 @@ personal_table(const char *t)
 	}
 	/* The tables of the person's file the kernel keeps beside its records. */
 	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0;
+}
+
+/* The last refusal, to say why a migration failed (SQLite says only "not authorized"). */
+static char refusal[160];
+
+static const char *
+action_name(int action)
+{
+	switch (action) {
+	case SQLITE_READ:
+		return "read";
+	case SQLITE_INSERT:
+		return "insert into";
+	case SQLITE_UPDATE:
+		return "update";
+	case SQLITE_DELETE:
+		return "delete from";
+	case SQLITE_CREATE_TABLE:
+		return "create table";
+	case SQLITE_DROP_TABLE:
+		return "drop table";
+	case SQLITE_CREATE_VIEW:
+		return "create view";
+	case SQLITE_DROP_VIEW:
+		return "drop view";
+	case SQLITE_CREATE_INDEX:
+		return "create index";
+	case SQLITE_DROP_INDEX:
+		return "drop index";
+	case SQLITE_ALTER_TABLE:
+		return "alter table";
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+		return "create trigger";
+	case SQLITE_PRAGMA:
+		return "pragma";
+	case SQLITE_ATTACH:
+		return "attach";
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return "transaction control";
+	default:
+		return "action";
+	}
 }
 
 static int
@@ -312,9 +375,13 @@ sql_decide(const void *owner, int action, const char *a1, const char *a2)
 	default: /* triggers, pragmas, transactions, attach, temporary objects... */
 		ok = 0;
 	}
-	if (!ok)
-		log_warnx(
-		    "plugin %s: refused SQL: action %d on %s", p->name, action, a1 ? a1 : "(none)");
+	if (!ok) {
+		/* ALTER TABLE names the table second; the others first. */
+		const char *what = action == SQLITE_ALTER_TABLE ? a2 : a1;
+		snprintf(refusal, sizeof(refusal), "%s %s (action %d)", action_name(action),
+		    what ? what : "(none)", action);
+		log_warnx("plugin %s: refused SQL: %s", p->name, refusal);
+	}
 	return ok ? SQLITE_OK : SQLITE_DENY;
 }
 
@@ -324,6 +391,16 @@ static struct sqlite3 *
 handle_of(const struct tremplin_plugin *p)
 {
 	return db_handle(p->set->srv->db);
+}
+
+/* tremplind -n runs init and config with no database: the store says no, it does not crash. */
+static int
+no_store(struct tremplin_plugin *p, const char *call)
+{
+	if (p->set->srv->db != NULL)
+		return 0;
+	log_warnx("plugin %s: %s: no database while the configuration is checked", p->name, call);
+	return 1;
 }
 
 /*
@@ -349,7 +426,7 @@ h_stmt(struct tremplin_plugin *p, const char *sql)
 	sqlite3_stmt *st;
 	const void *prev;
 
-	if (sql == NULL)
+	if (sql == NULL || no_store(p, "stmt"))
 		return NULL;
 	/* By the text: a buffer the plugin refilled with other SQL is other SQL. */
 	for (size_t i = 0; i < p->nstmts; i++)
@@ -388,6 +465,8 @@ h_begin(struct tremplin_plugin *p)
 {
 	int rc;
 
+	if (no_store(p, "begin"))
+		return -1;
 	if (!sqlite3_get_autocommit(handle_of(p))) {
 		h_log(p, TREMPLIN_LOG_WARNING, "begin: a transaction is open already");
 		return -1;
@@ -401,6 +480,8 @@ h_commit(struct tremplin_plugin *p)
 {
 	int rc;
 
+	if (no_store(p, "commit"))
+		return -1;
 	rc = db_commit(p->set->srv->db);
 	return rc;
 }
@@ -408,6 +489,8 @@ h_commit(struct tremplin_plugin *p)
 static void
 h_rollback(struct tremplin_plugin *p)
 {
+	if (no_store(p, "rollback"))
+		return;
 	db_rollback(p->set->srv->db);
 }
 
@@ -999,7 +1082,7 @@ h_publish(struct tremplin_plugin *p, struct tremplin_request *req, const char *t
 		return -1;
 	}
 	/* The event commits with the change it tells, or not at all. */
-	if (sqlite3_get_autocommit(handle_of(p))) {
+	if (no_store(p, "publish") || sqlite3_get_autocommit(handle_of(p))) {
 		h_log(p, TREMPLIN_LOG_WARNING, "publish %s: outside a transaction (refused)", type);
 		json_decref(payload);
 		return -1;
@@ -1039,6 +1122,8 @@ h_subscribe(
 		h_log(p, TREMPLIN_LOG_WARNING, "a subscription needs a short name and a handler");
 		return -1;
 	}
+	if (p->set->srv->events == NULL)
+		return 0; /* checking a configuration: nothing is delivered */
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
 	struct hook *h = hook_new(p, arg, 0);
 	h->fn.event = fn;
@@ -1085,6 +1170,8 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 		    "a periodic timer needs a short name, a period and a handler");
 		return -1;
 	}
+	if (p->set->srv->sched == NULL)
+		return 0; /* checking a configuration: nothing runs */
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
 	struct hook *h = hook_new(p, arg, 0);
 	h->fn.timer = fn;
@@ -1099,7 +1186,7 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 static int64_t
 h_after(struct tremplin_plugin *p, int64_t delay_ms, tremplin_timer_fn fn, void *arg)
 {
-	if (fn == NULL || delay_ms < 0)
+	if (fn == NULL || delay_ms < 0 || p->set->srv->sched == NULL)
 		return -1;
 	struct hook *h = hook_new(p, arg, 1);
 	h->fn.timer = fn;
@@ -1156,6 +1243,10 @@ h_http(struct tremplin_plugin *p, const struct tremplin_http_request *rq, trempl
 		snprintf(err, errlen, "bad request description");
 		return -1;
 	}
+	if (p->set->srv->net == NULL) {
+		snprintf(err, errlen, "no outbound requests while the configuration is checked");
+		return -1;
+	}
 	for (size_t i = 0; i < rq->nheaders; i++)
 		hdrs[i] = (struct net_header){ rq->headers[i].name, rq->headers[i].value };
 	spec = (struct net_spec){
@@ -1187,7 +1278,8 @@ h_notify(struct tremplin_plugin *p, const char *kind, int64_t employee_id, json_
 	sqlite3_stmt *st;
 	int64_t id = -1;
 
-	if (kind == NULL || !json_is_object(payload) || sqlite3_get_autocommit(handle_of(p))) {
+	if (kind == NULL || !json_is_object(payload) || no_store(p, "notify") ||
+	    sqlite3_get_autocommit(handle_of(p))) {
 		h_log(
 		    p, TREMPLIN_LOG_WARNING, "notify: a kind, an object, and an open transaction");
 		json_decref(payload);
@@ -1426,9 +1518,11 @@ start_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 	if (p->module.nmigrations > 0) {
 		const struct db_module *mods[] = { &p->module };
 		/* Its migrations may make and change its own tables, and nothing else. */
+		refusal[0] = '\0';
 		rc = db_migrate(srv->db, mods, 1, err, sizeof(err));
 		if (rc == -1)
-			return refuse(p, PS_DISABLED_FAILED, "%s", err);
+			return refuse(p, PS_DISABLED_FAILED, "%s%s%s%s", err,
+			    refusal[0] ? " (refused: " : "", refusal, refusal[0] ? ")" : "");
 	}
 	if (register_records(p, err, sizeof(err)) == -1)
 		return refuse(p, PS_DISABLED_FAILED, "%s", err);
