@@ -121,8 +121,10 @@ struct tremplin_plugin {
 	struct {
 		char *sql;
 		sqlite3_stmt *st;
+		uint64_t used; /* when it was last handed out, for eviction */
 	} stmts[PLUGIN_MAX_STMTS];
 	size_t nstmts;
+	uint64_t stmt_uses;
 	int64_t failures; /* callbacks that failed or left a transaction open */
 	int64_t next_timer;
 };
@@ -430,11 +432,28 @@ h_stmt(struct tremplin_plugin *p, const char *sql)
 		return NULL;
 	/* By the text: a buffer the plugin refilled with other SQL is other SQL. */
 	for (size_t i = 0; i < p->nstmts; i++)
-		if (strcmp(p->stmts[i].sql, sql) == 0)
+		if (strcmp(p->stmts[i].sql, sql) == 0) {
+			p->stmts[i].used = ++p->stmt_uses;
 			return p->stmts[i].st;
+		}
+	/*
+	 * Full (SQL built with its values): the statement used least lately
+	 * and not running goes; the ones the plugin holds are the recent ones.
+	 */
 	if (p->nstmts == PLUGIN_MAX_STMTS) {
-		h_log(p, TREMPLIN_LOG_WARNING, "too many statements (%d)", PLUGIN_MAX_STMTS);
-		return NULL;
+		size_t old = PLUGIN_MAX_STMTS;
+		for (size_t i = 0; i < p->nstmts; i++)
+			if (!sqlite3_stmt_busy(p->stmts[i].st) &&
+			    (old == PLUGIN_MAX_STMTS || p->stmts[i].used < p->stmts[old].used))
+				old = i;
+		if (old == PLUGIN_MAX_STMTS) {
+			h_log(p, TREMPLIN_LOG_WARNING, "%d statements running at once",
+			    PLUGIN_MAX_STMTS);
+			return NULL;
+		}
+		sqlite3_finalize(p->stmts[old].st);
+		free(p->stmts[old].sql);
+		p->stmts[old] = p->stmts[--p->nstmts];
 	}
 	/* Prepared under the plugin's rights, whoever calls. */
 	prev = sqlguard_enter(p);
@@ -448,6 +467,7 @@ h_stmt(struct tremplin_plugin *p, const char *sql)
 	sqlguard_leave(prev);
 	if ((p->stmts[p->nstmts].sql = strdup(sql)) == NULL)
 		fatal("strdup");
+	p->stmts[p->nstmts].used = ++p->stmt_uses;
 	p->stmts[p->nstmts++].st = st;
 	return st;
 }

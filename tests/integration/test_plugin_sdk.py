@@ -273,10 +273,10 @@ def test_transactions__publish_outside_a_transaction__refused(mb):
 # -- 4. statements by their text ------------------------------------------------------------
 
 
-def test_statements__one_buffer_refilled__each_text_its_statement(mb):
+def test_statements__one_buffer_refilled__each_text_its_statement__more_texts_than_kept(mb):
     for _ in range(2):
         a = mb.get("/v1/misbehave/cache")
-        assert a.body == {"got": ["statement 1", "statement 2"]}, a.body
+        assert a.body == {"got": ["statement 1", "statement 2"], "right": 600}, a.body
 
 
 # -- 5. what an HTTP API needs ---------------------------------------------------------------
@@ -400,6 +400,26 @@ def test_kernel_records__update_from_a_timer__validated_audited_journaled(mb):
     assert ("employee.updated", "employee/%d" % emp) in by_plugin, by_plugin
     # The journal holds no values.
     assert number not in str(events) and "Maraîchage" not in str(events)
+
+
+def test_kernel_records__create_from_a_timer__validated_then_created_as_the_plugin(mb):
+    w = new_world(mb)
+    emp = w["employee"]()
+    start = (datetime.date.today() - datetime.timedelta(days=10)).isoformat()
+    r = kernel(mb, op="create", record="pass", id=emp, obj={"number": "1", "start_date": start})
+    assert (r["rc"], r["error"]["field"]) == (-1, "number"), r
+    r = kernel(mb, op="create", record="pass", id=emp,
+               obj={"number": pass_number(), "start_date": "2026-02-30"})
+    assert (r["rc"], r["error"]["field"]) == (-1, "start_date"), r
+    assert mb.sql("SELECT count(*) FROM passes WHERE employee_id = ?", (emp,)) == [(0,)]
+    number = pass_number()
+    r = kernel(mb, op="create", record="pass", id=emp, obj={"number": number, "start_date": start})
+    assert r["rc"] > 0, r
+    got = mb.get("/v1/passes/%d" % r["rc"], who="cip").body
+    assert (got["number"], got["employee_id"]) == (number, emp), got
+    events = [e for e in mb.get("/v1/events?limit=500").body["items"]
+              if e["subject"] == "pass/%d" % r["rc"]]
+    assert [(e["type"], e["actor"]) for e in events] == [("pass.created", "plugin:misbehave")]
 
 
 def test_kernel_records__on_its_own__never_the_referent_cips_sensitive_rights(mb):

@@ -281,13 +281,18 @@ publish_outside(struct tremplin_request *req, void *arg)
 
 /* ---- statements by their text ---- */
 
-/* GET /cache: one buffer, refilled with other SQL. */
+/*
+ * GET /cache: one buffer, refilled with other SQL; then more texts than the
+ * host keeps statements for (SQL built with its values), each of which must
+ * answer its own value.
+ */
 static void
 cache_route(struct tremplin_request *req, void *arg)
 {
 	struct mb *m = arg;
 	char sql[64];
 	json_t *got = json_array();
+	int right = 0;
 
 	for (int i = 1; i <= 2; i++) {
 		snprintf(sql, sizeof(sql), "SELECT 'statement %d'", i);
@@ -297,7 +302,14 @@ cache_route(struct tremplin_request *req, void *arg)
 			    got, json_string((const char *)sqlite3_column_text(st, 0)));
 		m->host->stmt_done(st);
 	}
-	m->host->reply(req, 200, json_pack("{s:o}", "got", got));
+	for (int i = 0; i < 600; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d + 0", i);
+		sqlite3_stmt *st = m->host->stmt(m->self, sql);
+		if (st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == i)
+			right++;
+		m->host->stmt_done(st);
+	}
+	m->host->reply(req, 200, json_pack("{s:o, s:i}", "got", got, "right", right));
 }
 
 /* ---- what an HTTP API needs ---- */
