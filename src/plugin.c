@@ -278,6 +278,44 @@ own_table(const struct tremplin_plugin *p, const char *t)
 	return 1;
 }
 
+/*
+ * The person-linked tables the catalogue holds, read at load: those of a
+ * plugin no longer loaded stay a person's data. (The authorizer may not
+ * query the database it guards.)
+ */
+static char **catalogued;
+static size_t ncatalogued;
+
+static void
+catalogue_load(struct db *db)
+{
+	static const char sql[] = "SELECT DISTINCT tbl FROM record_catalogue";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		fatalx("cannot read the catalogue of personal tables");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char **n = reallocarray(catalogued, ncatalogued + 1, sizeof(*catalogued));
+		if (n == NULL)
+			fatal("reallocarray");
+		catalogued = n;
+		if ((catalogued[ncatalogued++] =
+		            strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+			fatal("strdup");
+	}
+	db_done(st);
+}
+
+static void
+catalogue_free(void)
+{
+	for (size_t i = 0; i < ncatalogued; i++)
+		free(catalogued[i]);
+	free(catalogued);
+	catalogued = NULL;
+	ncatalogued = 0;
+}
+
 static int
 personal_table(const char *t)
 {
@@ -286,6 +324,9 @@ personal_table(const char *t)
 		if (res->person && strcmp(res->table, t) == 0)
 			return 1;
 	}
+	for (size_t i = 0; i < ncatalogued; i++)
+		if (strcmp(catalogued[i], t) == 0)
+			return 1;
 	/* The tables of the person's file the kernel keeps beside its records. */
 	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0;
 }
@@ -1595,8 +1636,10 @@ plugins_load(struct server *srv, int checking, char *err, size_t errlen)
 	set->srv = srv;
 	TAILQ_INIT(&set->list);
 	srv->plugins = set;
-	if (srv->db != NULL)
+	if (srv->db != NULL) {
 		sqlguard_install(db_handle(srv->db), sql_decide);
+		catalogue_load(srv->db);
+	}
 	/* The kernel first, through the same calls: the plugins' records may hang on its. */
 	struct tremplin_plugin *kp = plugin_new(set, "kernel", checking);
 	kp->embedded = 1;
@@ -1706,6 +1749,7 @@ plugins_free(struct plugins *set)
 
 	if (set == NULL)
 		return;
+	catalogue_free();
 	while ((p = TAILQ_FIRST(&set->list)) != NULL) {
 		TAILQ_REMOVE(&set->list, p, entry);
 		if (p->desc != NULL && !p->embedded)

@@ -160,6 +160,31 @@ def test_authorizer__a_migration_creating_another_table__plugin_refused_nothing_
     assert not [n for n in names if n.startswith("mbmigrate_")], names
 
 
+def test_authorizer__a_person_table_of_another_plugin__refused_even_once_it_is_unloaded(
+        make_daemon):
+    d = make_daemon(plugin_files=["misbehave", "example"],
+                    plugins={"misbehave": {}, "example": {}})
+    emp = new_world(d)["employee"]()
+    a = d.post("/v1/example/employees/%d/checkins" % emp,
+               {"day": "2026-11-02", "present": True, "note": "canary-sdk-checkin"}, who="eti")
+    assert a.status == 201, a
+    reads = ["SELECT note FROM example_checkins", "SELECT count(*) FROM example_checkins"]
+
+    def refused(tag):
+        for sql in reads:
+            offset = d.log_size()
+            a = d.post("/v1/misbehave/sql", {"sql": sql})
+            assert a.body == {"prepared": False}, (tag, sql, a.body)
+            assert "refused SQL: read example_checkins" in d.log_since(offset), tag
+    refused("loaded")
+    # The example leaves the configuration; its table and the person's data stay.
+    d.stop()
+    d.write_config(plugins={"misbehave": {}})
+    d.start()
+    assert "example" not in tt.plugins_of(d)
+    refused("no longer loaded")
+
+
 # -- 2. declarations refused at load -------------------------------------------------
 
 DECLS = {
