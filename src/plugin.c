@@ -616,6 +616,17 @@ static struct {
 	json_t *body;
 } pending;
 
+static size_t
+header_count(struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	TAILQ_FOREACH (kv, q, next)
+		n++;
+	return n;
+}
+
 static void
 route_call(struct tremplin_request *r)
 {
@@ -630,12 +641,21 @@ route_call(struct tremplin_request *r)
 	if (api_query_only(r, h->query ? h->query : none) == -1)
 		return;
 	/* The reply waits for the handler's end: what it says must be what landed. */
+	struct evkeyvalq *out = r->req ? evhttp_request_get_output_headers(r->req) : NULL;
+	size_t before = out ? header_count(out) : 0;
 	pending.r = r;
 	pending.body = NULL;
 	h->fn.route(r, h->arg);
 	pending.r = NULL;
 	if (left_open(p, r->route->pattern)) {
 		json_decref(pending.body);
+		/* Its headers went with its rows (a Location of a row that is not there). */
+		while (out != NULL && !r->replied && header_count(out) > before) {
+			char key[128];
+			tr_strlcpy(key, TAILQ_LAST(out, evkeyvalq)->key, sizeof(key));
+			if (evhttp_remove_header(out, key) != 0)
+				break; /* a name longer than key: left, rather than loop */
+		}
 		api_error(r, 500, "internal", NULL,
 		    "plugin %s left a transaction open: nothing was saved", p->name);
 		return;

@@ -241,6 +241,7 @@ def test_transactions__left_open_by_a_route_timer_or_handler__rolled_back_counte
     a = d.post("/v1/misbehave/leak", {})
     assert a.status == 500, a
     assert "left a transaction open" in a.error["message"], a
+    assert "Location" not in a.headers, a.headers  # what it said of a row that is not there
     assert "plugin misbehave left a transaction open" in d.log_since(offset)
     assert failures(d) == 1
     core_and_plugin_write("route")

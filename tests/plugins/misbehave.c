@@ -172,6 +172,7 @@ leak_route(struct tremplin_request *req, void *arg)
 		m->host->reply_error(req, 500, "internal", NULL, "cannot write");
 		return;
 	}
+	m->host->reply_header(req, "Location", "/v1/" MB_NAME "/items/999999");
 	m->host->reply(req, 201, json_pack("{s:s}", "label", "leaked-route"));
 }
 
