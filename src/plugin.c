@@ -1493,8 +1493,11 @@ static void
 unload(struct tremplin_plugin *p)
 {
 	unregister(p);
-	if (p->initialised && p->desc->stop)
+	if (p->initialised && p->desc->stop) {
 		p->desc->stop(p->ctx);
+		if (!p->checking && p->set->srv->db != NULL)
+			left_open(p, "stop");
+	}
 	p->initialised = 0;
 	p->ctx = NULL;
 	free(p->migrations);
@@ -1591,6 +1594,8 @@ start_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 	p->initialised = 1;
 	if (d->config != NULL) {
 		rc = d->config(p->ctx, p->section, err, sizeof(err));
+		if (!p->checking && left_open(p, "config"))
+			return refuse(p, PS_DISABLED_FAILED, "config left a transaction open");
 		if (rc != 0)
 			return refuse(p, PS_DISABLED_CONFIG, "configuration refused: %s",
 			    err[0] ? err : "no reason given");
@@ -1741,7 +1746,12 @@ plugins_reconfigure(struct plugins *set, const json_t *sections)
 			continue;
 		}
 		err[0] = '\0';
-		if (p->desc->config(p->ctx, ns, err, sizeof(err)) != 0) {
+		int rc = p->desc->config(p->ctx, ns, err, sizeof(err));
+		if (left_open(p, "config") && rc == 0) {
+			rc = -1;
+			tr_strlcpy(err, "it left a transaction open", sizeof(err));
+		}
+		if (rc != 0) {
 			json_safe_format(p->last_error, sizeof(p->last_error),
 			    "new configuration refused, the previous one stays: %s", err);
 			log_warnx("plugin %s: %s", p->name, p->last_error);

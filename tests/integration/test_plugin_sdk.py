@@ -12,6 +12,7 @@ mbmigrate) are refused at load.
 import datetime
 import itertools
 import os
+import signal
 
 import pytest
 
@@ -292,6 +293,39 @@ def test_transactions__left_open_by_a_route_timer_or_handler__rolled_back_counte
     assert counts["structure.created"] == 3, counts
     d.stop()
     assert d.sql("SELECT count(*) FROM misbehave_items WHERE label LIKE 'leaked%'") == [(0,)]
+
+
+def test_transactions__left_open_by_config__at_start_or_reload__rolled_back_daemon_writes(
+        make_daemon):
+    # At start: the plugin is refused, the daemon writes (it answered 503 to every write).
+    d = make_daemon(plugin_files=["misbehave", "example"],
+                    plugins={"misbehave": {"leak": True}, "example": {}})
+    p = tt.plugins_of(d)["misbehave"]
+    assert p["state"] == "disabled_failed" and p["failures"] == 1, p
+    assert "left a transaction open" in p["last_error"], p
+    assert "plugin misbehave left a transaction open (config)" in d.log()
+    first = d.post("/v1/structures", tt.structure_body())
+    assert first.status == 201, first
+
+    # On reload: the new section is refused, the old one stays, the daemon writes.
+    d.write_config(plugins={"misbehave": {"level": 1}, "example": {}})
+    d.restart()
+    assert tt.plugins_of(d)["misbehave"]["state"] == "enabled"
+    d.write_config(plugins={"misbehave": {"level": 2, "leak": True}, "example": {}})
+    offset = d.log_size()
+    d.send_signal(signal.SIGHUP)
+    d.wait_log("configuration reloaded", since=offset)
+    assert "plugin misbehave left a transaction open (config)" in d.log_since(offset)
+    p = tt.plugins_of(d)["misbehave"]
+    assert (p["state"], p["failures"]) == ("enabled", 1), p
+    assert "left a transaction open" in p["last_error"], p
+    second = d.post("/v1/structures", tt.structure_body())
+    assert second.status == 201, second
+    assert d.post("/v1/misbehave/items", {"label": "after-reload"}).status == 201
+    d.stop()
+    ids = (first.body["id"], second.body["id"])
+    assert d.sql("SELECT count(*) FROM structures WHERE id IN (?, ?)", ids) == [(2,)]
+    assert d.sql("SELECT label FROM misbehave_items") == [("after-reload",)]
 
 
 def test_transactions__transaction_helper_commits_on_0_rolls_back_otherwise(mb):

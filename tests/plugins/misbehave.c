@@ -563,15 +563,20 @@ mb_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **c
 	return host->subscribe(self, "leaker", MB_NAME ".leak", on_leak, m);
 }
 
-/* Settings: level (1..5). */
+/* Settings: level (1..5); leak (true: config returns with a transaction open). */
 static int
 mb_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
+	struct mb *m = ctx;
 	const char *key;
 	json_t *v;
 
-	(void)ctx;
 	json_object_foreach (section, key, v) {
+		if (strcmp(key, "leak") == 0) {
+			if (json_is_true(v))
+				m->host->begin(m->self);
+			continue;
+		}
 		if (strcmp(key, "level") != 0) {
 			snprintf(err, errlen, "%s: unknown setting", key);
 			return -1;
