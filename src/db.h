@@ -3,6 +3,7 @@
 #define TREMPLIN_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -46,6 +47,7 @@ sqlite3_stmt *db_stmt(struct db *, const char *sql);
 void db_done(sqlite3_stmt *);
 
 int db_begin(struct db *); /* BEGIN IMMEDIATE */
+uint64_t db_txn_serial(struct db *); /* which transaction db_begin began last */
 int db_commit(struct db *);
 void db_rollback(struct db *);
 

@@ -126,6 +126,7 @@ struct tremplin_plugin {
 	size_t nstmts;
 	uint64_t stmt_uses;
 	int64_t failures; /* callbacks that failed or left a transaction open */
+	uint64_t txn; /* the transaction it began (db_txn_serial): it ends that one only */
 	int64_t next_timer;
 };
 TAILQ_HEAD(pluginlist, tremplin_plugin);
@@ -456,9 +457,12 @@ no_store(struct tremplin_plugin *p, const char *call)
 static int
 left_open(struct tremplin_plugin *p, const char *what)
 {
-	if (sqlite3_get_autocommit(handle_of(p)))
+	if (sqlite3_get_autocommit(handle_of(p))) {
+		p->txn = 0;
 		return 0;
+	}
 	db_rollback(p->set->srv->db);
+	p->txn = 0;
 	p->failures++;
 	log_warnx("plugin %s left a transaction open (%s): rolled back", p->name, what);
 	return 1;
@@ -536,7 +540,16 @@ h_begin(struct tremplin_plugin *p)
 		return -1;
 	}
 	rc = db_begin(p->set->srv->db);
+	p->txn = rc == 0 ? db_txn_serial(p->set->srv->db) : 0;
 	return rc;
+}
+
+/* The open transaction is the one p began (not the host's, nor one the host rolled back). */
+static int
+own_txn(struct tremplin_plugin *p)
+{
+	return p->txn != 0 && p->txn == db_txn_serial(p->set->srv->db) &&
+	    !sqlite3_get_autocommit(handle_of(p));
 }
 
 static int
@@ -546,6 +559,12 @@ h_commit(struct tremplin_plugin *p)
 
 	if (no_store(p, "commit"))
 		return -1;
+	/* A hook runs inside the host's write: ending it would split the write. */
+	if (!own_txn(p)) {
+		h_log(p, TREMPLIN_LOG_WARNING, "commit: no transaction of its own is open");
+		return -1;
+	}
+	p->txn = 0;
 	rc = db_commit(p->set->srv->db);
 	return rc;
 }
@@ -555,6 +574,11 @@ h_rollback(struct tremplin_plugin *p)
 {
 	if (no_store(p, "rollback"))
 		return;
+	if (!own_txn(p)) {
+		h_log(p, TREMPLIN_LOG_WARNING, "rollback: no transaction of its own is open");
+		return;
+	}
+	p->txn = 0;
 	db_rollback(p->set->srv->db);
 }
 

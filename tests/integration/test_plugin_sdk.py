@@ -328,6 +328,43 @@ def test_transactions__left_open_by_config__at_start_or_reload__rolled_back_daem
     assert d.sql("SELECT label FROM misbehave_items") == [("after-reload",)]
 
 
+def test_transactions__record_hooks__cannot_take_the_hosts_transaction(make_daemon):
+    d = make_daemon(plugin_files=["misbehave"], plugins={"misbehave": {}})
+    ok = d.post("/v1/misbehave/things", {"label": "plain"}, who="coordinator")
+    assert ok.status == 201, ok
+    # (label, status, what the log says): refused, or written whole with its
+    # audit and event; never a wedge, never half a write.
+    cases = [
+        ("check-begin", 500, "record misbehave.thing: its check hook left a transaction open"),
+        ("after-commit", 201, "plugin misbehave: commit: no transaction of its own"),
+        ("after-rollback", 201, "plugin misbehave: rollback: no transaction of its own"),
+        ("expand-begin", 201, None),
+    ]
+    for label, status, line in cases:
+        offset = d.log_size()
+        a = d.post("/v1/misbehave/things", {"label": label}, who="coordinator")
+        assert a.status == status, (label, a)
+        assert line is None or line in d.log_since(offset), (label, d.log_since(offset))
+        b = d.post("/v1/structures", tt.structure_body())
+        assert b.status == 201, (label, b)
+    # Shown, expand-begin's row begins one: that row is left out of the list.
+    offset = d.log_size()
+    a = d.get("/v1/misbehave/things?limit=500", who="coordinator")
+    assert a.status == 200, a
+    assert [i["label"] for i in a.body["items"]] == ["plain", "after-commit", "after-rollback"]
+    assert "record misbehave.thing: its expand hook left a transaction open" in d.log_since(offset)
+    assert d.post("/v1/structures", tt.structure_body()).status == 201
+    created = d.sql("SELECT id, label FROM misbehave_things ORDER BY id")
+    d.restart()
+    rows = d.sql("SELECT id, label FROM misbehave_things ORDER BY id")
+    events = {e["subject"] for e in d.get("/v1/events?limit=500").body["items"]
+              if e["type"] == "misbehave.thing.created"}
+    assert events == {"misbehave.thing/%d" % i for i, _ in rows}, (rows, events)
+    assert len(d.list_all("/v1/structures")) == 5
+    assert rows == created
+    assert [x for _, x in rows] == ["plain", "after-commit", "after-rollback", "expand-begin"]
+
+
 def test_transactions__transaction_helper_commits_on_0_rolls_back_otherwise(mb):
     before = failures(mb)
     assert mb.post("/v1/misbehave/txn", {"label": "txn-kept"}).body == {"rc": 0}

@@ -39,6 +39,8 @@ static const struct tremplin_migration migrations[] = {
 	    " what TEXT NOT NULL, result TEXT NOT NULL);"
 	    "CREATE TABLE " MB_NAME "_notes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	    " employee_id INTEGER NOT NULL, mood TEXT, remark TEXT, created_at TEXT);"
+	    "CREATE TABLE " MB_NAME "_things (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " label TEXT NOT NULL, created_at TEXT NOT NULL);"
 #if MB_DECL == 5
 	    "CREATE TABLE sneaky_copy (x TEXT);"
 #endif
@@ -82,6 +84,43 @@ static const struct tremplin_record note = {
 #endif
 };
 #endif
+
+/*
+ * thing: a record whose hooks, by its label, try to take the host's
+ * transaction: "check-begin" begins one in the check hook, "after-commit" and
+ * "after-rollback" end the host's in after_write, "expand-begin" begins one
+ * when it is shown.
+ */
+static const struct tremplin_column thing_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "label", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_REQUIRED },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+static const struct tremplin_computed thing_computed[] = {
+	{ .name = "shown", .category = "none" },
+};
+
+static int thing_check(
+    struct tremplin_request *, json_t *, const json_t *, struct tremplin_error *, void *);
+static int thing_after(struct tremplin_request *, json_t *, int64_t, void *);
+static int thing_expand(
+    struct tremplin_request *, const struct tremplin_access *, json_t *, void *);
+
+__attribute__((unused)) static const struct tremplin_record thing = {
+	.size = sizeof(struct tremplin_record),
+	.name = "thing",
+	.plural = "things",
+	.table = MB_NAME "_things",
+	.columns = thing_columns,
+	.ncolumns = sizeof(thing_columns) / sizeof(thing_columns[0]),
+	.owner = TREMPLIN_OWNER_NONE,
+	.computed = thing_computed,
+	.ncomputed = 1,
+	.check = thing_check,
+	.after_write = thing_after,
+	.expand = thing_expand,
+};
 
 /* ---- helpers ---- */
 
@@ -131,6 +170,51 @@ static const char *
 body_str(struct tremplin_request *req, struct mb *m, const char *key)
 {
 	return json_string_value(json_object_get(m->host->request_body(req), key));
+}
+
+static int
+labelled(const json_t *obj, const char *label)
+{
+	const char *l = json_string_value(json_object_get(obj, "label"));
+
+	return l != NULL && strcmp(l, label) == 0;
+}
+
+static int
+thing_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct mb *m = arg;
+
+	(void)req, (void)before, (void)e;
+	if (labelled(obj, "check-begin"))
+		m->host->begin(m->self);
+	return 0;
+}
+
+static int
+thing_after(struct tremplin_request *req, json_t *obj, int64_t id, void *arg)
+{
+	struct mb *m = arg;
+
+	(void)req, (void)id;
+	if (labelled(obj, "after-commit"))
+		m->host->commit(m->self);
+	if (labelled(obj, "after-rollback"))
+		m->host->rollback(m->self);
+	return 0;
+}
+
+static int
+thing_expand(struct tremplin_request *req, const struct tremplin_access *a, json_t *view, void *arg)
+{
+	struct mb *m = arg;
+
+	(void)req, (void)a;
+	if (labelled(view, "expand-begin"))
+		m->host->begin(m->self);
+	json_object_set_new(view, "shown", json_true());
+	return 0;
 }
 
 /* ---- the SQL authorizer ---- */
@@ -555,6 +639,9 @@ mb_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **c
 		return -1;
 #if MB_DECL >= 1 && MB_DECL <= 4
 	if (host->record(self, &note, m) != 0)
+		return -1;
+#else
+	if (host->record(self, &thing, m) != 0)
 		return -1;
 #endif
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
