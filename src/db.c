@@ -31,6 +31,7 @@ struct db {
 	char fault_why[256];
 	int full; /* a write failed for lack of space; none succeeded since */
 	time_t full_at;
+	uint64_t txns; /* transactions begun: tells one from the next */
 };
 
 /* The open databases, so that db_done() finds the one a statement belongs to. */
@@ -352,7 +353,14 @@ run(struct db *db, const char *sql)
 int
 db_begin(struct db *db)
 {
+	db->txns++;
 	return run(db, "BEGIN IMMEDIATE");
+}
+
+uint64_t
+db_txn_serial(struct db *db)
+{
+	return db->txns;
 }
 
 int

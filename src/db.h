@@ -53,6 +53,7 @@ void db_done(sqlite3_stmt *);
 int db_row_exists(struct db *, const char *sql, int64_t id);
 
 int db_begin(struct db *); /* BEGIN IMMEDIATE */
+uint64_t db_txn_serial(struct db *); /* which transaction db_begin began last */
 int db_commit(struct db *);
 void db_rollback(struct db *);
 

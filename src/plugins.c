@@ -124,9 +124,12 @@ struct tremplin_plugin {
 	struct {
 		char *sql;
 		sqlite3_stmt *st;
+		uint64_t used; /* when it was last handed out, for eviction */
 	} stmts[PLUGIN_MAX_STMTS];
 	size_t nstmts;
+	uint64_t stmt_uses;
 	int64_t failures; /* callbacks that failed or left a transaction open */
+	uint64_t txn; /* the transaction it began (db_txn_serial): it ends that one only */
 	int64_t next_timer;
 };
 TAILQ_HEAD(pluginlist, tremplin_plugin);
@@ -255,11 +258,68 @@ h_migrations(struct tremplin_plugin *p, const struct tremplin_migration *m, size
  * attached database.
  */
 static int
+prefixed(const char *name, const char *t)
+{
+	size_t n = strlen(name);
+
+	return t != NULL && strncmp(t, name, n) == 0 && t[n] == '_';
+}
+
+/*
+ * "<plugin>_...", and not the prefix of a configured plugin with a longer name: "a"
+ * does not own "a_b_items" when a plugin "a_b" is configured.
+ */
+static int
 own_table(const struct tremplin_plugin *p, const char *t)
 {
-	size_t n = strlen(p->name);
+	const char *name;
+	json_t *section;
 
-	return t != NULL && strncmp(t, p->name, n) == 0 && t[n] == '_';
+	if (!prefixed(p->name, t))
+		return 0;
+	/* The configuration's names: a plugin loaded after this one counts too. */
+	json_object_foreach (p->set->srv->conf->plugins, name, section)
+		if (strlen(name) > strlen(p->name) && prefixed(name, t))
+			return 0;
+	return 1;
+}
+
+/*
+ * The person-linked tables the catalogue holds, read at load: those of a
+ * plugin no longer loaded stay a person's data. (The authorizer may not
+ * query the database it guards.)
+ */
+static char **catalogued;
+static size_t ncatalogued;
+
+static void
+catalogue_load(struct db *db)
+{
+	static const char sql[] = "SELECT DISTINCT tbl FROM record_catalogue";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		fatalx("cannot read the catalogue of personal tables");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char **n = reallocarray(catalogued, ncatalogued + 1, sizeof(*catalogued));
+		if (n == NULL)
+			fatal("reallocarray");
+		catalogued = n;
+		if ((catalogued[ncatalogued++] =
+		            strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+			fatal("strdup");
+	}
+	db_done(st);
+}
+
+static void
+catalogue_free(void)
+{
+	for (size_t i = 0; i < ncatalogued; i++)
+		free(catalogued[i]);
+	free(catalogued);
+	catalogued = NULL;
+	ncatalogued = 0;
 }
 
 static int
@@ -270,8 +330,55 @@ personal_table(const char *t)
 		if (res->person && strcmp(res->table, t) == 0)
 			return 1;
 	}
+	for (size_t i = 0; i < ncatalogued; i++)
+		if (strcmp(catalogued[i], t) == 0)
+			return 1;
 	/* The tables of the person's file the kernel keeps beside its records. */
 	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0;
+}
+
+/* The last refusal, to say why a migration failed (SQLite says only "not authorized"). */
+static char refusal[160];
+
+static const char *
+action_name(int action)
+{
+	switch (action) {
+	case SQLITE_READ:
+		return "read";
+	case SQLITE_INSERT:
+		return "insert into";
+	case SQLITE_UPDATE:
+		return "update";
+	case SQLITE_DELETE:
+		return "delete from";
+	case SQLITE_CREATE_TABLE:
+		return "create table";
+	case SQLITE_DROP_TABLE:
+		return "drop table";
+	case SQLITE_CREATE_VIEW:
+		return "create view";
+	case SQLITE_DROP_VIEW:
+		return "drop view";
+	case SQLITE_CREATE_INDEX:
+		return "create index";
+	case SQLITE_DROP_INDEX:
+		return "drop index";
+	case SQLITE_ALTER_TABLE:
+		return "alter table";
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+		return "create trigger";
+	case SQLITE_PRAGMA:
+		return "pragma";
+	case SQLITE_ATTACH:
+		return "attach";
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return "transaction control";
+	default:
+		return "action";
+	}
 }
 
 static int
@@ -298,8 +405,6 @@ sql_decide(const void *owner, int action, const char *a1, const char *a2)
 		break;
 	case SQLITE_CREATE_TABLE:
 	case SQLITE_DROP_TABLE:
-	case SQLITE_CREATE_VIEW:
-	case SQLITE_DROP_VIEW:
 		ok = own_table(p, a1);
 		break;
 	case SQLITE_CREATE_INDEX:
@@ -314,12 +419,21 @@ sql_decide(const void *owner, int action, const char *a1, const char *a2)
 	case SQLITE_ANALYZE:
 		ok = own_table(p, a1) || strncmp(a1, "sqlite_autoindex_", 17) == 0;
 		break;
-	default: /* triggers, pragmas, transactions, attach, temporary objects... */
+	default: /* views, triggers, pragmas, transactions, attach, temporary objects... */
+		/*
+		 * No views: SQLite prepares a statement again on its own after a
+		 * schema change, unchecked (no plugin is current then); a view
+		 * redefined under a cached statement would read any table.
+		 */
 		ok = 0;
 	}
-	if (!ok)
-		log_warnx(
-		    "plugin %s: refused SQL: action %d on %s", p->name, action, a1 ? a1 : "(none)");
+	if (!ok) {
+		/* ALTER TABLE names the table second; the others first. */
+		const char *what = action == SQLITE_ALTER_TABLE ? a2 : a1;
+		snprintf(refusal, sizeof(refusal), "%s %s (action %d)", action_name(action),
+		    what ? what : "(none)", action);
+		log_warnx("plugin %s: refused SQL: %s", p->name, refusal);
+	}
 	return ok ? SQLITE_OK : SQLITE_DENY;
 }
 
@@ -331,6 +445,16 @@ handle_of(const struct tremplin_plugin *p)
 	return db_handle(p->set->srv->db);
 }
 
+/* tremplind -n runs init and config with no database: the store says no, it does not crash. */
+static int
+no_store(struct tremplin_plugin *p, const char *call)
+{
+	if (p->set->srv->db != NULL)
+		return 0;
+	log_warnx("plugin %s: %s: no database while the configuration is checked", p->name, call);
+	return 1;
+}
+
 /*
  * After a callback: a transaction it left open is rolled back and counted
  * as a failure, so that it cannot wedge every other write. 1 when it did.
@@ -338,9 +462,12 @@ handle_of(const struct tremplin_plugin *p)
 static int
 left_open(struct tremplin_plugin *p, const char *what)
 {
-	if (sqlite3_get_autocommit(handle_of(p)))
+	if (sqlite3_get_autocommit(handle_of(p))) {
+		p->txn = 0;
 		return 0;
+	}
 	db_rollback(p->set->srv->db);
+	p->txn = 0;
 	p->failures++;
 	log_warnx("plugin %s left a transaction open (%s): rolled back", p->name, what);
 	return 1;
@@ -354,15 +481,32 @@ h_stmt(struct tremplin_plugin *p, const char *sql)
 	sqlite3_stmt *st;
 	const void *prev;
 
-	if (sql == NULL)
+	if (sql == NULL || no_store(p, "stmt"))
 		return NULL;
 	/* By the text: a buffer the plugin refilled with other SQL is other SQL. */
 	for (size_t i = 0; i < p->nstmts; i++)
-		if (strcmp(p->stmts[i].sql, sql) == 0)
+		if (strcmp(p->stmts[i].sql, sql) == 0) {
+			p->stmts[i].used = ++p->stmt_uses;
 			return p->stmts[i].st;
+		}
+	/*
+	 * Full (SQL built with its values): the statement used least lately
+	 * and not running goes; the ones the plugin holds are the recent ones.
+	 */
 	if (p->nstmts == PLUGIN_MAX_STMTS) {
-		h_log(p, TREMPLIN_LOG_WARNING, "too many statements (%d)", PLUGIN_MAX_STMTS);
-		return NULL;
+		size_t old = PLUGIN_MAX_STMTS;
+		for (size_t i = 0; i < p->nstmts; i++)
+			if (!sqlite3_stmt_busy(p->stmts[i].st) &&
+			    (old == PLUGIN_MAX_STMTS || p->stmts[i].used < p->stmts[old].used))
+				old = i;
+		if (old == PLUGIN_MAX_STMTS) {
+			h_log(p, TREMPLIN_LOG_WARNING, "%d statements running at once",
+			    PLUGIN_MAX_STMTS);
+			return NULL;
+		}
+		sqlite3_finalize(p->stmts[old].st);
+		free(p->stmts[old].sql);
+		p->stmts[old] = p->stmts[--p->nstmts];
 	}
 	/* Prepared under the plugin's rights, whoever calls. */
 	prev = sqlguard_enter(p);
@@ -376,6 +520,7 @@ h_stmt(struct tremplin_plugin *p, const char *sql)
 	sqlguard_leave(prev);
 	if ((p->stmts[p->nstmts].sql = strdup(sql)) == NULL)
 		fatal("strdup");
+	p->stmts[p->nstmts].used = ++p->stmt_uses;
 	p->stmts[p->nstmts++].st = st;
 	return st;
 }
@@ -393,12 +538,23 @@ h_begin(struct tremplin_plugin *p)
 {
 	int rc;
 
+	if (no_store(p, "begin"))
+		return -1;
 	if (!sqlite3_get_autocommit(handle_of(p))) {
 		h_log(p, TREMPLIN_LOG_WARNING, "begin: a transaction is open already");
 		return -1;
 	}
 	rc = db_begin(p->set->srv->db);
+	p->txn = rc == 0 ? db_txn_serial(p->set->srv->db) : 0;
 	return rc;
+}
+
+/* The open transaction is the one p began (not the host's, nor one the host rolled back). */
+static int
+own_txn(struct tremplin_plugin *p)
+{
+	return p->txn != 0 && p->txn == db_txn_serial(p->set->srv->db) &&
+	    !sqlite3_get_autocommit(handle_of(p));
 }
 
 static int
@@ -406,6 +562,14 @@ h_commit(struct tremplin_plugin *p)
 {
 	int rc;
 
+	if (no_store(p, "commit"))
+		return -1;
+	/* A hook runs inside the host's write: ending it would split the write. */
+	if (!own_txn(p)) {
+		h_log(p, TREMPLIN_LOG_WARNING, "commit: no transaction of its own is open");
+		return -1;
+	}
+	p->txn = 0;
 	rc = db_commit(p->set->srv->db);
 	return rc;
 }
@@ -413,6 +577,13 @@ h_commit(struct tremplin_plugin *p)
 static void
 h_rollback(struct tremplin_plugin *p)
 {
+	if (no_store(p, "rollback"))
+		return;
+	if (!own_txn(p)) {
+		h_log(p, TREMPLIN_LOG_WARNING, "rollback: no transaction of its own is open");
+		return;
+	}
+	p->txn = 0;
 	db_rollback(p->set->srv->db);
 }
 
@@ -570,6 +741,17 @@ static struct {
 	json_t *body;
 } pending;
 
+static size_t
+header_count(struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	TAILQ_FOREACH (kv, q, next)
+		n++;
+	return n;
+}
+
 static void
 route_call(struct tremplin_request *r)
 {
@@ -584,12 +766,21 @@ route_call(struct tremplin_request *r)
 	if (api_query_only(r, h->query ? h->query : none) == -1)
 		return;
 	/* The reply waits for the handler's end: what it says must be what landed. */
+	struct evkeyvalq *out = r->req ? evhttp_request_get_output_headers(r->req) : NULL;
+	size_t before = out ? header_count(out) : 0;
 	pending.r = r;
 	pending.body = NULL;
 	h->fn.route(r, h->arg);
 	pending.r = NULL;
 	if (left_open(p, r->route->pattern)) {
 		json_decref(pending.body);
+		/* Its headers went with its rows (a Location of a row that is not there). */
+		while (out != NULL && !r->replied && header_count(out) > before) {
+			char key[128];
+			tr_strlcpy(key, TAILQ_LAST(out, evkeyvalq)->key, sizeof(key));
+			if (evhttp_remove_header(out, key) != 0)
+				break; /* a name longer than key: left, rather than loop */
+		}
 		api_error(r, 500, "internal", NULL,
 		    "plugin %s left a transaction open: nothing was saved", p->name);
 		return;
@@ -1097,7 +1288,7 @@ h_publish(struct tremplin_plugin *p, struct tremplin_request *req, const char *t
 		return -1;
 	}
 	/* The event commits with the change it tells, or not at all. */
-	if (sqlite3_get_autocommit(handle_of(p))) {
+	if (no_store(p, "publish") || sqlite3_get_autocommit(handle_of(p))) {
 		h_log(p, TREMPLIN_LOG_WARNING, "publish %s: outside a transaction (refused)", type);
 		json_decref(payload);
 		return -1;
@@ -1137,6 +1328,8 @@ h_subscribe(
 		h_log(p, TREMPLIN_LOG_WARNING, "a subscription needs a short name and a handler");
 		return -1;
 	}
+	if (p->set->srv->events == NULL)
+		return 0; /* checking a configuration: nothing is delivered */
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
 	if (p->checking)
 		return 0; /* tremplind -n: nothing runs */
@@ -1186,6 +1379,8 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 		    "a periodic timer needs a short name, a period and a handler");
 		return -1;
 	}
+	if (p->set->srv->sched == NULL)
+		return 0; /* checking a configuration: nothing runs */
 	snprintf(full, sizeof(full), "%s/%s", p->name, name);
 	if (p->checking)
 		return 0;
@@ -1202,7 +1397,7 @@ h_every(struct tremplin_plugin *p, const char *name, int64_t period_ms, int64_t 
 static int64_t
 h_after(struct tremplin_plugin *p, int64_t delay_ms, tremplin_timer_fn fn, void *arg)
 {
-	if (fn == NULL || delay_ms < 0)
+	if (fn == NULL || delay_ms < 0 || p->set->srv->sched == NULL)
 		return -1;
 	if (p->checking)
 		return ++p->next_timer;
@@ -1305,7 +1500,7 @@ h_notify(struct tremplin_plugin *p, const struct tremplin_notification *n, int64
 		    "notify: a kind, one recipient (a role or a staff account), a message");
 		return -1;
 	}
-	if (sqlite3_get_autocommit(handle_of(p))) {
+	if (no_store(p, "notify") || sqlite3_get_autocommit(handle_of(p))) {
 		h_log(
 		    p, TREMPLIN_LOG_WARNING, "notify %s: outside a transaction (refused)", n->kind);
 		return -1;
@@ -1465,8 +1660,11 @@ static void
 unload(struct tremplin_plugin *p)
 {
 	unregister(p);
-	if (p->initialised && p->desc->stop)
+	if (p->initialised && p->desc->stop) {
 		p->desc->stop(p->ctx);
+		if (!p->checking && p->set->srv->db != NULL)
+			left_open(p, "stop");
+	}
 	p->initialised = 0;
 	p->ctx = NULL;
 	free(p->migrations);
@@ -1563,6 +1761,8 @@ start_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 	p->initialised = 1;
 	if (d->config != NULL) {
 		rc = d->config(p->ctx, p->section, err, sizeof(err));
+		if (!p->checking && left_open(p, "config"))
+			return refuse(p, PS_DISABLED_FAILED, "config left a transaction open");
 		if (rc != 0)
 			return refuse(p, PS_DISABLED_CONFIG, "configuration refused: %s",
 			    err[0] ? err : "no reason given");
@@ -1574,9 +1774,11 @@ start_one(struct plugins *set, struct tremplin_plugin *p, const json_t *section)
 	if (p->module.nmigrations > 0) {
 		const struct db_module *mods[] = { &p->module };
 		/* Its migrations may make and change its own tables, and nothing else. */
+		refusal[0] = '\0';
 		rc = db_migrate(srv->db, mods, 1, err, sizeof(err));
 		if (rc == -1)
-			return refuse(p, PS_DISABLED_FAILED, "%s", err);
+			return refuse(p, PS_DISABLED_FAILED, "%s%s%s%s", err,
+			    refusal[0] ? " (refused: " : "", refusal, refusal[0] ? ")" : "");
 	}
 	if (register_records(p, err, sizeof(err)) == -1)
 		return refuse(p, PS_DISABLED_FAILED, "%s", err);
@@ -1630,8 +1832,10 @@ plugins_load(struct server *srv, const struct tremplin_plugin_desc *const *embed
 	set->srv = srv;
 	TAILQ_INIT(&set->list);
 	srv->plugins = set;
-	if (srv->db != NULL)
+	if (srv->db != NULL) {
 		sqlguard_install(db_handle(srv->db), sql_decide);
+		catalogue_load(srv->db);
+	}
 	/*
 	 * The modules in the daemon's image first (the kernel), through the same
 	 * calls as plugins: the plugins' records may hang on theirs.
@@ -1715,7 +1919,12 @@ plugins_reconfigure(struct plugins *set, const json_t *sections)
 			continue;
 		}
 		err[0] = '\0';
-		if (p->desc->config(p->ctx, ns, err, sizeof(err)) != 0) {
+		int rc = p->desc->config(p->ctx, ns, err, sizeof(err));
+		if (left_open(p, "config") && rc == 0) {
+			rc = -1;
+			tr_strlcpy(err, "it left a transaction open", sizeof(err));
+		}
+		if (rc != 0) {
 			json_safe_format(p->last_error, sizeof(p->last_error),
 			    "new configuration refused, the previous one stays: %s", err);
 			log_warnx("plugin %s: %s", p->name, p->last_error);
@@ -1746,6 +1955,7 @@ plugins_free(struct plugins *set)
 
 	if (set == NULL)
 		return;
+	catalogue_free();
 	while ((p = TAILQ_FIRST(&set->list)) != NULL) {
 		TAILQ_REMOVE(&set->list, p, entry);
 		if (p->desc != NULL && !p->embedded)

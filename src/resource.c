@@ -702,6 +702,16 @@ row_visible(const struct resource *res, const struct access *a, const json_t *ro
 	return res->decl->visible(&pa, row, res->arg);
 }
 
+/* Whether any column has a category: a plugin's referential may have none. */
+static int
+categorised(const struct resource *res)
+{
+	for (size_t i = 0; i < res->ncols; i++)
+		if (res->cat[i] != CAT_NONE)
+			return 1;
+	return 0;
+}
+
 json_t *
 resource_view(const struct resource *res, const struct access *a, json_t *row, unsigned *cats)
 {
@@ -728,7 +738,7 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 	 * note for the ETI) does not exist for it: that it exists, and when it
 	 * was written, is already more than the policy grants.
 	 */
-	if (!personal && res->person) {
+	if (!personal && categorised(res)) {
 		json_decref(out);
 		return NULL;
 	}
@@ -770,6 +780,21 @@ resource_categories(const struct resource *res)
 	return cats;
 }
 
+/*
+ * A hook that began a transaction and returned (a plugin's, by mistake)
+ * would hold every write of the daemon: rolled back, logged, and the
+ * request fails. 1 when it did.
+ */
+static int
+hook_left_open(struct tremplin_request *r, const struct resource *res, int was, const char *hook)
+{
+	if (!was || sqlite3_get_autocommit(db_handle(r->srv->db)))
+		return 0;
+	db_rollback(r->srv->db);
+	log_warnx("record %s: its %s hook left a transaction open: rolled back", res->name, hook);
+	return 1;
+}
+
 static int
 resource_expand(struct tremplin_request *r, const struct resource *res, const struct access *a,
     json_t *view, unsigned *cats)
@@ -785,7 +810,8 @@ resource_expand(struct tremplin_request *r, const struct resource *res, const st
 	if (!readable)
 		return 0; /* nothing it would add may be shown */
 	access_public(a, &pa);
-	if (d->expand(r, &pa, view, res->arg) == -1)
+	int was = sqlite3_get_autocommit(db_handle(r->srv->db));
+	if (d->expand(r, &pa, view, res->arg) == -1 || hook_left_open(r, res, was, "expand"))
 		return -1;
 	/* The policy, here once for every hook: what it added follows the table. */
 	for (size_t i = 0; i < d->ncomputed; i++) {
@@ -1351,11 +1377,8 @@ readable_at_all(const struct resource *res, const struct access *a)
 	for (size_t i = 0; i < res->ncols; i++)
 		if (res->cat[i] != CAT_NONE && policy_can_read(&ref, res->cat[i]))
 			return 1;
-	/* A record of nobody's whose fields are all "none": as the category says. */
-	for (size_t i = 0; i < res->ncols && !res->person; i++)
-		if (res->cat[i] != CAT_NONE)
-			return 0;
-	return !res->person && policy_can_read(a, CAT_NONE);
+	/* A record of no category at all (a plugin's referential) reads as "none". */
+	return !categorised(res) && policy_can_read(&ref, CAT_NONE);
 }
 
 static void
@@ -1715,7 +1738,13 @@ run_check(struct tremplin_request *r, const struct resource *res, json_t *obj, c
 	if (res->decl->check == NULL)
 		return 0;
 	e->status = 0;
+	int was = sqlite3_get_autocommit(db_handle(r->srv->db));
 	rc = res->decl->check(r, obj, before, e, res->arg);
+	if (hook_left_open(r, res, was, "check")) {
+		input_error_set(e, 500, "internal", NULL, "%s: its rules left a transaction open",
+		    res->decl->name);
+		return -1;
+	}
 	if (rc == -1 && e->status == 0)
 		input_error_set(
 		    e, 422, "validation_failed", NULL, "%s refused by its rules", res->decl->name);
