@@ -1,0 +1,185 @@
+/*
+ * The Lua host's own header, shared by its three files: luahost.c (scripts
+ * and their versions: load, reload, disable), luajobs.c (the job queue: every
+ * call into a script is a job, run within its budget) and luaapi.c (what a
+ * script may call: on, every, view, notify, http, json, log...). Not for
+ * the rest of the daemon, which sees luahost.h.
+ */
+#ifndef TREMPLIN_LUAHOST_INT_H
+#define TREMPLIN_LUAHOST_INT_H
+
+#include "luahost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <lauxlib.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "authz.h"
+#include "config.h"
+#include "db.h"
+#include "events.h"
+#include "log.h"
+#include "luabox.h"
+#include "scriptlib.h"
+#include "net.h"
+#include "outbox.h"
+#include "server.h"
+#include "scheduler.h"
+#include "util.h"
+#include "views.h"
+
+#define MAX_NOTIFY_PER_CALL 1000
+#define MAX_LOG_PER_CALL 50
+#define MAX_LOG_BYTES 1000
+#define MAX_MESSAGE_CHARS 1000
+#define MAX_HTTP_IN_FLIGHT 8
+#define MAX_HTTP_HEADERS 32
+#define HTTP_TIMEOUT_MS 10000
+#define HTTP_MAX_TIMEOUT_MS 60000
+#define HTTP_MAX_BYTES (1u << 20)
+#define MIN_PERIOD_S 1
+#define MAX_PERIOD_S (366 * 86400)
+/*
+ * The calls of one loop iteration, made at once from the callbacks of the
+ * event journal and of the scheduler or from the job queue, start only
+ * while those before them in the iteration took less than this; the others
+ * wait for the next iteration, in the job queue. So a request waiting on the
+ * loop waits for this budget plus one call (its time limit at most), and
+ * quick handlers cost no extra loop iteration or cursor write.
+ */
+#define SYNC_BUDGET_US 2000
+#define MAX_LIB_BYTES (256 * 1024)
+
+enum script_state { SS_ENABLED, SS_DISABLED_FAILED, SS_DISABLED_CONFIG };
+
+struct version;
+
+struct lsub {
+	TAILQ_ENTRY(lsub) entry;
+	struct version *v;
+	char name[200]; /* durable: "<script>/on:<type>" */
+	char type[128];
+	int ref; /* the handler, in the registry */
+};
+
+struct ltimer {
+	TAILQ_ENTRY(ltimer) entry;
+	struct version *v;
+	char name[100]; /* durable: "<script>/<label>" */
+	int64_t period_s;
+	int immediately;
+	int ref;
+	int queued; /* a run waits in the job queue: the next one is skipped */
+	struct sched_timer *t;
+};
+
+struct lhttp {
+	TAILQ_ENTRY(lhttp) entry;
+	struct version *v;
+	int ref; /* the callback */
+};
+
+struct version {
+	struct script *s;
+	struct luabox *box;
+	json_t *section; /* the configuration it was loaded with */
+	enum role role;
+	char digest[17];
+	char description[161];
+	TAILQ_HEAD(, lsub) subs;
+	TAILQ_HEAD(, ltimer) timers;
+	TAILQ_HEAD(, lhttp) http;
+	int nsubs, ntimers, nhttp;
+	int loading; /* the main chunk runs: on() and every() record */
+	int stopping; /* being torn down: callbacks only free */
+	/* For the call that runs. */
+	int notifies, logs, logs_dropped;
+};
+
+struct script {
+	TAILQ_ENTRY(script) entry;
+	struct luahost *h;
+	char name[33];
+	enum script_state state;
+	char *last_error;
+	char file[PATH_MAX]; /* as configured, for messages */
+	struct version *cur;
+	int failures_in_row;
+	int disk_full; /* the last call failed because the disk is full: not its fault */
+	int64_t calls, failures;
+	int seen;
+};
+
+enum job_kind { JOB_EVENT, JOB_TIMER, JOB_HTTP };
+
+struct job {
+	TAILQ_ENTRY(job) entry;
+	enum job_kind kind;
+	struct version *v;
+	struct lsub *sub;
+	struct ltimer *timer;
+	struct lhttp *http;
+	/* an event */
+	int64_t event_id;
+	char *type, *subject, *actor, *created_at;
+	json_t *payload;
+	/* an answer */
+	int error;
+	char *error_text, *content_type, *body;
+	size_t body_len;
+	long status;
+	int64_t retry_after;
+};
+
+struct luahost {
+	struct server *srv;
+	struct timeval iteration; /* the loop's cached time when sync_used began */
+	int64_t sync_used; /* us of calls made at once in this iteration */
+	char *script_dir;
+	int allow_http;
+	TAILQ_HEAD(, script) scripts;
+	TAILQ_HEAD(, job) jobs;
+	struct event *ev_jobs;
+	struct scriptlib_clock clock;
+	int tx_open; /* the running call's notifications: one transaction */
+};
+
+/* A script's text, for lh_main_entry. */
+struct chunk {
+	const char *name;
+	const char *text;
+	size_t len;
+};
+
+/* Shared between the three files. */
+int lh_main_entry(lua_State *L);
+int64_t lh_mono_us(void);
+void lh_set_error(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *lh_first_line(const char *msg, char *buf, size_t size);
+struct version *lh_version_of(lua_State *L);
+void lh_version_stop(struct version *v);
+void lh_job_free(struct job *j);
+char *lh_xstrdup(const char *s);
+enum luabox_status lh_call(struct version *v, lua_CFunction fn, void *arg, char **err);
+void lh_jobs_cb(evutil_socket_t fd, short what, void *arg);
+int lh_event_cb(const struct event_rec *rec, void *arg);
+void lh_timer_cb(struct sched_timer *t, int64_t now, void *arg);
+void lh_http_cb(const struct net_result *res, void *arg);
+int lh_setup_entry(lua_State *L);
+
+#endif

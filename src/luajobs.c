@@ -1,0 +1,436 @@
+/* The job queue of the Lua host: every call into a script is a job (luahost_int.h). */
+#include "luahost_int.h"
+
+/* ---- the job queue ---- */
+
+void
+lh_job_free(struct job *j)
+{
+	free(j->type);
+	free(j->subject);
+	free(j->actor);
+	free(j->created_at);
+	json_decref(j->payload);
+	free(j->error_text);
+	free(j->content_type);
+	free(j->body);
+	free(j);
+}
+
+static struct job *
+job_new(enum job_kind kind, struct version *v)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		fatal("calloc");
+	j->kind = kind;
+	j->v = v;
+	return j;
+}
+
+static void
+enqueue(struct luahost *h, struct job *j)
+{
+	struct timeval now = { 0, 0 };
+
+	TAILQ_INSERT_TAIL(&h->jobs, j, entry);
+	evtimer_add(h->ev_jobs, &now);
+}
+
+char *
+lh_xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (d == NULL)
+		fatal("strdup");
+	return d;
+}
+
+/* ---- calls ---- */
+
+/*
+ * Run fn in v's sandbox; then commit (or, on failure, roll back) the
+ * notifications the call queued. what names the call in messages.
+ */
+enum luabox_status
+lh_call(struct version *v, lua_CFunction fn, void *arg, char **err)
+{
+	struct luahost *h = v->s->h;
+	enum luabox_status st;
+
+	v->notifies = v->logs = v->logs_dropped = 0;
+	st = luabox_run(v->box, fn, arg, err);
+	v->s->calls++;
+	if (v->logs_dropped > 0)
+		log_warnx("script %s: %d log lines dropped (at most %d per call)", v->s->name,
+		    v->logs_dropped, MAX_LOG_PER_CALL);
+	if (h->tx_open) {
+		h->tx_open = 0;
+		if (st != LB_OK)
+			db_rollback(h->srv->db);
+		else if (db_commit(h->srv->db) == -1) {
+			st = LB_ERROR;
+			if (asprintf(err,
+			        "notify: the notifications of this call could not be "
+			        "committed: %s",
+			        sqlite3_errmsg(db_handle(h->srv->db))) == -1)
+				*err = NULL;
+		}
+	}
+	/*
+	 * A full disk fails notify(), audited view() reads and the commit alike:
+	 * the call is retried as a failure is, but it does not count against
+	 * the script, and the store has logged the episode already.
+	 */
+	v->s->disk_full =
+	    st == LB_ERROR && (db_full(h->srv->db, NULL) || db_full(audit_db(h->srv->audit), NULL));
+	return st;
+}
+
+/*
+ * Count the outcome of a call of the running version; disable the script
+ * when it passed a limit or failed too often. Returns 1 when v was stopped
+ * (and freed). Takes err.
+ */
+static long
+max_failures(const struct version *v)
+{
+	return (long)json_integer_value(
+	    json_object_get(json_object_get(v->section, "limits"), "max_failures"));
+}
+
+/* Whether outcome() will disable the script after a call that ended with st. */
+static int
+disables(const struct version *v, enum luabox_status st)
+{
+	return st != LB_OK &&
+	    (st != LB_ERROR || (!v->s->disk_full && v->s->failures_in_row + 1 >= max_failures(v)));
+}
+
+static int
+outcome(struct version *v, enum luabox_status st, char *err, const char *what)
+{
+	struct script *s = v->s;
+	char line[300];
+	long max = max_failures(v);
+
+	if (st == LB_OK) {
+		s->failures_in_row = 0;
+		free(err);
+		return 0;
+	}
+	if (err == NULL)
+		err = lh_xstrdup("out of memory");
+	if (st == LB_ERROR && s->disk_full) {
+		lh_set_error(s, "%s: %s (the disk is full: retried, not counted)", what, err);
+		log_debug("script %s: %s failed on a full disk: %s", s->name, what,
+		    lh_first_line(err, line, sizeof(line)));
+		free(err);
+		return 0;
+	}
+	s->failures++;
+	s->failures_in_row++;
+	if (st != LB_ERROR) {
+		lh_set_error(s, "disabled: %s: %s", what, err);
+		log_warnx("script %s: disabled: %s: %s", s->name, what,
+		    lh_first_line(err, line, sizeof(line)));
+	} else if (s->failures_in_row >= max) {
+		lh_set_error(s, "disabled after %d failures in a row: %s: %s", s->failures_in_row,
+		    what, err);
+		log_warnx("script %s: disabled after %d failures in a row: %s: %s", s->name,
+		    s->failures_in_row, what, lh_first_line(err, line, sizeof(line)));
+	} else {
+		lh_set_error(s, "%s: %s", what, err);
+		log_warnx("script %s: %s failed (%d in a row): %s", s->name, what,
+		    s->failures_in_row, lh_first_line(err, line, sizeof(line)));
+		free(err);
+		return 0;
+	}
+	free(err);
+	s->state = SS_DISABLED_FAILED;
+	s->cur = NULL;
+	lh_version_stop(v);
+	return 1;
+}
+
+static int
+event_entry(lua_State *L)
+{
+	struct job *j = lua_touserdata(L, 1);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, j->sub->ref);
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, j->event_id);
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, j->type);
+	lua_setfield(L, -2, "type");
+	lua_pushstring(L, j->subject);
+	lua_setfield(L, -2, "subject");
+	lua_pushstring(L, j->actor);
+	lua_setfield(L, -2, "actor");
+	lua_pushstring(L, j->created_at);
+	lua_setfield(L, -2, "created_at");
+	scriptlib_push_json(L, j->payload, 0);
+	lua_setfield(L, -2, "payload");
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+static int
+timer_entry(lua_State *L)
+{
+	struct job *j = lua_touserdata(L, 1);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, j->timer->ref);
+	lua_call(L, 0, 0);
+	return 0;
+}
+
+static const char *
+net_error_name(int e)
+{
+	static const char *const names[] = {
+		[NET_OK] = "ok",
+		[NET_E_TIMEOUT] = "timeout",
+		[NET_E_CONNECT] = "connect",
+		[NET_E_TLS] = "tls",
+		[NET_E_TOO_BIG] = "too_big",
+		[NET_E_PROTOCOL] = "protocol",
+		[NET_E_CANCELLED] = "cancelled",
+		[NET_E_INTERNAL] = "internal",
+	};
+
+	return e >= 0 && e < (int)TR_NELEM(names) && names[e] ? names[e] : "internal";
+}
+
+static int
+http_entry(lua_State *L)
+{
+	struct job *j = lua_touserdata(L, 1);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, j->http->ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, j->http->ref);
+	j->http->ref = LUA_NOREF;
+	lua_createtable(L, 0, 6);
+	lua_pushboolean(L, j->error == NET_OK);
+	lua_setfield(L, -2, "ok");
+	if (j->error == NET_OK) {
+		lua_pushinteger(L, j->status);
+		lua_setfield(L, -2, "status");
+		lua_pushlstring(L, j->body ? j->body : "", j->body_len);
+		lua_setfield(L, -2, "body");
+		if (j->content_type != NULL) {
+			lua_pushstring(L, j->content_type);
+			lua_setfield(L, -2, "content_type");
+		}
+		if (j->retry_after >= 0) {
+			lua_pushinteger(L, j->retry_after);
+			lua_setfield(L, -2, "retry_after");
+		}
+	} else {
+		lua_pushstring(L, net_error_name(j->error));
+		lua_setfield(L, -2, "error");
+		lua_pushstring(L, j->error_text);
+		lua_setfield(L, -2, "error_text");
+	}
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+/* An event handler's call; done or failed goes to the journal unless the script goes. */
+static enum luabox_status
+run_event(struct luahost *h, struct job *j, int pending)
+{
+	struct version *v = j->v;
+	char *err = NULL, what[300];
+	enum luabox_status st;
+
+	snprintf(what, sizeof(what), "on(\"%s\") handler, event %lld", j->sub->type,
+	    (long long)j->event_id);
+	st = lh_call(v, event_entry, j, &err);
+	/*
+	 * The journal retries a failed event with backoff. When the script is
+	 * disabled instead, its subscription goes, and the event stays after
+	 * its saved cursor for the next version.
+	 */
+	if (pending && !disables(v, st))
+		events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
+		    st == LB_OK ? NULL : luabox_status_name(st));
+	outcome(v, st, err, what);
+	return st;
+}
+
+static void
+run_timer(struct job *j)
+{
+	struct version *v = j->v;
+	char *err = NULL, what[300];
+	enum luabox_status st;
+
+	snprintf(what, sizeof(what), "every() job %s", j->timer->name);
+	st = lh_call(v, timer_entry, j, &err);
+	outcome(v, st, err, what);
+}
+
+static void
+run_job(struct luahost *h, struct job *j)
+{
+	struct version *v = j->v;
+	char *err = NULL;
+	enum luabox_status st;
+
+	switch (j->kind) {
+	case JOB_EVENT:
+		run_event(h, j, 1);
+		break;
+	case JOB_TIMER:
+		j->timer->queued = 0;
+		run_timer(j);
+		break;
+	case JOB_HTTP:
+		st = lh_call(v, http_entry, j, &err);
+		free(j->http);
+		j->http = NULL;
+		outcome(v, st, err, "http{} callback");
+		break;
+	}
+}
+
+/* Whether a call may run now: the calls of this loop iteration are within budget. */
+static int
+may_run_now(struct luahost *h)
+{
+	struct timeval tv;
+
+	if (event_base_gettimeofday_cached(h->srv->base, &tv) == -1)
+		return 0;
+	if (tv.tv_sec != h->iteration.tv_sec || tv.tv_usec != h->iteration.tv_usec) {
+		h->iteration = tv;
+		h->sync_used = 0;
+	}
+	return h->sync_used < SYNC_BUDGET_US;
+}
+
+void
+lh_jobs_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	luahost_run_jobs(arg);
+}
+
+int
+luahost_run_jobs(struct luahost *h)
+{
+	struct job *j;
+	int n = 0;
+
+	/* The budget is shared with the calls made at once in this loop iteration. */
+	while ((j = TAILQ_FIRST(&h->jobs)) != NULL && may_run_now(h)) {
+		int64_t t0 = lh_mono_us();
+		TAILQ_REMOVE(&h->jobs, j, entry);
+		run_job(h, j);
+		lh_job_free(j);
+		h->sync_used += lh_mono_us() - t0;
+		n++;
+	}
+	if (!TAILQ_EMPTY(&h->jobs)) {
+		struct timeval now = { 0, 0 };
+		evtimer_add(h->ev_jobs, &now);
+	}
+	return n;
+}
+
+/* ---- callbacks from the core: each becomes a job ---- */
+
+int
+lh_event_cb(const struct event_rec *rec, void *arg)
+{
+	struct lsub *sub = arg;
+	struct luahost *h = sub->v->s->h;
+	struct job *j;
+
+	if (sub->v->stopping)
+		return EVENT_FAILED;
+	if (may_run_now(h)) {
+		/* Borrowed for the call: the journal holds the record meanwhile. */
+		struct job now = { .kind = JOB_EVENT,
+			.v = sub->v,
+			.sub = sub,
+			.event_id = rec->id,
+			.type = (char *)rec->type,
+			.subject = (char *)rec->subject,
+			.actor = (char *)rec->actor,
+			.created_at = (char *)rec->created_at,
+			.payload = (json_t *)rec->payload };
+		int64_t t0 = lh_mono_us();
+		enum luabox_status st = run_event(h, &now, 0);
+		h->sync_used += lh_mono_us() - t0;
+		/* If the script went, the journal sees its subscription gone and stops there. */
+		return st == LB_OK ? EVENT_DONE : EVENT_FAILED;
+	}
+	j = job_new(JOB_EVENT, sub->v);
+	j->sub = sub;
+	j->event_id = rec->id;
+	j->type = lh_xstrdup(rec->type);
+	j->subject = lh_xstrdup(rec->subject);
+	j->actor = lh_xstrdup(rec->actor);
+	j->created_at = lh_xstrdup(rec->created_at);
+	j->payload = json_incref((json_t *)rec->payload);
+	enqueue(h, j);
+	return EVENT_PENDING;
+}
+
+void
+lh_timer_cb(struct sched_timer *t, int64_t now, void *arg)
+{
+	struct ltimer *lt = arg;
+	struct luahost *h = lt->v->s->h;
+	struct job *j;
+
+	(void)t, (void)now;
+	if (lt->v->stopping || lt->queued)
+		return;
+	if (may_run_now(h)) {
+		struct job run = { .kind = JOB_TIMER, .v = lt->v, .timer = lt };
+		int64_t t0 = lh_mono_us();
+		run_timer(&run);
+		h->sync_used += lh_mono_us() - t0;
+		return;
+	}
+	lt->queued = 1;
+	j = job_new(JOB_TIMER, lt->v);
+	j->timer = lt;
+	enqueue(h, j);
+}
+
+void
+lh_http_cb(const struct net_result *res, void *arg)
+{
+	struct lhttp *rq = arg;
+	struct version *v = rq->v;
+	struct job *j;
+
+	TAILQ_REMOVE(&v->http, rq, entry);
+	v->nhttp--;
+	if (v->stopping) {
+		free(rq); /* the state goes with the version: no unref */
+		return;
+	}
+	j = job_new(JOB_HTTP, v);
+	j->http = rq;
+	j->error = (int)res->error;
+	j->error_text = lh_xstrdup(res->error_text);
+	j->status = res->status;
+	j->retry_after = res->retry_after_s;
+	j->content_type = res->content_type ? lh_xstrdup(res->content_type) : NULL;
+	if (res->error == NET_OK) {
+		if ((j->body = malloc(res->body_len + 1)) == NULL)
+			fatal("malloc");
+		memcpy(j->body, res->body, res->body_len);
+		j->body[res->body_len] = '\0';
+		j->body_len = res->body_len;
+	}
+	enqueue(v->s->h, j);
+}
