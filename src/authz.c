@@ -22,10 +22,6 @@ static const unsigned policy[ACT_MAX] = {
 	[ACT_HEALTH_READ] = ROLES_STAFF,
 	[ACT_WHOAMI] = ROLES_STAFF,
 	[ACT_BACKUP] = ROLEBIT(ROLE_ADMIN),
-	[ACT_STRUCTURE_READ] = ROLES_STAFF,
-	[ACT_STRUCTURE_WRITE] = ROLES_MANAGERS,
-	[ACT_STAFF_READ] = ROLES_STAFF,
-	[ACT_STAFF_WRITE] = ROLES_MANAGERS,
 	/* Plugin states and the journal are for those who run the structure and the daemon. */
 	[ACT_PLUGINS_READ] = ROLES_MANAGERS,
 	[ACT_EVENTS_READ] = ROLES_MANAGERS,

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <tremplin/plugin.h>
+
 #include "config.h"
 #include "db.h"
 #include "router.h"
@@ -21,15 +23,8 @@ void system_plugins(struct tremplin_request *);
 void system_plugins_reload(struct tremplin_request *);
 void events_list(struct tremplin_request *);
 
-void structures_create(struct tremplin_request *);
-void structures_list(struct tremplin_request *);
-void structures_get(struct tremplin_request *);
-void structures_update(struct tremplin_request *);
-
-void staff_create(struct tremplin_request *);
-void staff_list(struct tremplin_request *);
-void staff_get(struct tremplin_request *);
-void staff_update(struct tremplin_request *);
+/* The structures and the staff accounts, records the kernel module registers. */
+extern const struct tremplin_record rec_structure, rec_staff;
 
 /* GET /v1/policy: the confidentiality table and each field's category. */
 void policy_show(struct tremplin_request *);

@@ -10,13 +10,15 @@
 #define ETI ROLEBIT(ROLE_ETI)
 #define CIP ROLEBIT(ROLE_CIP)
 #define COORD ROLEBIT(ROLE_COORDINATOR)
+#define ADMIN ROLEBIT(ROLE_ADMIN)
 
 static const struct {
 	const char *name;
 	unsigned read, write;
 	int audited;
 } policy[CAT_MAX] = {
-	[CAT_NONE] = { "none", ETI | CIP | COORD, ETI | CIP | COORD, 0 },
+	/* Ids and stamps: nothing personal, so the operator reads them with what it may read. */
+	[CAT_NONE] = { "none", ETI | CIP | COORD | ADMIN, ETI | CIP | COORD, 0 },
 	[CAT_IDENTITY] = { "identity", ETI | CIP | COORD, CIP | COORD, 0 },
 	[CAT_PASS] = { "pass_iae", ETI | CIP | COORD, CIP | COORD, 0 },
 	/*
@@ -69,6 +71,13 @@ static const struct {
 	[CAT_SKILLS] = { "skills", ETI | CIP | COORD, ETI, 0 },
 	[CAT_EVALUATIONS] = { "evaluations", ETI | CIP | COORD, ETI, 0 },
 	[CAT_LEARNING] = { "learning", ETI | CIP | COORD, ETI, 0 },
+	/*
+	 * Not the data of the people in the pathway: the structures and the
+	 * staff accounts, which every role reads and the coordinator and the
+	 * operator (admin) manage (the operator within authz_may_grant).
+	 */
+	[CAT_ORGANISATION] = { "organisation", ETI | CIP | COORD | ADMIN, COORD | ADMIN, 0 },
+	[CAT_STAFF_ACCOUNTS] = { "staff_accounts", ETI | CIP | COORD | ADMIN, COORD | ADMIN, 0 },
 };
 
 static unsigned

@@ -540,6 +540,10 @@ resource_register(struct router *rt, struct db *db, const struct resource_module
 	}
 	if (resolve_columns(res, module, err, errlen) == -1 ||
 	    resolve_owner(res, module, err, errlen) == -1 ||
+	    ((d->journal != TREMPLIN_JOURNAL_IDS &&
+	         (res->person || d->journal != TREMPLIN_JOURNAL_ROW)) &&
+	        refuse_decl(err, errlen,
+	            "journal: a person's record journals ids and changed names only") == -1) ||
 	    (res->person && check_person_categories(res, err, errlen) == -1) ||
 	    check_filters(res, err, errlen) == -1) {
 		char why[512];
@@ -1264,6 +1268,21 @@ int
 resource_publish(struct tremplin_request *r, const struct resource *res, int64_t id,
     int64_t employee_id, const json_t *row, json_t *changed)
 {
+	if (res->decl->journal == TREMPLIN_JOURNAL_ROW && !res->person) {
+		/* A record of nobody's that journals its row: the row as stored now. */
+		char type[128], subject[128];
+		int dberr;
+		json_t *now = resource_load(r, res, id, &dberr);
+		if (now == NULL)
+			return -1;
+		json_t *payload = json_pack("{s:o}", "object", now);
+		if (changed != NULL)
+			json_object_set(payload, "changed", changed);
+		snprintf(type, sizeof(type), "%s.%s", res->name, changed ? "updated" : "created");
+		snprintf(subject, sizeof(subject), "%s/%lld", res->name, (long long)id);
+		return events_publish_by(r->srv->events, &r->who, type, subject, payload) < 0 ? -1
+		                                                                              : 0;
+	}
 	return publish_change(
 	    r, res, id, employee_id, row, changed ? "updated" : "created", changed);
 }
@@ -1305,6 +1324,9 @@ write_end(struct db *db, int own, int ok)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The column a UNIQUE constraint refused the last write on ("" when several). */
+static char unique_field[64];
+
 /* Insert or update one row; writes the audit entry and the event; commits. */
 static int
 write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, int64_t *id,
@@ -1327,6 +1349,13 @@ write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, i
 	db_done(st);
 	if (rc != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE) {
+			/* "UNIQUE constraint failed: staff.unix_user": the field to name. */
+			const char *msg = sqlite3_errmsg(db_handle(db)), *m = strrchr(msg, '.');
+			const struct tremplin_column *c =
+			    m != NULL && strchr(msg, ',') == NULL ? find_col(res, m + 1) : NULL;
+			/* Named when it is one field the caller gave; else the row as a whole. */
+			tr_strlcpy(unique_field, c != NULL && !server_col(res, c) ? c->name : "",
+			    sizeof(unique_field));
 			write_end(db, own, 0);
 			return -3;
 		}
@@ -1343,8 +1372,13 @@ write_row(struct tremplin_request *r, const struct resource *res, json_t *obj, i
 		goto fail;
 	if (resource_publish(r, res, *id, employee_id, obj, changed) == -1)
 		goto fail;
-	/* Recorded before the commit: an unrecorded write never lands. */
-	if (audit_record(r->srv->audit, &r->who, changed ? "update" : "create", employee_id,
+	/*
+	 * A person's data: recorded before the commit, so that an unrecorded
+	 * write never lands. A record of nobody's (a structure, a client) is
+	 * journaled with its actor, which is its history.
+	 */
+	if (res->person &&
+	    audit_record(r->srv->audit, &r->who, changed ? "update" : "create", employee_id,
 	        res->table, cats) == -1)
 		goto fail;
 	if (write_end(db, own, 1) == -1)
@@ -1831,7 +1865,13 @@ resource_write(struct tremplin_request *r, const struct resource *res, const str
 	}
 	if (rc == -2)
 		input_error_set(e, 503, "unavailable", NULL, "the database is busy; try again");
-	else if (rc == -3)
+	else if (rc == -3 && unique_field[0] != '\0') {
+		const char *v = json_string_value(json_object_get(in, unique_field));
+		char q[JSON_NAME_QUOTED];
+		input_error_set(e, 409, "conflict", unique_field,
+		    "a %s with this %s (%s) already exists", res->decl->name, unique_field,
+		    v ? json_safe_text(q, sizeof(q), v) : "the same value");
+	} else if (rc == -3)
 		input_error_set(
 		    e, 409, "conflict", NULL, "this %s exists already", res->decl->name);
 	else if (rc == -1)
@@ -1864,10 +1904,10 @@ static void
 reply_write_error(
     struct tremplin_request *r, const struct resource *res, int rc, struct tremplin_error *e)
 {
-	if (rc == -1 && e->status == 500)
+	if (e->status == 500 || (rc == -1 && e->status == 0))
 		api_internal(r, "write");
-	else if (rc == -1)
-		api_input_error(r, e);
+	else if (rc == -1 || rc == -3)
+		api_input_error(r, e); /* a refusal, or the conflict naming its field */
 	else
 		write_error(r, res, rc, "write");
 }
@@ -2039,7 +2079,8 @@ resource_delete(struct tremplin_request *r)
 	}
 	ok = ok && (employee_id == 0 || employee_touch(r, employee_id) == 0) &&
 	    publish_change(r, res, r->ids[0], employee_id, NULL, "deleted", NULL) == 0 &&
-	    audit_record(r->srv->audit, &r->who, "delete", employee_id, res->table, cats) == 0;
+	    (!res->person ||
+	        audit_record(r->srv->audit, &r->who, "delete", employee_id, res->table, cats) == 0);
 	if (write_end(db, own, ok) == -1 || !ok) {
 		api_internal(r, "delete");
 		return;

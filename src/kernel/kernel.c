@@ -1,6 +1,6 @@
 /*
- * The kernel: a person's file, contracts, PASS IAE and follow-up, as an
- * embedded module. It registers its records and its hand-written routes
+ * The kernel: a person's file, contracts, PASS IAE and follow-up, and the
+ * structures and staff accounts they hang on, as an embedded module. It registers its records and its hand-written routes
  * through the plugin host table, the same calls a plugin makes, so that
  * the framework the plugins get is the one the kernel itself lives on.
  */
@@ -13,6 +13,9 @@
 
 /* The records, in the order they hang on each other: the person first. */
 const struct tremplin_record *const kernel_records[] = {
+	/* Records of nobody's first: the structures and the staff accounts. */
+	&rec_structure,
+	&rec_staff,
 	&rec_employee,
 	&rec_welcome,
 	&rec_barrier,

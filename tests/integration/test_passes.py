@@ -203,7 +203,7 @@ def test_create__no_such_employee__404(d):
 def test_create__number_of_another_pass__409_nothing_written(d, employee):
     p = new_pass(d, employee())
     a = refused(d, "POST", "/v1/employees/%d/passes" % employee(),
-                {"number": p["number"], "start_date": "2026-01-05"}, 409, None)
+                {"number": p["number"], "start_date": "2026-01-05"}, 409, "number")
     assert a.error["code"] == "conflict"
 
 
@@ -489,7 +489,7 @@ def test_patch__bad_values__422_nothing_changed(d, employee):
 
 def test_patch__number_of_another_pass__409(d, employee):
     a, b = new_pass(d, employee()), new_pass(d, employee())
-    refused(d, "PATCH", "/v1/passes/%d" % b["id"], {"number": a["number"]}, 409, None)
+    refused(d, "PATCH", "/v1/passes/%d" % b["id"], {"number": a["number"]}, 409, "number")
 
 
 # ---- who sees and writes what -------------------------------------------------

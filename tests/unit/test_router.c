@@ -223,18 +223,58 @@ test_router__allow_header_small_buffer__terminated_within_size(void **state)
 		assert_int_equal(buf[i], 'Z');
 }
 
+/* The router's own table: registered routes, string segments, removal by owner. */
 static void
-test_router__core_patch_staff_id__staff_update_with_id(void **state)
+dummy(struct tremplin_request *r)
 {
-	struct match m = match_in(core_routes, ncore_routes, M_PATCH, "/v1/staff/3");
+	(void)r;
+}
+
+static void
+test_router__registered__ids_and_string_segments_then_removed_with_owner(void **state)
+{
+	struct router *rt = router_new();
+	int owner_a, owner_b;
+	struct route a = { .method = M_GET,
+		.pattern = "/v1/skills/referentials/{code}/items/{id}",
+		.fn = dummy,
+		.owner = &owner_a };
+	struct route b = { .method = M_PATCH,
+		.pattern = "/v1/skills/referentials/{code}/items/{id}",
+		.fn = dummy,
+		.owner = &owner_b };
+	struct route_params ps;
+	const struct route *out;
+	int64_t ids[ROUTER_MAX_IDS];
+	int nids;
+	unsigned allowed;
 
 	(void)state;
-	assert_int_equal(m.res, ROUTE_FOUND);
-	assert_ptr_equal(m.route->fn, staff_update);
-	assert_int_equal(m.route->action, ACT_STAFF_WRITE);
-	assert_true(m.route->flags & RF_BODY);
-	assert_int_equal(m.nids, 1);
-	assert_int_equal(m.ids[0], 3);
+	assert_int_equal(router_add(rt, &a), 0);
+	assert_int_equal(router_add(rt, &b), 0);
+	/* The same method on the same shape is taken, whatever the segments' names. */
+	a.pattern = "/v1/skills/referentials/{other}/items/{id}";
+	assert_int_equal(router_add(rt, &a), -1);
+	assert_int_equal(router_lookup(rt, M_GET, "/v1/skills/referentials/RNCP39794/items/7", &out,
+	                     ids, &nids, &ps, &allowed),
+	    ROUTE_FOUND);
+	assert_int_equal(nids, 1);
+	assert_int_equal(ids[0], 7);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.namelen[0], 4);
+	assert_memory_equal(ps.names[0], "code", 4);
+	assert_string_equal(ps.values[0], "RNCP39794");
+	/* A segment outside [A-Za-z0-9._-] matches nothing. */
+	assert_int_equal(router_lookup(rt, M_GET, "/v1/skills/referentials/a b/items/7", &out, ids,
+	                     &nids, &ps, &allowed),
+	    ROUTE_NO_PATH);
+	router_remove_owner(rt, &owner_a);
+	assert_int_equal(router_count(rt), 1);
+	assert_int_equal(router_lookup(rt, M_GET, "/v1/skills/referentials/X/items/7", &out, ids,
+	                     &nids, &ps, &allowed),
+	    ROUTE_NO_METHOD);
+	assert_int_equal(allowed, M_PATCH);
+	router_free(rt);
 }
 
 static void
@@ -250,14 +290,11 @@ test_router__core_routes__each_handler_and_action(void **state)
 		{ M_GET, "/v1/health", system_health, ACT_HEALTH_READ, 0 },
 		{ M_GET, "/v1/whoami", system_whoami, ACT_WHOAMI, 0 },
 		{ M_GET, "/v1/backup", system_backup, ACT_BACKUP, 0 },
-		{ M_GET, "/v1/structures", structures_list, ACT_STRUCTURE_READ, 0 },
-		{ M_POST, "/v1/structures", structures_create, ACT_STRUCTURE_WRITE, RF_BODY },
-		{ M_GET, "/v1/structures/1", structures_get, ACT_STRUCTURE_READ, 0 },
-		{ M_PATCH, "/v1/structures/1", structures_update, ACT_STRUCTURE_WRITE, RF_BODY },
-		{ M_GET, "/v1/staff", staff_list, ACT_STAFF_READ, 0 },
-		{ M_POST, "/v1/staff", staff_create, ACT_STAFF_WRITE, RF_BODY },
-		{ M_GET, "/v1/staff/1", staff_get, ACT_STAFF_READ, 0 },
-		{ M_PATCH, "/v1/staff/1", staff_update, ACT_STAFF_WRITE, RF_BODY },
+		{ M_GET, "/v1/plugins", system_plugins, ACT_PLUGINS_READ, 0 },
+		{ M_POST, "/v1/plugins/reload", system_plugins_reload, ACT_PLUGINS_RELOAD, 0 },
+		{ M_GET, "/v1/events", events_list, ACT_EVENTS_READ, 0 },
+		{ M_GET, "/v1/policy", policy_show, ACT_POLICY_READ, 0 },
+		{ M_GET, "/v1/audit", audit_api_list, ACT_AUDIT_READ, 0 },
 	};
 
 	(void)state;
@@ -274,13 +311,13 @@ test_router__core_routes__each_handler_and_action(void **state)
 static void
 test_router__core_post_on_item__no_method_get_patch(void **state)
 {
-	struct match m = match_in(core_routes, ncore_routes, M_POST, "/v1/structures/9");
+	struct match m = match_in(core_routes, ncore_routes, M_POST, "/v1/plugins");
 	char allow[64];
 
 	(void)state;
 	assert_int_equal(m.res, ROUTE_NO_METHOD);
 	router_allow_header(m.allowed, allow, sizeof(allow));
-	assert_string_equal(allow, "GET, PATCH");
+	assert_string_equal(allow, "GET");
 
 	m = match_in(core_routes, ncore_routes, M_DELETE, "/v1/health");
 	assert_int_equal(m.res, ROUTE_NO_METHOD);
@@ -293,9 +330,9 @@ test_router__core_unknown_path__no_path(void **state)
 {
 	(void)state;
 	assert_int_equal(
-	    match_in(core_routes, ncore_routes, M_GET, "/v1/staff/0").res, ROUTE_NO_PATH);
+	    match_in(core_routes, ncore_routes, M_GET, "/v1/events/0").res, ROUTE_NO_PATH);
 	assert_int_equal(
-	    match_in(core_routes, ncore_routes, M_GET, "/v1/staff/").res, ROUTE_NO_PATH);
+	    match_in(core_routes, ncore_routes, M_GET, "/v1/events/").res, ROUTE_NO_PATH);
 	assert_int_equal(
 	    match_in(core_routes, ncore_routes, M_GET, "/v1/health/").res, ROUTE_NO_PATH);
 	assert_int_equal(
@@ -316,7 +353,8 @@ main(void)
 		cmocka_unit_test(test_router__known_path_other_method__no_method_with_allowed_bits),
 		cmocka_unit_test(test_router__allow_header__methods_in_fixed_order),
 		cmocka_unit_test(test_router__allow_header_small_buffer__terminated_within_size),
-		cmocka_unit_test(test_router__core_patch_staff_id__staff_update_with_id),
+		cmocka_unit_test(
+		    test_router__registered__ids_and_string_segments_then_removed_with_owner),
 		cmocka_unit_test(test_router__core_routes__each_handler_and_action),
 		cmocka_unit_test(test_router__core_post_on_item__no_method_get_patch),
 		cmocka_unit_test(test_router__core_unknown_path__no_path),
