@@ -1,7 +1,11 @@
-/* The core module: its tables, its migrations and its routes. */
+/*
+ * The core module's migrations: every table of the daemon's own database,
+ * the platform's and the kernel's, in the order they came (a database
+ * records the version it is at; a migration once shipped never changes).
+ * The routes are with their code: the platform's in system.c, the kernel's
+ * derived from its records (kernel/kernel.c).
+ */
 #include "handlers.h"
-#include "resource.h"
-#include "audit.h"
 #include "util.h"
 
 static const struct migration core_migrations[] = {
@@ -585,25 +589,3 @@ const struct db_module core_module = {
 	.migrations = core_migrations,
 	.nmigrations = TR_NELEM(core_migrations),
 };
-
-const struct route core_routes[] = {
-	{ .method = M_GET,
-	    .pattern = "/v1/health",
-	    .fn = system_health,
-	    .action = ACT_HEALTH_READ },
-	{ .method = M_GET, .pattern = "/v1/whoami", .fn = system_whoami, .action = ACT_WHOAMI },
-	{ .method = M_GET, .pattern = "/v1/backup", .fn = system_backup, .action = ACT_BACKUP },
-	{ .method = M_GET,
-	    .pattern = "/v1/plugins",
-	    .fn = system_plugins,
-	    .action = ACT_PLUGINS_READ },
-	{ .method = M_POST,
-	    .pattern = "/v1/plugins/reload",
-	    .fn = system_plugins_reload,
-	    .action = ACT_PLUGINS_RELOAD },
-	{ .method = M_GET, .pattern = "/v1/events", .fn = events_list, .action = ACT_EVENTS_READ },
-	{ .method = M_GET, .pattern = "/v1/policy", .fn = policy_show, .action = ACT_POLICY_READ },
-	{ .method = M_GET, .pattern = "/v1/audit", .fn = audit_api_list, .action = ACT_AUDIT_READ },
-};
-
-const size_t ncore_routes = TR_NELEM(core_routes);

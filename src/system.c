@@ -232,3 +232,29 @@ system_plugins_reload(struct tremplin_request *r)
 	}
 	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
 }
+
+/*
+ * The platform's routes (the router takes them first; the kernel's and the
+ * plugins' are registered by their modules): ACT_* decides who calls each.
+ */
+const struct route core_routes[] = {
+	{ .method = M_GET,
+	    .pattern = "/v1/health",
+	    .fn = system_health,
+	    .action = ACT_HEALTH_READ },
+	{ .method = M_GET, .pattern = "/v1/whoami", .fn = system_whoami, .action = ACT_WHOAMI },
+	{ .method = M_GET, .pattern = "/v1/backup", .fn = system_backup, .action = ACT_BACKUP },
+	{ .method = M_GET,
+	    .pattern = "/v1/plugins",
+	    .fn = system_plugins,
+	    .action = ACT_PLUGINS_READ },
+	{ .method = M_POST,
+	    .pattern = "/v1/plugins/reload",
+	    .fn = system_plugins_reload,
+	    .action = ACT_PLUGINS_RELOAD },
+	{ .method = M_GET, .pattern = "/v1/events", .fn = events_list, .action = ACT_EVENTS_READ },
+	{ .method = M_GET, .pattern = "/v1/policy", .fn = policy_show, .action = ACT_POLICY_READ },
+	{ .method = M_GET, .pattern = "/v1/audit", .fn = audit_api_list, .action = ACT_AUDIT_READ },
+};
+
+const size_t ncore_routes = TR_NELEM(core_routes);
