@@ -142,7 +142,7 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 
 	if (payload == NULL)
 		payload = json_object();
-	text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	if (st == NULL || text == NULL) {
 		free(text);
