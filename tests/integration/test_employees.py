@@ -570,3 +570,27 @@ def test_status_exited__only_through_the_exit_record__422_status(daemon, ctx):
                      {"exit_date": "2026-01-30", "category": "emploi_durable"}, who="cip")
     assert b.status == 200, b
     assert daemon.get(path, who="cip").body["status"] == "exited"
+
+
+def test_exit__of_a_reopened_file__changed_only_as_a_new_exit__status_untouched(daemon, ctx):
+    e = new_employee(daemon, ctx, referent_cip_id=ctx["cip_id"])
+    path = "/v1/employees/%d" % e["id"]
+    a = daemon.post("/v1/employees/%d/exits" % e["id"],
+                    {"exit_date": "2025-11-30", "category": "emploi_transition"}, who="cip")
+    assert a.status == 201, a
+    exit_path = "/v1/exits/%d" % a.body["id"]
+    # While exited, the exit in force is corrected freely.
+    b = daemon.patch(exit_path, {"destination": "CDD 3 mois, Espaces verts"}, who="cip")
+    assert b.status == 200, b
+    assert daemon.patch(path, {"status": "in_pathway", "status_reason": "CDD rompu"},
+                        who="cip").status == 200
+    # Back in the pathway: touching the old exit would close the file again, silently.
+    err = refused(daemon, "PATCH", exit_path, {"category": "autre"}, 422, "exit_date")
+    assert "2025-11-30" in err["message"], err
+    refused(daemon, "PATCH", exit_path, {"exit_date": "2025-11-29"}, 422, "exit_date")
+    assert daemon.get(path, who="cip").body["status"] == "in_pathway"
+    # A later date is the person's new exit: the file closes.
+    c = daemon.patch(exit_path, {"exit_date": "2026-02-27", "category": "emploi_durable"},
+                     who="cip")
+    assert c.status == 200, c
+    assert daemon.get(path, who="cip").body["status"] == "exited"
