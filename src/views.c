@@ -63,7 +63,9 @@ static const struct view views[] = {
 	{
 	    /*
 	     * Contracts running on `date` whose end falls within `days` days of
-	     * it, not ended early, of people without a recorded exit. An exit
+	     * it, not ended early, of people without a recorded exit in force
+	     * (a file reopened since is back in the pathway, its old exit
+	     * record kept as history: the contract's end matters again). An exit
 	     * review counts when it is planned on or after the contract's start
 	     * (one planned for an earlier contract does not). referent_cip_id
 	     * is given when that account is active: whom to tell.
@@ -80,8 +82,8 @@ static const struct view views[] = {
 	           " LEFT JOIN staff s ON s.id = e.referent_cip_id AND s.active = 1"
 	           " WHERE c.ended_on IS NULL AND c.start_date <= :date AND c.end_date >= :date"
 	           " AND c.end_date <= date(:date, printf('%+d days', :days))"
-	           " AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.employee_id = c.employee_id"
-	           "   AND x.exit_date >= c.start_date)"
+	           " AND (e.status != 'exited' OR NOT EXISTS (SELECT 1 FROM exits x"
+	           "   WHERE x.employee_id = c.employee_id AND x.exit_date >= c.start_date))"
 	           " ORDER BY c.end_date, c.id LIMIT 5001",
 	    .params = contracts_ending_params,
 	    .nparams = TR_NELEM(contracts_ending_params),

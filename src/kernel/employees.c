@@ -135,6 +135,85 @@ status_is(const json_t *o, const char *status)
 	return s != NULL && strcmp(s, status) == 0;
 }
 
+/* The id of the person's exit record (one a person), 0 when none, -1 on an error. */
+static int64_t
+exit_of(struct tremplin_request *r, int64_t employee_id)
+{
+	static const char sql[] = "SELECT id FROM exits WHERE employee_id = ?";
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+	int64_t id = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, employee_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
+}
+
+/*
+ * The status and the exit keep the same story. A person exits through their
+ * exit record (its date and category are what the ASP and the funders are
+ * told), which sets the status; never by the status alone. Back in the
+ * pathway after an exit only with a reason, status_reason, written in that
+ * same request and kept as written: it is the file's record of why.
+ */
+static int
+status_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e)
+{
+	const char *reason = json_str(o, "status_reason");
+	const char *was = before != NULL ? json_str((json_t *)before, "status_reason") : NULL;
+	int reopened = before != NULL && status_is(before, "exited") && !status_is(o, "exited");
+	int64_t id, exit_id;
+
+	if (status_is(o, "exited") && (before == NULL || !status_is(before, "exited"))) {
+		if (before == NULL) {
+			input_error_set(e, 422, "validation_failed", "status",
+			    "a file opens as candidate or in_pathway; an exit is recorded "
+			    "afterwards, at POST /v1/employees/{id}/exits");
+			return -1;
+		}
+		id = json_integer_value(json_object_get(before, "id"));
+		if ((exit_id = exit_of(r, id)) == -1) {
+			input_error_set(
+			    e, 503, "unavailable", NULL, "the database did not answer; try again");
+			return -1;
+		}
+		if (exit_id == 0)
+			input_error_set(e, 422, "validation_failed", "status",
+			    "status becomes exited with the exit itself: record it at POST "
+			    "/v1/employees/%lld/exits (exit_date, category)",
+			    (long long)id);
+		else
+			input_error_set(e, 422, "validation_failed", "status",
+			    "status becomes exited with the exit itself: this person's exit record "
+			    "is changed at PATCH /v1/exits/%lld (exit_date, category)",
+			    (long long)exit_id);
+		return -1;
+	}
+	if (reopened) {
+		/* A new reason each time: the one kept from a former reopening says nothing of this one. */
+		if (reason == NULL || (was != NULL && strcmp(reason, was) == 0)) {
+			input_error_set(e, 422, "validation_failed", "status_reason",
+			    "status_reason is required to reopen the file of a person who exited: "
+			    "say why in the same request");
+			return -1;
+		}
+		return 0;
+	}
+	if (reason != NULL || was != NULL) {
+		if (reason != NULL && was != NULL && strcmp(reason, was) == 0)
+			return 0;
+		input_error_set(e, 422, "validation_failed", "status_reason",
+		    "status_reason is written only when the file of a person who exited is "
+		    "reopened (with status, in the same request), and then kept as written");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
     struct tremplin_error *e, void *arg)
@@ -194,17 +273,8 @@ employee_check(struct tremplin_request *r, json_t *o, const json_t *before,
 			return -1;
 		}
 	}
-	/* An exited person is back in the pathway only with a reason kept with the file. */
-	if (before != NULL && status_is(before, "exited") && !status_is(o, "exited")) {
-		const char *reason = json_str(o, "status_reason");
-		const char *was = json_str((json_t *)before, "status_reason");
-		if (reason == NULL || (was != NULL && strcmp(reason, was) == 0)) {
-			input_error_set(e, 422, "validation_failed", "status_reason",
-			    "status_reason is required to reopen the file of a person who exited: "
-			    "say why in the same request");
-			return -1;
-		}
-	}
+	if (status_check(r, o, before, e) == -1)
+		return -1;
 	if (json_is_integer(cip) && strcmp(staff_role_of(r, json_integer_value(cip)), "cip") != 0) {
 		input_error_set(e, 422, "validation_failed", "referent_cip_id",
 		    "referent_cip_id must be a CIP's staff account");

@@ -465,6 +465,50 @@ static const struct tremplin_column exit_cols[] = {
 	KERNEL_UPDATED_AT,
 };
 
+/*
+ * One exit record a person. While the file is exited it is the exit in
+ * force, corrected freely. Once the file was reopened it tells a past exit,
+ * and any change closes the file again (exit_written): it must then be the
+ * person's new exit, dated after the old one, never a silent correction.
+ */
+static int
+exit_check(struct tremplin_request *r, json_t *o, const json_t *before, struct tremplin_error *e,
+    void *arg)
+{
+	static const char sql[] = "SELECT status FROM employees WHERE id = ?";
+	const char *was, *date = json_str(o, "exit_date");
+	sqlite3_stmt *st;
+	int rc, exited = 0;
+
+	(void)arg;
+	if (before == NULL)
+		return 0;
+	if ((st = db_stmt(r->srv->db, sql)) == NULL)
+		rc = SQLITE_ERROR;
+	else {
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(o, "employee_id")));
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *s = (const char *)sqlite3_column_text(st, 0);
+			exited = s != NULL && strcmp(s, "exited") == 0;
+		}
+		db_done(st);
+	}
+	if (rc != SQLITE_ROW) {
+		input_error_set(
+		    e, 503, "unavailable", NULL, "the database did not answer; try again");
+		return -1;
+	}
+	was = json_str((json_t *)before, "exit_date");
+	if (exited || was == NULL || (date != NULL && strcmp(date, was) > 0))
+		return 0;
+	input_error_set(e, 422, "validation_failed", "exit_date",
+	    "this person came back to the pathway after this exit of %s (the file was reopened): "
+	    "a change here records their new exit and closes the file again; give its "
+	    "exit_date, after %s",
+	    was, was);
+	return -1;
+}
+
 /* An exit closes the pathway: the person's status follows, in the same transaction. */
 static int
 exit_written(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
@@ -491,5 +535,6 @@ const struct tremplin_record rec_exit = {
 	.columns = exit_cols,
 	.ncolumns = TR_NELEM(exit_cols),
 	.owner = TREMPLIN_OWNER_PERSON,
+	.check = exit_check,
 	.after_write = exit_written,
 };

@@ -254,6 +254,21 @@ pass_check_prolongation_days(int64_t was_days, int64_t days, struct pass_err *e)
 }
 
 int
+pass_check_suspensions_inside(const struct pass *p, const char *moved, struct pass_err *e)
+{
+	char b1[CAL_DATE_LEN], b2[CAL_DATE_LEN];
+	int64_t end = pass_end(p);
+
+	for (size_t i = 0; i < p->nsuspensions; i++)
+		if (p->suspensions[i].start > end)
+			return fail(e, moved,
+			    "the PASS would then end on %s, before its suspension from %s starts: "
+			    "this PASS cannot end that early",
+			    fmt(end, b1), fmt(p->suspensions[i].start, b2));
+	return 0;
+}
+
+int
 pass_check_prolongation(
     const struct pass *p, const struct pass_prolongation_req *q, struct pass_err *e)
 {

@@ -127,7 +127,6 @@ struct pass_prolongation_req {
 int pass_check_prolongation(
     const struct pass *p, const struct pass_prolongation_req *, struct pass_err *);
 
-/* The code of a reason ("rqth"), and back (PROLONG_NONE when unknown). */
 /*
  * Ending early: a suspension's new end (was: as recorded), a prolongation's
  * new number of days. Only earlier, never before its start: what makes it
@@ -135,6 +134,14 @@ int pass_check_prolongation(
  */
 int pass_check_suspension_end(const struct pass_period *was, int64_t end, struct pass_err *);
 int pass_check_prolongation_days(int64_t was_days, int64_t days, struct pass_err *);
+/*
+ * p as an early end would leave it: each of its suspensions still starts
+ * while the PASS runs (a later one may have started in the days the early
+ * end takes back). The error names moved, the field that made the change.
+ */
+int pass_check_suspensions_inside(const struct pass *p, const char *moved, struct pass_err *);
+
+/* The code of a reason ("rqth"), and back (PROLONG_NONE when unknown). */
 const char *pass_reason_name(enum pass_reason);
 enum pass_reason pass_reason_parse(const char *);
 

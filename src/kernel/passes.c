@@ -447,7 +447,18 @@ suspension_check(struct tremplin_request *r, json_t *o, const json_t *before,
 		/* A change is an early end: the PASS's end moves earlier with it. */
 		struct pass_period was = { date_days(json_str((json_t *)before, "start_date")),
 			date_days(json_str((json_t *)before, "end_date")) };
-		return pass_check_suspension_end(&was, s.end, &pe) == -1 ? rule_error(&pe, e) : 0;
+		int64_t id = json_integer_value(json_object_get(before, "id"));
+		if (pass_check_suspension_end(&was, s.end, &pe) == -1)
+			return rule_error(&pe, e);
+		if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
+			return load_error(e, "the pass");
+		for (size_t i = 0; i < rec.nsusp; i++)
+			if (rec.susp_ids[i] == id)
+				rec.susp[i].end = s.end;
+		if (pass_check_suspensions_inside(&rec.p, "end_date", &pe) == -1)
+			rc = rule_error(&pe, e);
+		pass_rec_free(&rec);
+		return rc;
 	}
 	if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
 		return load_error(e, "the pass");
@@ -561,12 +572,23 @@ prolongation_check(struct tremplin_request *r, json_t *o, const json_t *before,
 	struct pass_err pe;
 	int rc = 0;
 
-	if (before != NULL)
-		return pass_check_prolongation_days(
-		           json_integer_value(json_object_get(before, "days")),
-		           json_integer_value(json_object_get(o, "days")), &pe) == -1
-		    ? rule_error(&pe, e)
-		    : 0;
+	if (before != NULL) {
+		/* A change is an early end: the PASS's end moves earlier with it. */
+		int64_t id = json_integer_value(json_object_get(before, "id"));
+		q.days = json_integer_value(json_object_get(o, "days"));
+		if (pass_check_prolongation_days(
+		        json_integer_value(json_object_get(before, "days")), q.days, &pe) == -1)
+			return rule_error(&pe, e);
+		if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
+			return load_error(e, "the pass");
+		for (size_t i = 0; i < rec.nprol; i++)
+			if (rec.prol_ids[i] == id)
+				rec.prol[i] = q.days;
+		if (pass_check_suspensions_inside(&rec.p, "days", &pe) == -1)
+			rc = rule_error(&pe, e);
+		pass_rec_free(&rec);
+		return rc;
+	}
 	if (pass_rec_load(r, json_integer_value(json_object_get(o, "pass_id")), &rec) != 0)
 		return load_error(e, "the pass");
 	q.reason = pass_reason_parse(json_str(o, "reason"));

@@ -522,3 +522,75 @@ def test_exited__back_in_pathway__only_with_a_reason_kept_and_journaled(daemon, 
     assert daemon.get(path, who="cip").body["status"] == "exited"
     refused(daemon, "PATCH", path, {"status": "in_pathway", "status_reason": why}, 422,
             "status_reason")
+
+
+def test_status_reason__written_only_when_a_file_is_reopened(daemon, ctx):
+    # Nothing was reopened: no reason to give, on a new file nor on a running one.
+    refused(daemon, "POST", "/v1/employees",
+            person(ctx, status_reason="Retour après rupture"), 422, "status_reason")
+    e = new_employee(daemon, ctx, referent_cip_id=ctx["cip_id"])
+    path = "/v1/employees/%d" % e["id"]
+    err = refused(daemon, "PATCH", path, {"status_reason": "Retour"}, 422, "status_reason")
+    assert "reopen" in err["message"], err
+    # Reopened with a reason: the reason stays as it was written, not rewritten later.
+    a = daemon.post("/v1/employees/%d/exits" % e["id"],
+                    {"exit_date": "2025-11-30", "category": "emploi_transition"}, who="cip")
+    assert a.status == 201, a
+    why = "Fin anticipée du CDD chez l'employeur : reprise du parcours"
+    b = daemon.patch(path, {"status": "in_pathway", "status_reason": why}, who="cip")
+    assert b.status == 200, b
+    refused(daemon, "PATCH", path, {"status_reason": "autre chose"}, 422, "status_reason")
+    refused(daemon, "PATCH", path, {"status_reason": None}, 422, "status_reason")
+    assert daemon.get(path, who="cip").body["status_reason"] == why
+    # Naming it as it stands changes nothing and is answered.
+    c = daemon.patch(path, {"status_reason": why, "team": "Maraîchage"}, who="cip")
+    assert c.status == 200 and c.body["status_reason"] == why, c
+
+
+def test_status_exited__only_through_the_exit_record__422_status(daemon, ctx):
+    # An exit without its date and category would be missing from what the ASP
+    # and the funders are told: the status follows the exit record, never alone.
+    err = refused(daemon, "POST", "/v1/employees", person(ctx, status="exited"), 422,
+                  "status")
+    assert "/exits" in err["message"], err
+    e = new_employee(daemon, ctx, referent_cip_id=ctx["cip_id"])
+    path = "/v1/employees/%d" % e["id"]
+    err = refused(daemon, "PATCH", path, {"status": "exited"}, 422, "status")
+    assert "/v1/employees/%d/exits" % e["id"] in err["message"], err
+    assert daemon.get(path, who="cip").body["status"] == "in_pathway"
+    # Once reopened, the person exits again by their exit record, changed.
+    a = daemon.post("/v1/employees/%d/exits" % e["id"],
+                    {"exit_date": "2025-11-30", "category": "autre"}, who="cip")
+    assert a.status == 201, a
+    assert daemon.patch(path, {"status": "in_pathway", "status_reason": "Revenu"},
+                        who="cip").status == 200
+    err = refused(daemon, "PATCH", path, {"status": "exited"}, 422, "status")
+    assert "/v1/exits/%d" % a.body["id"] in err["message"], err
+    b = daemon.patch("/v1/exits/%d" % a.body["id"],
+                     {"exit_date": "2026-01-30", "category": "emploi_durable"}, who="cip")
+    assert b.status == 200, b
+    assert daemon.get(path, who="cip").body["status"] == "exited"
+
+
+def test_exit__of_a_reopened_file__changed_only_as_a_new_exit__status_untouched(daemon, ctx):
+    e = new_employee(daemon, ctx, referent_cip_id=ctx["cip_id"])
+    path = "/v1/employees/%d" % e["id"]
+    a = daemon.post("/v1/employees/%d/exits" % e["id"],
+                    {"exit_date": "2025-11-30", "category": "emploi_transition"}, who="cip")
+    assert a.status == 201, a
+    exit_path = "/v1/exits/%d" % a.body["id"]
+    # While exited, the exit in force is corrected freely.
+    b = daemon.patch(exit_path, {"destination": "CDD 3 mois, Espaces verts"}, who="cip")
+    assert b.status == 200, b
+    assert daemon.patch(path, {"status": "in_pathway", "status_reason": "CDD rompu"},
+                        who="cip").status == 200
+    # Back in the pathway: touching the old exit would close the file again, silently.
+    err = refused(daemon, "PATCH", exit_path, {"category": "autre"}, 422, "exit_date")
+    assert "2025-11-30" in err["message"], err
+    refused(daemon, "PATCH", exit_path, {"exit_date": "2025-11-29"}, 422, "exit_date")
+    assert daemon.get(path, who="cip").body["status"] == "in_pathway"
+    # A later date is the person's new exit: the file closes.
+    c = daemon.patch(exit_path, {"exit_date": "2026-02-27", "category": "emploi_durable"},
+                     who="cip")
+    assert c.status == 200, c
+    assert daemon.get(path, who="cip").body["status"] == "exited"

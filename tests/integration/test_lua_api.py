@@ -154,7 +154,7 @@ every("1d", function() log("info", "daily") end, {name = "daily", immediately = 
 
 
 def add_employee(d, structure_id, end_date, start_date="2025-09-01", referent=None,
-                 exit_review_on=None, ended_on=None):
+                 exit_review_on=None, ended_on=None, exit_on=None, status="in_pathway"):
     """An employee and one contract, written straight into the database."""
     now = "2026-01-01T00:00:00Z"
     con = sqlite3.connect(d.database, timeout=10)
@@ -162,8 +162,8 @@ def add_employee(d, structure_id, end_date, start_date="2025-09-01", referent=No
         cur = con.execute(
             "INSERT INTO employees (structure_id, first_name, last_name, birth_date,"
             " prescriber_kind, referent_cip_id, status, last_contact_at, created_at, updated_at)"
-            " VALUES (?, 'Prénom', 'Nom', '1990-05-04', 'france_travail', ?, 'active', ?, ?, ?)",
-            (structure_id, referent, now, now, now))
+            " VALUES (?, 'Prénom', 'Nom', '1990-05-04', 'france_travail', ?, ?, ?, ?, ?)",
+            (structure_id, referent, status, now, now, now))
         emp = cur.lastrowid
         cur = con.execute(
             "INSERT INTO contracts (employee_id, structure_id, start_date, end_date,"
@@ -171,6 +171,9 @@ def add_employee(d, structure_id, end_date, start_date="2025-09-01", referent=No
             " VALUES (?, ?, ?, ?, ?, 26, ?, ?, ?)",
             (emp, structure_id, start_date, end_date, end_date, ended_on, now, now))
         contract = cur.lastrowid
+        if exit_on:
+            con.execute("INSERT INTO exits (employee_id, exit_date, category, created_at,"
+                        " updated_at) VALUES (?, ?, 'autre', ?, ?)", (emp, exit_on, now, now))
         if exit_review_on:
             con.execute("INSERT INTO reviews (employee_id, kind, planned_on, created_at,"
                         " updated_at) VALUES (?, 'exit', ?, ?, ?)",
@@ -210,6 +213,9 @@ def test_view__rows_and_parameters(make_daemon):
     e3, c3 = add_employee(d, st["id"], "2026-03-20", exit_review_on="2026-03-15")
     e4, c4 = add_employee(d, st["id"], "2026-03-05", ended_on="2026-02-01")  # ended early
     e5, c5 = add_employee(d, st["id"], "2026-03-31", start_date="2026-03-05")  # not started
+    e6, c6 = add_employee(d, st["id"], "2026-03-25", exit_on="2026-03-25", status="exited")
+    # Exited, then back in the pathway on the same contract: its end matters again.
+    e7, c7 = add_employee(d, st["id"], "2026-03-28", exit_on="2026-02-20")
     d.start()
     offset = d.log_size()
     d.create("/v1/structures", tt.structure_body(name="Second"))
@@ -226,6 +232,8 @@ def test_view__rows_and_parameters(make_daemon):
          "end_date": "2026-03-12", "referent_cip_id": cip["id"], "exit_review_planned": False},
         {"contract_id": c3, "employee_id": e3, "structure_id": st["id"],
          "end_date": "2026-03-20", "exit_review_planned": True},
+        {"contract_id": c7, "employee_id": e7, "structure_id": st["id"],
+         "end_date": "2026-03-28", "exit_review_planned": False},
     ]
     errors = r["errors"]
     assert "no view named 'nope.v1'" in errors[0]

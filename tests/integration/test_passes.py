@@ -637,3 +637,40 @@ def test_prolongation__ended_early__fewer_days_only(d, employee):
     assert b.status == 200, b
     assert (b.body["days"], b.body["end_date"]) == (30, "2027-02-04")
     assert d.get("/v1/passes/%d" % p["id"], who="cip").body["end_date"] == "2027-02-04"
+
+
+def test_early_end__would_leave_a_later_suspension_after_the_end__422_nothing_written(
+        d, employee):
+    # A suspension of 30 days, then one in the days it added: 2028-01-20 to 2028-01-25.
+    p = new_pass(d, employee(), start_date="2026-01-05")  # to 2028-01-04
+    path = "/v1/passes/%d/suspensions" % p["id"]
+    a = d.post(path, {"start_date": "2026-02-20", "end_date": "2026-03-21",
+                      "reason": "contract_suspended"}, who="cip")
+    b = d.post(path, {"start_date": "2028-01-20", "end_date": "2028-01-25",
+                      "reason": "contract_broken"}, who="cip")
+    assert (a.status, b.status) == (201, 201), (a, b)
+    first = "/v1/pass_suspensions/%d" % a.body["id"]
+    # 9 days and 6: the PASS would end on 2028-01-19, before the second one starts.
+    refused(d, "PATCH", first, {"end_date": "2026-02-28"}, 422, "end_date",
+            words="end on 2028-01-19, before its suspension from 2028-01-20")
+    assert d.get(first, who="cip").body["end_date"] == "2026-03-21"
+    assert d.get("/v1/passes/%d" % p["id"], who="cip").body["end_date"] == "2028-02-09"
+    # 10 days and 6: it ends on 2028-01-20, the second one's first day.
+    c = d.patch(first, {"end_date": "2026-03-01"}, who="cip")
+    assert c.status == 200, c
+    assert d.get("/v1/passes/%d" % p["id"], who="cip").body["end_date"] == "2028-01-20"
+
+    # A prolongation of 90 days, a suspension in them from 2027-03-01 for 10 days.
+    q = new_pass(d, employee(), start_date="2025-01-06")  # to 2027-01-05
+    pr = prolong(d, q, days=90, reason="rqth")
+    s = d.post("/v1/passes/%d/suspensions" % q["id"],
+               {"start_date": "2027-03-01", "end_date": "2027-03-10",
+                "reason": "contract_suspended"}, who="cip")
+    assert (pr.status, s.status) == (201, 201), (pr, s)
+    ppath = "/v1/pass_prolongations/%d" % pr.body["id"]
+    refused(d, "PATCH", ppath, {"days": 30}, 422, "days",
+            words="end on 2027-02-14, before its suspension from 2027-03-01")
+    assert d.get(ppath, who="cip").body["days"] == 90
+    ok = d.patch(ppath, {"days": 45}, who="cip")  # to 2027-03-01
+    assert ok.status == 200, ok
+    assert d.get("/v1/passes/%d" % q["id"], who="cip").body["end_date"] == "2027-03-01"

@@ -310,6 +310,37 @@ test_early_end__suspension_earlier_only__prolongation_fewer_days_only(void **sta
 	refused(pass_check_prolongation_days(90, 0, &e), &e, "days", NULL);
 }
 
+/* An early end may not leave a later suspension starting after the PASS's end. */
+static void
+test_early_end__later_suspension_outside__refused_naming_the_moved_field(void **state)
+{
+	struct pass_period s[2] = { { D("2026-02-20"), D("2026-03-01") },
+		{ D("2028-01-20"), D("2028-01-25") } };
+	struct pass p = plain("2026-01-05"); /* to 2028-01-04 */
+	int64_t prol[1] = { 30 };
+	struct pass_err e;
+
+	(void)state;
+	p.suspensions = s;
+	p.nsuspensions = 2;
+	/* 10 + 6 days: the PASS ends on 2028-01-20, the day the second one starts. */
+	ok(pass_check_suspensions_inside(&p, "end_date", &e), &e);
+	s[0].end = D("2026-02-28");
+	refused(pass_check_suspensions_inside(&p, "end_date", &e), &e, "end_date",
+	    "end on 2028-01-19, before its suspension from 2028-01-20");
+
+	/* A prolongation shortened: the suspension had started in its days. */
+	p = plain("2025-01-06"); /* to 2027-01-05 */
+	s[0] = (struct pass_period){ D("2027-03-01"), D("2027-03-10") };
+	p.suspensions = s;
+	p.nsuspensions = 1;
+	p.prolongations = prol;
+	p.nprolongations = 1;
+	refused(pass_check_suspensions_inside(&p, "days", &e), &e, "days", "2027-02-14");
+	prol[0] = 45; /* 45 + 10 days: to 2027-03-01 */
+	ok(pass_check_suspensions_inside(&p, "days", &e), &e);
+}
+
 static void
 test_prolongation__12_months_over_a_leap_year__366_days(void **state)
 {
@@ -542,6 +573,8 @@ main(void)
 		cmocka_unit_test(test_prolongation__caps_pushed_back_by_suspensions),
 		cmocka_unit_test(
 		    test_early_end__suspension_earlier_only__prolongation_fewer_days_only),
+		cmocka_unit_test(
+		    test_early_end__later_suspension_outside__refused_naming_the_moved_field),
 		cmocka_unit_test(test_prolongation__age_50_plus_7_year_cap),
 		cmocka_unit_test(test_prolongation__age_50_plus__checked_on_its_first_day),
 		cmocka_unit_test(test_prolongation__end_of_training__until_its_end_and_no_later),
