@@ -15,8 +15,9 @@
 #include "log.h"
 #include "util.h"
 
-#define DISPATCH_BATCH 64 /* events read per subscriber per round */
+#define DISPATCH_BATCH 256 /* events read per subscriber per round */
 #define ROUND_BATCHES 8 /* batches a round keeps for subscribers at other cursors */
+#define PUBLISHED 512 /* payloads kept from publish to dispatch, by id modulo this */
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -41,6 +42,19 @@ struct sub {
 
 TAILQ_HEAD(sublist, sub);
 
+/*
+ * A payload as it was published, so that the dispatcher need not parse it
+ * again (parsing is most of its work): a copy of its own (callers may share
+ * parts of theirs), used only for the row of that id whose stored text is
+ * the same (an id rolled back may be given to another event). Dropped once
+ * every subscriber has gone past it.
+ */
+struct published {
+	int64_t id;
+	char *text;
+	json_t *payload;
+};
+
 struct events {
 	struct event_base *base;
 	struct db *db;
@@ -49,6 +63,7 @@ struct events {
 	int64_t scheduled_at; /* monotonic ms of the armed dispatch, 0 when none */
 	int dispatching;
 	struct sublist subs;
+	struct published pub[PUBLISHED];
 };
 
 struct row {
@@ -78,6 +93,14 @@ mono_ms(void)
 }
 
 static void dispatch_cb(evutil_socket_t, short, void *);
+
+static void
+published_drop(struct published *p)
+{
+	free(p->text);
+	json_decref(p->payload);
+	memset(p, 0, sizeof(*p));
+}
 static void flush(struct events *);
 
 static void
@@ -128,6 +151,8 @@ events_free(struct events *ev)
 		TAILQ_REMOVE(&ev->subs, s, entry);
 		sub_free(s);
 	}
+	for (int i = 0; i < PUBLISHED; i++)
+		published_drop(&ev->pub[i]);
 	event_free(ev->ev);
 	free(ev);
 }
@@ -152,13 +177,14 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = db_stmt(ev->db, sql);
 	char now[32], *text;
+	int64_t id;
 	int rc;
 
 	if (payload == NULL)
 		payload = json_object();
 	text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(payload);
 	if (st == NULL || text == NULL) {
+		json_decref(payload);
 		free(text);
 		return -1;
 	}
@@ -172,16 +198,29 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
-	free(text);
 	if (rc != SQLITE_DONE) {
 		if (!db_full(ev->db, NULL))
 			log_warnx("events: cannot record %s %s: %s", type, subject,
 			    sqlite3_errmsg(db_handle(ev->db)));
+		json_decref(payload);
+		free(text);
 		return -1;
 	}
+	id = sqlite3_last_insert_rowid(db_handle(ev->db));
+	if (!TAILQ_EMPTY(&ev->subs)) {
+		struct published *p = &ev->pub[id % PUBLISHED];
+		published_drop(p);
+		if ((p->payload = json_deep_copy(payload)) != NULL) {
+			p->id = id;
+			p->text = text;
+			text = NULL;
+		}
+	}
+	json_decref(payload);
+	free(text);
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
 	events_kick(ev);
-	return sqlite3_last_insert_rowid(db_handle(ev->db));
+	return id;
 }
 
 int64_t
@@ -483,7 +522,12 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 		r->id = sqlite3_column_int64(st, 0);
 		r->type = xdup((const char *)sqlite3_column_text(st, 1));
 		r->subject = xdup((const char *)sqlite3_column_text(st, 2));
-		r->payload = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		const char *text = (const char *)sqlite3_column_text(st, 3);
+		const struct published *p = &ev->pub[r->id % PUBLISHED];
+		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0)
+			r->payload = json_incref(p->payload);
+		else
+			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
 		if (r->payload == NULL)
 			r->payload = json_object();
 		r->actor = xdup((const char *)sqlite3_column_text(st, 4));
@@ -556,10 +600,11 @@ round_batch(struct events *ev, struct round *rd, int64_t cursor, int *first)
 /*
  * Hand one subscriber its next events. Rows are read into memory first so
  * that handlers may use the database freely; the cursor is saved at the end
- * of the round. Returns 1 when more may wait.
+ * of the round. Stops early when the round has used its time. Returns 1
+ * when more may wait.
  */
 static int
-dispatch_one(struct events *ev, struct round *rd, struct sub *s)
+dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 {
 	int first, i;
 	struct batch *b = round_batch(ev, rd, s->cursor, &first);
@@ -568,6 +613,9 @@ dispatch_one(struct events *ev, struct round *rd, struct sub *s)
 		return 0;
 	for (i = first; i < b->n; i++) {
 		const struct row *r = &b->rows[i];
+		/* The loop serves requests again; the rest waits for the next round. */
+		if (i > first && mono_ms() - start > DISPATCH_BUDGET_MS)
+			return !s->dead && s->pending_id == 0 && s->retry_at == 0;
 		struct event_rec rec = { r->id, r->type, r->subject, r->payload, r->actor,
 			r->created_at };
 		if (!type_matches(s->type, rec.type)) {
@@ -595,6 +643,21 @@ dispatch_one(struct events *ev, struct round *rd, struct sub *s)
 	/* The batch was full and this subscriber went through it: more may wait. */
 	return !s->dead && i == b->n && b->n == DISPATCH_BATCH && s->pending_id == 0 &&
 	    s->retry_at == 0;
+}
+
+/* Drop the published payloads every subscriber has gone past. */
+static void
+forget_delivered(struct events *ev)
+{
+	int64_t least = INT64_MAX;
+	struct sub *s;
+
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (s->cursor < least)
+			least = s->cursor;
+	for (int i = 0; i < PUBLISHED; i++)
+		if (ev->pub[i].payload != NULL && ev->pub[i].id <= least)
+			published_drop(&ev->pub[i]);
 }
 
 static void
@@ -635,7 +698,7 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 			more = 1;
 			break;
 		}
-		more |= dispatch_one(ev, &rd, s);
+		more |= dispatch_one(ev, &rd, s, start);
 		if (!s->dead && s->retry_at != 0 && (next_retry == 0 || s->retry_at < next_retry))
 			next_retry = s->retry_at;
 	}
@@ -644,6 +707,7 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < ROUND_BATCHES; i++)
 		free_batch(rd.b[i]);
 	reap(ev);
+	forget_delivered(ev);
 	if (more)
 		schedule(ev, 0);
 	else if (next_retry != 0)

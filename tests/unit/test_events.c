@@ -25,7 +25,7 @@
 #include "handlers.h"
 #include "log.h"
 
-#define MAXREC 512
+#define MAXREC 1024
 
 struct fixture {
 	char dir[64];
@@ -259,17 +259,58 @@ test_events__payload__read_once_and_shared_by_the_round(void **state)
 		rec_clear(&r[i]);
 }
 
+static const char *
+kept_name(const struct rec *r, int k)
+{
+	return json_string_value(json_object_get(json_object_get(r->kept[k], "object"), "name"));
+}
+
+static void
+test_events__payload_as_committed__not_a_rolled_back_one_nor_changed_after(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r;
+	json_t *mine;
+	int64_t a, b;
+
+	memset(&r, 0, sizeof(r));
+	r.keep = 1;
+	assert_int_equal(events_subscribe(f->ev, &owner, "t/p", "*", handler, &r), 0);
+	event_base_dispatch(f->base);
+
+	/* An event rolled back: its id goes to the next one, with another payload. */
+	assert_int_equal(db_begin(f->db), 0);
+	a = events_publish(f->ev, "thing.created", "thing/1",
+	    json_pack("{s:{s:s}}", "object", "name", "rolled back"), 0, "test");
+	db_rollback(f->db);
+	/* The caller keeps a part of the payload and changes it after the commit. */
+	mine = json_pack("{s:s}", "name", "as committed");
+	assert_int_equal(db_begin(f->db), 0);
+	b = events_publish(
+	    f->ev, "thing.created", "thing/1", json_pack("{s:O}", "object", mine), 0, "test");
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(b, a);
+	json_object_set_new(mine, "name", json_string("changed after"));
+	json_decref(mine);
+
+	event_base_dispatch(f->base);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ids[0], b);
+	assert_string_equal(kept_name(&r, 0), "as committed");
+	rec_clear(&r);
+}
+
 static void
 test_events__subscribers_at_different_cursors__each_its_own_events_in_order(void **state)
 {
-	/* Cursors before, inside, at the end of and past the first batch of 64. */
-	static const int64_t at[] = { 0, 10, 64, 100, 149, 150 };
+	/* Cursors before, inside, at the end of and past the first batch (256 events). */
+	static const int64_t at[] = { 0, 10, 256, 300, 599, 600 };
+	static struct rec r[6];
 	struct fixture *f = *state;
-	struct rec r[6];
 	char name[16];
 
 	memset(r, 0, sizeof(r));
-	assert_int_equal(publish(f, 150), 150);
+	assert_int_equal(publish(f, 600), 600);
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "t/%d", i);
 		set_cursor(f->db, name, at[i]);
@@ -278,22 +319,22 @@ test_events__subscribers_at_different_cursors__each_its_own_events_in_order(void
 	event_base_dispatch(f->base);
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "t/%d", i);
-		assert_run(&r[i], at[i], 150);
-		assert_int_equal(saved_cursor(f->db, name, NULL), 150);
+		assert_run(&r[i], at[i], 600);
+		assert_int_equal(saved_cursor(f->db, name, NULL), 600);
 	}
 	/* A type filter moves the cursor past what it does not match. */
 	struct rec odd;
 	memset(&odd, 0, sizeof(odd));
 	assert_int_equal(
 	    events_subscribe(f->ev, &owner, "t/odd", "thing.updated", handler, &odd), 0);
-	assert_int_equal(publish(f, 4), 154);
+	assert_int_equal(publish(f, 4), 604);
 	event_base_dispatch(f->base);
 	assert_int_equal(odd.n, 2);
-	assert_int_equal(odd.ids[0], 152);
-	assert_int_equal(odd.ids[1], 154);
-	assert_int_equal(saved_cursor(f->db, "t/odd", NULL), 154);
+	assert_int_equal(odd.ids[0], 602);
+	assert_int_equal(odd.ids[1], 604);
+	assert_int_equal(saved_cursor(f->db, "t/odd", NULL), 604);
 	for (int i = 0; i < 6; i++)
-		assert_run(&r[i], at[i], 154);
+		assert_run(&r[i], at[i], 604);
 }
 
 static void
@@ -436,6 +477,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_events__round_of_three_subscribers__cursors_saved_in_one_commit),
 		T(test_events__payload__read_once_and_shared_by_the_round),
+		T(test_events__payload_as_committed__not_a_rolled_back_one_nor_changed_after),
 		T(test_events__subscribers_at_different_cursors__each_its_own_events_in_order),
 		T(test_events__crash_before_the_rounds_commit__round_delivered_again_never_skipped),
 		T(test_events__failure__counted_and_saved_others_go_on),
