@@ -13,7 +13,7 @@
 #   BATCHES       "1,100": events per write transaction (1 = one API write)
 #   ROUNDS        5 runs per side and batch, alternating which side goes first
 #   DELAYS        "0": the dispatcher's delay in ms (event_delay_ms), one
-#                 table per value; tremplind's default is 0
+#                 table per value; tremplind's default is 5
 #   BENCH_TMPDIR  where the databases go (default $TMPDIR or /tmp): its file
 #                 system sets the cost of fsync
 #   VERBOSE       1: print every round

@@ -15,7 +15,9 @@
 #include "log.h"
 #include "util.h"
 
-#define DISPATCH_BATCH 256 /* events read per round, shared by the subscribers */
+#define DISPATCH_BATCH 256 /* events read per subscriber per round */
+#define ROUND_BATCHES 8 /* batches a round keeps for subscribers at other cursors */
+#define PUBLISHED 512 /* payloads kept from publish to dispatch, by id modulo this */
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -28,7 +30,7 @@ struct sub {
 	event_fn fn;
 	void *arg;
 	int64_t cursor; /* the last event handled (or skipped as not matching) */
-	int64_t saved; /* the cursor as the database has it */
+	int dirty; /* cursor or counters differ from the database's row */
 	int64_t pending_id; /* > 0 while an asynchronous handler works on it */
 	int64_t delivered;
 	int64_t failures;
@@ -40,6 +42,19 @@ struct sub {
 
 TAILQ_HEAD(sublist, sub);
 
+/*
+ * A payload as it was published, so that the dispatcher need not parse it
+ * again (parsing is most of its work): a copy of its own (callers may share
+ * parts of theirs), used only for the row of that id whose stored text is
+ * the same (an id rolled back may be given to another event). Dropped once
+ * every subscriber has gone past it.
+ */
+struct published {
+	int64_t id;
+	char *text;
+	json_t *payload;
+};
+
 struct events {
 	struct event_base *base;
 	struct db *db;
@@ -48,12 +63,24 @@ struct events {
 	int64_t scheduled_at; /* monotonic ms of the armed dispatch, 0 when none */
 	int dispatching;
 	struct sublist subs;
+	struct published pub[PUBLISHED];
 };
 
 struct row {
 	int64_t id;
 	char *type, *subject, *actor, *created_at;
 	json_t *payload;
+};
+
+/*
+ * Every event with id > after, up to DISPATCH_BATCH of them, read and
+ * parsed once in a round and handed to every subscriber whose cursor falls
+ * in it: the payload is const for handlers, so they can share it.
+ */
+struct batch {
+	int64_t after;
+	int n;
+	struct row rows[DISPATCH_BATCH];
 };
 
 static int64_t
@@ -66,6 +93,15 @@ mono_ms(void)
 }
 
 static void dispatch_cb(evutil_socket_t, short, void *);
+
+static void
+published_drop(struct published *p)
+{
+	free(p->text);
+	json_decref(p->payload);
+	memset(p, 0, sizeof(*p));
+}
+static void flush(struct events *);
 
 static void
 schedule(struct events *ev, int64_t in_ms)
@@ -110,10 +146,13 @@ events_free(struct events *ev)
 
 	if (ev == NULL)
 		return;
+	flush(ev);
 	while ((s = TAILQ_FIRST(&ev->subs)) != NULL) {
 		TAILQ_REMOVE(&ev->subs, s, entry);
 		sub_free(s);
 	}
+	for (int i = 0; i < PUBLISHED; i++)
+		published_drop(&ev->pub[i]);
 	event_free(ev->ev);
 	free(ev);
 }
@@ -138,13 +177,14 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = db_stmt(ev->db, sql);
 	char now[32], *text;
+	int64_t id;
 	int rc;
 
 	if (payload == NULL)
 		payload = json_object();
 	text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
 	if (st == NULL || text == NULL) {
+		json_decref(payload);
 		free(text);
 		return -1;
 	}
@@ -158,16 +198,29 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
-	free(text);
 	if (rc != SQLITE_DONE) {
 		if (!db_full(ev->db, NULL))
 			log_warnx("events: cannot record %s %s: %s", type, subject,
 			    sqlite3_errmsg(db_handle(ev->db)));
+		json_decref(payload);
+		free(text);
 		return -1;
 	}
+	id = sqlite3_last_insert_rowid(db_handle(ev->db));
+	if (!TAILQ_EMPTY(&ev->subs)) {
+		struct published *p = &ev->pub[id % PUBLISHED];
+		published_drop(p);
+		if ((p->payload = json_deep_copy(payload)) != NULL) {
+			p->id = id;
+			p->text = text;
+			text = NULL;
+		}
+	}
+	json_decref(payload);
+	free(text);
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
 	events_kick(ev);
-	return sqlite3_last_insert_rowid(db_handle(ev->db));
+	return id;
 }
 
 int64_t
@@ -223,9 +276,9 @@ find_sub(struct events *ev, const char *name)
 	return NULL;
 }
 
-/* Write the cursor and counters: a crash after this never re-delivers what it covers. */
-static void
-save_cursor(struct events *ev, struct sub *s)
+/* Write one subscriber's cursor and counters; 0 when written. */
+static int
+write_cursor(struct events *ev, struct sub *s)
 {
 	static const char sql[] =
 	    "INSERT INTO event_cursors (subscriber, last_id, delivered, failures, last_error,"
@@ -233,9 +286,10 @@ save_cursor(struct events *ev, struct sub *s)
 	    " last_id = ?2, delivered = ?3, failures = ?4, last_error = ?5, updated_at = ?6";
 	sqlite3_stmt *st = db_stmt(ev->db, sql);
 	char now[32];
+	int rc;
 
 	if (st == NULL)
-		return;
+		return -1;
 	tr_rfc3339(tr_now(), now, sizeof(now));
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, s->cursor);
@@ -244,14 +298,56 @@ save_cursor(struct events *ev, struct sub *s)
 	if (s->last_error[0])
 		sqlite3_bind_text(st, 5, s->last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	rc = sqlite3_step(st);
 	db_done(st);
-	/* Kept in memory and saved at the next chance; a full disk is logged once, by the store. */
 	if (rc == SQLITE_DONE)
-		s->saved = s->cursor;
-	else if (!db_full(ev->db, NULL))
+		return 0;
+	/* A full disk is logged once, by the store. */
+	if (!db_full(ev->db, NULL))
 		log_warnx("events: cannot save the cursor of %s: %s", s->name,
 		    sqlite3_errmsg(db_handle(ev->db)));
+	return -1;
+}
+
+/*
+ * Save every cursor that moved in one transaction: one commit per dispatch
+ * round, not one per subscriber. It runs after the round's handlers (which
+ * may use the database), so a crash before its commit re-delivers the
+ * round to every subscriber and never skips an event. On failure the
+ * cursors stay in memory, marked, and are saved at the next chance.
+ */
+static void
+flush(struct events *ev)
+{
+	struct sub *s;
+	int n = 0, own, ok = 1;
+
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (!s->dead && s->dirty)
+			n++;
+	if (n == 0)
+		return;
+	/* Within a transaction left open by a caller, the saves go with it. */
+	own = sqlite3_get_autocommit(db_handle(ev->db));
+	if (own && db_begin(ev->db) == -1)
+		return;
+	TAILQ_FOREACH (s, &ev->subs, entry) {
+		if (!s->dead && s->dirty && write_cursor(ev, s) == -1) {
+			ok = 0;
+			break;
+		}
+	}
+	if (own) {
+		if (!ok)
+			db_rollback(ev->db);
+		else if (db_commit(ev->db) == -1)
+			ok = 0;
+	}
+	if (!ok)
+		return;
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (!s->dead)
+			s->dirty = 0;
 }
 
 int
@@ -285,7 +381,7 @@ events_subscribe(struct events *ev, const void *owner, const char *name, const c
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		s->cursor = s->saved = sqlite3_column_int64(st, 0);
+		s->cursor = sqlite3_column_int64(st, 0);
 		s->delivered = sqlite3_column_int64(st, 1);
 		s->failures = sqlite3_column_int64(st, 2);
 		json_safe_text(
@@ -301,7 +397,8 @@ events_subscribe(struct events *ev, const void *owner, const char *name, const c
 		db_done(st);
 		if (s->cursor < 0)
 			goto fail;
-		save_cursor(ev, s);
+		/* Kept marked and saved with the next round if this fails. */
+		s->dirty = write_cursor(ev, s) == -1;
 	}
 	TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 	log_debug("events: %s subscribed to %s after event %lld", name, type, (long long)s->cursor);
@@ -318,12 +415,16 @@ events_unsubscribe_owner(struct events *ev, const void *owner)
 {
 	struct sub *s, *next;
 
+	/* What the owner's subscribers handled is saved before they go. */
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (s->owner == owner && !s->dead && s->dirty) {
+			flush(ev);
+			break;
+		}
 	for (s = TAILQ_FIRST(&ev->subs); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (s->owner != owner || s->dead)
 			continue;
-		if (s->cursor != s->saved)
-			save_cursor(ev, s);
 		if (ev->dispatching) {
 			s->dead = 1;
 			continue;
@@ -366,7 +467,7 @@ failed(struct events *ev, struct sub *s, int64_t id, const char *why)
 	else
 		log_warnx("events: %s failed on event %lld (%s); retry in %lld ms", s->name,
 		    (long long)id, why ? why : "the handler failed", (long long)s->backoff_ms);
-	save_cursor(ev, s);
+	s->dirty = 1;
 }
 
 void
@@ -384,152 +485,194 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 		s->delivered++;
 		s->backoff_ms = 0;
 		s->retry_at = 0;
-		save_cursor(ev, s);
+		s->dirty = 1;
 	} else
 		failed(ev, s, event_id, error);
-	schedule(ev, ok ? 0 : s->backoff_ms);
+	/* The next round saves it (with the others' cursors) and, unless it backs off, goes on. */
+	schedule(ev, 0);
 }
 
-/* Read up to DISPATCH_BATCH events after the cursor into rows[]; -1 on a database error. */
+static char *
+xdup(const char *t)
+{
+	char *d = strdup(t != NULL ? t : "");
+
+	if (d == NULL)
+		fatal("strdup");
+	return d;
+}
+
+/* Read up to DISPATCH_BATCH events after `after` into b; -1 on a database error. */
 static int
-load_batch(struct events *ev, int64_t after, struct row *rows)
+load_batch(struct events *ev, int64_t after, struct batch *b)
 {
 	static const char sql[] = "SELECT id, type, subject, payload, actor, created_at FROM events"
 	                          " WHERE id > ? ORDER BY id LIMIT ?";
 	sqlite3_stmt *st = db_stmt(ev->db, sql);
-	int n = 0, rc;
+	int rc = SQLITE_DONE;
 
+	b->after = after;
+	b->n = 0;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, DISPATCH_BATCH);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct row *r = &rows[n++];
+	while (b->n < DISPATCH_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row *r = &b->rows[b->n++];
 		r->id = sqlite3_column_int64(st, 0);
-		r->type = strdup((const char *)sqlite3_column_text(st, 1));
-		r->subject = strdup((const char *)sqlite3_column_text(st, 2));
-		r->payload = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		r->type = xdup((const char *)sqlite3_column_text(st, 1));
+		r->subject = xdup((const char *)sqlite3_column_text(st, 2));
+		const char *text = (const char *)sqlite3_column_text(st, 3);
+		const struct published *p = &ev->pub[r->id % PUBLISHED];
+		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0)
+			r->payload = json_incref(p->payload);
+		else
+			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
 		if (r->payload == NULL)
 			r->payload = json_object();
-		r->actor = strdup((const char *)sqlite3_column_text(st, 4));
-		r->created_at = strdup((const char *)sqlite3_column_text(st, 5));
+		r->actor = xdup((const char *)sqlite3_column_text(st, 4));
+		r->created_at = xdup((const char *)sqlite3_column_text(st, 5));
 	}
+	if (b->n == DISPATCH_BATCH)
+		rc = SQLITE_DONE;
 	db_done(st);
-	return rc == SQLITE_DONE ? n : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static void
-free_batch(struct row *rows, int n)
+free_batch(struct batch *b)
 {
-	for (int i = 0; i < n; i++) {
-		free(rows[i].type);
-		free(rows[i].subject);
-		free(rows[i].actor);
-		free(rows[i].created_at);
-		json_decref(rows[i].payload);
-	}
-}
-
-/*
- * Save the cursors a round moved, in one transaction: one commit per round,
- * not one per subscriber. A crash before it re-delivers what the round
- * handed (at least once); never skips.
- */
-static void
-save_cursors(struct events *ev)
-{
-	struct sub *s;
-	int n = 0, txn = 0;
-
-	TAILQ_FOREACH (s, &ev->subs, entry)
-		n += !s->dead && s->cursor != s->saved;
-	if (n == 0)
+	if (b == NULL)
 		return;
-	/* A handler's own transaction is over by now; if not, each saves alone. */
-	if (n > 1 && sqlite3_get_autocommit(db_handle(ev->db)))
-		txn = db_begin(ev->db) == 0;
-	TAILQ_FOREACH (s, &ev->subs, entry)
-		if (!s->dead && s->cursor != s->saved)
-			save_cursor(ev, s);
-	if (txn && db_commit(ev->db) == -1) {
-		/* Rolled back: the cursors are saved at the next chance. */
-		TAILQ_FOREACH (s, &ev->subs, entry)
-			s->saved = -1;
+	for (int i = 0; i < b->n; i++) {
+		free(b->rows[i].type);
+		free(b->rows[i].subject);
+		free(b->rows[i].actor);
+		free(b->rows[i].created_at);
+		json_decref(b->rows[i].payload);
 	}
+	free(b);
+}
+
+/* The batches read in one round, shared by its subscribers. */
+struct round {
+	struct batch *b[ROUND_BATCHES];
+	int next; /* the slot the next batch read takes (the oldest goes) */
+};
+
+/*
+ * The events after `cursor` as the round has them: a batch read this round
+ * holds them when it started at or before the cursor and either reaches
+ * past it or was not full (then it held every event there was). Otherwise
+ * read one. *first: the index of the first event after the cursor.
+ */
+static struct batch *
+round_batch(struct events *ev, struct round *rd, int64_t cursor, int *first)
+{
+	struct batch *b;
+	int i;
+
+	for (i = 0; i < ROUND_BATCHES; i++) {
+		b = rd->b[i];
+		if (b == NULL || b->after > cursor)
+			continue;
+		if (b->n == DISPATCH_BATCH && b->rows[b->n - 1].id <= cursor)
+			continue;
+		for (*first = 0; *first < b->n && b->rows[*first].id <= cursor; (*first)++)
+			;
+		return b;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal("malloc");
+	if (load_batch(ev, cursor, b) == -1) {
+		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
+		free_batch(b);
+		return NULL;
+	}
+	/* Handlers have returned: nothing still points into the batch it replaces. */
+	free_batch(rd->b[rd->next]);
+	rd->b[rd->next] = b;
+	rd->next = (rd->next + 1) % ROUND_BATCHES;
+	*first = 0;
+	return b;
 }
 
 /*
- * Hand one subscriber the rows of the round's batch past its cursor (read
- * and parsed once for every subscriber). Returns 1 when more may wait.
+ * Hand one subscriber its next events. Rows are read into memory first so
+ * that handlers may use the database freely; the cursor is saved at the end
+ * of the round. Stops early when the round has used its time. Returns 1
+ * when more may wait.
  */
 static int
-dispatch_one(struct sub *s, struct events *ev, const struct row *rows, int n)
+dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 {
-	int i = 0;
+	int first, i;
+	struct batch *b = round_batch(ev, rd, s->cursor, &first);
 
-	while (i < n && rows[i].id <= s->cursor)
-		i++;
-	for (; i < n; i++) {
-		struct event_rec rec = { rows[i].id, rows[i].type, rows[i].subject, rows[i].payload,
-			rows[i].actor, rows[i].created_at };
+	if (b == NULL)
+		return 0;
+	for (i = first; i < b->n; i++) {
+		const struct row *r = &b->rows[i];
+		/* The loop serves requests again; the rest waits for the next round. */
+		if (i > first && mono_ms() - start > DISPATCH_BUDGET_MS)
+			return !s->dead && s->pending_id == 0 && s->retry_at == 0;
+		struct event_rec rec = { r->id, r->type, r->subject, r->payload, r->actor,
+			r->created_at };
 		if (!type_matches(s->type, rec.type)) {
 			s->cursor = rec.id;
+			s->dirty = 1;
 			continue;
 		}
 		int rc = s->fn(&rec, s->arg);
 		if (s->dead)
-			return 0;
+			break;
 		if (rc == EVENT_DONE) {
 			s->cursor = rec.id;
 			s->delivered++;
 			s->backoff_ms = 0;
 			s->retry_at = 0;
+			s->dirty = 1;
 		} else if (rc == EVENT_PENDING) {
 			s->pending_id = rec.id;
-			return 0;
+			break;
 		} else {
 			failed(ev, s, rec.id, NULL);
-			return 0;
+			break;
 		}
 	}
-	return n == DISPATCH_BATCH;
+	/* The batch was full and this subscriber went through it: more may wait. */
+	return !s->dead && i == b->n && b->n == DISPATCH_BATCH && s->pending_id == 0 &&
+	    s->retry_at == 0;
 }
 
-/* Whether a subscriber is served this round; its next retry in *next_retry otherwise. */
-static int
-ready(const struct sub *s, int64_t now, int64_t *next_retry)
+/* Drop the published payloads every subscriber has gone past. */
+static void
+forget_delivered(struct events *ev)
 {
-	if (s->dead || s->pending_id != 0)
-		return 0;
-	if (s->retry_at != 0 && s->retry_at > now) {
-		if (*next_retry == 0 || s->retry_at < *next_retry)
-			*next_retry = s->retry_at;
-		return 0;
-	}
-	return 1;
+	int64_t least = INT64_MAX;
+	struct sub *s;
+
+	TAILQ_FOREACH (s, &ev->subs, entry)
+		if (s->cursor < least)
+			least = s->cursor;
+	for (int i = 0; i < PUBLISHED; i++)
+		if (ev->pub[i].payload != NULL && ev->pub[i].id <= least)
+			published_drop(&ev->pub[i]);
 }
 
 static void
 dispatch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct events *ev = arg;
-	struct row rows[DISPATCH_BATCH];
-	int64_t start = mono_ms(), now, next_retry = 0, from = -1;
+	int64_t start = mono_ms(), now, next_retry = 0;
+	struct round rd;
 	struct sub *s;
-	int more = 0, n;
+	int more = 0;
 
 	(void)fd, (void)what;
 	ev->scheduled_at = 0;
 	ev->dispatching = 1;
-	/* One batch for the round, from the cursor of the one furthest behind. */
-	TAILQ_FOREACH (s, &ev->subs, entry)
-		if (ready(s, start, &next_retry) && (from < 0 || s->cursor < from))
-			from = s->cursor;
-	n = from < 0 ? 0 : load_batch(ev, from, rows);
-	if (n < 0) {
-		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
-		n = 0;
-	}
+	memset(&rd, 0, sizeof(rd));
 	/*
 	 * Each round starts where the last one stopped: the subscriber served
 	 * goes to the back, so a slow one with a backlog cannot starve the others.
@@ -537,12 +680,17 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	int nsubs = 0;
 	TAILQ_FOREACH (s, &ev->subs, entry)
 		nsubs++;
-	for (int i = 0; n > 0 && i < nsubs && (s = TAILQ_FIRST(&ev->subs)) != NULL; i++) {
+	for (int i = 0; i < nsubs && (s = TAILQ_FIRST(&ev->subs)) != NULL; i++) {
 		TAILQ_REMOVE(&ev->subs, s, entry);
 		TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 		now = mono_ms();
-		if (!ready(s, now, &next_retry))
+		if (s->dead || s->pending_id != 0)
 			continue;
+		if (s->retry_at != 0 && s->retry_at > now) {
+			if (next_retry == 0 || s->retry_at < next_retry)
+				next_retry = s->retry_at;
+			continue;
+		}
 		if (now - start > DISPATCH_BUDGET_MS) {
 			/* Not served this round: put it back in front for the next. */
 			TAILQ_REMOVE(&ev->subs, s, entry);
@@ -550,14 +698,16 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 			more = 1;
 			break;
 		}
-		more |= dispatch_one(s, ev, rows, n);
+		more |= dispatch_one(ev, &rd, s, start);
 		if (!s->dead && s->retry_at != 0 && (next_retry == 0 || s->retry_at < next_retry))
 			next_retry = s->retry_at;
 	}
-	save_cursors(ev);
-	free_batch(rows, n);
 	ev->dispatching = 0;
+	flush(ev);
+	for (int i = 0; i < ROUND_BATCHES; i++)
+		free_batch(rd.b[i]);
 	reap(ev);
+	forget_delivered(ev);
 	if (more)
 		schedule(ev, 0);
 	else if (next_retry != 0)
