@@ -127,6 +127,26 @@ static const struct tremplin_record checkin = {
 	.check = checkin_check,
 };
 
+/*
+ * A view of its own data for site scripts (a rule on repeated absences): who
+ * was absent on a day. It shows attendance, so the admin may not read it.
+ */
+static const struct tremplin_view_param absent_params[] = {
+	{ .name = "day", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+};
+static const char *const absent_categories[] = { "attendance", NULL };
+static const struct tremplin_view absent_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "example.absences.v1",
+	.description = "who was recorded absent on a day: employee_id, day",
+	.sql = "SELECT employee_id, day FROM example_checkins WHERE day = :day AND present = 0"
+	       " ORDER BY employee_id",
+	.params = absent_params,
+	.nparams = 1,
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = absent_categories,
+};
+
 /* ---- its own machinery: counting events ---- */
 
 /* At least once: the same event may come twice after a crash, so it counts once. */
@@ -206,7 +226,8 @@ example_init(const struct tremplin_host *host, struct tremplin_plugin *self, voi
 		.arg = x,
 	};
 	if (host->migrations(self, example_migrations, example_nmigrations) != 0 ||
-	    host->record(self, &checkin, x) != 0 || host->route(self, &counts) != 0 ||
+	    host->record(self, &checkin, x) != 0 || host->view_register(self, &absent_view) != 0 ||
+	    host->route(self, &counts) != 0 ||
 	    host->subscribe(self, "counter", "*", on_event, x) != 0) {
 		free(x);
 		*ctx = NULL;

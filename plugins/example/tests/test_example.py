@@ -10,6 +10,7 @@ from the build directory:
     ../../plugins/example/tests
 """
 
+import json
 import os
 
 import pytest
@@ -297,3 +298,46 @@ def test_checkin__exported_then_erased__even_once_the_plugin_is_unloaded(make_da
     d.stop()
     assert d.sql("SELECT count(*) FROM example_checkins WHERE employee_id = ?",
                  (employee,)) == [(0,)]
+
+
+# -- a view of its data, for site scripts ---------------------------------------------
+
+
+ABSENCES = """
+every(1, function()
+  local ok, rows = pcall(view, "example.absences.v1", { day = "2026-05-04" })
+  log("info", "RESULT " .. json.encode(ok and rows or tostring(rows)))
+end, { immediately = true })
+"""
+
+
+@pytest.mark.parametrize("role, allowed", [("eti", True), ("cip", True), ("admin", False)])
+def test_absences_view__read_by_a_site_script_under_its_role(make_daemon, role, allowed):
+    import lua_support as ls
+
+    d = ls.script_daemon(make_daemon, {"probe": {"role": role}},
+                         {"rules/probe.lua": ABSENCES}, start=False,
+                         plugin_files=["example"], plugins={"example": {}})
+    d.start()
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    people = []
+    for present in (False, True):
+        people.append(d.create("/v1/employees", {
+            "structure_id": structure, "first_name": "Lou", "last_name": tt.unique("V"),
+            "birth_date": "1990-01-01", "prescriber_kind": "france_travail"}, who="cip")["id"])
+        assert d.post(checkins(None, people[-1]), {"day": "2026-05-04", "present": present},
+                      who="eti").status == 201
+    # The script runs every second: a line once the rows are there (or the refusal).
+    want = [{"employee_id": people[0], "day": "2026-05-04"}]
+
+    def seen():
+        for line in ls.script_lines(d, "probe"):
+            if line.startswith("RESULT "):
+                got = line[len("RESULT "):]
+                if not allowed:
+                    return "may not be read by the admin role" in got
+                if json.loads(got) == want:
+                    return True
+        return False
+
+    tt.wait_for("the script's reading of the view", seen)
