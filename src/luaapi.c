@@ -222,21 +222,6 @@ valid_utf8_text(const char *s, size_t len, size_t max_chars, int newlines)
 	return j != NULL;
 }
 
-/* Whether the statement finds a row for id (reset before it returns). */
-static int
-row_exists(struct db *db, const char *sql, int64_t id)
-{
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int found;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	db_done(st);
-	return found;
-}
-
 /* A string field of the table at 1, or NULL; the table keeps it alive. */
 static const char *
 opt_string(lua_State *L, const char *field, size_t *len)
@@ -280,8 +265,6 @@ opt_id(lua_State *L, const char *field)
 static int
 l_notify(lua_State *L)
 {
-	static const char staff_sql[] = "SELECT 1 FROM staff WHERE id = ? AND active = 1";
-	static const char employee_sql[] = "SELECT 1 FROM employees WHERE id = ?";
 	static const char *const fields[] = { "kind", "recipient_role", "recipient_staff_id",
 		"employee_id", "message", "dedup_key" };
 	struct version *v = lh_version_of(L);
@@ -336,12 +319,14 @@ l_notify(lua_State *L)
 	if (v->notifies >= MAX_NOTIFY_PER_CALL)
 		return luaL_error(
 		    L, "notify: at most %d notifications per call", MAX_NOTIFY_PER_CALL);
-	if (staff_id != 0 && row_exists(db, staff_sql, staff_id) != 1)
-		return luaL_error(L, "notify: recipient_staff_id %I is not an active staff account",
-		    (lua_Integer)staff_id);
-	if (employee_id != 0 && row_exists(db, employee_sql, employee_id) != 1)
-		return luaL_error(
-		    L, "notify: employee_id %I is not an employee", (lua_Integer)employee_id);
+	{
+		/* Whom it is for and about: the outbox's to check. */
+		struct outbox_entry who = { .recipient_staff_id = staff_id,
+			.employee_id = employee_id };
+		char why[128];
+		if (outbox_check(db, &who, why, sizeof(why)) == -1)
+			return luaL_error(L, "notify: %s", why);
+	}
 
 	/* One transaction for the call: committed after it returns, dropped if it fails. */
 	if (!h->tx_open) {

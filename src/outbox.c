@@ -14,6 +14,31 @@ now_text(int64_t now_ms, char *buf, size_t size)
 }
 
 int
+outbox_check(struct db *db, const struct outbox_entry *e, char *why, size_t whylen)
+{
+	int rc;
+
+	if (e->recipient_staff_id > 0 &&
+	    (rc = db_row_exists(db, "SELECT 1 FROM staff WHERE id = ? AND active = 1",
+	         e->recipient_staff_id)) != 1) {
+		snprintf(why, whylen,
+		    rc == 0 ? "recipient_staff_id %lld is not an active staff account"
+		            : "cannot check recipient_staff_id %lld",
+		    (long long)e->recipient_staff_id);
+		return -1;
+	}
+	if (e->employee_id > 0 &&
+	    (rc = db_row_exists(db, "SELECT 1 FROM employees WHERE id = ?", e->employee_id)) != 1) {
+		snprintf(why, whylen,
+		    rc == 0 ? "employee_id %lld is not an employee"
+		            : "cannot check employee_id %lld",
+		    (long long)e->employee_id);
+		return -1;
+	}
+	return 0;
+}
+
+int
 outbox_queue(struct db *db, const struct outbox_entry *e, int64_t *id)
 {
 	static const char sql[] =

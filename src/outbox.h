@@ -25,6 +25,12 @@ struct outbox_entry {
 };
 
 /*
+ * Whom it is for and about exist: 0, or -1 with why (a recipient_staff_id
+ * that is no active account, an employee_id that is no employee, or the
+ * database's failure).
+ */
+int outbox_check(struct db *, const struct outbox_entry *, char *why, size_t whylen);
+/*
  * Queue one in the caller's open transaction: 1 queued (*id set), 0 one
  * with the same dedup_key was already, -1 on a database error (logged).
  */

@@ -1505,20 +1505,14 @@ h_notify(struct tremplin_plugin *p, const struct tremplin_notification *n, int64
 		    p, TREMPLIN_LOG_WARNING, "notify %s: outside a transaction (refused)", n->kind);
 		return -1;
 	}
-	if (n->recipient_staff_id > 0 &&
-	    db_row_exists(p->set->srv->db, "SELECT 1 FROM staff WHERE id = ? AND active = 1",
-	        n->recipient_staff_id) != 1) {
-		h_log(p, TREMPLIN_LOG_WARNING,
-		    "notify: recipient_staff_id %lld is no active account",
-		    (long long)n->recipient_staff_id);
-		return -1;
-	}
-	if (n->employee_id > 0 &&
-	    db_row_exists(
-	        p->set->srv->db, "SELECT 1 FROM employees WHERE id = ?", n->employee_id) != 1) {
-		h_log(p, TREMPLIN_LOG_WARNING, "notify: employee_id %lld is no employee",
-		    (long long)n->employee_id);
-		return -1;
+	{
+		struct outbox_entry who = { .recipient_staff_id = n->recipient_staff_id,
+			.employee_id = n->employee_id };
+		char why[128];
+		if (outbox_check(p->set->srv->db, &who, why, sizeof(why)) == -1) {
+			h_log(p, TREMPLIN_LOG_WARNING, "notify: %s", why);
+			return -1;
+		}
 	}
 	snprintf(source, sizeof(source), "plugin:%s", p->name);
 	/* Keys are the plugin's own: another cannot collide with them. */

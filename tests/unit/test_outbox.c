@@ -209,6 +209,23 @@ test_forget_employee__their_notifications_gone_others_kept(void **state)
 	assert_int_equal(count(f->db, "1"), 1);
 }
 
+static void
+test_check__recipient_and_person_must_exist(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_entry e = entry;
+	char why[128];
+
+	assert_int_equal(outbox_check(f->db, &e, why, sizeof(why)), 0);
+	e.recipient_staff_id = 42;
+	assert_int_equal(outbox_check(f->db, &e, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "recipient_staff_id 42 is not an active staff account"));
+	e.recipient_staff_id = 0;
+	e.employee_id = 9;
+	assert_int_equal(outbox_check(f->db, &e, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "employee_id 9 is not an employee"));
+}
+
 int
 main(void)
 {
@@ -224,6 +241,8 @@ main(void)
 		    test_done__sent_retried_or_given_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_forget_employee__their_notifications_gone_others_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check__recipient_and_person_must_exist, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
