@@ -325,9 +325,26 @@ def test_sdk__installed_with_pkg_config__builds_a_plugin_that_loads(make_daemon)
         p = tt.plugins_of(d)["example"]
         assert (p["state"], p["version"], p["last_error"]) == ("enabled", "1.0.0", None), p
         assert counts(d) == {}
-        d.create("/v1/structures", tt.structure_body())
+        structure = d.create("/v1/structures", tt.structure_body())["id"]
         tt.wait_for("the out-of-tree plugin's count",
                     lambda: counts(d) == {"structure.created": 1})
+        # Its person-linked record, as the host derives it: policy, journal, erasure.
+        cip = d.get("/v1/whoami", who="cip").body["id"]
+        person = d.create("/v1/employees", {
+            "structure_id": structure, "first_name": "Lou", "last_name": tt.unique("S"),
+            "birth_date": "1990-01-01", "prescriber_kind": "france_travail",
+            "referent_cip_id": cip}, who="cip")["id"]
+        note = tt.unique("Zsdk")
+        c = d.create("/v1/example/employees/%d/checkins" % person,
+                     {"day": "2026-05-04", "present": True, "note": note}, who="eti")
+        assert d.get("/v1/example/checkins/%d" % c["id"], who="admin").status == 403
+        assert d.get("/v1/example/checkins/%d" % c["id"], who="cip").body["note"] == note
+        assert d.sql("SELECT count(*) FROM events WHERE type = 'example.checkin.created'"
+                     " AND payload NOT LIKE ?", ("%" + note + "%",)) == [(1,)]
+        a = d.call("DELETE", "/v1/employees/%d" % person, {"reason": "request"},
+                   who="coordinator")
+        assert a.status == 200, a
+        assert d.sql("SELECT count(*) FROM example_checkins") == [(0,)]
         d.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
