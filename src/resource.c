@@ -1421,6 +1421,20 @@ not_found(struct tremplin_request *r, const char *what, int64_t id)
 	api_error(r, 404, "not_found", NULL, "no %s %lld", what, (long long)id);
 }
 
+/* The row the route names ({id}), raw; NULL once 404 or the failure is answered. */
+static json_t *
+route_row(struct tremplin_request *r, const struct resource *res)
+{
+	int dberr;
+	json_t *row = resource_load(r, res, r->ids[0], &dberr);
+
+	if (row == NULL && dberr)
+		api_internal(r, "load");
+	else if (row == NULL)
+		not_found(r, res->decl->name, r->ids[0]);
+	return row;
+}
+
 static int
 readable_cat(const struct resource *res, const struct access *a, size_t i)
 {
@@ -1647,16 +1661,10 @@ resource_get_as(struct tremplin_request *r, const struct resource *res)
 {
 	struct access a;
 	unsigned cats = 0;
-	int dberr;
 
-	json_t *row = resource_load(r, res, r->ids[0], &dberr);
-	if (row == NULL) {
-		if (dberr)
-			api_internal(r, "load");
-		else
-			not_found(r, res->decl->name, r->ids[0]);
+	json_t *row = route_row(r, res);
+	if (row == NULL)
 		return;
-	}
 	int64_t employee_id = 0;
 	json_t *v = row_person(r, res, row, &employee_id, &a) == 0
 	    ? resource_show(r, res, &a, row, &cats)
@@ -1946,16 +1954,11 @@ resource_update(struct tremplin_request *r)
 	const struct resource *res = route_resource(r);
 	struct tremplin_error e = { 0 };
 	struct access a;
-	int dberr, rc;
+	int rc;
 
-	json_t *before = resource_load(r, res, r->ids[0], &dberr);
-	if (before == NULL) {
-		if (dberr)
-			api_internal(r, "load");
-		else
-			not_found(r, res->decl->name, r->ids[0]);
+	json_t *before = route_row(r, res);
+	if (before == NULL)
 		return;
-	}
 	int64_t employee_id = 0, id = r->ids[0];
 	unsigned seen = 0;
 	json_t *view = row_person(r, res, before, &employee_id, &a) == 0
@@ -2030,16 +2033,11 @@ resource_delete(struct tremplin_request *r)
 	struct access a;
 	int64_t employee_id = 0;
 	unsigned cats = 0;
-	int dberr, own;
+	int own;
 
-	json_t *before = resource_load(r, res, r->ids[0], &dberr);
-	if (before == NULL) {
-		if (dberr)
-			api_internal(r, "load");
-		else
-			not_found(r, res->decl->name, r->ids[0]);
+	json_t *before = route_row(r, res);
+	if (before == NULL)
 		return;
-	}
 	if (row_person(r, res, before, &employee_id, &a) == -1) {
 		json_decref(before);
 		not_found(r, res->decl->name, r->ids[0]);
