@@ -117,6 +117,19 @@ policy_can_write(const struct access *a, enum category c)
 	return c >= 0 && c < CAT_MAX && (policy[c].write & bits(a)) != 0;
 }
 
+unsigned
+policy_roles(enum category c, int write)
+{
+	unsigned bits;
+
+	if (c < 0 || c >= CAT_MAX)
+		return 0;
+	bits = write ? policy[c].write : policy[c].read;
+	if (bits & REFERENT_CIP)
+		bits = (bits & ~REFERENT_CIP) | CIP;
+	return bits;
+}
+
 int
 policy_audited(enum category c)
 {

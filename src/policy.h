@@ -57,6 +57,8 @@ const char *category_name(enum category);
 enum category category_from_name(const char *);
 int policy_can_read(const struct access *, enum category);
 int policy_can_write(const struct access *, enum category);
+/* The roles (ROLEBIT) that read, or write, a category; the referent CIP counts as a CIP. */
+unsigned policy_roles(enum category, int write);
 /* Categories the audit log records reads of. */
 int policy_audited(enum category);
 /* Whether the role may see any personal data at all (the operator may not). */

@@ -467,6 +467,24 @@ add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
 		{ TREMPLIN_OP_DELETE, M_DELETE, item, resource_delete, 0 },
 	};
 
+	/*
+	 * A record of nobody's lets in the roles its categories let read (GET)
+	 * or write (the others): a role that may write none of it is refused
+	 * before its body is read. A person's file lets in the staff who read
+	 * personal data, and its rows and fields decide the rest.
+	 */
+	unsigned readers = ROLES_STAFF, writers = ROLES_STAFF;
+	if (!res->person) {
+		readers = writers = 0;
+		for (size_t i = 0; i < res->ncols; i++) {
+			readers |= policy_roles(res->cat[i], 0);
+			if (!server_col(res, &res->cols[i]))
+				writers |= policy_roles(res->cat[i], 1);
+		}
+		/* No role at all: a bit none has (0 would mean "decided by the action"). */
+		readers = readers ? readers : 1u << ROLE_MAX;
+		writers = writers ? writers : 1u << ROLE_MAX;
+	}
 	collection_path(res, coll, sizeof(coll));
 	snprintf(item, sizeof(item), "%s/%s/{id}", res->base, res->plural);
 	for (size_t i = 0; i < TR_NELEM(routes); i++) {
@@ -478,7 +496,7 @@ add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
 			.fn = routes[i].fn,
 			.action = ACT_PLUGIN_ROUTE,
 			.flags = flags | routes[i].flags,
-			.roles = ROLES_STAFF,
+			.roles = routes[i].method == M_GET ? readers : writers,
 			.arg = res,
 			.owner = res, /* removed with the record type */
 		};

@@ -46,6 +46,9 @@ WRITES = [
     ("PATCH", "/v1/structures/{structure}", {"name": "Renommé par erreur"}),
     ("POST", "/v1/staff", "staff"),
     ("PATCH", "/v1/staff/{staff}", {"role": "cip"}),
+    # Refused at the route, before the body is looked at: no hint of what it would take.
+    ("POST", "/v1/structures", {"colour": "bleu"}),
+    ("PATCH", "/v1/staff/{staff}", {"shoe_size": 42}),
 ]
 
 
