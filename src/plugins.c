@@ -1122,21 +1122,17 @@ h_record_get(struct tremplin_plugin *p, struct tremplin_request *r, const char *
 		return NULL;
 	}
 	acting(p, r, &own);
-	row = resource_load(&own, res, id, &dberr);
-	if (row != NULL) {
-		if (res->is_person) {
-			employee_id = id;
-			access_of_employee_row(&own, row, &a);
-		} else if (resource_employee(&own, res, row, &employee_id) == 0 &&
-		    (employee_id == 0 ? (access_of_employee_row(&own, NULL, &a), 0)
-		                      : access_for_employee(&own, employee_id, &a)) == 0)
-			;
-		else
-			employee_id = -1;
-		if (employee_id >= 0 && (!res->person || policy_personal_data(own.who.role)))
-			v = resource_show(&own, res, &a, row, &cats);
-		json_decref(row);
+	/* The route's rules: what the caller may not see does not exist for it. */
+	if (resource_access(&own, res, id, 0, &employee_id, &a, e) == -1)
+		return NULL;
+	if (res->person && !policy_personal_data(own.who.role)) {
+		input_error_set(
+		    e, 404, "not_found", NULL, "no %s %lld", res->decl->name, (long long)id);
+		return NULL;
 	}
+	row = resource_load(&own, res, id, &dberr);
+	v = row != NULL ? resource_show(&own, res, &a, row, &cats) : NULL;
+	json_decref(row);
 	if (v != NULL && cats != 0 &&
 	    audit_record(own.srv->audit, &own.who, "read", employee_id, res->table, cats) == -1) {
 		json_decref(v);
@@ -1170,49 +1166,8 @@ record_write(struct tremplin_plugin *p, struct tremplin_request *r, const char *
 		    role_name(own.who.role));
 		return -1;
 	}
-	/* The rights on the file the row is (or will be) in. */
-	if (*id != 0) {
-		int dberr;
-		json_t *row = resource_load(&own, res, *id, &dberr);
-		if (row == NULL)
-			input_error_set(e, dberr ? 500 : 404, dberr ? "internal" : "not_found",
-			    NULL, "no %s %lld", res->decl->name, (long long)*id);
-		else if (res->is_person) {
-			access_of_employee_row(&own, row, &a);
-			rc = 0;
-		} else if (resource_employee(&own, res, row, &employee_id) == 0 &&
-		    (employee_id == 0 || access_for_employee(&own, employee_id, &a) == 0)) {
-			if (employee_id == 0)
-				access_of_employee_row(&own, NULL, &a);
-			rc = 0;
-		} else
-			input_error_set(e, 404, "not_found", NULL, "no %s %lld", res->decl->name,
-			    (long long)*id);
-		json_decref(row);
-	} else {
-		if (res->parent != NULL) {
-			int dberr;
-			json_t *row = resource_load(&own, res->parent, scope, &dberr);
-			if (row != NULL &&
-			    resource_employee(&own, res->parent, row, &employee_id) == 0)
-				rc = 0;
-			if (row != NULL && res->parent->is_person)
-				employee_id = scope;
-			json_decref(row);
-		} else if (res->person_col != NULL && !res->is_person)
-			employee_id = scope, rc = 0;
-		else
-			rc = 0;
-		if (rc == 0 && employee_id > 0 && access_for_employee(&own, employee_id, &a) == -1)
-			rc = -1;
-		else if (rc == 0 && employee_id == 0)
-			access_of_employee_row(&own, NULL, &a);
-		if (rc == -1)
-			input_error_set(e, 404, "not_found", NULL, "no parent %lld for a %s",
-			    (long long)scope, res->decl->name);
-		else if (res->is_person)
-			a.referent_cip = a.role == ROLE_CIP;
-	}
+	/* The rights on the file the row is (or will be) in, as the routes decide them. */
+	rc = resource_access(&own, res, *id, scope, &employee_id, &a, e);
 	if (rc == 0 && r == NULL)
 		a.referent_cip = 0; /* a plugin on its own never holds the referent's rights */
 	if (rc == 0)

@@ -1788,6 +1788,28 @@ create_access(struct tremplin_request *r, const struct resource *res, int64_t sc
 	return 0;
 }
 
+int
+resource_access(struct tremplin_request *r, const struct resource *res, int64_t id, int64_t scope,
+    int64_t *employee_id, struct access *a, struct tremplin_error *e)
+{
+	int dberr;
+	json_t *row;
+
+	if (id == 0)
+		return create_access(r, res, scope, employee_id, a, e);
+	if ((row = resource_load(r, res, id, &dberr)) == NULL ||
+	    row_person(r, res, row, employee_id, a) == -1) {
+		/* Hidden answers as absent: the caller cannot tell it exists. */
+		input_error_set(e, row == NULL && dberr ? 500 : 404,
+		    row == NULL && dberr ? "internal" : "not_found", NULL, "no %s %lld",
+		    res->decl->name, (long long)id);
+		json_decref(row);
+		return -1;
+	}
+	json_decref(row);
+	return 0;
+}
+
 /* The record's cross-field rules, as its module's code. */
 static int
 run_check(struct tremplin_request *r, const struct resource *res, json_t *obj, const json_t *before,

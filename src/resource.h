@@ -92,6 +92,15 @@ void access_of_employee_row(struct tremplin_request *, const json_t *employee, s
 /* As hooks and plugins see it. */
 void access_public(const struct access *, struct tremplin_access *out);
 
+/*
+ * The caller's rights on row id of res (the person's file it is in, its row
+ * rules), or, id 0, on a new row under scope (a person, a parent row, or
+ * nothing): the handlers' own rules, for plugins' host calls. -1 with e
+ * (404 for what the caller may not see, 500 on a database failure).
+ */
+int resource_access(struct tremplin_request *, const struct resource *, int64_t id, int64_t scope,
+    int64_t *employee_id, struct access *, struct tremplin_error *);
+
 /* The generic handlers; a record is chosen by the route's arg. */
 void resource_list(struct tremplin_request *);
 void resource_create(struct tremplin_request *);
