@@ -19,6 +19,7 @@ extern const struct db_module core_module;
 void system_health(struct tremplin_request *);
 void system_whoami(struct tremplin_request *);
 void system_backup(struct tremplin_request *);
+void system_openapi(struct tremplin_request *);
 void system_plugins(struct tremplin_request *);
 void system_plugins_reload(struct tremplin_request *);
 void events_list(struct tremplin_request *);

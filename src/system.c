@@ -194,6 +194,23 @@ system_backup(struct tremplin_request *r)
 		    (long long)st.st_size, r->who.unix_user);
 }
 
+extern const char openapi_json[]; /* src/openapi_doc.c, made from docs/openapi.json */
+extern const size_t openapi_json_len;
+
+/* The API's description, as built into this daemon: tools read it from the socket. */
+void
+system_openapi(struct tremplin_request *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	evbuffer_add_reference(
+	    evhttp_request_get_output_buffer(r->req), openapi_json, openapi_json_len, NULL, NULL);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(r->req, 200, NULL, NULL);
+	r->replied = 1;
+}
+
 /* The C plugins, then the site scripts (kind "lua"), each in name order. */
 static json_t *
 all_plugins(struct server *srv)
@@ -243,6 +260,10 @@ const struct route core_routes[] = {
 	    .fn = system_health,
 	    .action = ACT_HEALTH_READ },
 	{ .method = M_GET, .pattern = "/v1/whoami", .fn = system_whoami, .action = ACT_WHOAMI },
+	{ .method = M_GET,
+	    .pattern = "/v1/openapi.json",
+	    .fn = system_openapi,
+	    .action = ACT_HEALTH_READ },
 	{ .method = M_GET, .pattern = "/v1/backup", .fn = system_backup, .action = ACT_BACKUP },
 	{ .method = M_GET,
 	    .pattern = "/v1/plugins",

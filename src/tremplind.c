@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,10 +57,24 @@ static struct {
 	int verbose;
 } d;
 
+static const char usage_text[] =
+    "usage: tremplind [-dv] [-f file]\n"
+    "       tremplind -n [-r] [-f file]\n"
+    "       tremplind -h | -V\n"
+    "\n"
+    "  -d             stay in the foreground, log to standard error\n"
+    "  -f file        the configuration (default: " SYSCONFDIR "/tremplin/tremplin.conf)\n"
+    "  -n             check the configuration and the plugins it names, then exit\n"
+    "  -r             with -n: list the routes served, one \"METHOD pattern\" a line\n"
+    "  -v             more logging (repeat for debug)\n"
+    "  -h, --help     show this help\n"
+    "  -V, --version  show the version\n";
+
+/* Exit statuses as sysexits(3): the service manager and the operator tell causes apart. */
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: tremplind [-dv] [-f file]\n       tremplind -n [-r] [-f file]\n");
-	exit(1);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
 }
 
 /* systemd's readiness protocol without libsystemd: one datagram. */
@@ -258,8 +273,21 @@ main(int argc, char *argv[])
 	struct config *conf;
 	char err[1024];
 
-	while ((ch = getopt(argc, argv, "df:nrv")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "df:hnrvV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("tremplind %s (plugin ABI %u)\n", PACKAGE_VERSION,
+			    (unsigned)TREMPLIN_PLUGIN_ABI);
+			return 0;
 		case 'd':
 			foreground = 1;
 			break;
@@ -285,7 +313,7 @@ main(int argc, char *argv[])
 	log_init(1, LOG_LEVEL_INFO);
 	if (config_load(conffile, &conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "tremplind: %s\n", err);
-		return 1;
+		return EX_CONFIG;
 	}
 	if (checkonly) {
 		/* The plugins' sections too: each is loaded and configured, then unloaded. */
@@ -299,7 +327,7 @@ main(int argc, char *argv[])
 			plugins_free(srv.plugins);
 			router_free(srv.router);
 			config_free(conf);
-			return 1;
+			return EX_CONFIG;
 		}
 		/* -r: the routes the platform and the kernel serve, one "METHOD pattern" a line. */
 		for (size_t i = 0; routes && i < router_count(srv.router); i++) {
@@ -326,8 +354,10 @@ main(int argc, char *argv[])
 	d.srv.started = time(NULL);
 	ensure_parent(conf->socket_path);
 	/* Before the database: a refused second instance must not migrate or change it. */
-	if (server_lock(&d.srv, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	if (server_lock(&d.srv, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		exit(EX_UNAVAILABLE);
+	}
 	ensure_parent(conf->database);
 	if (db_open(conf->database, &d.srv.db, err, sizeof(err)) == -1)
 		fatalx("cannot open the database: %s", err);

@@ -17,8 +17,8 @@
 
 enum {
 	EXIT_ERR = 1, /* the daemon refused, or a local failure */
-	EXIT_NOANSWER = 2, /* cannot connect, timeout, connection lost */
 	EXIT_USAGE = 64, /* as EX_USAGE in sysexits.h */
+	EXIT_NOANSWER = 69, /* as EX_UNAVAILABLE: cannot connect, timeout, connection lost */
 };
 
 struct ctl {

@@ -5,8 +5,8 @@
  * JSON answers and turns API errors into one line on stderr. This file holds
  * main, the global options and the output; the commands are in commands.c.
  *
- * Exit status: 0 success, 1 the daemon refused or a local failure, 2 no
- * complete answer from the daemon, 64 usage error (as EX_USAGE).
+ * Exit status: 0 success, 1 the daemon refused or a local failure, 64 usage
+ * error (EX_USAGE), 69 no complete answer from the daemon (EX_UNAVAILABLE).
  */
 
 /*
@@ -74,7 +74,8 @@ usage(FILE *fp)
 	      "  -s, --socket PATH  the daemon's socket (default: $TREMPLIN_SOCKET,\n"
 	      "                     else " TREMPLIN_DEFAULT_SOCKET ")\n"
 	      "  -q, --quiet        print nothing on success\n"
-	      "  -h, --help         show this help\n",
+	      "  -h, --help         show this help\n"
+	      "  -V, --version      show the version\n",
 	    fp);
 }
 
@@ -107,6 +108,7 @@ main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl ctl = { .socket = NULL };
@@ -116,8 +118,11 @@ main(int argc, char *argv[])
 
 	opterr = 0;
 	/* '+': stop at the command, so "post /x -" keeps its "-". */
-	while ((ch = getopt_long(argc, argv, "+:hqs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:hqs:V", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'V':
+			printf(PROG " %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -198,7 +198,7 @@ def test_config__bad_recipient__refused_with_file_line_and_reason(make_daemon, h
     path, words = bad_recipient(d, how)
     d.write_config(extra={"backup_recipient": path})
     p = d.run("-n")
-    assert p.returncode == 1, p.stderr
+    assert p.returncode == 78, p.stderr
     m = re.search(re.escape(d.conf) + r":(\d+): backup_recipient: .*", p.stderr)
     assert m, p.stderr
     assert int(m.group(1)) == d.line_of("backup_recipient")
@@ -209,7 +209,7 @@ def test_config__recipient_and_unencrypted_together__refused(make_daemon, keys):
     d = make_daemon(start=False, extra={"backup_recipient": keys["rsa"][0],
                                         "backup_unencrypted": True})
     p = d.run("-n")
-    assert p.returncode == 1
+    assert p.returncode == 78
     assert "%s:%d: backup_unencrypted:" % (d.conf, d.line_of("backup_unencrypted")) in p.stderr
 
 

@@ -61,12 +61,12 @@ BAD = [
 
 
 @pytest.mark.parametrize("make_bad,needle,words", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_file__exit_1_naming_file_and_line(d, make_bad, needle, words):
+def test_bad_file__exit_78_naming_file_and_line(d, make_bad, needle, words):
     text = make_bad(d.config_text())
     d.write_config(text)
     for args in (["-n"], ["-d"]):
         p = d.run(*args)
-        assert p.returncode == 1, (args, p.stdout, p.stderr)
+        assert p.returncode == 78, (args, p.stdout, p.stderr)
         m = re.search(re.escape(d.conf) + r":(\d+): (.*)", p.stderr)
         assert m, p.stderr
         line = int(m.group(1))
@@ -85,18 +85,18 @@ def test_bad_file__exit_1_naming_file_and_line(d, make_bad, needle, words):
     ('database = "x.db"\n', ["socket", "missing"]),
     ('socket = "x.sock"\n', ["database", "missing"]),
 ])
-def test_missing_required_setting__exit_1_naming_file(d, text, words):
+def test_missing_required_setting__exit_78_naming_file(d, text, words):
     d.write_config(text)
     p = d.run("-n")
-    assert p.returncode == 1
+    assert p.returncode == 78
     assert d.conf in p.stderr
     for w in words:
         assert w in p.stderr
 
 
-def test_missing_file__exit_1_naming_it(d):
+def test_missing_file__exit_78_naming_it(d):
     p = d.run("-n", conf=os.path.join(d.dir, "absent.conf"))
-    assert p.returncode == 1
+    assert p.returncode == 78
     assert "absent.conf" in p.stderr
 
 
@@ -108,7 +108,7 @@ def test_secret__readable_by_others__refused(d, mode):
     d.write_config(mode=mode, plugins=SECRET)
     for args in (["-n"], ["-d"]):
         p = d.run(*args)
-        assert p.returncode == 1, p.stderr
+        assert p.returncode == 78, p.stderr
         assert d.conf in p.stderr
         assert "plugins.x.token" in p.stderr
         assert "chmod 600" in p.stderr

@@ -154,7 +154,7 @@ def test_second_instance__other_configuration__refused_before_touching_the_datab
     with open(conf, "w") as f:
         f.write(other)
     proc = d.run("-d", conf=conf)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 69, proc.stderr
     assert "another tremplind" in proc.stderr and d.socket in proc.stderr
     assert d.list_all("/v1/staff") == staff
     assert d.get("/v1/whoami").body["role"] == "admin"
