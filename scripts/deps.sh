@@ -5,7 +5,8 @@ set -eu
 build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libevent-dev
 libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets.
-test="libcmocka-dev python3 python3-pytest python3-jsonschema clang-format systemd util-linux
+test="libcmocka-dev python3 python3-pytest python3-jsonschema python3-prometheus-client clang-format
+systemd util-linux
 clang libclang-rt-14-dev openssl nodejs"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"

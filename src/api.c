@@ -6,15 +6,19 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 
 #include "audit.h"
+#include "config.h"
 #include "cursor.h"
 #include "conn.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "router.h"
 #include "server.h"
@@ -50,6 +54,7 @@ send_json(struct tremplin_request *r, int status, json_t *body)
 	}
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	r->status = status;
 	evhttp_send_reply(r->req, status, NULL, NULL);
 	r->replied = 1;
 }
@@ -353,6 +358,15 @@ route_request(struct tremplin_request *r)
 	}
 	enum router_result found = router_lookup(
 	    r->srv->router, method, path, &r->route, r->ids, &r->nids, &r->params, &allowed);
+	/* The monitoring group learns nothing of other paths, as an unknown caller would not. */
+	if (r->monitor && (found != ROUTE_FOUND || !(r->route->flags & RF_MONITOR))) {
+		r->route = NULL;
+		api_error(r, 403, "forbidden", NULL,
+		    "unknown caller: uid %u has no active staff account (its group, "
+		    "monitoring_group, reads /v1/health, /v1/metrics and /v1/openapi.json only)",
+		    (unsigned)r->who.uid);
+		return;
+	}
 	switch (found) {
 	case ROUTE_NO_PATH:
 		api_error(r, 404, "not_found", NULL, "no such resource: %s", path);
@@ -366,6 +380,8 @@ route_request(struct tremplin_request *r)
 	case ROUTE_FOUND:
 		break;
 	}
+	if (r->monitor)
+		goto checked;
 	/* The admin runs the service and reads no personal data, whoever's route it is. */
 	if ((r->route->flags & RF_PERSONAL) && !policy_personal_data(r->who.role)) {
 		api_error(r, 403, "forbidden", NULL, "the %s role reads no personal data",
@@ -378,6 +394,7 @@ route_request(struct tremplin_request *r)
 		    role_name(r->who.role));
 		return;
 	}
+checked:
 	if (r->route->flags & RF_BODY) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 		size_t len = evbuffer_get_length(in);
@@ -402,15 +419,72 @@ route_request(struct tremplin_request *r)
 		api_internal(r, "handler gave no reply");
 }
 
+/* A caller without a staff account may be a member of monitoring_group. */
+static int
+monitoring_member(struct evhttp_request *req, const struct config *conf)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+
+	return conf->monitoring_group != NULL && fd >= 0 &&
+	    peer_in_group(fd, conf->monitoring_gid);
+}
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	default:
+		return "other";
+	}
+}
+
+static void dispatch(struct tremplin_request *);
+
 void
 api_dispatch(struct evhttp_request *req, struct server *srv)
 {
 	struct tremplin_request r = { .req = req, .srv = srv };
+	struct timespec t0, t1;
+	/* Taken now: the request may be gone once its answer is written. */
+	const char *method = method_name(evhttp_request_get_command(req));
+	char route[128] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAILQ_INIT(&r.query);
+	dispatch(&r);
+	if (r.route != NULL)
+		tr_strlcpy(route, r.route->pattern, sizeof(route));
+	json_decref(r.body);
+	evhttp_clear_headers(&r.query);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_request(route[0] ? route : NULL, method, r.status,
+	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+static void
+dispatch(struct tremplin_request *r)
+{
+	struct evhttp_request *req = r->req;
+	struct server *srv = r->srv;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct conn_error ce;
 	uid_t uid;
-
-	TAILQ_INIT(&r.query);
 
 	/* Shutting down: answer what is in flight, and tell the client to go. */
 	if (srv->draining)
@@ -421,30 +495,34 @@ api_dispatch(struct evhttp_request *req, struct server *srv)
 	case 1: /* the connection layer refused the request or the connection */
 		if (!srv->draining)
 			evhttp_add_header(out, "Connection", "close");
-		api_error(&r, ce.status, ce.code, NULL, "%s", ce.message);
+		api_error(r, ce.status, ce.code, NULL, "%s", ce.message);
 		return;
 	default:
 		/* Fail closed: no credentials, no service, and the connection goes. */
 		log_warnx("api: refused a connection without peer credentials");
 		if (!srv->draining)
 			evhttp_add_header(out, "Connection", "close");
-		api_error(&r, 403, "forbidden", NULL, "no peer credentials on this connection");
+		api_error(r, 403, "forbidden", NULL, "no peer credentials on this connection");
 		return;
 	}
-	switch (identity_lookup(srv->db, uid, &r.who)) {
+	switch (identity_lookup(srv->db, uid, &r->who)) {
 	case 0:
 		break;
 	case 1:
+		if (monitoring_member(req, srv->conf)) {
+			r->who.uid = uid;
+			r->who.role = ROLE_NONE;
+			r->monitor = 1;
+			break;
+		}
 		log_info("api: refused unknown caller uid %u (%s)", (unsigned)uid,
-		    r.who.unix_user[0] ? r.who.unix_user : "no user name");
-		api_error(&r, 403, "forbidden", NULL,
+		    r->who.unix_user[0] ? r->who.unix_user : "no user name");
+		api_error(r, 403, "forbidden", NULL,
 		    "unknown caller: uid %u has no active staff account", (unsigned)uid);
 		return;
 	default:
-		api_error(&r, 503, "unavailable", NULL, "the database does not answer");
+		api_error(r, 503, "unavailable", NULL, "the database does not answer");
 		return;
 	}
-	route_request(&r);
-	json_decref(r.body);
-	evhttp_clear_headers(&r.query);
+	route_request(r);
 }

@@ -39,6 +39,8 @@ struct tremplin_request {
 	struct evkeyvalq query;
 	json_t *body; /* the parsed object for RF_BODY routes, else NULL */
 	int replied;
+	int status; /* the answer's, for the metrics */
+	int monitor; /* no staff account: a member of monitoring_group (RF_MONITOR routes only) */
 };
 
 /* Entry point from evhttp: identify, route, check, call the handler. */

@@ -32,6 +32,8 @@ static const unsigned policy[ACT_MAX] = {
 	[ACT_AUDIT_READ] = ROLES_MANAGERS,
 	[ACT_POLICY_READ] = ROLES_STAFF,
 	[ACT_PLUGIN_ROUTE] = 0,
+	/* Counters hold no personal data; they are for those who run the daemon. */
+	[ACT_METRICS_READ] = ROLES_MANAGERS,
 };
 
 const char *

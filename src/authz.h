@@ -21,6 +21,7 @@ enum action {
 	ACT_AUDIT_READ,
 	ACT_POLICY_READ,
 	ACT_PLUGIN_ROUTE, /* decided by the route's own roles */
+	ACT_METRICS_READ,
 	ACT_MAX
 };
 

@@ -43,6 +43,11 @@ struct config {
 	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
 	int allow_http; /* outbound plain http:// permitted */
 	int event_delay_ms; /* pause before dispatching new events */
+	/* Its members read health, metrics and the API's description without a staff account. */
+	char *monitoring_group; /* NULL: none */
+	gid_t monitoring_gid;
+	/* A retention run that would purge more than this share of the files waits for an admin. */
+	int retention_hold_percent;
 	/* Who can read backups: their certificates, checked at load; NULL when none. */
 	struct stack_st_X509 *backup_certs;
 	int backup_unencrypted; /* no recipient, and backups in clear allowed */

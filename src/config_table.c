@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdio.h>
@@ -449,6 +450,16 @@ config_check(struct config_ctx *ctx, struct config *c)
 		return config_fail(ctx, config_setting_line(ctx, "backup_unencrypted"),
 		    "backup_unencrypted: cannot be true while backup_recipient names who may read "
 		    "backups");
+	if (c->monitoring_group != NULL) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+
+		if (getgrnam_r(c->monitoring_group, &gr, buf, sizeof(buf), &res) != 0 ||
+		    res == NULL)
+			return config_fail(ctx, config_setting_line(ctx, "monitoring_group"),
+			    "monitoring_group: no such group '%s' on this host", c->monitoring_group);
+		c->monitoring_gid = gr.gr_gid;
+	}
 	return resolve_daemon_user(ctx, c);
 }
 
@@ -589,6 +600,19 @@ const struct config_option config_options[] = {
 	    .default_number = 730,
 	    .offset = AT(retention_days),
 	    .text = "days a person's file is kept after its last contact" },
+	{ .name = "retention_hold_percent",
+	    .type = CONFIG_INTEGER,
+	    .min = 1,
+	    .max = 100,
+	    .default_number = 10,
+	    .offset = AT(retention_hold_percent),
+	    .text = "a purge of more than this share of the files waits for an admin" },
+	{ .name = "monitoring_group",
+	    .type = CONFIG_STRING,
+	    .max = 32,
+	    .default_text = "default none",
+	    .offset = AT(monitoring_group),
+	    .text = "a Unix group whose members read health and metrics without an account" },
 	{ .name = "audit_retention_days",
 	    .type = CONFIG_INTEGER,
 	    .min = 30,

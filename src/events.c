@@ -731,3 +731,31 @@ events_subscriptions_json(struct events *ev, const void *owner)
 	}
 	return a;
 }
+
+void
+events_backlog(
+    struct events *ev, void (*fn)(const char *name, int64_t pending, void *arg), void *arg)
+{
+	/* The same three forms as type_matches(): "*", "prefix.*", an exact type. */
+	static const char sql[] =
+	    "SELECT count(*) FROM events WHERE id > ?1 AND (?2 = '*' OR type = ?2 OR"
+	    " (substr(?2, -2) = '.*' AND substr(type, 1, length(?2) - 1) ="
+	    " substr(?2, 1, length(?2) - 1)))";
+	struct sub *s;
+
+	TAILQ_FOREACH (s, &ev->subs, entry) {
+		sqlite3_stmt *st;
+		int64_t n = -1;
+
+		if (s->dead)
+			continue;
+		if ((st = db_stmt(ev->db, sql)) != NULL) {
+			sqlite3_bind_int64(st, 1, s->cursor);
+			sqlite3_bind_text(st, 2, s->type, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				n = sqlite3_column_int64(st, 0);
+			db_done(st);
+		}
+		fn(s->name, n, arg);
+	}
+}

@@ -73,4 +73,11 @@ void events_kick(struct events *);
 /* The subscriptions of owner as JSON (for GET /v1/plugins): an array. */
 json_t *events_subscriptions_json(struct events *, const void *owner);
 
+/*
+ * For the metrics: fn(name, n) for each live subscriber, n the events of its
+ * type journaled after its cursor (-1 when the database does not answer).
+ */
+void events_backlog(
+    struct events *, void (*fn)(const char *name, int64_t pending, void *arg), void *arg);
+
 #endif

@@ -39,6 +39,29 @@ peer_uid(int fd, uid_t *uid)
 	return 0;
 }
 
+int
+peer_in_group(int fd, gid_t gid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[256];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || len != sizeof(cred) ||
+	    cred.pid == 0)
+		return 0;
+	if (cred.gid == gid)
+		return 1;
+#ifdef SO_PEERGROUPS
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return 0; /* ERANGE: more than 256 groups; not worth the allocation */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return 1;
+#endif
+	return 0;
+}
+
 void
 identity_invalidate(void)
 {

@@ -19,6 +19,11 @@ struct identity {
 
 /* The uid of the peer of a Unix socket; -1 when the socket gives no credentials. */
 int peer_uid(int fd, uid_t *uid);
+/*
+ * Whether the peer of a Unix socket had gid as its group or among its
+ * supplementary groups when it connected (SO_PEERCRED, SO_PEERGROUPS): 1 or 0.
+ */
+int peer_in_group(int fd, gid_t gid);
 
 /*
  * Map uid to an active staff account. 0: found, 1: no such caller (no user

@@ -28,6 +28,7 @@ enum {
 
 #define RF_BODY 0x1 /* the handler takes a JSON object body */
 #define RF_PERSONAL 0x2 /* it serves personal data: never to a role that reads none */
+#define RF_MONITOR 0x4 /* also served to the monitoring group, without a staff account */
 
 struct route {
 	unsigned method;

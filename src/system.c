@@ -21,6 +21,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "luahost.h"
+#include "metrics.h"
 #include "plugins.h"
 #include "server.h"
 #include "util.h"
@@ -182,6 +183,7 @@ system_backup(struct tremplin_request *r)
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	/* The buffer owns out from here on. */
 	evbuffer_add_file(evhttp_request_get_output_buffer(r->req), out, 0, st.st_size);
+	r->status = 200;
 	evhttp_send_reply(r->req, 200, NULL, NULL);
 	r->replied = 1;
 	if (encrypt)
@@ -207,6 +209,7 @@ system_openapi(struct tremplin_request *r)
 	    evhttp_request_get_output_buffer(r->req), openapi_json, openapi_json_len, NULL, NULL);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	r->status = 200;
 	evhttp_send_reply(r->req, 200, NULL, NULL);
 	r->replied = 1;
 }
@@ -258,12 +261,19 @@ const struct route core_routes[] = {
 	{ .method = M_GET,
 	    .pattern = "/v1/health",
 	    .fn = system_health,
-	    .action = ACT_HEALTH_READ },
+	    .action = ACT_HEALTH_READ,
+	    .flags = RF_MONITOR },
 	{ .method = M_GET, .pattern = "/v1/whoami", .fn = system_whoami, .action = ACT_WHOAMI },
 	{ .method = M_GET,
 	    .pattern = "/v1/openapi.json",
 	    .fn = system_openapi,
-	    .action = ACT_HEALTH_READ },
+	    .action = ACT_HEALTH_READ,
+	    .flags = RF_MONITOR },
+	{ .method = M_GET,
+	    .pattern = "/v1/metrics",
+	    .fn = metrics_serve,
+	    .action = ACT_METRICS_READ,
+	    .flags = RF_MONITOR },
 	{ .method = M_GET, .pattern = "/v1/backup", .fn = system_backup, .action = ACT_BACKUP },
 	{ .method = M_GET,
 	    .pattern = "/v1/plugins",

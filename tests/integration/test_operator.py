@@ -53,3 +53,109 @@ def test_openapi__served_as_built__same_document(daemon):
     with open(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json"), "rb") as f:
         assert a.raw == f.read()
     assert a.body["paths"]["/v1/openapi.json"]["get"]["operationId"] == "getOpenAPI"
+
+
+# ---------------------------------------------------------------------------
+# Metrics and the monitoring group
+
+MONITOR = "nobody"  # no staff account; its own group is nogroup
+OTHER = "games"  # no staff account, not in the monitoring group
+
+
+def families(text):
+    """Parsed by prometheus_client's own parser: {name: {labels tuple: value}}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            key = tuple(sorted(s.labels.items()))
+            out.setdefault(s.name, {})[key] = s.value
+        out.setdefault(fam.name + "#type", {})[()] = fam.type
+    return out
+
+
+def scrape(d, who="admin"):
+    a = d.get("/v1/metrics", who=who)
+    assert a.status == 200, a
+    assert a.headers["Content-Type"].startswith("text/plain; version=0.0.4"), a.headers
+    return a.raw.decode("utf-8"), families(a.raw.decode("utf-8"))
+
+
+def requests_of(f, route, method="GET", status="200"):
+    return f["tremplin_http_requests_total"].get(
+        (("method", method), ("route", route), ("status", status)), 0)
+
+
+def test_metrics__parsed_by_prometheus_client__requests_by_template_no_ids(make_daemon):
+    tt.require_root()
+    d = make_daemon(plugin_files=["example"], plugins={"example": {}})
+    s = d.create("/v1/structures", tt.structure_body())
+    eid = d.create("/v1/employees", {"structure_id": s["id"], "first_name": "Zéphyrine",
+                                     "last_name": "Quasimodo", "birth_date": "1990-01-01",
+                                     "prescriber_kind": "france_travail"},
+                   who="cip")["id"]
+    _, before = scrape(d)
+    for _ in range(3):
+        assert d.get("/v1/employees/%d" % eid, who="cip").status == 200
+    assert d.get("/v1/employees/987654", who="cip").status == 404
+    assert d.get("/v1/no/such/thing", who="cip").status == 404
+    text, after = scrape(d, who="coordinator")
+    tmpl = "/v1/employees/{id}"
+    assert requests_of(after, tmpl) - requests_of(before, tmpl) == 3
+    assert requests_of(after, tmpl, status="404") - requests_of(before, tmpl, status="404") == 1
+    assert requests_of(after, "none", status="404") - requests_of(before, "none", status="404") == 1
+    # No concrete path, no name: route templates only.
+    for leak in ("/v1/employees/%d" % eid, "987654", "Zéphyrine", "Quasimodo", "/v1/no/such"):
+        assert leak not in text, leak
+    # The histogram counts every request the counter counts.
+    total = sum(after["tremplin_http_requests_total"].values())
+    assert after["tremplin_http_request_duration_seconds_count"][()] == total
+    assert after["tremplin_http_request_duration_seconds_bucket"][(("le", "+Inf"),)] == total
+    assert after["tremplin_http_request_duration_seconds#type"][()] == "histogram"
+    # Stores, subscribers, outbox, plugins.
+    sizes = after["tremplin_database_size_bytes"]
+    assert sizes[(("file", "database"),)] > 0 and sizes[(("file", "audit"),)] > 0
+    assert (("file", "database_wal"),) in sizes
+    assert (("subscriber", "example/counter"),) in after["tremplin_events_pending"]
+    assert after["tremplin_outbox_messages"][(("state", "pending"),)] == 0
+    state = after["tremplin_plugin_state"]
+    assert state[(("kind", "c"), ("plugin", "example"), ("state", "enabled"))] == 1
+    assert state[(("kind", "c"), ("plugin", "example"), ("state", "disabled_failed"))] == 0
+    assert after["tremplin_plugin_failures_total"][(("plugin", "example"),)] == 0
+    assert after["tremplin_retention_held"][()] == 0
+    assert after["tremplin_script_failures#type"][()] == "counter"  # the parser drops _total
+
+
+def test_metrics__eti_and_cip__forbidden(daemon):
+    for who in ("eti", "cip"):
+        assert daemon.get("/v1/metrics", who=who).status == 403
+
+
+def test_monitoring_group__health_and_metrics_only__without_an_account(make_daemon):
+    tt.require_root()
+    d = make_daemon(extra={"monitoring_group": "nogroup"})
+    assert tt.call_as(MONITOR, d.socket, "GET", "/v1/health").status == 200
+    a = tt.call_as(MONITOR, d.socket, "GET", "/v1/metrics")
+    assert a.status == 200 and "tremplin_uptime_seconds" in families(a.raw.decode())
+    assert tt.call_as(MONITOR, d.socket, "GET", "/v1/openapi.json").status == 200
+    for path in ("/v1/whoami", "/v1/employees", "/v1/staff", "/v1/plugins", "/v1/nothing"):
+        a = tt.call_as(MONITOR, d.socket, "GET", path)
+        assert a.status == 403, (path, a)
+        assert "monitoring_group" in a.error["message"], a
+    a = tt.call_as(MONITOR, d.socket, "POST", "/v1/plugins/reload", {})
+    assert a.status == 403, a
+    # Not in the group: an unknown caller, as before.
+    for path in ("/v1/health", "/v1/metrics"):
+        assert tt.call_as(OTHER, d.socket, "GET", path).status == 403
+
+
+def test_monitoring_group__unset__unknown_callers_refused(daemon):
+    tt.require_root()
+    assert tt.call_as(MONITOR, daemon.socket, "GET", "/v1/metrics").status == 403
+
+
+def test_monitoring_group__no_such_group__configuration_refused(make_daemon):
+    d = make_daemon(start=False, extra={"monitoring_group": "no-such-group-here"})
+    p = d.run("-n")
+    assert p.returncode == 78, p.stderr
+    assert "monitoring_group" in p.stderr and "no-such-group-here" in p.stderr
