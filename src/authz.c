@@ -34,6 +34,9 @@ static const unsigned policy[ACT_MAX] = {
 	[ACT_PLUGIN_ROUTE] = 0,
 	/* Counters hold no personal data; they are for those who run the daemon. */
 	[ACT_METRICS_READ] = ROLES_MANAGERS,
+	/* A purge held by the safety net: listed to managers, let go by the operator. */
+	[ACT_RETENTION_READ] = ROLES_MANAGERS,
+	[ACT_RETENTION_CONFIRM] = ROLEBIT(ROLE_ADMIN),
 };
 
 const char *

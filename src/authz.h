@@ -22,6 +22,8 @@ enum action {
 	ACT_POLICY_READ,
 	ACT_PLUGIN_ROUTE, /* decided by the route's own roles */
 	ACT_METRICS_READ,
+	ACT_RETENTION_READ, /* what the retention job would purge: ids and dates */
+	ACT_RETENTION_CONFIRM,
 	ACT_MAX
 };
 

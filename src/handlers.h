@@ -20,6 +20,9 @@ void system_health(struct tremplin_request *);
 void system_whoami(struct tremplin_request *);
 void system_backup(struct tremplin_request *);
 void system_openapi(struct tremplin_request *);
+/* GET /v1/retention and POST /v1/retention/confirm (kernel/retention.c). */
+void retention_show(struct tremplin_request *);
+void retention_confirm(struct tremplin_request *);
 void system_plugins(struct tremplin_request *);
 void system_plugins_reload(struct tremplin_request *);
 void events_list(struct tremplin_request *);

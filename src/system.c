@@ -286,6 +286,15 @@ const struct route core_routes[] = {
 	{ .method = M_GET, .pattern = "/v1/events", .fn = events_list, .action = ACT_EVENTS_READ },
 	{ .method = M_GET, .pattern = "/v1/policy", .fn = policy_show, .action = ACT_POLICY_READ },
 	{ .method = M_GET, .pattern = "/v1/audit", .fn = audit_api_list, .action = ACT_AUDIT_READ },
+	{ .method = M_GET,
+	    .pattern = "/v1/retention",
+	    .fn = retention_show,
+	    .action = ACT_RETENTION_READ },
+	{ .method = M_POST,
+	    .pattern = "/v1/retention/confirm",
+	    .fn = retention_confirm,
+	    .action = ACT_RETENTION_CONFIRM,
+	    .flags = RF_BODY },
 };
 
 const size_t ncore_routes = TR_NELEM(core_routes);

@@ -90,6 +90,13 @@ const struct command commands[] = {
 	    .min_args = 1,
 	    .max_args = 2,
 	    .run = cmd_export },
+	{ .name = "retention",
+	    .usage = "--dry-run | --confirm COUNT",
+	    .help = "list the files retention would purge now; let a\n"
+	            "purge held by retention_hold_percent go",
+	    .min_args = 1,
+	    .max_args = 2,
+	    .run = cmd_retention },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

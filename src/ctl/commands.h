@@ -31,5 +31,7 @@ const struct command *command_find(const char *name);
 
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
+/* retention: --dry-run lists what would be purged, --confirm lets a held purge go. */
+int cmd_retention(const struct ctl *, int, char **);
 
 #endif

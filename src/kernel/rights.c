@@ -574,15 +574,8 @@ static void retention_tick(struct sched_timer *, int64_t now, void *arg);
 int
 retention_run(struct server *srv, int64_t now_ms, int *more)
 {
-	/*
-	 * A file with a contract running today is kept whatever its last
-	 * contact: the person still works here.
-	 */
 	static const char due[] =
-	    "SELECT e.id FROM employees e WHERE e.last_contact_at < ?1"
-	    " AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.employee_id = e.id"
-	    "  AND c.ended_on IS NULL AND c.start_date <= ?2 AND c.end_date >= ?2)"
-	    " ORDER BY e.id LIMIT ?3";
+	    "SELECT e.id FROM employees e WHERE " RETENTION_DUE_WHERE " ORDER BY e.id LIMIT ?3";
 	struct removal how = {
 		.action = "purge",
 		.metric = "employees.purged",
@@ -596,9 +589,7 @@ retention_run(struct server *srv, int64_t now_ms, int *more)
 	sqlite3_stmt *st;
 
 	*more = 0;
-	tr_rfc3339((time_t)(now_ms / 1000 - (int64_t)srv->conf->retention_days * 86400), cutoff,
-	    sizeof(cutoff));
-	cal_format(cal_paris_day(now_ms), today, sizeof(today));
+	retention_bounds(srv, now_ms, cutoff, sizeof(cutoff), today, sizeof(today));
 	if ((st = db_stmt(srv->db, due)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
@@ -624,8 +615,18 @@ retention_run(struct server *srv, int64_t now_ms, int *more)
 	return purged;
 }
 
+void
+retention_bounds(struct server *srv, int64_t now_ms, char *cutoff, size_t csize, char *today,
+    size_t tsize)
+{
+	tr_rfc3339((time_t)(now_ms / 1000 - (int64_t)srv->conf->retention_days * 86400), cutoff,
+	    csize);
+	cal_format(cal_paris_day(now_ms), today, tsize);
+}
+
+/* The second and later passes of a run: no new check of the hold. */
 static void
-retention_tick(struct sched_timer *t, int64_t now, void *arg)
+retention_pass(struct sched_timer *t, int64_t now, void *arg)
 {
 	struct server *srv = arg;
 	int more, n, aged;
@@ -639,9 +640,10 @@ retention_tick(struct sched_timer *t, int64_t now, void *arg)
 	}
 	if (more) {
 		/* The rest in a second, so that requests are served meanwhile. */
-		sched_add(srv->sched, srv, NULL, 1000, 0, 0, retention_tick, srv);
+		sched_add(srv->sched, srv, NULL, 1000, 0, 0, retention_pass, srv);
 		return;
 	}
+	retention_hold_done();
 	/* The audit log's own retention (audit_retention_days). */
 	if ((aged = audit_purge(srv->audit, now)) < 0)
 		log_warnx("retention: the audit log's old entries could not be dropped");
@@ -650,9 +652,32 @@ retention_tick(struct sched_timer *t, int64_t now, void *arg)
 		    srv->conf->audit_retention_days);
 }
 
+static void
+retention_tick(struct sched_timer *t, int64_t now, void *arg)
+{
+	struct server *srv = arg;
+	int aged;
+
+	if (retention_hold_check(srv, now) == 0) {
+		retention_pass(t, now, arg);
+		return;
+	}
+	/* Held: the audit log's own retention still runs. */
+	if ((aged = audit_purge(srv->audit, now)) > 0)
+		log_info("retention: %d audit entries past %d days dropped", aged,
+		    srv->conf->audit_retention_days);
+}
+
+void
+retention_now(struct server *srv)
+{
+	sched_add(srv->sched, srv, NULL, 0, 0, 0, retention_tick, srv);
+}
+
 int
 retention_start(struct server *srv)
 {
+	retention_hold_start(srv);
 	/*
 	 * Durable: a run missed while the daemon was down (or a clock moved on)
 	 * happens once at start; the first start ever runs at once too.

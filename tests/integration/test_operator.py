@@ -159,3 +159,81 @@ def test_monitoring_group__no_such_group__configuration_refused(make_daemon):
     p = d.run("-n")
     assert p.returncode == 78, p.stderr
     assert "monitoring_group" in p.stderr and "no-such-group-here" in p.stderr
+
+
+# ---------------------------------------------------------------------------
+# Retention's safety net, on a clock the test moves
+
+T0 = "2022-01-10T08:00:00Z"  # the files are made (the first start: nothing due)
+T2 = "2024-01-11T08:00:00Z"  # two years and a day later: all of them are due
+
+
+def files_made_at_t0(make_daemon, n, **settings):
+    import lua_support as ls
+    d = make_daemon(start=False, **settings)
+    with ls.environment(TREMPLIN_TEST_CLOCK=T0):
+        d.start()
+    s = d.create("/v1/structures", tt.structure_body())
+    ids = [d.create("/v1/employees", {"structure_id": s["id"], "first_name": "Léa",
+                                      "last_name": tt.unique("Import"), "birth_date": "1990-01-01",
+                                      "prescriber_kind": "france_travail"}, who="cip")["id"]
+           for _ in range(n)]
+    assert "WARNING: retention" not in d.log()
+    d.stop()
+    offset = d.log_size()
+    with ls.environment(TREMPLIN_TEST_CLOCK=T2):
+        d.start()
+    return d, ids, offset
+
+
+def test_retention__most_files_due_after_a_long_stop__held_until_an_admin_confirms(make_daemon):
+    d, ids, offset = files_made_at_t0(make_daemon, 3)
+    d.wait_log("HELD: 3 of 3 files", since=offset)
+    log = d.log_since(offset)
+    assert "first run after 731 days without one" in log, log
+    # Nothing purged; a dry run lists them, by id, and changes nothing.
+    for eid in ids:
+        assert d.get("/v1/employees/%d" % eid, who="coordinator").status == 200
+    p = tt.ctl("retention", "--dry-run", socket_path=d.socket)
+    assert p.returncode == 0, p.stderr
+    plan = json.loads(p.stdout)
+    assert (plan["due"], plan["total"], plan["held"], plan["hold_percent"]) == (3, 3, True, 10)
+    assert [f["id"] for f in plan["files"]] == ids
+    assert plan["last_run_at"] == T0
+    assert d.get("/v1/retention", who="coordinator").body == plan
+    _, f = scrape(d)
+    assert f["tremplin_retention_held"][()] == 1
+    # Confirmed by the admin alone, and only for the count listed.
+    assert d.post("/v1/retention/confirm", {"due": 3}, who="coordinator").status == 403
+    a = d.post("/v1/retention/confirm", {"due": 2})
+    assert a.status == 409 and a.error["field"] == "due", a
+    a = d.post("/v1/retention/confirm", {"due": "3"})
+    assert a.status == 422 and a.error["field"] == "due", a
+    for eid in ids:
+        assert d.get("/v1/employees/%d" % eid, who="coordinator").status == 200
+    p = tt.ctl("retention", "--confirm", "3", socket_path=d.socket)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"due": 3, "confirmed": True}
+    tt.wait_for("the confirmed purge", lambda: all(
+        d.get("/v1/employees/%d" % eid, who="coordinator").status == 404 for eid in ids))
+    assert "confirmed by %s" % tt.SELF_USER in d.log_since(offset)
+    _, f = scrape(d)
+    assert f["tremplin_retention_held"][()] == 0
+    # Nothing held any more: a second confirmation has nothing to confirm.
+    assert d.post("/v1/retention/confirm", {"due": 3}).status == 409
+
+
+def test_retention__share_under_the_hold__purged_and_said(make_daemon):
+    d, ids, offset = files_made_at_t0(make_daemon, 2, extra={"retention_hold_percent": 100})
+    tt.wait_for("the purge", lambda: all(
+        d.get("/v1/employees/%d" % eid, who="coordinator").status == 404 for eid in ids))
+    log = d.log_since(offset)
+    assert "HELD" not in log
+    assert "first run after 731 days without one" in log and "2 of 2 files" in log, log
+
+
+def test_retention_command__bad_arguments__usage_64(tmp_path):
+    sock = str(tmp_path / "absent.sock")
+    for args in (["--confirm"], ["--confirm", "x"], ["--confirm", "0"], ["--now"]):
+        p = tt.ctl("retention", *args, socket_path=sock)
+        assert p.returncode == 64, (args, p.returncode, p.stderr)

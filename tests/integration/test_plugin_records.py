@@ -28,7 +28,7 @@ import pytest
 
 import lua_support as ls
 import tremplin_test as tt
-from test_rights import T0, T2, audit_entries, employee, markers_on_disk, workshop
+from test_rights import NO_HOLD, T0, T2, audit_entries, employee, markers_on_disk, workshop
 
 pytestmark = pytest.mark.skipif(not tt.IS_ROOT, reason="calls the API as several Unix users")
 
@@ -36,8 +36,8 @@ RECORD = "example.checkin"
 TABLE = "example_checkins"
 
 
-def plugged(make_daemon, start=True):
-    return make_daemon(start=start, plugin_files=["example"], plugins={"example": {}})
+def plugged(make_daemon, start=True, **kw):
+    return make_daemon(start=start, plugin_files=["example"], plugins={"example": {}}, **kw)
 
 
 def unplug(d):
@@ -324,7 +324,7 @@ def test_erase__a_checkin_that_cannot_go__nothing_erased(make_daemon):
 
 @pytest.mark.parametrize("loaded", [True, False], ids=["loaded", "removed"])
 def test_retention__untouched_file_purged_with_its_checkins(make_daemon, loaded):
-    d = plugged(make_daemon, start=False)
+    d = plugged(make_daemon, start=False, extra=NO_HOLD)
     with ls.environment(TREMPLIN_TEST_CLOCK=T0):
         d.start()
     w = workshop(d)
