@@ -427,8 +427,7 @@ monitoring_member(struct evhttp_request *req, const struct config *conf)
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	int fd = bev ? bufferevent_getfd(bev) : -1;
 
-	return conf->monitoring_group != NULL && fd >= 0 &&
-	    peer_in_group(fd, conf->monitoring_gid);
+	return conf->monitoring_group != NULL && fd >= 0 && peer_in_group(fd, conf->monitoring_gid);
 }
 
 static const char *

@@ -457,7 +457,8 @@ config_check(struct config_ctx *ctx, struct config *c)
 		if (getgrnam_r(c->monitoring_group, &gr, buf, sizeof(buf), &res) != 0 ||
 		    res == NULL)
 			return config_fail(ctx, config_setting_line(ctx, "monitoring_group"),
-			    "monitoring_group: no such group '%s' on this host", c->monitoring_group);
+			    "monitoring_group: no such group '%s' on this host",
+			    c->monitoring_group);
 		c->monitoring_gid = gr.gr_gid;
 	}
 	return resolve_daemon_user(ctx, c);

@@ -38,8 +38,8 @@ struct mslot {
 	uint64_t n;
 };
 
-static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-	2.5, 5, 10 };
+static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+	5, 10 };
 /* A string literal, without its NUL. */
 #define ADDS(out, lit) evbuffer_add((out), (lit), sizeof(lit) - 1)
 
@@ -170,8 +170,9 @@ requests(struct evbuffer *out)
 	    "Time from a request's dispatch to its answer.");
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		cum += m.le[b];
-		evbuffer_add_printf(out, "tremplin_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-		    buckets[b], (unsigned long long)cum);
+		evbuffer_add_printf(out,
+		    "tremplin_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[b],
+		    (unsigned long long)cum);
 	}
 	evbuffer_add_printf(out,
 	    "tremplin_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
@@ -183,7 +184,8 @@ requests(struct evbuffer *out)
 static void
 outbox(struct evbuffer *out, struct db *db)
 {
-	static const char sql[] = "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status";
+	static const char sql[] =
+	    "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status";
 	/* Shown at 0 when empty, so that an alert on them has a series to watch. */
 	static const char *const known[] = { "pending", "claimed", "sent", "failed" };
 	int seen[4] = { 0 };
@@ -206,7 +208,8 @@ outbox(struct evbuffer *out, struct db *db)
 	db_done(st);
 	for (size_t k = 0; k < 4; k++)
 		if (!seen[k])
-			evbuffer_add_printf(out, "tremplin_outbox_messages{state=\"%s\"} 0\n", known[k]);
+			evbuffer_add_printf(
+			    out, "tremplin_outbox_messages{state=\"%s\"} 0\n", known[k]);
 }
 
 /* The C plugins and the scripts: one series per state (1 for the current one), and failures. */
@@ -290,7 +293,8 @@ metrics_serve(struct tremplin_request *r)
 	outbox(out, srv->db);
 	plugins(out, srv);
 	family(out, "tremplin_retention_held", "gauge",
-	    "1 while a purge larger than retention_hold_percent waits for an admin's confirmation.");
+	    "1 while a purge larger than retention_hold_percent waits for an admin's "
+	    "confirmation.");
 	evbuffer_add_printf(out, "tremplin_retention_held %d\n", m.retention_held);
 
 	evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -1,8 +1,11 @@
 /* Staff accounts: who may call the API, as which role (a record), and the bootstrap ones. */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/http.h>
 
 #include "api.h"
 #include "db.h"
@@ -117,12 +120,36 @@ staff_check(struct tremplin_request *r, json_t *o, const json_t *before, struct 
 	return 0;
 }
 
+/*
+ * An account for a user this host does not know is accepted (the user may be
+ * made later, or come from a directory not reachable now), but the caller is
+ * told at once: a Warning header (RFC 9110's 299, which tremplinctl prints)
+ * and the log.
+ */
+static void
+warn_unknown_user(struct tremplin_request *r, const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], text[256];
+
+	if (user == NULL || (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL))
+		return;
+	snprintf(text, sizeof(text),
+	    "299 tremplind \"unix_user %s is not a user of this host: the account cannot call "
+	    "the API until that user exists\"",
+	    user);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Warning", text);
+	log_warnx("staff: unix_user %s is not a user of this host (account saved by %s)", user,
+	    r->who.unix_user);
+}
+
 /* Who may call the API has changed: the identities the daemon caches are dropped. */
 static int
 staff_written(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
 {
 	(void)arg;
 	identity_invalidate();
+	warn_unknown_user(r, json_string_value(json_object_get(obj, "unix_user")));
 	log_info("staff: %s %s account %lld (%s, %s)", r->who.unix_user,
 	    json_object_get(obj, "id") == NULL ? "created" : "updated", (long long)id,
 	    json_string_value(json_object_get(obj, "unix_user")),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -82,6 +83,16 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	char *sp, *end;
 	long code;
 
+	/* Warning: 299 tremplind "text": the text, for stderr. */
+	if (n > 8 && strncasecmp(ptr, "Warning:", 8) == 0) {
+		char *q = memchr(ptr, '"', n),
+		     *qe = q ? memchr(q + 1, '"', n - (size_t)(q + 1 - ptr)) : NULL;
+		if (qe != NULL && (size_t)(qe - q - 1) < sizeof(r->warning)) {
+			memcpy(r->warning, q + 1, (size_t)(qe - q - 1));
+			r->warning[qe - q - 1] = '\0';
+		}
+		return n;
+	}
 	if (n < 5 || memcmp(ptr, "HTTP/", 5) != 0)
 		return n;
 	len = n;
@@ -385,6 +396,11 @@ client_json_request(const struct ctl *ctl, const char *method, const char *path,
 		rv = client_report_http_error(ctl, &r);
 	else
 		rv = print_answer(ctl, &r);
+	if (cc == CURLE_OK && r.warning[0] != '\0') {
+		fputs(PROG ": warning: ", stderr);
+		put_clean(stderr, r.warning);
+		fputc('\n', stderr);
+	}
 	free(r.body.data);
 	return rv;
 }

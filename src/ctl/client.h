@@ -45,6 +45,7 @@ struct response {
 	int fd; /* backup: a 200 body goes here; -1 otherwise */
 	size_t written;
 	unsigned char head[32]; /* first bytes written to fd */
+	char warning[256]; /* the text of a Warning header, printed on stderr */
 };
 
 /* Set by the signal handler during a backup; curl's progress callback sees

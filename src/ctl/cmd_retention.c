@@ -29,13 +29,13 @@ cmd_retention(const struct ctl *ctl, int argc, char **argv)
 		n = strtoll(argv[2], &end, 10);
 		if (errno != 0 || end == argv[2] || *end != '\0' || n < 1) {
 			fputs(PROG ": retention --confirm: COUNT must be the number of files "
-			      "--dry-run listed\n",
+			           "--dry-run listed\n",
 			    stderr);
 			return EXIT_USAGE;
 		}
 		snprintf(body, sizeof(body), "{\"due\": %lld}", n);
-		return client_json_request(ctl, "POST", "/v1/retention/confirm", body,
-		    strlen(body), "application/json");
+		return client_json_request(
+		    ctl, "POST", "/v1/retention/confirm", body, strlen(body), "application/json");
 	}
 	fputs("usage: " PROG " retention --dry-run | --confirm COUNT\n", stderr);
 	return EXIT_USAGE;

@@ -55,8 +55,9 @@ retention_hold_start(struct server *srv)
 static int
 count(struct server *srv, int64_t now_ms, int64_t *due, int64_t *total)
 {
-	static const char sql[] = "SELECT (SELECT count(*) FROM employees e WHERE " RETENTION_DUE_WHERE
-	                          "), (SELECT count(*) FROM employees)";
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM employees e WHERE " RETENTION_DUE_WHERE
+	    "), (SELECT count(*) FROM employees)";
 	char cutoff[32], today[CAL_DATE_LEN];
 	sqlite3_stmt *st;
 	int rc;
@@ -137,7 +138,7 @@ retention_show(struct tremplin_request *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (api_query_only(r, (const char *const[]) { NULL }) == -1) {
+	if (api_query_only(r, (const char *const[]){ NULL }) == -1) {
 		json_decref(files);
 		return;
 	}
@@ -183,7 +184,8 @@ retention_confirm(struct tremplin_request *r)
 	json_object_foreach (r->body, key, val)
 		if (strcmp(key, "due") != 0) {
 			char q[JSON_NAME_QUOTED];
-			api_error(r, 400, "unknown_field", key, "%s is not a field of a confirmation",
+			api_error(r, 400, "unknown_field", key,
+			    "%s is not a field of a confirmation",
 			    json_safe_text(q, sizeof(q), key));
 			return;
 		}
@@ -193,7 +195,8 @@ retention_confirm(struct tremplin_request *r)
 		return;
 	}
 	if (!h.held) {
-		api_error(r, 409, "conflict", NULL, "no purge is held: there is nothing to confirm");
+		api_error(
+		    r, 409, "conflict", NULL, "no purge is held: there is nothing to confirm");
 		return;
 	}
 	if (count(r->srv, tr_now_ms(), &due, &total) == -1) {

@@ -616,11 +616,11 @@ retention_run(struct server *srv, int64_t now_ms, int *more)
 }
 
 void
-retention_bounds(struct server *srv, int64_t now_ms, char *cutoff, size_t csize, char *today,
-    size_t tsize)
+retention_bounds(
+    struct server *srv, int64_t now_ms, char *cutoff, size_t csize, char *today, size_t tsize)
 {
-	tr_rfc3339((time_t)(now_ms / 1000 - (int64_t)srv->conf->retention_days * 86400), cutoff,
-	    csize);
+	tr_rfc3339(
+	    (time_t)(now_ms / 1000 - (int64_t)srv->conf->retention_days * 86400), cutoff, csize);
 	cal_format(cal_paris_day(now_ms), today, tsize);
 }
 

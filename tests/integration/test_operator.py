@@ -237,3 +237,24 @@ def test_retention_command__bad_arguments__usage_64(tmp_path):
     for args in (["--confirm"], ["--confirm", "x"], ["--confirm", "0"], ["--now"]):
         p = tt.ctl("retention", *args, socket_path=sock)
         assert p.returncode == 64, (args, p.returncode, p.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Staff accounts for users this host does not know
+
+
+def test_staff__unix_user_unknown_here__accepted_with_a_warning(daemon):
+    a = daemon.post("/v1/staff", {"name": "Future CIP", "unix_user": "nosuchuser42", "role": "cip"})
+    assert a.status == 201, a
+    assert "nosuchuser42 is not a user of this host" in a.headers["Warning"], a.headers
+    assert a.headers["Warning"].startswith('299 tremplind "')
+    assert daemon.get("/v1/staff/%d" % a.body["id"]).body["unix_user"] == "nosuchuser42"
+    # A user the host knows: no warning.
+    b = daemon.post("/v1/staff", {"name": "Known", "unix_user": "uucp", "role": "eti"})
+    assert b.status == 201 and "Warning" not in b.headers, b.headers
+    # tremplinctl shows it on stderr, the answer on stdout.
+    p = tt.ctl("patch", "/v1/staff/%d" % a.body["id"], '{"name": "Future CIP 2"}',
+               socket_path=daemon.socket)
+    assert p.returncode == 0, p.stderr
+    assert "warning: unix_user nosuchuser42 is not a user of this host" in p.stderr, p.stderr
+    assert json.loads(p.stdout)["name"] == "Future CIP 2"
