@@ -27,8 +27,8 @@ int retention_run(struct server *, int64_t now_ms, int *more);
  * still works here.
  */
 #define RETENTION_DUE_WHERE                                                                        \
-	"e.last_contact_at < ?1 AND NOT EXISTS (SELECT 1 FROM contracts c"                          \
-	" WHERE c.employee_id = e.id AND c.ended_on IS NULL AND c.start_date <= ?2"                 \
+	"e.last_contact_at < ?1 AND NOT EXISTS (SELECT 1 FROM contracts c"                         \
+	" WHERE c.employee_id = e.id AND c.ended_on IS NULL AND c.start_date <= ?2"                \
 	" AND c.end_date >= ?2)"
 /* Run the retention job now, once (after an admin confirmed a held purge). */
 void retention_now(struct server *);
