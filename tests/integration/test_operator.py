@@ -258,3 +258,49 @@ def test_staff__unix_user_unknown_here__accepted_with_a_warning(daemon):
     assert p.returncode == 0, p.stderr
     assert "warning: unix_user nosuchuser42 is not a user of this host" in p.stderr, p.stderr
     assert json.loads(p.stdout)["name"] == "Future CIP 2"
+
+
+# ---------------------------------------------------------------------------
+# docs/openapi.json: the house rules, and a validator nobody here wrote
+
+NODE_MODULES = os.path.join(tt.TOP_SRCDIR, "build", "node", "node_modules")
+VALIDATE = """
+import { Validator } from "@seriousme/openapi-schema-validator";
+const v = new Validator();
+const res = await v.validate(process.argv[2]);
+console.log(JSON.stringify({valid: res.valid, version: v.version, errors: res.errors || null}));
+"""
+
+
+def node_validate(path):
+    assert os.path.isdir(os.path.join(NODE_MODULES, "@seriousme", "openapi-schema-validator")), \
+        "no %s/@seriousme/openapi-schema-validator: run sh scripts/deps.sh test" % NODE_MODULES
+    # An ES module resolves packages from its own directory, not NODE_PATH: run it from there.
+    script = os.path.join(os.path.dirname(NODE_MODULES), "validate-openapi.mjs")
+    with open(script, "w") as f:
+        f.write(VALIDATE)
+    p = run("node", script, os.path.abspath(path))
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_openapi__valid_for_a_third_party_validator():
+    res = node_validate(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json"))
+    assert res["valid"] is True and res["version"] == "3.1", res
+
+
+def test_openapi__validator__finds_a_broken_document(tmp_path):
+    doc = json.load(open(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json")))
+    doc["paths"]["/v1/health"]["get"]["responses"]["200"] = {"content": "not an object"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert node_validate(str(bad))["valid"] is False
+
+
+def test_openapi__house_rules_hold():
+    """security [], license and contact, allOf beside no $ref, 405 described, no raw <...>:
+    scripts/openapi-tidy.py applies them; --check fails naming what it would change."""
+    p = run("python3", os.path.join(tt.TOP_SRCDIR, "scripts", "openapi-tidy.py"), "--check")
+    assert p.returncode == 0, "run scripts/openapi-tidy.py:\n" + p.stdout
+    doc = json.load(open(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json")))
+    assert doc["security"] == [] and doc["info"]["license"]["name"] and doc["info"]["contact"]
