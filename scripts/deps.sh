@@ -6,7 +6,7 @@ build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libeve
 libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets.
 test="libcmocka-dev python3 python3-pytest python3-jsonschema python3-prometheus-client clang-format
-systemd util-linux
+systemd util-linux bash-completion
 clang libclang-rt-14-dev openssl nodejs"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"

@@ -34,6 +34,8 @@ struct server {
 	time_t started;
 	int lockfd;
 	int draining;
+	int activated; /* the socket came from systemd (tremplind.socket): not ours to remove */
+	int activated_fd;
 	/* Reload the configuration (SIGHUP, POST /v1/plugins/reload): -1 and err when refused. */
 	int (*reload)(struct server *, char *err, size_t errlen);
 };
@@ -43,6 +45,12 @@ struct server {
  * Taken before the database is opened, so a refused instance touches nothing.
  */
 int server_lock(struct server *, char *err, size_t errlen);
+/*
+ * Take the socket systemd passed (socket activation), if any, checking it is
+ * the configuration's: -1 with a message when it cannot be served. Before
+ * the database too.
+ */
+int server_activation(struct server *, char *err, size_t errlen);
 /*
  * Take the lock unless held already, replace a stale socket file, bind and
  * listen with the configured mode.

@@ -358,6 +358,8 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		exit(EX_UNAVAILABLE);
 	}
+	if (server_activation(&d.srv, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	ensure_parent(conf->database);
 	if (db_open(conf->database, &d.srv.db, err, sizeof(err)) == -1)
 		fatalx("cannot open the database: %s", err);

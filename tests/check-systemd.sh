@@ -130,6 +130,33 @@ yes | true | on | 1 | self | identity)
 	;;
 esac
 
+# tremplind.socket (socket activation) gives the daemon the socket its
+# configuration names, as the daemon would make it; the service keeps
+# /run/tremplin when it stops, or the socket's path would go with it.
+SOCKET_UNIT=$TOP_SRCDIR/systemd/tremplind.socket
+socket_value() {
+	awk -v key="$1" '
+		/^[ \t]*[#;]/ { next }
+		/^[ \t]*\[/ { section = $0; gsub(/[ \t]/, "", section); next }
+		section != "[Socket]" { next }
+		{
+			i = index($0, "="); if (i == 0) next
+			k = substr($0, 1, i - 1); v = substr($0, i + 1)
+			gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
+			if (k == key) print v
+		}' "$SOCKET_UNIT" | tail -n 1
+}
+for kv in ListenStream=/run/tremplin/tremplin.sock SocketUser=tremplin SocketGroup=tremplin \
+	SocketMode=0660 Service=tremplind.service; do
+	got=$(socket_value "${kv%%=*}")
+	if [ "$got" = "${kv#*=}" ]; then
+		pass "tremplind.socket: $kv"
+	else
+		fail "tremplind.socket: ${kv%%=*}=$got (expected $kv)"
+	fi
+done
+expect RuntimeDirectoryPreserve yes
+
 # The score.
 case ${SYSTEMD_ANALYZE:-no} in
 no) SYSTEMD_ANALYZE=$(command -v systemd-analyze 2>/dev/null) ;;

@@ -304,3 +304,95 @@ def test_openapi__house_rules_hold():
     assert p.returncode == 0, "run scripts/openapi-tidy.py:\n" + p.stdout
     doc = json.load(open(os.path.join(tt.TOP_SRCDIR, "docs", "openapi.json")))
     assert doc["security"] == [] and doc["info"]["license"]["name"] and doc["info"]["contact"]
+
+
+# ---------------------------------------------------------------------------
+# Socket activation: the socket from systemd (sd_listen_fds), here from
+# systemd-socket-activate(1), which passes it as systemd does
+
+
+def socket_activated(d, path, log):
+    import shutil
+    import signal
+    tool = shutil.which("systemd-socket-activate")
+    assert tool, "systemd-socket-activate (Debian's systemd package) is needed"
+    proc = subprocess.Popen([tool, "-l", path, tt.TREMPLIND, "-d", "-f", d.conf], cwd=d.dir,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    tt.wait_for("the socket", lambda: os.path.exists(path))
+    return proc, signal
+
+
+def test_socket_activation__serves_the_socket_it_is_given_and_leaves_it(make_daemon, tmp_path):
+    d = make_daemon(start=False)
+    with open(tmp_path / "log", "w") as log:
+        proc, signal = socket_activated(d, d.socket, log)
+        try:
+            with tt.Client(d.socket) as c:
+                assert c.get("/v1/health").status == 200
+                assert c.get("/v1/whoami").body["role"] == "admin"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=10)
+    out = (tmp_path / "log").read_text()
+    tt.check_sanitizers(out)
+    assert rc == 0, out
+    assert "serving the socket systemd passed" in out, out
+    # systemd's socket: the daemon does not remove it when it stops.
+    assert os.path.exists(d.socket)
+
+
+def test_socket_activation__another_path_than_the_configuration__refused(make_daemon, tmp_path):
+    d = make_daemon(start=False)
+    other = str(tmp_path / "other.sock")
+    with open(tmp_path / "log", "w") as log:
+        proc, _ = socket_activated(d, other, log)
+        try:
+            with tt.Client(other, check=False) as c:
+                c.get("/v1/health")
+        except (OSError, Exception):  # the daemon refuses to start: the connection drops
+            pass
+        rc = proc.wait(timeout=10)
+    out = (tmp_path / "log").read_text()
+    assert rc == 1, out
+    assert other in out and d.socket in out and "ListenStream" in out, out
+    assert not os.path.exists(d.database), "refused before the database was touched"
+
+
+# ---------------------------------------------------------------------------
+# What `make install` puts in place
+
+
+def test_installed_configuration__comments_and_values_name_installed_paths(tmp_path):
+    builddir = os.environ.get("TOP_BUILDDIR") or tt.BUILDDIR
+    p = run("make", "-s", "-C", builddir, "tremplin.conf")
+    assert p.returncode == 0, p.stderr
+    text = open(os.path.join(builddir, "tremplin.conf"), encoding="utf-8").read()
+    assert "source tree" not in text and "./var" not in text, text[:800]
+    assert "installed copy" in text
+    for line in text.splitlines():
+        # Every path, set or commented, is absolute: none points into a source tree.
+        for value in __import__("re").findall(r'= "([^"]*/[^"]*)"', line):
+            assert value.startswith("/"), line
+    assert 'unix_user = "root"' in text and "root is the first admin" in text
+
+
+def complete(*words):
+    """What bash completion offers for the last word, tremplinctl on the PATH."""
+    script = ("source /usr/share/bash-completion/bash_completion; source %s; "
+              "COMP_WORDS=(%s); COMP_CWORD=%d; COMP_LINE=\"${COMP_WORDS[*]}\"; "
+              "COMP_POINT=${#COMP_LINE}; _tremplinctl; printf '%%s\\n' \"${COMPREPLY[@]}\""
+              % (os.path.join(tt.TOP_SRCDIR, "completion", "tremplinctl.bash"),
+                 " ".join("'%s'" % w for w in words), len(words) - 1))
+    env = dict(os.environ, PATH=os.path.dirname(tt.TREMPLINCTL) + ":" + os.environ["PATH"])
+    assert os.path.exists("/usr/share/bash-completion/bash_completion"), \
+        "bash-completion (Debian package) is needed"
+    p = run("bash", "-c", script, env=env)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
+
+
+def test_bash_completion__commands_from_the_help_and_their_options():
+    assert {"health", "retention", "backup", "get"} <= set(complete("tremplinctl", ""))
+    assert complete("tremplinctl", "ret") == ["retention"]
+    assert complete("tremplinctl", "retention", "--") == ["--dry-run", "--confirm"]
+    assert "--version" in complete("tremplinctl", "--")
