@@ -396,3 +396,19 @@ def test_bash_completion__commands_from_the_help_and_their_options():
     assert complete("tremplinctl", "ret") == ["retention"]
     assert complete("tremplinctl", "retention", "--") == ["--dry-run", "--confirm"]
     assert "--version" in complete("tremplinctl", "--")
+
+
+def test_metrics__a_failing_script__its_failures_and_its_backlog(make_daemon):
+    import lua_support as ls
+    d = ls.script_daemon(make_daemon, {"probe": {"role": "coordinator",
+                                                 "limits": {"max_failures": 1000}}},
+                         files={"rules/probe.lua": """
+on("structure.created", function(e) error("cannot handle " .. e.subject) end)
+"""})
+    d.create("/v1/structures", tt.structure_body())
+    tt.wait_for("a failure", lambda: ls.item(d, "probe")["script"]["failures"] >= 1)
+    _, f = scrape(d)
+    assert f["tremplin_script_failures_total"][(("script", "probe"),)] >= 1
+    assert f["tremplin_events_pending"][(("subscriber", "probe/on:structure.created"),)] == 1
+    state = f["tremplin_plugin_state"]
+    assert state[(("kind", "lua"), ("plugin", "probe"), ("state", "enabled"))] == 1
