@@ -380,6 +380,7 @@ route_request(struct tremplin_request *r)
 	case ROUTE_FOUND:
 		break;
 	}
+	tr_strlcpy(r->pattern, r->route->pattern, sizeof(r->pattern));
 	if (r->monitor)
 		goto checked;
 	/* The admin runs the service and reads no personal data, whoever's route it is. */
@@ -462,17 +463,14 @@ api_dispatch(struct evhttp_request *req, struct server *srv)
 	struct timespec t0, t1;
 	/* Taken now: the request may be gone once its answer is written. */
 	const char *method = method_name(evhttp_request_get_command(req));
-	char route[128] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	TAILQ_INIT(&r.query);
 	dispatch(&r);
-	if (r.route != NULL)
-		tr_strlcpy(route, r.route->pattern, sizeof(route));
 	json_decref(r.body);
 	evhttp_clear_headers(&r.query);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	metrics_request(route[0] ? route : NULL, method, r.status,
+	metrics_request(r.pattern[0] ? r.pattern : NULL, method, r.status,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 

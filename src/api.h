@@ -40,6 +40,7 @@ struct tremplin_request {
 	json_t *body; /* the parsed object for RF_BODY routes, else NULL */
 	int replied;
 	int status; /* the answer's, for the metrics */
+	char pattern[128]; /* the route's, for the metrics: a reload may free the route's own */
 	int monitor; /* no staff account: a member of monitoring_group (RF_MONITOR routes only) */
 };
 

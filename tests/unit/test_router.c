@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "metrics.h"
 #include "router.h"
 
 static void
@@ -287,14 +288,19 @@ test_router__core_routes__each_handler_and_action(void **state)
 		enum action action;
 		unsigned flags;
 	} want[] = {
-		{ M_GET, "/v1/health", system_health, ACT_HEALTH_READ, 0 },
+		{ M_GET, "/v1/health", system_health, ACT_HEALTH_READ, RF_MONITOR },
 		{ M_GET, "/v1/whoami", system_whoami, ACT_WHOAMI, 0 },
+		{ M_GET, "/v1/openapi.json", system_openapi, ACT_HEALTH_READ, RF_MONITOR },
+		{ M_GET, "/v1/metrics", metrics_serve, ACT_METRICS_READ, RF_MONITOR },
 		{ M_GET, "/v1/backup", system_backup, ACT_BACKUP, 0 },
 		{ M_GET, "/v1/plugins", system_plugins, ACT_PLUGINS_READ, 0 },
 		{ M_POST, "/v1/plugins/reload", system_plugins_reload, ACT_PLUGINS_RELOAD, 0 },
 		{ M_GET, "/v1/events", events_list, ACT_EVENTS_READ, 0 },
 		{ M_GET, "/v1/policy", policy_show, ACT_POLICY_READ, 0 },
 		{ M_GET, "/v1/audit", audit_api_list, ACT_AUDIT_READ, 0 },
+		{ M_GET, "/v1/retention", retention_show, ACT_RETENTION_READ, 0 },
+		{ M_POST, "/v1/retention/confirm", retention_confirm, ACT_RETENTION_CONFIRM,
+		    RF_BODY },
 	};
 
 	(void)state;
