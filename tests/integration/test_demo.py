@@ -150,7 +150,8 @@ def test_demo__eti__sees_the_shared_barriers_only(workshop):
         seen = barriers(d, eid, "eti")
         assert set(seen) == {c for c, f in cats.items() if f}, eid
         for b in seen.values():
-            assert "detail" not in b and "severity" not in b
+            # The severity and status are shared with the barrier; never its detail.
+            assert "detail" not in b and "severity" in b and "status" in b
     thomas = employees(d)["Thomas Lambert"]
     [(housing,)] = d.sql("SELECT id FROM barriers WHERE employee_id = ? AND category = 'housing'",
                          (thomas["id"],))
