@@ -64,6 +64,10 @@ value(struct evbuffer *b, const struct csv_col *c, const json_t *v)
 		evbuffer_add_printf(b, "%lld", (long long)json_integer_value(v));
 		return;
 	case CSV_REAL:
+		if (json_is_integer(v)) {
+			evbuffer_add_printf(b, "%lld", (long long)json_integer_value(v));
+			return;
+		}
 		/* A decimal comma, as a French spreadsheet reads numbers. */
 		snprintf(buf, sizeof(buf), "%.1f", json_number_value(v));
 		for (char *p = buf; *p; p++)

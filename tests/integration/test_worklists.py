@@ -183,3 +183,89 @@ def test_csv__by_accept_header__caseload(w):
     by = {r[1]: r for r in rows[1:]}
     assert by["Alice"][5:] == ["in_pathway", "01/09/2025", "20/03/2026", "20/02/2026"]
     assert by["Bruno"][3] == "" and by["Bruno"][-1] == ""
+
+
+# ---------------------------------------------------------------------------
+# tremplinctl: tables on a terminal, JSON in a pipe, CSV, French messages
+
+
+def ctl_tty(d, *args, user="bin"):
+    """tremplinctl with its standard output on a terminal (a pty): (status, out, err)."""
+    import os
+    import pty
+    import pwd
+    import subprocess
+    pw = pwd.getpwnam(user)
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop("TREMPLIN_SOCKET", None)
+    p = subprocess.Popen([tt.shared_copy(tt.TREMPLINCTL), "--socket", d.socket] + list(args),
+                         stdout=slave, stderr=subprocess.PIPE, user=pw.pw_uid, group=pw.pw_gid,
+                         extra_groups=[], cwd=tt.shared_dir(), env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    err = p.stderr.read().decode()
+    p.wait(timeout=30)
+    os.close(master)
+    return p.returncode, out.decode().replace("\r\n", "\n"), err
+
+
+def test_ctl__piped__the_apis_json(w):
+    import json
+    d = w["d"]
+    p = tt.ctl("reviews", socket_path=d.socket, user="bin")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == d.get("/v1/worklists/reviews", who="cip").body
+    p = tt.ctl("reviews", "--due", "5d", "--json", socket_path=d.socket, user="bin")
+    assert [i["review_id"] for i in json.loads(p.stdout)["items"]] == [w["late"], w["entry"]]
+
+
+def test_ctl__on_a_terminal__a_french_table(w):
+    rc, out, err = ctl_tty(w["d"], "reviews", "--due", "14d")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["Nom", "Prénom", "Équipe", "Bilan", "Prévu", "le",
+                                "Retard", "(j)", "CIP", "référent"]
+    assert "Étienne" in lines[2] and "20/02/2026" in lines[2] and "10" in lines[2]
+    assert lines[-1] == "(3 lignes)"
+    rc, out, err = ctl_tty(w["d"], "goals", user="sys")
+    assert rc == 0 and out.strip() == "Aucun objectif en retard.", (out, err)
+
+
+def test_ctl__team_is_ones_own(w):
+    import json
+    d = w["d"]
+    for user, people in (("sys", {"Alice", "Bruno", "Chloé"}), ("bin", {"Alice", "Chloé"})):
+        p = tt.ctl("team", socket_path=d.socket, user=user)
+        assert p.returncode == 0, p.stderr
+        assert {i["first_name"] for i in json.loads(p.stdout)["items"]} == people, user
+    p = tt.ctl("people", "etienne", socket_path=d.socket, user="sys")
+    assert [i["first_name"] for i in json.loads(p.stdout)["items"]] == ["Alice"]
+
+
+def test_ctl__csv(w):
+    p = tt.ctl("ending", "--days", "30", "--csv", socket_path=w["d"].socket, user="daemon")
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.reader(io.StringIO(p.stdout.lstrip("\ufeff"), newline=""), delimiter=";"))
+    assert rows[0][-3:] == ["Échéance", "Date de fin", "Jours restants"]
+    assert rows[2][:2] == ["Étienne", "Alice"] and rows[2][-3:] == ["contract", "20/03/2026", "18"]
+
+
+def test_ctl__errors_in_french(w):
+    d = w["d"]
+    p = tt.ctl("reviews", "--due", "beaucoup", socket_path=d.socket, user="bin")
+    assert p.returncode == 64 and "nombre de jours invalide" in p.stderr, p.stderr
+    p = tt.ctl("reviews", "--from", "31/02/2026x", socket_path=d.socket, user="bin")
+    assert p.returncode == 64 and "date invalide" in p.stderr, p.stderr
+    p = tt.ctl("reviews", socket_path=d.socket)  # the admin reads no personal data
+    assert p.returncode == 1 and "accès refusé" in p.stderr, p.stderr
+    p = tt.ctl("indicators", socket_path=d.socket, user="sys")
+    assert p.returncode == 1 and "accès refusé" in p.stderr, p.stderr
