@@ -129,3 +129,16 @@ def test_shared_barrier__severity_and_status_for_the_eti(daemon, ctx):
     assert (items[0]["category"], items[0]["severity"], items[0]["status"]) == (
         "mobility", 3, "resolved")
     assert "detail" not in items[0]
+
+
+def test_audit__names_beside_ids(daemon, ctx):
+    pid = ctx["people"]["Sabrina"]
+    daemon.create("/v1/employees/%d/notes" % pid, {"text": "Entretien."}, who="cip")
+    entries = daemon.get("/v1/audit?employee_id=%d" % pid, who="coordinator").body["items"]
+    mine = [e for e in entries if e["staff_id"] == ctx["cip"]["id"]]
+    assert mine and all(e["staff_name"] == ctx["cip"]["name"] for e in mine)
+    assert all(e["employee_name"] == "Sabrina Martin" for e in entries)
+    # The operator reads the log, never a person's name.
+    entries = daemon.get("/v1/audit?employee_id=%d" % pid).body["items"]
+    assert entries and all(e["employee_name"] is None for e in entries)
+    assert {e["staff_name"] for e in mine} == {ctx["cip"]["name"]}
