@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -22,7 +23,7 @@
 #include "client.h"
 #include "commands.h"
 
-enum col_type { T_TEXT = 0, T_DATE, T_INT, T_BOOL, T_REAL };
+enum col_type { T_TEXT = 0, T_DATE, T_INT, T_BOOL, T_REAL, T_TIME };
 
 struct col {
 	const char *key;
@@ -148,6 +149,25 @@ width(const char *s)
 	return n;
 }
 
+/* An RFC 3339 UTC instant (2026-12-04T09:30:00Z) as JJ/MM/AAAA HH:MM in Paris. */
+static void
+paris_time(const char *s, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strlen(s) < 20 ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	        &tm.tm_min, &tm.tm_sec) != 6)
+		return;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1 || localtime_r(&t, &tm) == NULL)
+		return;
+	strftime(buf, size, "%d/%m/%Y %H:%M", &tm);
+}
+
 static void
 cell(const struct col *c, json_t *v, char *buf, size_t size)
 {
@@ -164,6 +184,9 @@ cell(const struct col *c, json_t *v, char *buf, size_t size)
 		return;
 	case T_BOOL:
 		snprintf(buf, size, "%s", json_is_true(v) ? "oui" : "non");
+		return;
+	case T_TIME:
+		paris_time(json_string_value(v), buf, size);
 		return;
 	case T_INT:
 		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
@@ -362,6 +385,9 @@ parse(int argc, char **argv, const char *accepts, struct opts *o, const char **a
 	}
 	if (o->out == OUT_AUTO)
 		o->out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
+	/* Times shown to staff are the workshop's: Europe/Paris, whatever the machine's zone. */
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
 	return 0;
 }
 
@@ -558,7 +584,8 @@ cmd_people(const struct ctl *ctl, int argc, char **argv)
 {
 	static const struct col cols[] = { { "id", "N°", T_INT }, PERSON,
 		{ "status", "Statut", T_TEXT }, { "referent_cip_name", "CIP référent", T_TEXT },
-		{ "referent_eti_name", "ETI référent", T_TEXT } };
+		{ "referent_eti_name", "ETI référent", T_TEXT },
+		{ "last_contact_at", "Dernier contact", T_TIME } };
 	struct opts o;
 	const char *arg;
 	int rv;

@@ -6,6 +6,7 @@ The daemon runs on the test clock: today is Monday 2026-03-02.
 import csv
 import io
 import itertools
+import re
 
 import pytest
 
@@ -269,3 +270,12 @@ def test_ctl__errors_in_french(w):
     assert p.returncode == 1 and "accès refusé" in p.stderr, p.stderr
     p = tt.ctl("indicators", socket_path=d.socket, user="sys")
     assert p.returncode == 1 and "accès refusé" in p.stderr, p.stderr
+
+
+def test_ctl__people__times_in_paris(w):
+    rc, out, err = ctl_tty(w["d"], "people", "étienne", user="sys")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[-2:] == ["Dernier", "contact"]
+    # Written at 08:00 UTC on 2 March 2026: 09:00 in Paris (winter time).
+    assert re.search(r"Alice .* 02/03/2026 09:\d\d$", lines[2]), lines
