@@ -161,6 +161,18 @@ def test_demo__eti__sees_the_shared_barriers_only(workshop):
     assert set(barriers(d, rachid["id"], "eti")) == {"administrative"}
 
 
+def test_demo__eti__reads_the_goals_the_cip_shares(workshop):
+    d = workshop
+    shared = {t for (t,) in d.sql("SELECT text FROM goals WHERE shared_with_eti = 1")}
+    assert shared == {"Obtenir le permis B", "Valider le CACES R482 catégorie A (mini-pelle)"}
+    seen = set()
+    for e in employees(d).values():
+        a = d.get("/v1/employees/%d/goals" % e["id"], who="eti")
+        assert a.status == 200, a
+        seen |= {g["text"] for g in a.body["items"]}
+    assert seen == shared
+
+
 def test_demo__pathways__welcome_reviews_observations_and_exits(workshop):
     d = workshop
     e = employees(d)
