@@ -40,53 +40,6 @@ struct opts {
 	char query[512]; /* the query string built, "a=b&c=d" */
 };
 
-/* The API's error codes, said to staff in French. */
-static const char *
-code_fr(const char *code)
-{
-	static const struct {
-		const char *code, *fr;
-	} t[] = {
-		{ "forbidden", "accès refusé" },
-		{ "not_found", "introuvable" },
-		{ "bad_request", "demande invalide" },
-		{ "validation_failed", "valeur refusée" },
-		{ "conflict", "conflit" },
-		{ "unavailable", "service momentanément indisponible, réessayez" },
-		{ "internal", "erreur interne du service" },
-	};
-
-	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].code, code) == 0)
-			return t[i].fr;
-	return "refusé";
-}
-
-static int
-report_fr(const struct response *r)
-{
-	json_t *j =
-	    r->body.len > 0 ? json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, NULL) : NULL;
-	json_t *e = json_object_get(j, "error");
-	const char *code = json_string_value(json_object_get(e, "code"));
-	const char *msg = json_string_value(json_object_get(e, "message"));
-	const char *field = json_string_value(json_object_get(e, "field"));
-
-	fprintf(stderr, PROG " : %s", code_fr(code));
-	if (field != NULL) {
-		fputs(" (champ : ", stderr);
-		put_clean(stderr, field);
-		fputc(')', stderr);
-	}
-	if (msg != NULL) {
-		fputs(" — ", stderr);
-		put_clean(stderr, msg);
-	}
-	fprintf(stderr, " [HTTP %ld]\n", r->status);
-	json_decref(j);
-	return EXIT_ERR;
-}
-
 /* GET path; the answer's body in *out (the caller frees it). 0, or the exit code. */
 static int
 get(const struct ctl *ctl, const char *path, struct buf *out)
@@ -112,7 +65,7 @@ get(const struct ctl *ctl, const char *path, struct buf *out)
 			    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		rv = EXIT_NOANSWER;
 	} else if (r.status >= 400)
-		rv = report_fr(&r);
+		rv = client_report_http_error(ctl, &r);
 	if (rv != 0) {
 		free(r.body.data);
 		return rv;
