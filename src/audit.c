@@ -308,9 +308,9 @@ audit_api_list(struct tremplin_request *r)
 		api_error(r, 400, "bad_request", "employee_id", "employee_id must be an id");
 		return;
 	}
-	if (staff != NULL && tr_parse_i64(staff, 1, INT64_MAX, &f.staff_id) == -1) {
-		api_error(
-		    r, 400, "bad_request", "staff_id", "staff_id must be a staff account's id");
+	if (staff != NULL && staff_filter_id(r, staff, &f.staff_id) == -1) {
+		api_error(r, 400, "bad_request", "staff_id",
+		    "staff_id must be a staff account's id, or me");
 		return;
 	}
 	if (time_bound(r, "since", 0, &f.has_since, &f.since) == -1 ||

@@ -142,3 +142,10 @@ def test_audit__names_beside_ids(daemon, ctx):
     entries = daemon.get("/v1/audit?employee_id=%d" % pid).body["items"]
     assert entries and all(e["employee_name"] is None for e in entries)
     assert {e["staff_name"] for e in mine} == {ctx["cip"]["name"]}
+
+
+def test_audit__me_as_staff_id(daemon, ctx):
+    mine = daemon.get("/v1/audit?staff_id=me", who="coordinator").body["items"]
+    assert mine and {e["staff_id"] for e in mine} == {ctx["coord"]["id"]}
+    a = daemon.get("/v1/audit?staff_id=moi", who="coordinator")
+    assert a.status == 400 and a.error["field"] == "staff_id"
