@@ -228,20 +228,23 @@ days_between(const char *from, const char *to)
 	return date_days(to) - date_days(from);
 }
 
+/* An item and where the query put it: equal dates keep the query's order. */
+struct sorted {
+	json_t *v;
+	size_t i;
+};
+
 static int
 by_date(const void *a, const void *b)
 {
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	const char *dx = json_string_value(json_object_get(x, "sort_date"));
-	const char *dy = json_string_value(json_object_get(y, "sort_date"));
+	const struct sorted *x = a, *y = b;
+	const char *dx = json_string_value(json_object_get(x->v, "sort_date"));
+	const char *dy = json_string_value(json_object_get(y->v, "sort_date"));
 	int c = strcmp(dx ? dx : "", dy ? dy : "");
 
 	if (c != 0)
 		return c;
-	return json_integer_value(json_object_get(x, "employee_id")) <
-	        json_integer_value(json_object_get(y, "employee_id"))
-	    ? -1
-	    : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* Items in date order (sort_date, dropped), then the answer: JSON or CSV. */
@@ -251,7 +254,7 @@ wl_reply(
 {
 	struct tremplin_request *r = w->r;
 	size_t n = json_array_size(w->items);
-	json_t **v;
+	struct sorted *v;
 
 	if (w->failed) {
 		json_decref(w->items);
@@ -263,12 +266,14 @@ wl_reply(
 	}
 	if (n > 1 && json_object_get(json_array_get(w->items, 0), "sort_date") != NULL &&
 	    (v = calloc(n, sizeof(*v))) != NULL) {
-		for (size_t i = 0; i < n; i++)
-			v[i] = json_incref(json_array_get(w->items, i));
+		for (size_t i = 0; i < n; i++) {
+			v[i].v = json_incref(json_array_get(w->items, i));
+			v[i].i = i;
+		}
 		qsort(v, n, sizeof(*v), by_date);
 		json_array_clear(w->items);
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(w->items, v[i]);
+			json_array_append_new(w->items, v[i].v);
 		free(v);
 	}
 	for (size_t i = 0; i < n; i++)
