@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "log.h"
 #include "policy.h"
+#include "resource.h"
 #include "util.h"
 
 struct audit {
@@ -307,9 +308,9 @@ audit_api_list(struct tremplin_request *r)
 		api_error(r, 400, "bad_request", "employee_id", "employee_id must be an id");
 		return;
 	}
-	if (staff != NULL && tr_parse_i64(staff, 1, INT64_MAX, &f.staff_id) == -1) {
-		api_error(
-		    r, 400, "bad_request", "staff_id", "staff_id must be a staff account's id");
+	if (staff != NULL && staff_filter_id(r, staff, &f.staff_id) == -1) {
+		api_error(r, 400, "bad_request", "staff_id",
+		    "staff_id must be a staff account's id, or me");
 		return;
 	}
 	if (time_bound(r, "since", 0, &f.has_since, &f.since) == -1 ||
@@ -319,10 +320,22 @@ audit_api_list(struct tremplin_request *r)
 		api_error(r, 400, "bad_request", "until", "until is before since");
 		return;
 	}
-	json_t *items = audit_list(r->srv->audit, &f, after, limit, &last);
+	json_t *items = audit_list(r->srv->audit, &f, after, limit, &last), *it;
+	size_t i;
 	if (items == NULL) {
 		api_internal(r, "audit log");
 		return;
+	}
+	/* Who and about whom, by name: a person's only for a role that reads personal data. */
+	json_array_foreach (items, i, it) {
+		int64_t sid = json_integer_value(json_object_get(it, "staff_id"));
+		int64_t person = json_integer_value(json_object_get(it, "employee_id"));
+		json_t *sn = sid > 0 ? staff_display_name(r, sid) : NULL;
+		json_t *pn = person > 0 && policy_personal_data(r->who.role)
+		    ? person_display_name(r, person)
+		    : NULL;
+		json_object_set_new(it, "staff_name", sn ? sn : json_null());
+		json_object_set_new(it, "employee_name", pn ? pn : json_null());
 	}
 	api_reply(r, 200, api_list(items, last));
 }

@@ -582,6 +582,8 @@ static const struct migration core_migrations[] = {
 	    "ALTER TABLE outbox ADD COLUMN lease_until INTEGER;"
 	    "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
 	    "ALTER TABLE outbox ADD COLUMN last_error TEXT;" },
+	/* A goal the CIP shares with the ETI (a CACES, a licence: they shape learning). */
+	{ 12, "ALTER TABLE goals ADD COLUMN shared_with_eti INTEGER NOT NULL DEFAULT 0;" },
 };
 
 const struct db_module core_module = {

@@ -21,6 +21,7 @@
 #include "router.h"
 #include "handlers.h"
 #include "server.h"
+#include "textfold.h"
 #include "util.h"
 #include "validate.h"
 
@@ -412,6 +413,35 @@ resolve_owner(struct resource *res, const char *module, char *err, size_t errlen
 	return 0;
 }
 
+/* ?q= searches text columns; what is shared with the ETI is a BOOL column's choice. */
+static int
+check_search_shared(struct resource *res, char *err, size_t errlen)
+{
+	const struct tremplin_record *d = res->decl;
+	const struct tremplin_column *c;
+
+	for (size_t i = 0; d->search != NULL && d->search[i] != NULL; i++)
+		if ((c = find_col(res, d->search[i])) == NULL || c->type != TREMPLIN_COL_TEXT)
+			return refuse_decl(
+			    err, errlen, "search %s: not a declared text column", d->search[i]);
+	res->shared_idx = -1;
+	if (d->shared_col == NULL)
+		return d->shared_fields == NULL
+		    ? 0
+		    : refuse_decl(err, errlen, "shared_fields: shared_col is needed");
+	if ((c = find_col(res, d->shared_col)) == NULL || c->type != TREMPLIN_COL_BOOL)
+		return refuse_decl(
+		    err, errlen, "shared_col %s: not a declared bool column", d->shared_col);
+	res->shared_idx = (int)col_index(res, c);
+	for (size_t i = 0; d->shared_fields != NULL && d->shared_fields[i] != NULL; i++) {
+		if ((c = find_col(res, d->shared_fields[i])) == NULL)
+			return refuse_decl(err, errlen, "shared_fields %s: not a declared column",
+			    d->shared_fields[i]);
+		res->shared_mask |= (uint64_t)1 << col_index(res, c);
+	}
+	return 0;
+}
+
 static int
 check_filters(const struct resource *res, char *err, size_t errlen)
 {
@@ -563,7 +593,7 @@ resource_register(struct router *rt, struct db *db, const struct resource_module
 	        refuse_decl(err, errlen,
 	            "journal: a person's record journals ids and changed names only") == -1) ||
 	    (res->person && check_person_categories(res, err, errlen) == -1) ||
-	    check_filters(res, err, errlen) == -1) {
+	    check_filters(res, err, errlen) == -1 || check_search_shared(res, err, errlen) == -1) {
 		char why[512];
 		tr_strlcpy(why, err, sizeof(why));
 		snprintf(err, errlen, "record %s: %s", d->name, why);
@@ -713,6 +743,14 @@ access_public(const struct access *a, struct tremplin_access *out)
 	out->referent_eti = a->referent_eti;
 }
 
+/* The CIP shared this row with the ETI (shared_col), and column i is one it then reads. */
+static int
+shared_read(const struct resource *res, const struct access *a, size_t i, const json_t *row)
+{
+	return a->role == ROLE_ETI && res->shared_idx >= 0 && (res->shared_mask >> i & 1) &&
+	    json_is_true(json_object_get(row, res->cols[res->shared_idx].name));
+}
+
 static int
 row_visible(const struct resource *res, const struct access *a, const json_t *row)
 {
@@ -748,7 +786,9 @@ resource_view(const struct resource *res, const struct access *a, json_t *row, u
 		const struct tremplin_column *c = &res->cols[i];
 		enum category cat = col_category(res, i, row);
 		json_t *v = json_object_get(row, c->name);
-		if (v == NULL || !policy_can_read(a, cat))
+		if (v == NULL ||
+		    (!policy_can_read(a, cat) &&
+		        (cat == CAT_SENSITIVE || !shared_read(res, a, i, row))))
 			continue;
 		json_object_set(out, c->name, v);
 		personal |= cat != CAT_NONE;
@@ -873,7 +913,94 @@ resource_show(struct tremplin_request *r, const struct resource *res, const stru
 		json_decref(v);
 		return NULL;
 	}
+	resource_names(r, res, a, v);
 	return v;
+}
+
+json_t *
+staff_display_name(struct tremplin_request *r, int64_t staff_id)
+{
+	static const char sql[] = "SELECT name FROM staff WHERE id = ?";
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+	json_t *name = NULL;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, staff_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = json_string((const char *)sqlite3_column_text(st, 0));
+	db_done(st);
+	return name;
+}
+
+json_t *
+person_display_name(struct tremplin_request *r, int64_t employee_id)
+{
+	static const char sql[] =
+	    "SELECT first_name || ' ' || last_name FROM employees WHERE id = ?";
+	sqlite3_stmt *st = db_stmt(r->srv->db, sql);
+	json_t *name = NULL;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, employee_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = json_string((const char *)sqlite3_column_text(st, 0));
+	db_done(st);
+	return name;
+}
+
+/* referent_cip_id -> referent_cip_name; done_by -> done_by_name. */
+static void
+name_key(const char *col, char *buf, size_t size)
+{
+	size_t n = strlen(col);
+
+	if (n > 3 && strcmp(col + n - 3, "_id") == 0)
+		snprintf(buf, size, "%.*s_name", (int)(n - 3), col);
+	else
+		snprintf(buf, size, "%s_name", col);
+}
+
+/* 1: column i names a staff account, 2: a person, 0: neither (or a column has the name). */
+static int
+named_column(const struct resource *res, size_t i, char *key, size_t size)
+{
+	const struct resource *person = resource_person();
+	const struct tremplin_column *c = &res->cols[i];
+	int staff = c->type == TREMPLIN_COL_STAFF ||
+	    (c->type == TREMPLIN_COL_INT && (c->flags & TREMPLIN_COL_AUTHOR));
+	int who = !res->is_person &&
+	    ((res->person_col != NULL && strcmp(c->name, res->person_col) == 0) ||
+	        (c->type == TREMPLIN_COL_REF && res->ref[i] == person && person != NULL));
+
+	if (!staff && !who)
+		return 0;
+	name_key(c->name, key, size);
+	if (find_col(res, key) != NULL)
+		return 0;
+	return staff ? 1 : 2;
+}
+
+void
+resource_names(
+    struct tremplin_request *r, const struct resource *res, const struct access *a, json_t *view)
+{
+	for (size_t i = 0; i < res->ncols; i++) {
+		json_t *id = json_object_get(view, res->cols[i].name), *name = NULL;
+		char key[64];
+		int kind = named_column(res, i, key, sizeof(key));
+
+		/* An id the caller does not read has no name beside it either. */
+		if (!json_is_integer(id) || kind == 0)
+			continue;
+		if (kind == 1)
+			name = staff_display_name(r, json_integer_value(id));
+		else if (policy_can_read(a, CAT_IDENTITY))
+			name = person_display_name(r, json_integer_value(id));
+		if (name != NULL)
+			json_object_set_new(view, key, name);
+	}
 }
 
 void
@@ -1426,6 +1553,8 @@ readable_at_all(const struct resource *res, const struct access *a)
 
 	/* A column readable by the referent is readable "at all" by a CIP. */
 	ref.referent_cip = a->role == ROLE_CIP;
+	if (a->role == ROLE_ETI && res->shared_mask != 0)
+		return 1; /* what the CIP shares with it */
 	for (size_t i = 0; i < res->ncols; i++)
 		if (res->cat[i] != CAT_NONE && policy_can_read(&ref, res->cat[i]))
 			return 1;
@@ -1488,7 +1617,14 @@ bind_filters(struct tremplin_request *r, const struct resource *res, const struc
 		case TREMPLIN_COL_INT:
 		case TREMPLIN_COL_STAFF:
 		case TREMPLIN_COL_REF:
-			if (c->type != TREMPLIN_COL_INT) {
+			if (c->type == TREMPLIN_COL_STAFF) {
+				if (staff_filter_id(r, v, &n) == -1) {
+					api_error(r, 400, "bad_request", f->name,
+					    "%s must be a staff id or me (for a staff account)",
+					    f->name);
+					return -1;
+				}
+			} else if (c->type != TREMPLIN_COL_INT) {
 				/* An id: a positive integer. */
 				if (tr_parse_i64(v, 1, INT64_MAX, &n) == -1) {
 					api_error(r, 400, "bad_request", f->name,
@@ -1534,17 +1670,70 @@ bind_filters(struct tremplin_request *r, const struct resource *res, const struc
 	return 0;
 }
 
-/* The query parameters a list takes: the page and the declared filters. */
+int
+staff_filter_id(struct tremplin_request *r, const char *v, int64_t *id)
+{
+	if (strcmp(v, "me") == 0) {
+		*id = r->who.staff_id;
+		return *id > 0 ? 0 : -1;
+	}
+	return tr_parse_i64(v, 1, INT64_MAX, id);
+}
+
+/* The query parameters a list takes: the page, the declared filters and the search. */
 static int
 list_params(struct tremplin_request *r, const struct resource *res)
 {
-	const char *names[20] = { "limit", "cursor" };
-	size_t n = 2;
+	const char *names[20] = { "limit", "cursor", "q" };
+	size_t n = res->decl->search != NULL ? 3 : 2;
 
 	for (size_t i = 0; i < res->decl->nfilters && n < TR_NELEM(names) - 1; i++)
 		names[n++] = res->decl->filters[i].name;
 	names[n] = NULL;
 	return api_query_only(r, names);
+}
+
+/* ?q=, folded into fq (empty: no search); -1 once the refusal is answered. */
+static int
+search_query(struct tremplin_request *r, const struct resource *res, const struct access *a,
+    char *fq, size_t size)
+{
+	const char *q = res->decl->search != NULL ? api_query(r, "q") : NULL;
+
+	if (q == NULL)
+		return 0;
+	if (strlen(q) > 200) {
+		api_error(r, 400, "bad_request", "q", "q must be at most 200 bytes");
+		return -1;
+	}
+	/* Searching a field tells its value: only for those who read it. */
+	for (size_t i = 0; res->decl->search[i] != NULL; i++)
+		if (!readable_cat(res, a, col_index(res, find_col(res, res->decl->search[i])))) {
+			api_error(r, 403, "forbidden", "q", "the %s role may not search %ss",
+			    role_name(a->role), res->decl->name);
+			return -1;
+		}
+	text_fold(q, fq, size);
+	return 0;
+}
+
+/* Whether every word of the folded query is in the row's searched columns. */
+static int
+search_match(const struct resource *res, const json_t *row, const char *fq)
+{
+	char text[1024], folded[1024];
+	size_t n = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; res->decl->search[i] != NULL; i++) {
+		const char *v = json_str((json_t *)row, res->decl->search[i]);
+		int w = snprintf(text + n, sizeof(text) - n, "%s ", v ? v : "");
+		if (w < 0 || (size_t)w >= sizeof(text) - n)
+			break;
+		n += (size_t)w;
+	}
+	text_fold(text, folded, sizeof(folded));
+	return text_fold_match(folded, fq);
 }
 
 void
@@ -1556,7 +1745,9 @@ resource_list(struct tremplin_request *r)
 	unsigned cats = 0;
 	int limit, rc, n = 0, per_row = 0;
 	const char *sql;
+	char fq[256];
 
+	fq[0] = '\0';
 	if (list_params(r, res) == -1 || api_page(r, &limit, &after) == -1)
 		return;
 	if (res->is_person) {
@@ -1610,7 +1801,7 @@ resource_list(struct tremplin_request *r)
 	 * tell that they exist. Stepping stops once a row past the page shows.
 	 */
 	sqlite3_bind_int(st, 3, -1);
-	if (bind_filters(r, res, &a, st) == -1) {
+	if (bind_filters(r, res, &a, st) == -1 || search_query(r, res, &a, fq, sizeof(fq)) == -1) {
 		db_done(st);
 		return;
 	}
@@ -1620,6 +1811,10 @@ resource_list(struct tremplin_request *r)
 		struct access ra = a;
 		int64_t who = person;
 		json_t *row = row_json(res, st);
+		if (fq[0] != '\0' && !search_match(res, row, fq)) {
+			json_decref(row);
+			continue;
+		}
 		if (per_row && row_person(r, res, row, &who, &ra) == -1) {
 			json_decref(row);
 			continue;
@@ -2198,6 +2393,31 @@ resource_policy_json(void)
 				json_object_set_new(nested, registry[k]->decl->nested_as,
 				    json_string(registry[k]->name));
 		json_object_set_new(o, "nested", nested);
+		/*
+		 * Display names beside ids: name -> {of: the id's field, person}; shown
+		 * when the id is, a person's only to those who read identity.
+		 */
+		json_t *names = json_object();
+		for (size_t j = 0; j < res->ncols; j++) {
+			char key[64];
+			int kind = named_column(res, j, key, sizeof(key));
+			if (kind != 0)
+				json_object_set_new(names, key,
+				    json_pack("{s:s, s:b}", "of", res->cols[j].name, "person",
+				        kind == 2));
+		}
+		json_object_set_new(o, "names", names);
+		/* What the ETI reads too on the rows the CIP shares with it. */
+		json_object_set_new(o, "shared_with_eti", json_null());
+		if (res->shared_idx >= 0) {
+			json_t *sf = json_array();
+			for (size_t j = 0; j < res->ncols; j++)
+				if (res->shared_mask >> j & 1)
+					json_array_append_new(sf, json_string(res->cols[j].name));
+			json_object_set_new(o, "shared_with_eti",
+			    json_pack("{s:s, s:o}", "field", res->cols[res->shared_idx].name,
+			        "fields", sf));
+		}
 		/* Which rows make sensitive_col sensitive, for those who check the answers. */
 		json_object_set_new(o, "sensitive_when", json_null());
 		if (d->sensitive_col != NULL && d->sensitive_key != NULL) {

@@ -55,6 +55,8 @@ struct resource {
 	char *sql_by_parent; /* rows of one parent row (?1), after ?2, limit ?3 */
 	char *sql_all; /* every row after ?1, limit ?2 (records of nobody) */
 	char *person_where; /* a WHERE clause selecting one person's (?1) rows */
+	uint64_t shared_mask; /* the columns the ETI reads on shared rows (decl->shared_fields) */
+	int shared_idx; /* decl->shared_col's index, or -1 */
 };
 
 /*
@@ -169,6 +171,21 @@ int resource_check_input(struct tremplin_request *, const struct resource *, con
  */
 int resource_write(struct tremplin_request *, const struct resource *, const struct access *,
     int64_t parent_id, json_t *in, int64_t *id, struct tremplin_error *e);
+
+/*
+ * Add beside each id of a staff account or a person in view its display
+ * name, as far as a (the caller's rights on the row's person) reads it:
+ * referent_cip_id -> referent_cip_name, employee_id -> employee_name,
+ * done_by -> done_by_name. Used by resource_show.
+ */
+void resource_names(
+    struct tremplin_request *, const struct resource *, const struct access *, json_t *view);
+/* A staff account's name, or NULL (a new reference). */
+json_t *staff_display_name(struct tremplin_request *, int64_t staff_id);
+/* A person's "first last", or NULL (a new reference): the caller must read identity. */
+json_t *person_display_name(struct tremplin_request *, int64_t employee_id);
+/* The caller's staff id for "me" in a filter, else v parsed as an id: 0 and *id, or -1. */
+int staff_filter_id(struct tremplin_request *, const char *v, int64_t *id);
 
 /* The records' part of GET /v1/policy: name -> fields, categories, paths. */
 json_t *resource_policy_json(void);

@@ -157,8 +157,11 @@ staff_written(struct tremplin_request *r, json_t *obj, int64_t id, void *arg)
 	return 0;
 }
 
+static const char *const staff_search[] = { "name", NULL };
+
 const struct tremplin_record rec_staff = {
 	.size = sizeof(struct tremplin_record),
+	.search = staff_search,
 	.name = "staff",
 	.plural = "staff",
 	.table = "staff",

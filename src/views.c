@@ -72,8 +72,12 @@ static const struct view views[] = {
 	     */
 	    .name = "contracts_ending.v1",
 	    .description = "contracts ending within :days days of :date: contract_id, employee_id,"
-	                   " structure_id, end_date, referent_cip_id, exit_review_planned",
-	    .sql = "SELECT c.id AS contract_id, c.employee_id, c.structure_id, c.end_date,"
+	                   " employee_display, structure_id, end_date, referent_cip_id,"
+	                   " exit_review_planned",
+	    /* employee_display: how a notice names the person, the least ("Sabrina M."). */
+	    .sql = "SELECT c.id AS contract_id, c.employee_id,"
+	           " e.first_name || ' ' || substr(e.last_name, 1, 1) || '.' AS employee_display,"
+	           " c.structure_id, c.end_date,"
 	           " s.id AS referent_cip_id,"
 	           " EXISTS (SELECT 1 FROM reviews r WHERE r.employee_id = c.employee_id"
 	           "   AND r.kind = 'exit' AND r.planned_on IS NOT NULL"

@@ -14,8 +14,9 @@
 -- Once: the dedup key names the contract and its end date, so a second run
 -- queues nothing, and a contract renewed to a later end is announced again
 -- when that end comes near.
--- The message says who and what to do, never why: no name (the
--- notification plugin resolves employee_id for those who may see it).
+-- The message says who and what to do, never why: the person as every
+-- recipient (CIP, coordinator) may see them, first name and initial
+-- ("Sabrina M.", the view's employee_display), never an id.
 --
 -- Configuration:
 --   scripts = { contract_ending = { role = "coordinator", options = { days = 30 } } }
@@ -46,9 +47,9 @@ local function check()
   for _, c in ipairs(view("contracts_ending.v1", { date = today, days = days })) do
     if not c.exit_review_planned then
       local message = string.format(
-        "Le contrat n°%d (salarié n°%d) se termine le %s (%s) et aucun bilan de sortie " ..
+        "Le contrat de %s se termine le %s (%s) et aucun bilan de sortie " ..
         "n'est planifié. Merci de planifier le bilan de sortie.",
-        c.contract_id, c.employee_id, alert.date_fr(c.end_date),
+        c.employee_display, alert.date_fr(c.end_date),
         when(date.days_between(today, c.end_date)))
       local cip = c.referent_cip_id
       queued = queued + alert.once {

@@ -308,8 +308,33 @@ client_report_transport(
 	return EXIT_NOANSWER;
 }
 
+/* The API's error codes, said to staff in French (the API's own message follows). */
+static const char *
+code_fr(const char *code)
+{
+	static const struct {
+		const char *code, *fr;
+	} t[] = {
+		{ "forbidden", "accès refusé" },
+		{ "not_found", "introuvable" },
+		{ "bad_request", "demande invalide" },
+		{ "validation_failed", "valeur refusée" },
+		{ "conflict", "conflit" },
+		{ "payload_too_large", "demande trop grande" },
+		{ "unavailable", "service momentanément indisponible, réessayez" },
+		{ "insufficient_storage", "disque plein : prévenez l'exploitant" },
+		{ "internal", "erreur interne du service" },
+	};
+
+	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(t[i].code, code) == 0)
+			return t[i].fr;
+	return "refusé";
+}
+
 /*
- * An answer >= 400: one line on stderr. A JSON body that is not an error
+ * An answer >= 400: one line on stderr, in French for the staff who read it,
+ * quoting the API's message and code. A JSON body that is not an error
  * object (a degraded health report) still goes to stdout.
  */
 int
@@ -325,12 +350,15 @@ client_report_http_error(const struct ctl *ctl, const struct response *r)
 		code = json_string_value(json_object_get(e, "code"));
 		message = json_string_value(json_object_get(e, "message"));
 		field = json_string_value(json_object_get(e, "field"));
-		fputs(PROG ": ", stderr);
-		put_clean(stderr, message != NULL ? message : code != NULL ? code : "error");
+		fprintf(stderr, PROG " : %s", code_fr(code));
 		if (field != NULL) {
-			fputs(" (field: ", stderr);
+			fputs(" (champ : ", stderr);
 			put_clean(stderr, field);
 			fputc(')', stderr);
+		}
+		if (message != NULL) {
+			fputs(" \xe2\x80\x94 ", stderr);
+			put_clean(stderr, message);
 		}
 		fprintf(stderr, " [HTTP %ld", r->status);
 		if (code != NULL) {

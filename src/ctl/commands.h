@@ -29,6 +29,16 @@ extern const size_t ncommands;
 /* The command named name, or NULL. */
 const struct command *command_find(const char *name);
 
+/* For staff: worklists, the team, people, indicators, as tables (cmd_staff.c). */
+int cmd_people(const struct ctl *, int, char **);
+int cmd_team(const struct ctl *, int, char **);
+int cmd_reviews(const struct ctl *, int, char **);
+int cmd_ending(const struct ctl *, int, char **);
+int cmd_welcome(const struct ctl *, int, char **);
+int cmd_goals(const struct ctl *, int, char **);
+int cmd_entry_reviews(const struct ctl *, int, char **);
+int cmd_indicators(const struct ctl *, int, char **);
+
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
 /* retention: --dry-run lists what would be purged, --confirm lets a held purge go. */

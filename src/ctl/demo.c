@@ -889,6 +889,12 @@ write_workshop(struct gen *g)
 		        rel(g, w_goals[i].day), changed) == -1)
 			return -1;
 	}
+	/* Professional goals the CIP shares with the ETI: they shape learning sessions. */
+	if (put(g,
+	        "UPDATE goals SET shared_with_eti = 1 WHERE text LIKE 'Valider le CACES%'"
+	        " OR text = 'Obtenir le permis B'",
+	        "") == -1)
+		return -1;
 	for (i = 0; i < TR_NELEM(w_reviews); i++)
 		if (add_review(g, ids[w_reviews[i].who], &people[w_reviews[i].who],
 		        w_reviews[i].kind, rel(g, w_reviews[i].planned), rel(g, w_reviews[i].held),

@@ -944,5 +944,8 @@ contracts_ai_hours(struct tremplin_request *r)
 	    found ? json_string(fmt_day(w.start, ws, sizeof(ws))) : json_null());
 	json_object_set_new(
 	    body, "window_end", found ? json_string(fmt_day(w.end, we, sizeof(we))) : json_null());
+	/* The person by name beside the id, as every answer names them. */
+	json_t *name = policy_can_read(&a, CAT_IDENTITY) ? person_display_name(r, r->ids[0]) : NULL;
+	json_object_set_new(body, "employee_name", name ? name : json_null());
 	api_reply(r, 200, body);
 }

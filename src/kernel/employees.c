@@ -301,8 +301,12 @@ static const struct tremplin_filter employee_filters[] = {
 	{ .name = "status", .column = "status", .op = TREMPLIN_FILTER_EQ },
 };
 
+/* ?q=: by name, whatever the case and accents. */
+static const char *const employee_search[] = { "first_name", "last_name", NULL };
+
 const struct tremplin_record rec_employee = {
 	.size = sizeof(struct tremplin_record),
+	.search = employee_search,
 	.name = "employee",
 	.plural = "employees",
 	.table = "employees",

@@ -128,6 +128,8 @@ welcome_checklist(struct tremplin_request *r)
 		json_t *row = db_row_to_json(st);
 		json_t *v = resource_view(res, &a, row, &cats);
 		const char *item = json_str(row, "item");
+		if (v != NULL)
+			resource_names(r, res, &a, v);
 		if (v != NULL && item != NULL)
 			json_object_set_new(done, item, v);
 		else
@@ -149,6 +151,7 @@ welcome_checklist(struct tremplin_request *r)
 			json_object_set_new(o, "done", json_true());
 			json_object_update_missing(o, rec);
 			json_object_del(o, "employee_id");
+			json_object_del(o, "employee_name");
 		}
 		json_array_append_new(items, o);
 	}
@@ -245,8 +248,13 @@ barrier_check(struct tremplin_request *r, json_t *o, const json_t *before, struc
 	return 0;
 }
 
+/* A shared barrier's severity and status: a resolved one must not look open to the ETI. */
+static const char *const barrier_shared[] = { "severity", "status", "shared_with_eti", NULL };
+
 const struct tremplin_record rec_barrier = {
 	.size = sizeof(struct tremplin_record),
+	.shared_col = "shared_with_eti",
+	.shared_fields = barrier_shared,
 	.name = "barrier",
 	.plural = "barriers",
 	.table = "barriers",
@@ -329,12 +337,22 @@ static const struct tremplin_column goal_cols[] = {
 	    .category = "social_summary",
 	    .values = goal_statuses,
 	    .def = "\"open\"" },
+	/* The CIP's choice alone (social_summary: the CIP writes it). */
+	{ .name = "shared_with_eti",
+	    .type = TREMPLIN_COL_BOOL,
+	    .category = "social_summary",
+	    .def = "false" },
 	KERNEL_CREATED_AT,
 	KERNEL_UPDATED_AT,
 };
 
+/* What the ETI reads of a goal the CIP shares: a CACES, a licence, and when. */
+static const char *const goal_shared[] = { "text", "deadline", "status", "shared_with_eti", NULL };
+
 const struct tremplin_record rec_goal = {
 	.size = sizeof(struct tremplin_record),
+	.shared_col = "shared_with_eti",
+	.shared_fields = goal_shared,
 	.name = "goal",
 	.plural = "goals",
 	.table = "goals",

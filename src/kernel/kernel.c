@@ -98,6 +98,11 @@ kernel_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 	for (size_t i = 0; i < TR_NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)
 			return -1;
+	for (size_t i = 0; i < nworklist_routes; i++)
+		if (host->route(self, &worklist_routes[i]) != 0)
+			return -1;
+	if (host->route(self, &indicator_route) != 0)
+		return -1;
 	return 0;
 }
 

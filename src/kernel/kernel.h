@@ -17,6 +17,12 @@ void passes_get(struct tremplin_request *);
 void employee_export(struct tremplin_request *);
 void employee_erase(struct tremplin_request *);
 
+/* GET /v1/worklists/...: lists across files (worklists.c). */
+extern const struct tremplin_route_spec worklist_routes[];
+extern const size_t nworklist_routes;
+/* GET /v1/indicators: figures for funders (indicators.c). */
+extern const struct tremplin_route_spec indicator_route;
+
 /* Columns every kernel record has. */
 #define KERNEL_ID                                                                                  \
 	{                                                                                          \

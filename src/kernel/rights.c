@@ -310,9 +310,45 @@ exec_id(struct db *db, const char *sql, int64_t id)
 }
 
 /*
+ * What else the indicators count (indicators.c), so that a purge does not
+ * change a past year's figures: the hiring by its year, each year under
+ * contract, the pathway's length by the exit's year, reviews due and held
+ * on time by the year they were planned for.
+ */
+static const char *const file_counts[] = {
+	"INSERT INTO indicator_counts (structure_id, year, metric, n)"
+	" SELECT e.structure_id, CAST(substr(min(c.start_date), 1, 4) AS INTEGER), 'hired', 1"
+	" FROM contracts c JOIN employees e ON e.id = c.employee_id WHERE c.employee_id = ?1"
+	" GROUP BY e.id ON CONFLICT (structure_id, year, metric) DO UPDATE SET n = n + 1",
+	"WITH RECURSIVE span (y, last) AS (SELECT CAST(substr(min(start_date), 1, 4) AS INTEGER),"
+	"  CAST(substr(max(coalesce(ended_on, end_date)), 1, 4) AS INTEGER) FROM contracts"
+	"  WHERE employee_id = ?1 UNION ALL SELECT y + 1, last FROM span WHERE y < last)"
+	" INSERT INTO indicator_counts (structure_id, year, metric, n)"
+	" SELECT (SELECT structure_id FROM employees WHERE id = ?1), y, 'in_pathway', 1 FROM span"
+	" WHERE y IS NOT NULL ON CONFLICT (structure_id, year, metric) DO UPDATE SET n = n + 1",
+	"INSERT INTO indicator_counts (structure_id, year, metric, n)"
+	" SELECT e.structure_id, CAST(substr(x.exit_date, 1, 4) AS INTEGER), m.metric,"
+	"  CASE m.metric WHEN 'pathway.exits' THEN 1 ELSE"
+	"  CAST(julianday(x.exit_date) - julianday(h.hired) AS INTEGER) END"
+	" FROM exits x JOIN employees e ON e.id = x.employee_id"
+	" JOIN (SELECT min(start_date) AS hired FROM contracts WHERE employee_id = ?1) h"
+	" JOIN (SELECT 'pathway.days' AS metric UNION ALL SELECT 'pathway.exits') m"
+	" WHERE x.employee_id = ?1 AND h.hired IS NOT NULL"
+	" ON CONFLICT (structure_id, year, metric) DO UPDATE SET n = n + excluded.n",
+	"INSERT INTO indicator_counts (structure_id, year, metric, n)"
+	" SELECT e.structure_id, CAST(substr(r.planned_on, 1, 4) AS INTEGER), m.metric,"
+	"  sum(m.metric = 'reviews.due' OR (r.held_on IS NOT NULL AND r.held_on <= r.planned_on))"
+	" FROM reviews r JOIN employees e ON e.id = r.employee_id"
+	" JOIN (SELECT 'reviews.due' AS metric UNION ALL SELECT 'reviews.on_time') m"
+	" WHERE r.employee_id = ?1"
+	" GROUP BY 1, 2, 3 ON CONFLICT (structure_id, year, metric) DO UPDATE SET n = n + "
+	"excluded.n",
+};
+
+/*
  * The anonymous counts a file leaves behind: its exit, by the exit's year
- * and category (the rate of sorties dynamiques), and that a file was
- * erased or purged, by the year it happened.
+ * and category (the rate of sorties dynamiques), file_counts, and that a
+ * file was erased or purged, by the year it happened.
  */
 static int
 count_file(struct db *db, int64_t id, const char *metric, int year)
@@ -330,7 +366,12 @@ count_file(struct db *db, int64_t id, const char *metric, int year)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (exec_id(db, exits, id) == -1 || (st = db_stmt(db, gone)) == NULL)
+	if (exec_id(db, exits, id) == -1)
+		return -1;
+	for (size_t i = 0; i < TR_NELEM(file_counts); i++)
+		if (exec_id(db, file_counts[i], id) == -1)
+			return -1;
+	if ((st = db_stmt(db, gone)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, year);

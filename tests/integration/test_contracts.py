@@ -551,6 +551,8 @@ def test_placement__companies_up_to_480_hours__201_and_counted(daemon, ai_contra
     assert place(daemon, c["id"], "individual", "2026-02-02", "2026-06-30", 500).status == 201
     assert place(daemon, c["id"], "company", "2026-04-01", "2026-06-30", 180).status == 201
     h = ai_hours(daemon, p, "2026-07-01")
+    assert h.pop("employee_name") == daemon.get("/v1/employees/%d" % p, who="cip").body[
+        "first_name"] + " " + daemon.get("/v1/employees/%d" % p, who="cip").body["last_name"]
     assert h == {"employee_id": p, "date": "2026-07-01", "cap_hours": 480, "used_hours": 480,
                  "remaining_hours": 0, "company_placements": 2, "window_start": "2026-02-02",
                  "window_end": "2028-02-01"}

@@ -150,7 +150,8 @@ def test_demo__eti__sees_the_shared_barriers_only(workshop):
         seen = barriers(d, eid, "eti")
         assert set(seen) == {c for c, f in cats.items() if f}, eid
         for b in seen.values():
-            assert "detail" not in b and "severity" not in b
+            # The severity and status are shared with the barrier; never its detail.
+            assert "detail" not in b and "severity" in b and "status" in b
     thomas = employees(d)["Thomas Lambert"]
     [(housing,)] = d.sql("SELECT id FROM barriers WHERE employee_id = ? AND category = 'housing'",
                          (thomas["id"],))
@@ -158,6 +159,18 @@ def test_demo__eti__sees_the_shared_barriers_only(workshop):
     # Rachid's justice barrier, unshared: not even its existence.
     rachid = employees(d)["Rachid Mansouri"]
     assert set(barriers(d, rachid["id"], "eti")) == {"administrative"}
+
+
+def test_demo__eti__reads_the_goals_the_cip_shares(workshop):
+    d = workshop
+    shared = {t for (t,) in d.sql("SELECT text FROM goals WHERE shared_with_eti = 1")}
+    assert shared == {"Obtenir le permis B", "Valider le CACES R482 catégorie A (mini-pelle)"}
+    seen = set()
+    for e in employees(d).values():
+        a = d.get("/v1/employees/%d/goals" % e["id"], who="eti")
+        assert a.status == 200, a
+        seen |= {g["text"] for g in a.body["items"]}
+    assert seen == shared
 
 
 def test_demo__pathways__welcome_reviews_observations_and_exits(workshop):

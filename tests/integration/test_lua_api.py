@@ -227,6 +227,8 @@ def test_view__rows_and_parameters(make_daemon):
     assert all(s["active"] is True for s in r["staff"]) and "email" not in r["staff"][0]
     assert [s["id"] for s in r["cips"]] == sorted(
         s["id"] for s in r["staff"] if s["role"] == "cip")
+    # The person as a notice may name them: first name and initial.
+    assert {row.pop("employee_display") for row in r["ending"]} == {"Prénom N."}
     assert r["ending"] == [
         {"contract_id": c1, "employee_id": e1, "structure_id": st["id"],
          "end_date": "2026-03-12", "referent_cip_id": cip["id"], "exit_review_planned": False},

@@ -208,8 +208,15 @@ class Policy:
         return [f for f in self.res[res]["fields"] if f not in self.computed[res]]
 
     def all_fields(self, res):
-        """Every field an answer may hold (its nested records apart), computed ones too."""
-        return list(self.res[res]["fields"])
+        """Every field an answer may hold (its nested records apart), computed ones and the
+        display names beside ids too."""
+        return list(self.res[res]["fields"]) + list(self.res[res]["names"])
+
+    def shared(self, res, field, row, bits):
+        """The CIP shared this row with the ETI, and the ETI then reads this field."""
+        sh = self.res[res]["shared_with_eti"]
+        return ("eti" in bits and sh is not None and bool(row.get(sh["field"]))
+                and field in sh["fields"] and self.cat(res, field, row) != "sensitive")
 
     def cat(self, res, field, row):
         """The category of a field in this row (a health barrier's detail is sensitive)."""
@@ -225,17 +232,21 @@ class Policy:
         rule = ROW_RULES.get(res)
         if rule is not None and not rule(bits, row):
             return None
-        out = {f: row[f] for f in self.fields(res) if self.reads(bits, self.cat(res, f, row))}
+        out = {f: row[f] for f in self.fields(res)
+               if self.reads(bits, self.cat(res, f, row)) or self.shared(res, f, row, bits)}
         if not any(self.cat(res, f, row) != "none" for f in out):
             return None
         return out
 
     def audited_in(self, res, row, view):
         return {self.cat(res, f, row) for f, v in view.items()
-                if v is not None and self.audited(self.cat(res, f, row))}
+                if v is not None and f in self.res[res]["fields"]
+                and self.audited(self.cat(res, f, row))}
 
     def readable_at_all(self, res, role):
         bits = {role} | ({"referent_cip"} if role == "cip" else set())
+        if role == "eti" and self.res[res]["shared_with_eti"] is not None:
+            return True
         return any(c[0] != "none" and self.reads(bits, c[0])
                    for c in self.res[res]["fields"].values())
 
@@ -362,6 +373,7 @@ class World:
                 if self.policy.reads(bits, self.policy.cat(res, f, row)):
                     view[f] = values.get(f, ANY)
         cats = self.policy.audited_in(res, row, view)
+        self.add_names(res, view, bits)
         for key, sub in self.policy.nested[res].items():
             view[key] = []
             for r in self.nested_rows(sub, row["id"]):
@@ -370,6 +382,22 @@ class World:
                     view[key].append(v)
                     cats |= c
         return view, cats
+
+    def add_names(self, res, view, bits):
+        """The display names beside the ids the view shows, as the daemon adds them."""
+        for key, n in self.policy.res[res]["names"].items():
+            rid = view.get(n["of"])
+            if rid is None:
+                continue
+            if n["person"]:
+                if not self.policy.reads(bits, "identity"):
+                    continue
+                r = self.db.execute("SELECT first_name || ' ' || last_name FROM employees"
+                                    " WHERE id = ?", (rid,)).fetchone()
+            else:
+                r = self.db.execute("SELECT name FROM staff WHERE id = ?", (rid,)).fetchone()
+            if r is not None:
+                view[key] = r[0]
 
     def expected(self, caller, res, row):
         return self.show(res, row, self.bits(caller, self.employee_of(res, row)))[0]
@@ -931,7 +959,7 @@ def test_matrix__welcome_checklist__who_and_when_as_the_policy_says(world, name)
                 assert i == base, (c, path, i)
                 continue
             view = world.expected(c, "welcome_item", row) or {}
-            view = {k: v for k, v in view.items() if k != "employee_id"}
+            view = {k: v for k, v in view.items() if k not in ("employee_id", "employee_name")}
             assert i == dict(view, **base), (c, path, i, view)
             cats |= world.policy.audited_in("welcome_item", row, view)
         world.assert_audit(c, "GET " + path, before, e, "welcome_items", cats)
@@ -1016,7 +1044,7 @@ def test_filters__on_anything_but_identity__400_naming_it(world, name):
     c = world.callers[name]
     e = world.employees["e1"]
     for param in ("category", "barrier", "barrier_category", "has_barrier", "severity", "detail",
-                  "note", "health", "shared_with_eti", "q", "search", "sort", "goal", "content",
+                  "note", "health", "shared_with_eti", "search", "sort", "goal", "content",
                   "prescriber_kind", "prescriber_name", "reason", "destination", "participants"):
         for path in ["/v1/employees?%s=health" % param] + [
                 "/v1/employees/%d/%s?%s=health" % (e, res, param)
@@ -1046,7 +1074,7 @@ def test_filters__eti_never_learns_an_unshared_barrier(world):
     for query in ("", "team=Espaces%20verts", "status=in_pathway"):
         items = world.call(c, "GET", "/v1/employees?" + query).body["items"]
         for i in items:
-            assert set(i) <= set(world.policy.fields("employee")), i
+            assert set(i) <= set(world.policy.all_fields("employee")), i
 
 
 # ---------------------------------------------------------------------------

@@ -97,6 +97,9 @@ def test_get__missing__exit_1_message_on_stderr(daemon):
     p = tt.ctl("get", "/v1/structures/999999", socket_path=daemon.socket)
     assert p.returncode == 1
     assert "no structure 999999" in p.stderr
+    # Said to staff in French, the API's own message and code quoted.
+    assert p.stderr == ("tremplinctl : introuvable \u2014 no structure 999999 "
+                        "[HTTP 404 not_found]\n")
     assert p.stdout.strip() == ""
 
 

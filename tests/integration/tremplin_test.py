@@ -912,8 +912,10 @@ def check_sanitizers(text):
             pytest.fail("sanitizer finding (%r) in tremplind's output:\n%s" % (marker, text))
 
 
-def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_TIMEOUT):
-    """Run tremplinctl; returns the CompletedProcess (text mode)."""
+def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_TIMEOUT,
+        cwd=None):
+    """Run tremplinctl (in cwd, one the user can reach); returns the CompletedProcess
+    (text mode)."""
     if not os.access(TREMPLINCTL, os.X_OK):
         pytest.skip("no tremplinctl at %s yet (set TREMPLINCTL)" % TREMPLINCTL)
     argv = [TREMPLINCTL]
@@ -930,7 +932,8 @@ def ctl(*args, socket_path=None, env=None, user=None, input=None, timeout=CALL_T
         # The build tree may be closed to that user: run a copy it can reach,
         # from a directory it can reach.
         argv[0] = shared_copy(TREMPLINCTL)
-        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "cwd": shared_dir()}
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    kw["cwd"] = cwd or (shared_dir() if user is not None and user != SELF_USER else None)
     proc = subprocess.run(argv, capture_output=True, text=True, env=e, input=input,
                           timeout=timeout, **kw)
     check_sanitizers(proc.stderr)

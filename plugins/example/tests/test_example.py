@@ -153,6 +153,8 @@ def test_checkin__eti_creates__201_location_author_and_stamps(plugged):
         plugged["employee"], "2026-03-02", True, 7, "none"), b
     assert b["created_by"] == plugged["eti_id"] and b["created_at"] == b["updated_at"], b
     assert d.get(a.headers["Location"], who="cip").body["note"] == "débroussaillage"
+    # The host names the person and the author beside their ids, as for its own records.
+    assert b["employee_name"].startswith("Camille ") and b["created_by_name"] == "Encadrant ETI"
 
 
 def test_checkin__list__filters_and_day_fixed(plugged):
