@@ -258,22 +258,26 @@ socket_hint(const char *path, int os_errno, int timed_out, char *hint, size_t le
 
 	if (stat(path, &st) == -1) {
 		if (errno == ENOENT)
-			snprintf(hint, len, "the socket file is missing; is tremplind running?");
+			snprintf(hint, len, "ce fichier n'existe pas. Le service est-il démarré ?");
 		else
 			snprintf(hint, len, "%s", strerror(errno));
 	} else if (!S_ISSOCK(st.st_mode))
-		snprintf(hint, len, "the file is not a socket");
+		snprintf(hint, len,
+		    "ce fichier n'est pas une socket. Vérifiez le chemin (-s ou TREMPLIN_SOCKET).");
 	else if (os_errno == ECONNREFUSED)
-		snprintf(hint, len, "nothing listens on it; is tremplind running?");
+		snprintf(hint, len, "connexion refusée. Le service est-il démarré ?");
 	else if (os_errno == EACCES)
-		snprintf(hint, len, "permission denied; are you in the socket's group?");
+		snprintf(hint, len,
+		    "permission refusée. Votre compte est-il dans le groupe de la socket ?");
 	else if (os_errno != 0)
 		snprintf(hint, len, "%s", strerror(os_errno));
 	else if (timed_out)
-		snprintf(hint, len, "no answer within %ld s", CONNECT_TIMEOUT);
+		snprintf(hint, len, "pas de réponse en %ld s. Réessayez dans un moment.",
+		    CONNECT_TIMEOUT);
 	else
 		/* A full listen queue (EAGAIN) leaves no errno in curl. */
-		snprintf(hint, len, "the daemon is not accepting connections");
+		snprintf(
+		    hint, len, "le service n'accepte pas de connexion. Réessayez dans un moment.");
 }
 
 /* Reports a transfer that did not give a whole answer; returns the exit code. */
@@ -282,29 +286,30 @@ client_report_transport(
     const struct ctl *ctl, CURLcode cc, const char *errbuf, const struct response *r)
 {
 	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-	char hint[128];
+	char hint[256];
 
 	if (cc == CURLE_COULDNT_CONNECT || (cc == CURLE_OPERATION_TIMEDOUT && !r->connected)) {
 		socket_hint(
 		    ctl->socket, r->os_errno, cc == CURLE_OPERATION_TIMEDOUT, hint, sizeof(hint));
-		fprintf(stderr, PROG ": cannot connect to %s: %s (%s)\n", ctl->socket,
-		    curl_easy_strerror(cc), hint);
+		fprintf(stderr, PROG " : impossible de joindre le service Tremplin par %s : %s\n",
+		    ctl->socket, hint);
 		return EXIT_NOANSWER;
 	}
 	if (cc == CURLE_FILESIZE_EXCEEDED || (cc == CURLE_WRITE_ERROR && r->err == E2BIG)) {
-		fprintf(stderr, PROG ": the answer is larger than %zu MiB\n",
+		fprintf(stderr, PROG " : la réponse du service dépasse %zu Mio\n",
 		    ANSWER_MAX / (1024 * 1024));
 		return EXIT_ERR;
 	}
 	if (cc == CURLE_WRITE_ERROR && r->err != 0) {
-		fprintf(stderr, PROG ": %s\n", strerror(r->err));
+		fprintf(stderr, PROG " : réception de la réponse : %s\n", strerror(r->err));
 		return EXIT_ERR;
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && client_interrupted) {
-		fprintf(stderr, PROG ": interrupted\n");
+		fprintf(stderr, PROG " : interrompu\n");
 		return EXIT_ERR;
 	}
-	fprintf(stderr, PROG ": request to %s failed: %s\n", ctl->socket, why);
+	fprintf(stderr, PROG " : la demande au service Tremplin par %s a échoué : %s\n",
+	    ctl->socket, why);
 	return EXIT_NOANSWER;
 }
 
@@ -369,7 +374,7 @@ client_report_http_error(const struct ctl *ctl, const struct response *r)
 	} else {
 		if (j != NULL)
 			print_json(ctl, j);
-		fputs(PROG ": ", stderr);
+		fputs(PROG " : réponse du service : ", stderr);
 		put_clean(stderr, r->status_line);
 		fputc('\n', stderr);
 	}
@@ -389,7 +394,8 @@ print_answer(const struct ctl *ctl, const struct response *r)
 		return 0;
 	j = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &jerr);
 	if (j == NULL) {
-		fprintf(stderr, PROG ": the answer is not JSON (%zu bytes): ", r->body.len);
+		fprintf(stderr,
+		    PROG " : la réponse du service n'est pas du JSON (%zu octets) : ", r->body.len);
 		put_clean(stderr, jerr.text);
 		fputc('\n', stderr);
 		return EXIT_ERR;
@@ -425,7 +431,7 @@ client_json_request(const struct ctl *ctl, const char *method, const char *path,
 	else
 		rv = print_answer(ctl, &r);
 	if (cc == CURLE_OK && r.warning[0] != '\0') {
-		fputs(PROG ": warning: ", stderr);
+		fputs(PROG " : attention : ", stderr);
 		put_clean(stderr, r.warning);
 		fputc('\n', stderr);
 	}

@@ -96,13 +96,16 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 		case 'a': {
 			char *eq = strchr(optarg, '=');
 			if (o.nas == sizeof(as) / sizeof(as[0])) {
-				fprintf(stderr, PROG ": demo: too many --as\n");
+				fprintf(stderr, PROG " demo : trop d'options --as (%zu au plus)\n",
+				    sizeof(as) / sizeof(as[0]));
 				return EXIT_USAGE;
 			}
 			if (eq == NULL && me[0] == '\0') {
 				fprintf(stderr,
-				    PROG ": demo: --as %s: who are you? (uid %u has no name)\n",
-				    optarg, (unsigned)geteuid());
+				    PROG
+				    " demo : --as %s : l'uid %u n'a pas de nom d'utilisateur ; "
+				    "écrivez --as %s=UTILISATEUR\n",
+				    optarg, (unsigned)geteuid(), optarg);
 				return EXIT_USAGE;
 			}
 			if (eq != NULL)
@@ -115,14 +118,16 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 		}
 		case 'n':
 			if (tr_parse_i64(optarg, 1, 1000000, &v) == -1) {
-				fprintf(stderr, PROG ": demo: --employees must be 1 to 1000000\n");
+				fprintf(stderr,
+				    PROG " demo : --employees attend un nombre de 1 à 1000000\n");
 				return EXIT_USAGE;
 			}
 			o.employees = (int)v;
 			break;
 		case 'y':
 			if (tr_parse_i64(optarg, 1, 10, &v) == -1) {
-				fprintf(stderr, PROG ": demo: --years must be 1 to 10\n");
+				fprintf(
+				    stderr, PROG " demo : --years attend un nombre de 1 à 10\n");
 				return EXIT_USAGE;
 			}
 			o.years = (int)v;
@@ -130,7 +135,7 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 			break;
 		case 'S':
 			if (tr_parse_i64(optarg, 0, INT64_MAX, &v) == -1) {
-				fprintf(stderr, PROG ": demo: --seed must be a number\n");
+				fprintf(stderr, PROG " demo : --seed attend un nombre\n");
 				return EXIT_USAGE;
 			}
 			o.seed = (uint64_t)v;
@@ -140,23 +145,28 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 			demo_usage(stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, PROG ": demo: %s needs an argument\n", argv[optind - 1]);
+			fprintf(stderr, PROG " demo : l'option %s attend une valeur\n",
+			    argv[optind - 1]);
 			demo_usage(stderr);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, PROG ": demo: bad option %s\n", argv[optind - 1]);
+			fprintf(stderr, PROG " demo : option inconnue : %s\n", argv[optind - 1]);
 			demo_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || o.database == NULL || *o.database == '\0') {
-		fprintf(stderr, PROG ": demo: %s\n",
-		    optind != argc ? "unexpected argument" : "--database PATH is required");
+		if (optind != argc) {
+			fputs(PROG " demo : argument en trop : ", stderr);
+			put_clean(stderr, argv[optind]);
+			fputc('\n', stderr);
+		} else
+			fprintf(stderr, PROG " demo : l'option --database PATH est obligatoire\n");
 		demo_usage(stderr);
 		return EXIT_USAGE;
 	}
 	if ((years || seed) && o.employees == 0) {
-		fprintf(stderr, PROG ": demo: --years and --seed go with --employees\n");
+		fprintf(stderr, PROG " demo : --years et --seed ne vont qu'avec --employees\n");
 		return EXIT_USAGE;
 	}
 	/* The daemon's test clock, so that a test's demo and daemon share today. */
@@ -165,8 +175,8 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 		char *end;
 		memset(&tm, 0, sizeof(tm));
 		if ((end = strptime(clock, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0') {
-			fprintf(
-			    stderr, PROG ": TREMPLIN_TEST_CLOCK: expected YYYY-MM-DDTHH:MM:SSZ\n");
+			fprintf(stderr,
+			    PROG " : TREMPLIN_TEST_CLOCK : format attendu AAAA-MM-JJTHH:MM:SSZ\n");
 			return EXIT_USAGE;
 		}
 		tr_clock_set_offset(((int64_t)timegm(&tm) - (int64_t)time(NULL)) * 1000);
@@ -175,7 +185,7 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 	log_init(1, LOG_LEVEL_WARNING);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (demo_create(&o, &n, err, sizeof(err)) == -1) {
-		fprintf(stderr, PROG ": demo: ");
+		fputs(PROG " demo : ", stderr);
 		put_clean(stderr, err);
 		fputc('\n', stderr);
 		return EXIT_ERR;
@@ -183,23 +193,24 @@ cmd_demo(const struct ctl *ctl, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ctl->quiet)
 		return 0;
-	printf("%s: %s in %.2f s\n", o.database,
-	    o.employees ? "generated pathways" : "the demo workshop",
+	printf("%s : %s en %.2f s\n", o.database,
+	    o.employees ? "parcours générés" : "l'atelier de démonstration créé",
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	printf("  %ld structure (ACI), %ld staff accounts, %ld employees: %ld in the pathway, "
-	       "%ld exited, %ld not started\n",
+	printf("  %ld structure (ACI), %ld comptes du personnel, %ld salariés : %ld en parcours, "
+	       "%ld sortis, %ld pas encore entrés\n",
 	    n.structures, n.staff, n.employees, n.in_pathway, n.exited, n.candidates);
-	printf("  %ld contracts, %ld renewals, %ld PASS IAE, %ld welcome items, %ld barriers,\n"
-	       "  %ld observations, %ld goals, %ld reviews, %ld notes, %ld exits\n",
+	printf("  %ld contrats, %ld renouvellements, %ld PASS IAE, %ld points d'accueil, "
+	       "%ld freins,\n"
+	       "  %ld observations, %ld objectifs, %ld entretiens, %ld notes, %ld sorties\n",
 	    n.contracts, n.renewals, n.passes, n.welcome, n.barriers, n.observations, n.goals,
 	    n.reviews, n.notes, n.exits);
 	for (size_t i = 0; i < o.nas; i++) {
 		const char *name = demo_account_name(as[i].account);
-		printf("  Unix user %s is the demo's %s%s%s%s\n", as[i].unix_user, as[i].account,
-		    name ? " (" : "", name ? name : "", name ? ")" : "");
+		printf("  l'utilisateur Unix %s a le compte %s de la démo%s%s%s\n", as[i].unix_user,
+		    as[i].account, name ? " (" : "", name ? name : "", name ? ")" : "");
 	}
-	printf("Start tremplind with database = \"%s\" and an audit_database of its own\n"
-	       "in its configuration.\n",
+	printf("Démarrez tremplind avec database = \"%s\" et une audit_database à part\n"
+	       "dans sa configuration.\n",
 	    o.database);
 	return 0;
 }

@@ -28,8 +28,8 @@ cmd_retention(const struct ctl *ctl, int argc, char **argv)
 		errno = 0;
 		n = strtoll(argv[2], &end, 10);
 		if (errno != 0 || end == argv[2] || *end != '\0' || n < 1) {
-			fputs(PROG ": retention --confirm: COUNT must be the number of files "
-			           "--dry-run listed\n",
+			fputs(PROG " retention --confirm : COUNT doit être le nombre de dossiers "
+			           "que --dry-run a listés\n",
 			    stderr);
 			return EXIT_USAGE;
 		}
@@ -37,6 +37,6 @@ cmd_retention(const struct ctl *ctl, int argc, char **argv)
 		return client_json_request(
 		    ctl, "POST", "/v1/retention/confirm", body, strlen(body), "application/json");
 	}
-	fputs("usage: " PROG " retention --dry-run | --confirm COUNT\n", stderr);
+	fputs("usage : " PROG " retention --dry-run | --confirm COUNT\n", stderr);
 	return EXIT_USAGE;
 }

@@ -54,17 +54,9 @@ get(const struct ctl *ctl, const char *path, struct buf *out)
 
 	errbuf[0] = '\0';
 	cc = client_perform(ctl, &rq, &r, errbuf);
-	if (cc != CURLE_OK) {
-		if (cc == CURLE_COULDNT_CONNECT)
-			fprintf(stderr,
-			    PROG " : impossible de joindre le service Tremplin (%s) ; "
-			         "est-il démarré ?\n",
-			    ctl->socket);
-		else
-			fprintf(stderr, PROG " : la demande a échoué (%s)\n",
-			    errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		rv = EXIT_NOANSWER;
-	} else if (r.status >= 400)
+	if (cc != CURLE_OK)
+		rv = client_report_transport(ctl, cc, errbuf, &r);
+	else if (r.status >= 400)
 		rv = client_report_http_error(ctl, &r);
 	if (rv != 0) {
 		free(r.body.data);

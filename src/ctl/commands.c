@@ -224,19 +224,19 @@ api_path(const char *arg)
 	char *path, *q;
 
 	if (*arg == '\0') {
-		fprintf(stderr, PROG ": empty PATH\n");
+		fprintf(stderr, PROG " : le chemin est vide (par exemple : /v1/structures)\n");
 		return NULL;
 	}
 	/* An argument is below ARG_MAX: three times its length cannot wrap. */
 	for (p = (const unsigned char *)arg; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
-			fprintf(stderr, PROG ": PATH holds a control character\n");
+			fprintf(stderr, PROG " : le chemin contient un caractère de contrôle\n");
 			return NULL;
 		}
 		len += needs_escape(*p) ? 3 : 1;
 	}
 	if ((path = malloc(len)) == NULL) {
-		fprintf(stderr, PROG ": %s\n", strerror(errno));
+		fprintf(stderr, PROG " : %s\n", strerror(errno));
 		return NULL;
 	}
 	q = path;
@@ -294,15 +294,15 @@ read_stdin(struct buf *b)
 	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
 		if ((err = buf_append(b, chunk, n, STDIN_MAX)) != 0) {
 			if (err == E2BIG)
-				fprintf(stderr, PROG ": standard input is larger than %zu MiB\n",
+				fprintf(stderr, PROG " : l'entrée standard dépasse %zu Mio\n",
 				    STDIN_MAX / (1024 * 1024));
 			else
-				fprintf(stderr, PROG ": %s\n", strerror(err));
+				fprintf(stderr, PROG " : %s\n", strerror(err));
 			return -1;
 		}
 	}
 	if (ferror(stdin)) {
-		fprintf(stderr, PROG ": standard input: %s\n", strerror(errno));
+		fprintf(stderr, PROG " : entrée standard : %s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -329,18 +329,18 @@ send_body(const struct ctl *ctl, const char *method, const char *ctype, int argc
 		}
 		body = in.data != NULL ? in.data : "";
 		len = in.len;
-		from = "on standard input";
+		from = "sur l'entrée standard";
 	} else {
 		body = argv[2];
 		len = strlen(body);
-		from = "argument";
+		from = "en argument";
 	}
 	/* Duplicate keys are ambiguous; refuse them rather than guess which
 	 * one the daemon keeps. */
 	j = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL) {
-		fprintf(stderr, PROG ": invalid JSON %s, line %d, column %d: %s\n", from, jerr.line,
-		    jerr.column, jerr.text);
+		fprintf(stderr, PROG " : JSON invalide %s, ligne %d, colonne %d : %s\n", from,
+		    jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
 	json_decref(j);
@@ -414,18 +414,19 @@ cmd_backup(const struct ctl *ctl, int argc, char **argv)
 	(void)argc;
 	len = strlen(file);
 	if (len == 0 || file[len - 1] == '/') {
-		fprintf(stderr, PROG ": backup: FILE must name a file\n");
+		fprintf(
+		    stderr, PROG " backup : FILE doit être un nom de fichier, pas un répertoire\n");
 		return EXIT_USAGE;
 	}
 	len += sizeof(suffix);
 	if ((dir = dir_of(file)) == NULL || (tmp = malloc(len)) == NULL) {
-		fprintf(stderr, PROG ": %s\n", strerror(errno));
+		fprintf(stderr, PROG " : %s\n", strerror(errno));
 		goto out;
 	}
 	snprintf(tmp, len, "%s%s", file, suffix);
 
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1) {
-		fprintf(stderr, PROG ": %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, PROG " : %s : %s\n", dir, strerror(errno));
 		goto out;
 	}
 
@@ -434,19 +435,19 @@ cmd_backup(const struct ctl *ctl, int argc, char **argv)
 	client_catch_signal(SIGHUP, &old_hup);
 
 	if ((fd = mkstemp(tmp)) == -1) {
-		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG " : %s : %s\n", tmp, strerror(errno));
 		goto restore;
 	}
 	r.fd = fd;
 	/* mkstemp makes it 0600 already; the database is private data. */
 	if (fchmod(fd, 0600) == -1) {
-		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG " : %s : %s\n", tmp, strerror(errno));
 		goto restore;
 	}
 
 	cc = client_perform(ctl, &rq, &r, errbuf);
 	if (cc == CURLE_WRITE_ERROR && r.status == 200 && r.err != 0) {
-		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(r.err));
+		fprintf(stderr, PROG " : %s : %s\n", tmp, strerror(r.err));
 		goto restore;
 	}
 	if (cc != CURLE_OK) {
@@ -458,45 +459,46 @@ cmd_backup(const struct ctl *ctl, int argc, char **argv)
 		goto restore;
 	}
 	if (r.status != 200) {
-		fputs(PROG ": unexpected answer: ", stderr);
+		fputs(PROG " : réponse inattendue du service : ", stderr);
 		put_clean(stderr, r.status_line);
 		fputc('\n', stderr);
 		goto restore;
 	}
 	if (!backup_head_ok(r.head, r.written < sizeof(r.head) ? r.written : sizeof(r.head))) {
 		fprintf(stderr,
-		    PROG ": the answer is neither an encrypted backup (CMS) nor an SQLite database "
-		         "(%zu bytes); %s left untouched\n",
+		    PROG " : la réponse n'est ni une sauvegarde chiffrée (CMS) ni une base SQLite "
+		         "(%zu octets) ; %s n'a pas été modifié\n",
 		    r.written, file);
 		goto restore;
 	}
 	if (fsync(fd) == -1) {
-		fprintf(stderr, PROG ": fsync %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG " : fsync de %s : %s\n", tmp, strerror(errno));
 		goto restore;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		fprintf(stderr, PROG ": close %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG " : fermeture de %s : %s\n", tmp, strerror(errno));
 		goto restore;
 	}
 	fd = -1;
 	if (client_interrupted) {
-		fprintf(stderr, PROG ": interrupted\n");
+		fprintf(stderr, PROG " : interrompu ; %s n'a pas été modifié\n", file);
 		goto restore;
 	}
 	if (rename(tmp, file) == -1) {
-		fprintf(stderr, PROG ": rename %s to %s: %s\n", tmp, file, strerror(errno));
+		fprintf(stderr, PROG " : impossible de renommer %s en %s : %s\n", tmp, file,
+		    strerror(errno));
 		goto restore;
 	}
 	free(tmp);
 	tmp = NULL;
 	if (fsync(dfd) == -1) {
-		fprintf(stderr, PROG ": %s written, but fsync of %s failed: %s\n", file, dir,
-		    strerror(errno));
+		fprintf(stderr, PROG " : %s écrit, mais le fsync du répertoire %s a échoué : %s\n",
+		    file, dir, strerror(errno));
 		goto restore;
 	}
 	if (!ctl->quiet)
-		printf("%s: %zu bytes\n", file, r.written);
+		printf("%s : %zu octets\n", file, r.written);
 	rv = 0;
 
 restore:
@@ -530,12 +532,12 @@ write_private(const char *file, json_t *j)
 	int fd, ok;
 
 	if ((tmp = malloc(len)) == NULL) {
-		fprintf(stderr, PROG ": %s\n", strerror(errno));
+		fprintf(stderr, PROG " : %s\n", strerror(errno));
 		return EXIT_ERR;
 	}
 	snprintf(tmp, len, "%s%s", file, suffix);
 	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL) {
-		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG " : %s : %s\n", tmp, strerror(errno));
 		if (fd != -1) {
 			close(fd);
 			unlink(tmp);
@@ -547,7 +549,7 @@ write_private(const char *file, json_t *j)
 	    fsync(fileno(fp)) == 0;
 	ok = fclose(fp) == 0 && ok;
 	if (!ok || rename(tmp, file) == -1) {
-		fprintf(stderr, PROG ": %s: %s\n", ok ? file : tmp, strerror(errno));
+		fprintf(stderr, PROG " : %s : %s\n", ok ? file : tmp, strerror(errno));
 		unlink(tmp);
 		free(tmp);
 		return EXIT_ERR;
@@ -573,7 +575,8 @@ cmd_export(const struct ctl *ctl, int argc, char **argv)
 
 	if (strlen(id) == 0 || strlen(id) > 18 || strspn(id, "0123456789") != strlen(id) ||
 	    id[0] == '0') {
-		fprintf(stderr, PROG ": export: ID must be an employee's id (digits)\n");
+		fprintf(
+		    stderr, PROG " export : ID doit être le numéro d'un salarié (des chiffres)\n");
 		return EXIT_USAGE;
 	}
 	snprintf(path, sizeof(path), "/v1/employees/%s/export", id);
@@ -586,13 +589,14 @@ cmd_export(const struct ctl *ctl, int argc, char **argv)
 	else if (r.status >= 400)
 		rv = client_report_http_error(ctl, &r);
 	else if ((j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL)) == NULL) {
-		fprintf(stderr, PROG ": the answer is not JSON (%zu bytes)\n", r.body.len);
+		fprintf(stderr, PROG " : la réponse du service n'est pas du JSON (%zu octets)\n",
+		    r.body.len);
 		rv = EXIT_ERR;
 	} else {
 		rv = write_private(argv[2], j);
 		json_decref(j);
 		if (rv == 0 && !ctl->quiet)
-			printf("%s: employee %s\n", argv[2], id);
+			printf("%s : dossier du salarié %s\n", argv[2], id);
 	}
 	free(r.body.data);
 	return rv;

@@ -1347,7 +1347,7 @@ write_staff(
 	g->eti_name = calloc((size_t)g->neti, sizeof(*g->eti_name));
 	g->team = calloc((size_t)g->neti, sizeof(*g->team));
 	if (!g->cip || !g->eti || !g->cip_name || !g->eti_name || !g->team) {
-		snprintf(g->err, sizeof(g->err), "out of memory");
+		snprintf(g->err, sizeof(g->err), "mémoire insuffisante");
 		return -1;
 	}
 	for (int k = 0; k < total; k++) {
@@ -1416,7 +1416,7 @@ write_staff(
 	}
 	return 0;
 nomem:
-	snprintf(g->err, sizeof(g->err), "out of memory");
+	snprintf(g->err, sizeof(g->err), "mémoire insuffisante");
 	return -1;
 }
 
@@ -1468,18 +1468,21 @@ check_as(const struct demo_options *o, int ncip, int neti, char *err, size_t err
 			n = 0;
 		if (!n) {
 			snprintf(err, errlen,
-			    "--as %s: no such demo account (coordinator, cip, eti1, eti2%s)", a,
-			    ncip > 1 || neti > 2 ? ", and cip2... eti3... of a generated workshop"
-			                         : "");
+			    "--as %s : ce compte n'existe pas dans la démo (coordinator, cip, "
+			    "eti1, eti2%s)",
+			    a,
+			    ncip > 1 || neti > 2 ? ", et cip2... eti3... d'un atelier généré" : "");
 			return -1;
 		}
 		if ((why = valid_unix_user(u)) != NULL) {
-			snprintf(err, errlen, "--as %s=%s: the user name %s", a, u, why);
+			snprintf(
+			    err, errlen, "--as %s=%s : nom d'utilisateur refusé (%s)", a, u, why);
 			return -1;
 		}
 		if (strncmp(u, "demo-", 5) == 0) {
 			snprintf(err, errlen,
-			    "--as %s=%s: demo-* names belong to the demo accounts", a, u);
+			    "--as %s=%s : les noms demo-* sont réservés aux comptes de la démo", a,
+			    u);
 			return -1;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -1488,7 +1491,7 @@ check_as(const struct demo_options *o, int ncip, int neti, char *err, size_t err
 			    (strcmp(a, "eti") == 0 && strcmp(b, "eti1") == 0) ||
 			    (strcmp(a, "eti1") == 0 && strcmp(b, "eti") == 0);
 			if (same || strcmp(o->as[j].unix_user, u) == 0) {
-				snprintf(err, errlen, "--as: %s given twice", same ? a : u);
+				snprintf(err, errlen, "--as : %s donné deux fois", same ? a : u);
 				return -1;
 			}
 		}
@@ -1505,13 +1508,13 @@ claim(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal)) {
-		snprintf(err, errlen, "%s: path too long", path);
+		snprintf(err, errlen, "%s : chemin trop long", path);
 		return -1;
 	}
 	if (stat(wal, &sb) == 0 && sb.st_size > 0) {
 		snprintf(err, errlen,
-		    "%s is in use or holds data (%s exists): the demo fills only a new, empty "
-		    "database",
+		    "la base %s est ouverte ou contient des données (%s existe) : la démo "
+		    "ne remplit qu'une base neuve et vide",
 		    path, wal);
 		return -1;
 	}
@@ -1520,17 +1523,17 @@ claim(const char *path, char *err, size_t errlen)
 		return 1; /* created */
 	}
 	if (errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s : %s", path, strerror(errno));
 		return -1;
 	}
 	if (stat(path, &sb) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s : %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size > 0) {
 		snprintf(err, errlen,
-		    "%s already exists and is not empty: the demo fills only a new, empty database "
-		    "(remove it, or give another path)",
+		    "%s existe déjà et n'est pas vide : la démo ne remplit qu'une base neuve "
+		    "et vide (supprimez-la, ou donnez un autre chemin)",
 		    path);
 		return -1;
 	}
@@ -1546,7 +1549,7 @@ unclaim(const char *path, int created)
 	if (created)
 		unlink(path);
 	else if (truncate(path, 0) == -1)
-		fprintf(stderr, "demo: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tremplinctl demo : %s : %s\n", path, strerror(errno));
 	snprintf(p, sizeof(p), "%s-wal", path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
@@ -1600,7 +1603,7 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 	memset(&g, 0, sizeof(g));
 	memset(counts, 0, sizeof(*counts));
 	if (o->employees < 0 || o->employees > 1000000 || o->years < 1 || o->years > 10) {
-		snprintf(err, errlen, "employees must be 1 to 1000000 and years 1 to 10");
+		snprintf(err, errlen, "--employees attend 1 à 1000000 et --years 1 à 10");
 		return -1;
 	}
 	if (o->employees > 0) {
@@ -1614,7 +1617,7 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 	if (db_open(o->database, &g.db, err, errlen) == -1)
 		goto out;
 	if (db_migrate(g.db, modules, TR_NELEM(modules), why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s: %s", o->database, why);
+		snprintf(err, errlen, "%s : %s", o->database, why);
 		goto out;
 	}
 	g.now = (int64_t)tr_now();
@@ -1626,7 +1629,7 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 	/* The annexe of this year: kind, département 023, year, number, amendment. */
 	snprintf(annexe, sizeof(annexe), "ACI023%02d0117A0M0", y % 100);
 	if (db_begin(g.db) == -1) {
-		snprintf(err, errlen, "%s: cannot begin a transaction", o->database);
+		snprintf(err, errlen, "%s : impossible de commencer une transaction", o->database);
 		goto out;
 	}
 	if ((g.structure = put(&g, sql_structure, "tttT", structure_name, structure_siret, annexe,
@@ -1657,7 +1660,7 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 	rc = 0;
 	goto out;
 fail:
-	snprintf(err, errlen, "%s: %s", o->database, g.err);
+	snprintf(err, errlen, "%s : %s", o->database, g.err);
 	db_rollback(g.db);
 out:
 	db_close(g.db);

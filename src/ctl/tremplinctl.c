@@ -4,6 +4,9 @@
  * It speaks HTTP/1.1 to the daemon's Unix socket (client.c), pretty-prints
  * JSON answers and turns API errors into one line on stderr. This file holds
  * main, the global options and the output; the commands are in commands.c.
+ * Its messages are for staff, so in French ("tremplinctl : ..."), keeping
+ * paths and the system's error text; the help stays in English, as the man
+ * page is.
  *
  * Exit status: 0 success, 1 the daemon refused or a local failure, 64 usage
  * error (EX_USAGE), 69 no complete answer from the daemon (EX_UNAVAILABLE).
@@ -95,7 +98,7 @@ print_json(const struct ctl *ctl, json_t *j)
 	if (ctl->quiet)
 		return 0;
 	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY) == -1 || putchar('\n') == EOF) {
-		fprintf(stderr, PROG ": cannot write the answer\n");
+		fprintf(stderr, PROG " : impossible d'écrire la réponse\n");
 		return EXIT_ERR;
 	}
 	return 0;
@@ -133,15 +136,16 @@ main(int argc, char *argv[])
 			ctl.socket = optarg;
 			break;
 		case ':':
-			fprintf(stderr, PROG ": %s needs an argument\n", argv[optind - 1]);
+			fprintf(
+			    stderr, PROG " : l'option %s attend une valeur\n", argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		default:
 			/* A bad long option (--quiet=1 too) is shown whole. */
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
-				fprintf(stderr, PROG ": bad option %s\n", argv[optind - 1]);
+				fprintf(stderr, PROG " : option inconnue : %s\n", argv[optind - 1]);
 			else
-				fprintf(stderr, PROG ": unknown option -%c\n", optopt);
+				fprintf(stderr, PROG " : option inconnue : -%c\n", optopt);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -154,11 +158,13 @@ main(int argc, char *argv[])
 		    ? env
 		    : TREMPLIN_DEFAULT_SOCKET;
 	if (*ctl.socket == '\0') {
-		fprintf(stderr, PROG ": empty socket path\n");
+		fprintf(stderr,
+		    PROG " : le chemin de la socket est vide ; donnez-le par -s ou "
+		         "TREMPLIN_SOCKET\n");
 		return EXIT_USAGE;
 	}
 	if (strlen(ctl.socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		fprintf(stderr, PROG ": socket path too long (%zu bytes at most): %s\n",
+		fprintf(stderr, PROG " : chemin de la socket trop long (%zu octets au plus) : %s\n",
 		    sizeof(((struct sockaddr_un *)0)->sun_path) - 1, ctl.socket);
 		return EXIT_USAGE;
 	}
@@ -168,7 +174,7 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if ((cmd = command_find(argv[0])) == NULL) {
-		fputs(PROG ": unknown command ", stderr);
+		fputs(PROG " : commande inconnue : ", stderr);
 		put_clean(stderr, argv[0]);
 		fputc('\n', stderr);
 		usage(stderr);
@@ -176,14 +182,14 @@ main(int argc, char *argv[])
 	}
 	nargs = argc - 1;
 	if (cmd->max_args != -1 && (nargs < cmd->min_args || nargs > cmd->max_args)) {
-		fprintf(stderr, PROG ": %s: wrong number of arguments\n", cmd->name);
+		fprintf(stderr, PROG " %s : nombre d'arguments incorrect\n", cmd->name);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 
 	/* A local command (demo writes a database file) talks to no daemon. */
 	if (!cmd->local && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, PROG ": cannot initialise libcurl\n");
+		fprintf(stderr, PROG " : impossible d'initialiser libcurl\n");
 		return EXIT_ERR;
 	}
 	rv = cmd->run(&ctl, argc, argv);
@@ -191,7 +197,7 @@ main(int argc, char *argv[])
 		curl_global_cleanup();
 
 	if (fflush(stdout) == EOF || ferror(stdout)) {
-		fprintf(stderr, PROG ": standard output: %s\n", strerror(errno));
+		fprintf(stderr, PROG " : sortie standard : %s\n", strerror(errno));
 		rv = EXIT_ERR;
 	}
 	/* Die of the signal, as the shell expects, now the files are clean. */

@@ -257,7 +257,8 @@ def test_demo__second_run__refused_and_the_file_untouched():
         before = open(path, "rb").read()
         r = demo("--database", path, "--as", "cip")
         assert r.returncode == 1
-        assert "already exists and is not empty" in r.stderr
+        assert "existe déjà et n'est pas vide : la démo ne remplit qu'une base neuve" in r.stderr, \
+            r.stderr
         assert open(path, "rb").read() == before
 
 
@@ -266,7 +267,8 @@ def test_demo__unknown_account__refused_and_no_file_left():
         path = os.path.join(tmp, "demo.db")
         r = demo("--database", path, "--as", "director=bin")
         assert r.returncode == 1
-        assert "--as director" in r.stderr and "no such demo account" in r.stderr
+        assert r.stderr.startswith(
+            "tremplinctl demo : --as director : ce compte n'existe pas dans la démo"), r.stderr
         assert not os.path.exists(path)
         r = demo("--employees", "10")
         assert r.returncode == 64 and "--database" in r.stderr

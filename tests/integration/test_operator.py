@@ -43,7 +43,8 @@ def test_tremplinctl_no_daemon__exit_69_unavailable(tmp_path):
     sock = str(tmp_path / "absent.sock")
     p = tt.ctl("health", socket_path=sock)
     assert p.returncode == 69, (p.returncode, p.stderr)
-    assert sock in p.stderr
+    assert p.stderr.startswith("tremplinctl : impossible de joindre le service Tremplin par %s : "
+                               % sock), p.stderr
 
 
 def test_openapi__served_as_built__same_document(daemon):
@@ -256,7 +257,8 @@ def test_staff__unix_user_unknown_here__accepted_with_a_warning(daemon):
     p = tt.ctl("patch", "/v1/staff/%d" % a.body["id"], '{"name": "Future CIP 2"}',
                socket_path=daemon.socket)
     assert p.returncode == 0, p.stderr
-    assert "warning: unix_user nosuchuser42 is not a user of this host" in p.stderr, p.stderr
+    assert ("tremplinctl : attention : unix_user nosuchuser42 is not a user of this host"
+            in p.stderr), p.stderr
     assert json.loads(p.stdout)["name"] == "Future CIP 2"
 
 

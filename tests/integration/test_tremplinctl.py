@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 
 import pytest
@@ -123,8 +124,14 @@ def test_unknown_caller__exit_1_message_on_stderr(daemon):
 def test_invalid_json_argument__refused_before_sending(daemon):
     before = daemon.list_all("/v1/structures")
     p = tt.ctl("post", "/v1/structures", "{not json", socket_path=daemon.socket)
-    assert p.returncode != 0
-    assert p.stderr.strip()
+    assert p.returncode == 64, (p.returncode, p.stderr)
+    # Said in French, jansson's own reason and position kept.
+    assert p.stderr.startswith("tremplinctl : JSON invalide en argument, ligne 1, colonne "), \
+        p.stderr
+    p = tt.ctl("post", "/v1/structures", socket_path=daemon.socket, input='{"a": 1,\n}')
+    assert p.returncode == 64, (p.returncode, p.stderr)
+    assert p.stderr.startswith("tremplinctl : JSON invalide sur l'entrée standard, ligne 2, "), \
+        p.stderr
     assert daemon.list_all("/v1/structures") == before
 
 
@@ -208,6 +215,64 @@ def test_help__every_command_listed__is_one_it_runs(tmp_path):
     sock = str(tmp_path / "absent.sock")
     for name in help_commands():
         p = tt.ctl(name, socket_path=sock)
-        assert "unknown command" not in p.stderr, (name, p.stderr)
+        assert "commande inconnue" not in p.stderr, (name, p.stderr)
     p = tt.ctl("frobnicate", socket_path=sock)
-    assert p.returncode == 64 and "unknown command frobnicate" in p.stderr
+    assert p.returncode == 64
+    assert p.stderr.startswith("tremplinctl : commande inconnue : frobnicate\n"), p.stderr
+
+
+def test_no_daemon__said_in_french_with_the_socket_and_what_to_check(tmp_path):
+    absent = str(tmp_path / "absent.sock")
+    # A socket file nobody listens on (bound, never listening): connection refused.
+    refused = str(tmp_path / "refused.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(refused)
+    s.close()
+    plain = str(tmp_path / "plain.sock")
+    open(plain, "w").close()
+    cases = [
+        (absent, "ce fichier n'existe pas. Le service est-il démarré ?"),
+        (refused, "connexion refusée. Le service est-il démarré ?"),
+        (plain, "ce fichier n'est pas une socket. Vérifiez le chemin (-s ou TREMPLIN_SOCKET)."),
+    ]
+    for sock, why in cases:
+        # A raw API command and a staff command (a worklist) say it alike.
+        for args in (["health"], ["reviews", "--json"]):
+            p = tt.ctl(*args, socket_path=sock)
+            assert p.returncode == 69, (args, p.returncode, p.stderr)
+            assert p.stderr == ("tremplinctl : impossible de joindre le service Tremplin par "
+                                "%s : %s\n" % (sock, why)), (args, p.stderr)
+            assert p.stdout == ""
+
+
+def test_usage_errors__said_in_french__exit_64(tmp_path):
+    sock = str(tmp_path / "absent.sock")
+    cases = [
+        (["--frobnicate", "health"], "tremplinctl : option inconnue : --frobnicate\n"),
+        (["-x", "health"], "tremplinctl : option inconnue : -x\n"),
+        (["get"], "tremplinctl get : nombre d'arguments incorrect\n"),
+        (["get", ""], "tremplinctl : le chemin est vide (par exemple : /v1/structures)\n"),
+        (["get", "/v1/\x01"], "tremplinctl : le chemin contient un caractère de contrôle\n"),
+        (["export", "7a"],
+         "tremplinctl export : ID doit être le numéro d'un salarié (des chiffres)\n"),
+        (["backup", str(tmp_path) + "/"],
+         "tremplinctl backup : FILE doit être un nom de fichier, pas un répertoire\n"),
+        (["retention", "--confirm", "x"],
+         "tremplinctl retention --confirm : COUNT doit être le nombre de dossiers que "
+         "--dry-run a listés\n"),
+        (["demo", "--employees", "0"],
+         "tremplinctl demo : --employees attend un nombre de 1 à 1000000\n"),
+        (["demo"], "tremplinctl demo : l'option --database PATH est obligatoire\n"),
+    ]
+    for args, first in cases:
+        p = tt.ctl(*args, socket_path=sock)
+        assert p.returncode == 64, (args, p.returncode, p.stderr)
+        # The first line is the French message; the usage may follow.
+        assert p.stderr.splitlines(keepends=True)[0] == first, (args, p.stderr)
+    p = tt.ctl("-s")
+    assert p.returncode == 64, (p.returncode, p.stderr)
+    assert p.stderr.startswith("tremplinctl : l'option -s attend une valeur\n"), p.stderr
+    p = tt.ctl("health", socket_path="")
+    assert p.returncode == 64 and p.stderr == (
+        "tremplinctl : le chemin de la socket est vide ; donnez-le par -s ou "
+        "TREMPLIN_SOCKET\n"), p.stderr
