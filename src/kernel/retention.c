@@ -96,11 +96,12 @@ retention_hold_check(struct server *srv, int64_t now_ms)
 			          "files are past retention_days (%d days without contact)",
 			    (long long)h.due, (long long)h.total, c->retention_days);
 		else if (h.last_run_ms != 0 && now_ms - h.last_run_ms > LONG_STOP_MS && h.due > 0)
+			/* In days to the nearest: the last run came seconds after its start. */
 			log_warnx("WARNING: retention: first run after %lld days without one (the "
 			          "daemon was stopped, or its clock moved): %lld of %lld files are "
 			          "past retention_days (%d days without contact)",
-			    (long long)((now_ms - h.last_run_ms) / 86400000), (long long)h.due,
-			    (long long)h.total, c->retention_days);
+			    (long long)((now_ms - h.last_run_ms + 43200000) / 86400000),
+			    (long long)h.due, (long long)h.total, c->retention_days);
 	}
 	if (h.confirmed || !over_share(c, h.due, h.total)) {
 		if (h.held)
