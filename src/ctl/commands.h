@@ -31,5 +31,7 @@ const struct command *command_find(const char *name);
 
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
+/* registry status|sync: the registry plugin's state, a run now (cmd_registry.c). */
+int cmd_registry(const struct ctl *, int, char **);
 
 #endif
