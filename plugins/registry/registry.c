@@ -81,7 +81,7 @@ struct registry {
 	json_t *passes; /* "<structure_id>|<number>" -> {pass_id, employee_id} */
 	struct counts {
 		long long requests, pages, fetched, matched, created, proposed, skipped, flagged,
-		    errors, throttled, retries;
+		    errors, throttled, retries, notifications;
 	} n;
 	char last_error[256];
 };
@@ -316,13 +316,13 @@ exec_sql(struct registry *x, const char *sql)
 static json_t *
 counts_json(const struct counts *n)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
 	    (json_int_t)n->requests, "pages", (json_int_t)n->pages, "fetched",
 	    (json_int_t)n->fetched, "matched", (json_int_t)n->matched, "created",
 	    (json_int_t)n->created, "proposed", (json_int_t)n->proposed, "skipped",
 	    (json_int_t)n->skipped, "flagged", (json_int_t)n->flagged, "errors",
 	    (json_int_t)n->errors, "throttled", (json_int_t)n->throttled, "retries",
-	    (json_int_t)n->retries);
+	    (json_int_t)n->retries, "notifications", (json_int_t)n->notifications);
 }
 
 /* The run's row, in the caller's transaction when one is open. */
@@ -332,7 +332,7 @@ save_run(struct registry *x, const char *status, int finished)
 	static const char sql[] =
 	    "UPDATE registry_runs SET status = ?2, requests = ?3, pages = ?4, fetched = ?5,"
 	    " matched = ?6, created = ?7, proposed = ?8, skipped = ?9, flagged = ?10, errors = ?11,"
-	    " throttled = ?12, retries = ?13, last_error = ?14,"
+	    " throttled = ?12, retries = ?13, last_error = ?14, notifications = ?17,"
 	    " finished_at = CASE WHEN ?15 THEN ?16 ELSE finished_at END WHERE id = ?1";
 	sqlite3_stmt *st = x->host->stmt(x->self, sql);
 	const struct counts *n = &x->n;
@@ -355,6 +355,7 @@ save_run(struct registry *x, const char *status, int finished)
 	sqlite3_bind_int64(st, 11, n->errors);
 	sqlite3_bind_int64(st, 12, n->throttled);
 	sqlite3_bind_int64(st, 13, n->retries);
+	sqlite3_bind_int64(st, 17, n->notifications);
 	if (x->last_error[0] != '\0')
 		sqlite3_bind_text(st, 14, x->last_error, -1, SQLITE_TRANSIENT);
 	else
@@ -463,6 +464,35 @@ load_maps(struct registry *x, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A run reads two lists in turn: the employee records, then the
+ * notifications of changes to them (a PASS's dates). The URL tells which.
+ */
+enum { PHASE_RECORDS = 0, PHASE_NOTIFICATIONS = 1 };
+static const char *const endpoints[] = { "employee-records/", "employee-record-notifications/" };
+
+static int
+phase_of(const char *url)
+{
+	return strstr(url, endpoints[PHASE_NOTIFICATIONS]) != NULL ? PHASE_NOTIFICATIONS
+	                                                           : PHASE_RECORDS;
+}
+
+/* The first page of a list: since= the last success's day, the status filter for records. */
+static void
+first_url(struct registry *x, int phase, char *out, size_t outlen)
+{
+	int len = snprintf(out, outlen, "%s%s?", x->c.base_url, endpoints[phase]);
+
+	if (x->since[0] != '\0' && len > 0 && (size_t)len < outlen)
+		len += snprintf(out + len, outlen - (size_t)len, "since=%s&", x->since);
+	if (phase == PHASE_RECORDS && x->c.status_filter[0] != '\0' && len > 0 &&
+	    (size_t)len < outlen)
+		len += snprintf(out + len, outlen - (size_t)len, "status=%s&", x->c.status_filter);
+	if (len > 0 && (size_t)len < outlen)
+		out[len - 1] = '\0'; /* the last ? or & */
+}
+
 /* Start a run; -1 with why when one runs already or it cannot start. */
 static int
 run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
@@ -512,16 +542,8 @@ run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
 		snprintf(
 		    x->since, sizeof(x->since), "%s", (const char *)sqlite3_column_text(st, 0));
 	x->host->stmt_done(st);
-	if (!resumed) {
-		int len = snprintf(x->url, sizeof(x->url), "%semployee-records/?", x->c.base_url);
-		if (x->since[0] != '\0')
-			len += snprintf(
-			    x->url + len, sizeof(x->url) - (size_t)len, "since=%s&", x->since);
-		if (x->c.status_filter[0] != '\0')
-			len += snprintf(x->url + len, sizeof(x->url) - (size_t)len, "status=%s&",
-			    x->c.status_filter);
-		x->url[len - 1] = '\0'; /* the last ? or & */
-	}
+	if (!resumed)
+		first_url(x, PHASE_RECORDS, x->url, sizeof(x->url));
 	if (load_maps(x, err, sizeof(err)) != 0) {
 		json_decref(x->structures);
 		json_decref(x->passes);
@@ -649,6 +671,7 @@ flag_code(struct registry *x, const char *field, const char *code)
 }
 
 struct parsed {
+	int pass_only; /* a notification: the PASS's dates alone */
 	const char *siret, *number, *first, *last, *orienteur, *kind;
 	char birth[11], start[11], end[11];
 };
@@ -674,7 +697,7 @@ record_error(struct registry *x, size_t index, const char *fmt, ...)
 }
 
 static int
-parse_record(struct registry *x, json_t *rec, size_t index, struct parsed *p)
+parse_record(struct registry *x, json_t *rec, size_t index, int pass_only, struct parsed *p)
 {
 	static const char *const datefields[] = { "dateNaissance", "passDateDeb", "passDateFin" };
 	json_t *pp = json_object_get(rec, "personnePhysique");
@@ -683,6 +706,7 @@ parse_record(struct registry *x, json_t *rec, size_t index, struct parsed *p)
 	const char *why;
 
 	memset(p, 0, sizeof(*p));
+	p->pass_only = pass_only;
 	p->siret = jstr(rec, "siret");
 	p->number = jstr(rec, "passIae");
 	if (!json_is_object(pp) || p->siret == NULL || p->number == NULL) {
@@ -692,6 +716,16 @@ parse_record(struct registry *x, json_t *rec, size_t index, struct parsed *p)
 	if ((why = reg_pass_number_check(p->number)) != NULL) {
 		record_error(x, index, "passIae %s", why);
 		return -1;
+	}
+	if (pass_only) {
+		/* A notification of a PASS's change: its dates are what it says. */
+		if (reg_date_parse(jstr(pp, "passDateDeb"), p->start) != 0 ||
+		    reg_date_parse(jstr(pp, "passDateFin"), p->end) != 0) {
+			record_error(
+			    x, index, "%s", "passDateDeb or passDateFin is not a dd/mm/YYYY date");
+			return -1;
+		}
+		return 0;
 	}
 	p->first = jstr(pp, "prenom");
 	p->last = jstr(pp, "nomUsage");
@@ -763,6 +797,8 @@ compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t
 		json_decref(pass);
 		return 0; /* erased since: nothing to propose on */
 	}
+	if (p->pass_only)
+		goto pass;
 	if (!same_name(jstr(emp, "last_name"), p->last))
 		rc |= propose(x, employee_id, "employee", employee_id, "last_name",
 		    jstr(emp, "last_name"), p->last, &pid);
@@ -776,6 +812,7 @@ compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t
 	    (jstr(emp, "prescriber_kind") == NULL || strcmp(jstr(emp, "prescriber_kind"), p->kind)))
 		rc |= propose(x, employee_id, "employee", employee_id, "prescriber_kind",
 		    jstr(emp, "prescriber_kind"), p->kind, &pid);
+pass:
 	if (pass != NULL) {
 		if (jstr(pass, "start_date") == NULL || strcmp(jstr(pass, "start_date"), p->start))
 			rc |= propose(x, employee_id, "pass", pass_id, "start_date",
@@ -862,7 +899,7 @@ create_person(struct registry *x, const struct parsed *p, json_int_t structure_i
 
 /* One record, in the page's transaction: -1 only on a store error. */
 static int
-one_record(struct registry *x, json_t *rec, size_t index)
+one_record(struct registry *x, json_t *rec, size_t index, int notification)
 {
 	struct parsed p;
 	char key[96];
@@ -874,13 +911,16 @@ one_record(struct registry *x, json_t *rec, size_t index)
 		record_error(x, index, "%s", "not an object");
 		return 0;
 	}
-	if ((rc = parse_record(x, rec, index, &p)) != 0)
+	if ((rc = parse_record(x, rec, index, notification, &p)) != 0)
 		return rc == -2 ? -1 : 0;
 	if (!configured_siret(x, p.siret)) {
 		x->n.skipped++;
 		return 0;
 	}
-	x->n.fetched++;
+	if (notification)
+		x->n.notifications++;
+	else
+		x->n.fetched++;
 	if ((sid = json_object_get(x->structures, p.siret)) == NULL) {
 		snprintf(
 		    x->last_error, sizeof(x->last_error), "no structure has the SIRET %s", p.siret);
@@ -900,12 +940,17 @@ one_record(struct registry *x, json_t *rec, size_t index)
 		x->n.matched++;
 		return compare(x, &p, emp, pass_id);
 	}
+	if (notification) {
+		/* About nobody known: the employee records create people, not notifications. */
+		x->n.skipped++;
+		return 0;
+	}
 	return create_person(x, &p, json_integer_value(sid), index);
 }
 
 /* A page: its records and where the next one starts, in one transaction. */
 static int
-write_page(struct registry *x, json_t *results, const char *next)
+write_page(struct registry *x, json_t *results, const char *next, int phase)
 {
 	static const char sql[] =
 	    "UPDATE registry_state SET cursor_url = ?1, cursor_since = ?2 WHERE id = 1";
@@ -917,7 +962,7 @@ write_page(struct registry *x, json_t *results, const char *next)
 	if (x->host->begin(x->self) != 0)
 		return -1;
 	json_array_foreach (results, i, rec)
-		if (one_record(x, rec, i) != 0)
+		if (one_record(x, rec, i, phase == PHASE_NOTIFICATIONS) != 0)
 			goto fail;
 	x->n.pages++;
 	if ((st = x->host->stmt(x->self, sql)) == NULL)
@@ -1044,14 +1089,7 @@ on_page(const struct tremplin_http_response *r, void *arg)
 		 */
 		json_decref(body);
 		x->restarted = 1;
-		int len = snprintf(x->url, sizeof(x->url), "%semployee-records/?", x->c.base_url);
-		if (x->since[0] != '\0')
-			len += snprintf(
-			    x->url + len, sizeof(x->url) - (size_t)len, "since=%s&", x->since);
-		if (x->c.status_filter[0] != '\0')
-			len += snprintf(x->url + len, sizeof(x->url) - (size_t)len, "status=%s&",
-			    x->c.status_filter);
-		x->url[len - 1] = '\0';
+		first_url(x, phase_of(x->url), x->url, sizeof(x->url));
 		send_page(x->host->now_ms(x->self), x);
 		return;
 	}
@@ -1076,20 +1114,33 @@ on_page(const struct tremplin_http_response *r, void *arg)
 		return;
 	}
 	x->attempts = 0;
-	if (write_page(x, results, json_string_value(next)) != 0) {
+	/*
+	 * Where the run goes on: the next page, else the notifications' first;
+	 * written with the page, so a stop between them resumes right there.
+	 */
+	char follow[sizeof(x->url)];
+	int phase = phase_of(x->url);
+	if (json_is_string(next))
+		snprintf(follow, sizeof(follow), "%s", json_string_value(next));
+	else if (phase == PHASE_RECORDS)
+		first_url(x, PHASE_NOTIFICATIONS, follow, sizeof(follow));
+	else
+		follow[0] = '\0';
+	if (write_page(x, results, follow[0] ? follow : NULL, phase) != 0) {
 		json_decref(body);
 		run_fail(x, "cannot write page %lld", x->n.pages + 1);
 		return;
 	}
 	if (x->n.created > 0)
 		refresh_passes(x);
-	if (json_is_string(next)) {
-		snprintf(x->url, sizeof(x->url), "%s", json_string_value(next));
-		json_decref(body);
+	json_decref(body);
+	if (follow[0] != '\0') {
+		if (phase_of(follow) != phase)
+			x->restarted = 0; /* a vanished page may restart each list once */
+		snprintf(x->url, sizeof(x->url), "%s", follow);
 		send_page(x->host->now_ms(x->self), x);
 		return;
 	}
-	json_decref(body);
 	/* Record errors do not fail the run: they are counted and said. */
 	run_end(x, 1);
 }
@@ -1420,7 +1471,7 @@ last_run(struct registry *x, const char *where)
 	snprintf(sql, sizeof(sql),
 	    "SELECT id, trigger, started_at, finished_at, status, since, resumed, requests, pages,"
 	    " fetched, matched, created, proposed, skipped, flagged, errors, throttled, retries,"
-	    " last_error FROM registry_runs %s ORDER BY id DESC LIMIT 1",
+	    " notifications, last_error FROM registry_runs %s ORDER BY id DESC LIMIT 1",
 	    where);
 	if ((st = x->host->stmt(x->self, sql)) == NULL)
 		return o;
@@ -1437,12 +1488,13 @@ last_run(struct registry *x, const char *where)
 		json_object_set_new(o, "resumed", json_boolean(sqlite3_column_int(st, 6)));
 		json_t *counts = json_object();
 		const char *cn[] = { "requests", "pages", "fetched", "matched", "created",
-			"proposed", "skipped", "flagged", "errors", "throttled", "retries" };
-		for (int i = 0; i < 11; i++)
+			"proposed", "skipped", "flagged", "errors", "throttled", "retries",
+			"notifications" };
+		for (int i = 0; i < 12; i++)
 			json_object_set_new(
 			    counts, cn[i], json_integer(sqlite3_column_int64(st, 7 + i)));
 		json_object_set_new(o, "counts", counts);
-		const unsigned char *le = sqlite3_column_text(st, 18);
+		const unsigned char *le = sqlite3_column_text(st, 19);
 		json_object_set_new(
 		    o, "last_error", le ? json_string((const char *)le) : json_null());
 	}

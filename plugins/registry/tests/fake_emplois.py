@@ -8,7 +8,9 @@ registry plugin's tests, behaving as the platform is documented to:
   400 {"detail": ...}) and `status=` filters;
 - 60 requests a minute on employee records and 120 overall (both settable
   lower), beyond which 429 with Retry-After;
-- dates in employee records as dd/mm/YYYY.
+- dates in employee records as dd/mm/YYYY;
+- employee-record-notifications/ (a PASS's dates changed), paginated and
+  filtered by since= the same way, the record's shape with typeMouvement M.
 
 Served over real TLS with the CA tests/net/make-ca.sh makes. It counts every
 request (time, path, query, whether it carried the token) and can be told to
@@ -70,6 +72,7 @@ class FakeEmplois:
                  window=60.0, retry_after=1):
         self.token = token
         self.records = []
+        self.notifications = []  # employee-record-notifications/: the same shape
         self.limit_er, self.limit_all, self.window = limit_er, limit_all, window
         self.retry_after = retry_after
         self.requests = []  # (monotonic time, path, query dict, authorised, status)
@@ -161,6 +164,8 @@ class FakeEmplois:
             self.blocked_until = now + self.retry_after
             return self.answer(h, 429, {"detail": "Requête ralentie."},
                                [("Retry-After", str(self.retry_after))])
+        if url.path == "/api/v1/employee-record-notifications/":
+            return self.listing(h, "employee-record-notifications/", self.notifications, query)
         if url.path != "/api/v1/employee-records/":
             return self.answer(h, 404, {"detail": "Pas trouvé."})
         if self.fail_next:
@@ -174,7 +179,9 @@ class FakeEmplois:
             return self.answer(h, what, {"detail": "Erreur du serveur."})
         if self.slow_s:
             time.sleep(self.slow_s)
-        rows = self.records
+        return self.listing(h, "employee-records/", self.records, query)
+
+    def listing(self, h, endpoint, rows, query):
         since = query.get("since")
         if since is not None:
             try:
@@ -197,11 +204,11 @@ class FakeEmplois:
 
         def link(n):
             q = dict(query, page=str(n))
-            return self.base + "employee-records/?" + urllib.parse.urlencode(q)
+            return self.base + endpoint + "?" + urllib.parse.urlencode(q)
 
         body = {"count": len(rows), "next": link(page + 1) if page < pages else None,
                 "previous": link(page - 1) if page > 1 else None, "results": results}
-        if page == 1 and self.vanish_after_page1:
+        if page == 1 and self.vanish_after_page1 and endpoint == "employee-records/":
             self.vanish_after_page1 = False
             del self.records[len(self.records) - PAGE:]
         return self.answer(h, 200, body)

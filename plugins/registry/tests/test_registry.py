@@ -280,6 +280,43 @@ def test_proposals__accepted_through_the_records_rules_rejected_kept(make_daemon
     assert proposals(d) == []
 
 
+def test_notification__pass_end_changed__proposed_once_event_for_the_rule(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    num = number()
+    emp = person(d, last="Petit")
+    pid = give_pass(d, emp, num, start="2025-01-06", end="2027-01-05")
+    fake.records = [employee_record(d.siret, num, "Samia", "PETIT", "1990-05-17",
+                                    "2025-01-06", "2027-01-05")]
+    run = sync(d)
+    assert run["counts"]["proposed"] == 0 and run["counts"]["notifications"] == 0, run
+    # The platform tells the PASS ends earlier; the employee record is not new.
+    note = employee_record(d.siret, num, "Samia", "PETIT", "1990-05-17", "2025-01-06",
+                           "2026-09-30", modified="2099-01-01")
+    note["typeMouvement"] = "M"
+    other = employee_record(d.siret, number(), "X", "INCONNU", "1990-01-01", "2025-01-06",
+                            "2026-09-30", modified="2099-01-01")
+    fake.notifications = [note, other]
+    run = sync(d)
+    asked = [r for r in fake.requests if r[1].endswith("/employee-record-notifications/")]
+    assert asked[-1][2].get("since") == run["since"], asked
+    c = run["counts"]
+    assert (c["notifications"], c["matched"], c["proposed"], c["created"]) == (2, 1, 1, 0), c
+    assert c["skipped"] == 1  # about nobody known: no file from a notification
+    [p] = proposals(d)
+    assert (p["target"], p["target_id"], p["field"], p["proposed_value"]) == (
+        "pass", pid, "end_date", "2026-09-30")
+    assert d.get("/v1/passes/%d" % pid, who="cip").body["end_date"] == "2027-01-05"
+    events = [e for e in d.get("/v1/events?limit=500", who="admin").body["items"]
+              if e["type"] == "registry.pass_end_changed"]
+    assert [e["payload"] for e in events] == [
+        {"employee_id": emp, "pass_id": pid, "proposal_id": p["id"]}]
+    # Told again: nothing twice.
+    run = sync(d)
+    assert run["counts"]["proposed"] == 0 and len(proposals(d)) == 1
+    assert len([e for e in d.get("/v1/events?limit=500", who="admin").body["items"]
+                if e["type"] == "registry.pass_end_changed"]) == 1
+
+
 # -- politeness and faults ----------------------------------------------------
 
 
