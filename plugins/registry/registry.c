@@ -554,7 +554,7 @@ run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
 	stamp(t, now);
 	if ((st = x->host->stmt(x->self, ins_sql)) == NULL) {
 		snprintf(why, whylen, "cannot record the run");
-		return -1;
+		goto fail;
 	}
 	sqlite3_bind_text(st, 1, trigger, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
@@ -566,7 +566,7 @@ run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		x->host->stmt_done(st);
 		snprintf(why, whylen, "cannot record the run");
-		return -1;
+		goto fail;
 	}
 	x->host->stmt_done(st);
 	st = x->host->stmt(x->self, "SELECT max(id) FROM registry_runs");
@@ -577,6 +577,11 @@ run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
 	    trigger, resumed ? ", resuming" : "", x->since[0] ? ", since the last success" : "");
 	send_page(t, x);
 	return 0;
+fail:
+	json_decref(x->structures);
+	json_decref(x->passes);
+	x->structures = x->passes = NULL;
+	return -1;
 }
 
 /* ---- one record ---- */
@@ -988,26 +993,6 @@ fail:
 	return -1;
 }
 
-/* The created people's PASSes join the map: a later page naming them matches. */
-static void
-refresh_passes(struct registry *x)
-{
-	char err[128];
-	json_t *s = x->structures;
-
-	x->structures = NULL;
-	json_decref(x->passes);
-	x->passes = NULL;
-	if (load_maps(x, err, sizeof(err)) != 0) {
-		json_decref(x->structures);
-		x->structures = s;
-		if (x->passes == NULL)
-			x->passes = json_object();
-		return;
-	}
-	json_decref(s);
-}
-
 /* ---- the requests ---- */
 
 static void
@@ -1131,8 +1116,6 @@ on_page(const struct tremplin_http_response *r, void *arg)
 		run_fail(x, "cannot write page %lld", x->n.pages + 1);
 		return;
 	}
-	if (x->n.created > 0)
-		refresh_passes(x);
 	json_decref(body);
 	if (follow[0] != '\0') {
 		if (phase_of(follow) != phase)
@@ -1393,6 +1376,14 @@ decide(void *arg)
 
 	if (prop == NULL)
 		return -1;
+	if (jstr(prop, "status") == NULL || jstr(prop, "target") == NULL ||
+	    jstr(prop, "field") == NULL || jstr(prop, "proposed_value") == NULL) {
+		/* Not readable whole by the caller: not theirs to decide. */
+		x->host->error(&d->e, 404, NULL, "no proposal %lld", (long long)d->id);
+		d->e.code = "not_found";
+		json_decref(prop);
+		return -1;
+	}
 	if (strcmp(jstr(prop, "status"), "pending") != 0) {
 		x->host->error(
 		    &d->e, 409, "status", "the proposal is %s already", jstr(prop, "status"));

@@ -280,6 +280,27 @@ def test_proposals__accepted_through_the_records_rules_rejected_kept(make_daemon
     assert proposals(d) == []
 
 
+def test_platform_changes_again__pending_proposal_superseded(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    num = number()
+    emp = person(d, last="Roux")
+    give_pass(d, emp, num, start="2025-01-06", end="2027-01-05")
+    fake.records = [employee_record(d.siret, num, "Samia", "ROUX-B", "1990-05-17",
+                                    "2025-01-06", "2027-01-05")]
+    sync(d)
+    [first] = proposals(d)
+    fake.records[0] = employee_record(d.siret, num, "Samia", "ROUX-C", "1990-05-17",
+                                      "2025-01-06", "2027-01-05", modified="2099-01-01")
+    sync(d)
+    [second] = proposals(d)
+    assert second["proposed_value"] == "ROUX-C" and second["id"] != first["id"]
+    [old] = proposals(d, status="superseded")
+    assert old["id"] == first["id"]
+    a = d.post("/v1/registry/proposals/%d/accept" % first["id"], {}, who="cip")
+    assert a.status == 409, a
+    assert d.get("/v1/employees/%d" % emp, who="cip").body["last_name"] == "Roux"
+
+
 def test_notification__pass_end_changed__proposed_once_event_for_the_rule(make_daemon, fake):
     d = with_registry(make_daemon, fake)
     num = number()
