@@ -3,12 +3,14 @@
 plugin_LTLIBRARIES += plugins/registry/registry.la
 plugins_registry_registry_la_SOURCES = plugins/registry/registry.c \
 	plugins/registry/sync.c plugins/registry/sync.h \
+	plugins/registry/ft.c plugins/registry/ft.h \
 	plugins/registry/migrations.c plugins/registry/migrations.h
 plugins_registry_registry_la_CFLAGS = $(AM_CFLAGS)
 plugins_registry_registry_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
 plugins_registry_registry_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS)
 EXTRA_DIST += plugins/registry/README.md plugins/registry/registry.conf \
 	plugins/registry/tests/conftest.py plugins/registry/tests/fake_emplois.py \
+	plugins/registry/tests/fake_france_travail.py \
 	plugins/registry/tests/test_registry.py
 if HAVE_CMOCKA
 UNIT_TESTS += plugins/registry/tests/test_sync

@@ -10,6 +10,7 @@
  *   registry_proposals  the declared record "proposal": a field of a person's
  *                       file or PASS the platform says otherwise, for a CIP
  *   registry_unknown_codes codes the plugin does not know, verbatim
+ *   registry_rome       France Travail's ROME fiches, versioned (ft.c)
  */
 #include "migrations.h"
 
@@ -49,6 +50,11 @@ const struct tremplin_migration registry_migrations[] = {
 	    "field);"
 	    "CREATE TABLE registry_unknown_codes (field TEXT NOT NULL, code TEXT NOT NULL,"
 	    "  seen INTEGER NOT NULL, first_seen_at TEXT NOT NULL, PRIMARY KEY (field, code));" },
+	/* France Travail's ROME 4.0 fiches métiers: a referential, no personal data. */
+	{ 2,
+	    "CREATE TABLE registry_rome (code TEXT PRIMARY KEY, libelle TEXT NOT NULL,"
+	    "  version INTEGER NOT NULL, competences TEXT NOT NULL, fetched_at TEXT NOT NULL,"
+	    "  changed_at TEXT NOT NULL)" },
 };
 
 const size_t registry_nmigrations = sizeof(registry_migrations) / sizeof(registry_migrations[0]);

@@ -37,6 +37,7 @@
 
 #include <tremplin/plugin.h>
 
+#include "ft.h"
 #include "migrations.h"
 #include "sync.h"
 
@@ -63,6 +64,7 @@ struct registry {
 	const struct tremplin_host *host;
 	struct tremplin_plugin *self;
 	struct conf c;
+	struct ft *ft;
 	int started;
 
 	/* The run in progress (one at a time). */
@@ -114,48 +116,6 @@ jstr(const json_t *o, const char *k)
 
 /* ---- configuration ---- */
 
-/* The token, from a file its owner alone may read; err names the setting. */
-static int
-read_token(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd == -1) {
-		snprintf(err, errlen, "token_file: cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		close(fd);
-		snprintf(err, errlen,
-		    "token_file: %s must be a file its owner alone reads (chmod 600)", path);
-		return -1;
-	}
-	n = read(fd, out, outlen - 1);
-	close(fd);
-	if (n <= 0) {
-		snprintf(err, errlen, "token_file: %s is empty", path);
-		return -1;
-	}
-	len = (size_t)n;
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
-		len--;
-	out[len] = '\0';
-	if (len == 0 || len == outlen - 1) {
-		snprintf(err, errlen, "token_file: %s holds no token, or one too long", path);
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)out[i] <= ' ' || (unsigned char)out[i] >= 127) {
-			snprintf(
-			    err, errlen, "token_file: the token holds a space or a control byte");
-			return -1;
-		}
-	return 0;
-}
-
 static int
 int_setting(json_t *v, const char *key, long long lo, long long hi, long long *out, char *err,
     size_t errlen)
@@ -174,7 +134,7 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 	struct registry *x = ctx;
 	struct conf c;
 	const char *key;
-	json_t *v;
+	json_t *v, *ft_section = NULL;
 	long long n;
 	int jitter_set = 0;
 
@@ -205,8 +165,8 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 				snprintf(err, errlen, "token_file: expected a path");
 				return -1;
 			}
-			if (read_token(
-			        json_string_value(v), c.token, sizeof(c.token), err, errlen) == -1)
+			if (reg_read_secret(json_string_value(v), "token_file", c.token,
+			        sizeof(c.token), err, errlen) == -1)
 				return -1;
 		} else if (strcmp(key, "sirets") == 0) {
 			size_t i;
@@ -270,6 +230,8 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 		} else if (strcmp(key, "backoff_ms") == 0) {
 			if (int_setting(v, key, 10, 600000, &c.backoff_ms, err, errlen) == -1)
 				return -1;
+		} else if (strcmp(key, "france_travail") == 0) {
+			ft_section = v; /* taken once the rest is good */
 		} else {
 			snprintf(err, errlen, "%s: unknown setting", key);
 			return -1;
@@ -290,6 +252,8 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 		    c.nsirets > 0 ? "sirets" : "token_file");
 		return -1;
 	}
+	if (ft_config(x->ft, ft_section, err, errlen) != 0)
+		return -1;
 	if (x->running) {
 		/* A reload during a run: the run goes on with what it started with. */
 		x->host->log(x->self, TREMPLIN_LOG_INFO, "configuration taken for the next run");
@@ -416,6 +380,9 @@ run_end(struct registry *x, int ok)
 	json_decref(x->passes);
 	x->structures = x->passes = NULL;
 	x->running = 0;
+	/* France Travail's fiches after each run, whatever the platform did. */
+	if (ft_configured(x->ft))
+		ft_run(x->ft);
 }
 
 static void run_fail(struct registry *x, const char *fmt, ...)
@@ -1547,6 +1514,7 @@ get_status(struct tremplin_request *req, void *arg)
 			        (json_int_t)sqlite3_column_int64(st, 2)));
 	x->host->stmt_done(st);
 	json_object_set_new(o, "unknown_codes", codes);
+	json_object_set_new(o, "france_travail", ft_status(x->ft));
 	x->host->reply(req, 200, o);
 }
 
@@ -1577,6 +1545,11 @@ registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, vo
 	x->host = host;
 	x->self = self;
 	*ctx = x;
+	if ((x->ft = ft_new(host, self)) == NULL) {
+		free(x);
+		*ctx = NULL;
+		return -1;
+	}
 	const unsigned cip_coord = TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR;
 	const struct tremplin_route_spec routes[] = {
 		{ .size = sizeof(routes[0]),
@@ -1615,13 +1588,14 @@ registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, vo
 		    .arg = x },
 	};
 	if (host->migrations(self, registry_migrations, registry_nmigrations) != 0 ||
-	    host->record(self, &proposal, x) != 0)
+	    host->record(self, &proposal, x) != 0 || ft_init(x->ft) != 0)
 		goto fail;
 	for (size_t i = 0; i < NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)
 			goto fail;
 	return 0;
 fail:
+	ft_free(x->ft);
 	free(x);
 	*ctx = NULL;
 	return -1;
@@ -1657,6 +1631,7 @@ registry_stop(void *ctx)
 	json_decref(x->structures);
 	json_decref(x->passes);
 	explicit_bzero(x->c.token, sizeof(x->c.token));
+	ft_free(x->ft);
 	free(x);
 }
 

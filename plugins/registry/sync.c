@@ -230,3 +230,45 @@ reg_next_ok(const char *base, const char *next)
 			return 0;
 	return strstr(next + n, "..") == NULL;
 }
+
+int
+reg_urlencode(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+		int keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+		if (o + (keep ? 1 : 3) >= outlen)
+			return -1;
+		if (keep)
+			out[o++] = (char)*p;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+int
+reg_rome_code_ok(const char *s)
+{
+	return s != NULL && strlen(s) == 5 && s[0] >= 'A' && s[0] <= 'N' && digits(s + 1, 4);
+}
+
+int64_t
+reg_token_until(int64_t now_ms, int64_t expires_in_s)
+{
+	/* A tenth of its life early, a minute at most: a clock a little off never uses a dead one. */
+	int64_t margin = expires_in_s / 10;
+
+	if (margin > 60)
+		margin = 60;
+	return now_ms + (expires_in_s - margin) * 1000;
+}

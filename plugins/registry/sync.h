@@ -50,4 +50,16 @@ int64_t reg_backoff(int n, int64_t base, int64_t cap, uint32_t rnd);
  */
 int reg_next_ok(const char *base, const char *next);
 
+/*
+ * application/x-www-form-urlencoded (and a query's value): unreserved
+ * characters kept, space as %20, the rest %XX. -1 when out is too short.
+ */
+int reg_urlencode(const char *in, char *out, size_t outlen);
+
+/* A ROME 4.0 code: a capital letter A to N and four digits ("F1703"). */
+int reg_rome_code_ok(const char *s);
+
+/* Until when a token that lives expires_in seconds from now_ms is used: shortly before. */
+int64_t reg_token_until(int64_t now_ms, int64_t expires_in_s);
+
 #endif

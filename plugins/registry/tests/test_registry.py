@@ -4,7 +4,9 @@ records matched on (SIRET, PASS), unmatched people created to review,
 differences proposed once and never written silently, accepted or rejected
 field by field; the platform's limits kept (the fake counts), its 429s, 5xx
 and vanished pages survived; a run cut short resumed without duplicates;
-two days offline caught up in one run.
+two days offline caught up in one run; France Travail's OAuth2 (the realm in
+the query, the token cached, refreshed once on a 401) and its ROME fiches
+kept as a versioned referential.
 
 Alone, from the build directory:
   TOP_SRCDIR=$PWD/../.. TOP_BUILDDIR=$PWD TREMPLIND=$PWD/tremplind \\
@@ -12,15 +14,16 @@ Alone, from the build directory:
     ../../plugins/registry/tests
 """
 
-import datetime
 import itertools
 import json
 import os
+import time
 
 import pytest
 
 import tremplin_test as tt
 from fake_emplois import FakeEmplois, employee_record
+from fake_france_travail import FakeFranceTravail, fiche
 
 CONF = os.path.join(tt.TOP_SRCDIR, "plugins", "registry", "registry.conf")
 T0 = "2026-03-02T08:00:00Z"
@@ -359,10 +362,6 @@ def test_429__retry_after_honoured_nothing_lost(make_daemon, fake):
     d = with_registry(make_daemon, fake)
     fake.records = new_records(d.siret, 20 * 4)
 
-    def unblock():
-        # The window is long: after the first 429, let later ones through.
-        return fake.early
-
     a = d.post("/v1/registry/sync", {}, who="coordinator")
     assert a.status == 202
     tt.wait_for("a 429", lambda: any(r[4] == 429 for r in fake.er_requests()), timeout=20)
@@ -371,7 +370,7 @@ def test_429__retry_after_honoured_nothing_lost(make_daemon, fake):
     run = status(d)["last_run"]
     assert run["status"] == "ok" and run["counts"]["created"] == 80, run
     assert run["counts"]["throttled"] >= 1
-    assert unblock() == 0  # nothing came before the Retry-After had passed
+    assert fake.early == 0  # nothing came before the Retry-After had passed
 
 
 def test_5xx_timeout_malformed__backed_off_then_done(make_daemon, fake):
@@ -507,3 +506,114 @@ def test_tremplinctl_registry_status_and_sync(make_daemon, fake):
     p = tt.ctl("registry", "status", socket_path=d.socket, user="daemon")
     assert p.returncode == 0, p.stderr
     assert "last run" in p.stdout and "ok" in p.stdout and "created 3" in p.stdout, p.stdout
+
+
+# -- France Travail ------------------------------------------------------------
+
+
+@pytest.fixture
+def ft(fake):
+    f = FakeFranceTravail(os.path.dirname(fake.ca))
+    f.fiches["F1703"] = fiche("F1703", "Maçonnerie", [("100001", "Monter un mur"),
+                                                      ("100002", "Lire un plan")])
+    f.fiches["A1203"] = fiche("A1203", "Aménagement et entretien des espaces verts",
+                              [("200001", "Tailler une haie")])
+    yield f
+    f.close()
+
+
+def with_ft(make_daemon, fake, ft, secret=None, **over):
+    d = with_registry(make_daemon, fake, start=False)
+    path = os.path.join(d.dir, "ft.secret")
+    with open(path, "w") as f:
+        f.write((secret or ft.secret) + "\n")
+    os.chmod(path, 0o600)
+    section = {"client_id": ft.client_id, "secret_file": path, "token_url": ft.token_url,
+               "api_url": ft.api_url, "rome_codes": ["F1703", "A1203"], "backoff_ms": 50}
+    section.update(over)
+    d.settings["plugins"]["registry"]["france_travail"] = section
+    d.write_config(mode=0o600)
+    d.start()
+    d.structure = d.create("/v1/structures", tt.structure_body(siret=d.siret))["id"]
+    return d
+
+
+def ft_done(d):
+    tt.wait_for("the fiches", lambda: not status(d)["running"] and
+                not status(d)["france_travail"]["running"], timeout=30)
+    return status(d)["france_travail"]
+
+
+def test_france_travail__realm_in_query_token_cached_fiches_versioned(make_daemon, fake, ft):
+    d = with_ft(make_daemon, fake, ft)
+    sync(d)
+    s = ft_done(d)
+    assert (s["fetched"], s["changed"], s["errors"]) == (2, 2, 0), s
+    # One token for both fiches: asked with the realm in the query, the client in the body.
+    [(query, form)] = ft.token_requests
+    assert query == {"realm": "/partenaire"}, query
+    assert form["grant_type"] == "client_credentials" and form["client_secret"] == ft.secret
+    assert [r[2] for r in ft.api_requests] == [200, 200]
+    assert d.sql("SELECT code, version FROM registry_rome ORDER BY code") == [
+        ("A1203", 1), ("F1703", 1)]
+    comp = json.loads(d.sql("SELECT competences FROM registry_rome WHERE code = 'F1703'")[0][0])
+    assert {c["code"] for c in comp} == {"100001", "100002"}
+    # Again: the cached token, nothing changed; then the fiche changes: a new version.
+    sync(d)
+    s = ft_done(d)
+    assert len(ft.token_requests) == 1 and s["changed"] == 0, s
+    ft.fiches["F1703"] = fiche("F1703", "Maçonnerie", [("100001", "Monter un mur")])
+    sync(d)
+    s = ft_done(d)
+    assert s["changed"] == 1 and len(ft.token_requests) == 1, s
+    assert d.sql("SELECT version FROM registry_rome WHERE code = 'F1703'") == [(2,)]
+    events = [e for e in d.get("/v1/events?limit=500", who="admin").body["items"]
+              if e["type"] == "registry.rome_fiche_changed"]
+    assert [e["payload"] for e in events][-1] == {"code": "F1703", "version": 2}
+    assert len(events) == 3
+
+
+def test_france_travail__401_refreshed_once_expired_token_renewed(make_daemon, fake, ft):
+    d = with_ft(make_daemon, fake, ft)
+    sync(d)
+    ft_done(d)
+    # Revoked early: a 401, one new token, the fiche again; nothing lost.
+    ft.revoke()
+    sync(d)
+    s = ft_done(d)
+    assert s["errors"] == 0 and s["fetched"] == 2, s
+    assert len(ft.token_requests) == 2
+    assert [r[2] for r in ft.api_requests[2:]] == [401, 200, 200]
+    # Refused again and again: refreshed once per fiche, then given up, said.
+    orig = ft.get
+
+    def always_401(h):
+        ft.api_requests.append((None, None, 401))
+        return ft.answer(h, 401, {"message": "non"})
+    ft.get = always_401
+    n_api = len(ft.api_requests)
+    sync(d)
+    s = ft_done(d)
+    ft.get = orig
+    assert s["errors"] == 2 and "refused twice (401)" in s["last_error"], s
+    assert len(ft.api_requests) - n_api == 4  # two tries a fiche, no more
+
+
+def test_france_travail__short_lived_token_renewed_before_it_expires(make_daemon, fake, ft):
+    ft.expires_in = 2
+    d = with_ft(make_daemon, fake, ft, rome_codes=["F1703"])
+    sync(d)
+    ft_done(d)
+    time.sleep(2.2)  # past the token's life, on both sides
+    sync(d)
+    s = ft_done(d)
+    assert len(ft.token_requests) == 2 and s["errors"] == 0, s
+    assert all(r[2] == 200 for r in ft.api_requests)  # renewed before use, not after a 401
+
+
+def test_france_travail__wrong_secret__said_nothing_fetched(make_daemon, fake, ft):
+    d = with_ft(make_daemon, fake, ft, secret="not-the-secret")
+    sync(d)
+    s = ft_done(d)
+    assert "refused the client (401: invalid_client)" in s["last_error"], s
+    assert ft.api_requests == [] and s["fetched"] == 0

@@ -116,6 +116,32 @@ test_next__stays_under_the_base(void **state)
 	assert_false(reg_next_ok(b, "/api/v1/employee-records/?page=2"));
 }
 
+static void
+test_urlencode__form_values(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(reg_urlencode("/partenaire", out, sizeof(out)), 0);
+	assert_string_equal(out, "%2Fpartenaire");
+	assert_int_equal(reg_urlencode("api_rome v1&x=é", out, sizeof(out)), 0);
+	assert_string_equal(out, "api_rome%20v1%26x%3D%C3%A9");
+	assert_int_equal(reg_urlencode("abcdef", out, 6), -1);
+}
+
+static void
+test_rome_code_and_token_life(void **state)
+{
+	(void)state;
+	assert_true(reg_rome_code_ok("F1703"));
+	assert_false(reg_rome_code_ok("f1703"));
+	assert_false(reg_rome_code_ok("Z1703"));
+	assert_false(reg_rome_code_ok("F170"));
+	/* 1499 s: used until 60 s before; 20 s: until 18 s. */
+	assert_int_equal(reg_token_until(1000, 1499), 1000 + 1439 * 1000);
+	assert_int_equal(reg_token_until(0, 20), 18000);
+}
+
 int
 main(void)
 {
@@ -128,6 +154,8 @@ main(void)
 		cmocka_unit_test(test_rate__limit_in_window),
 		cmocka_unit_test(test_backoff__doubles_capped_with_jitter),
 		cmocka_unit_test(test_next__stays_under_the_base),
+		cmocka_unit_test(test_urlencode__form_values),
+		cmocka_unit_test(test_rome_code_and_token_life),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
