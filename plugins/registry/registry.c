@@ -74,6 +74,7 @@ struct registry {
 	char since[11]; /* what this pagination asks since= (empty: everything) */
 	char run_day[11]; /* the day the pagination began: the next since on success */
 	int attempts; /* failures in a row on the current page */
+	int throttled_in_row; /* 429s in a row */
 	int restarted; /* the pagination was restarted once (a page vanished) */
 	int64_t timer; /* a pending wait (rate limit, Retry-After, backoff) */
 	int64_t retry_until_ms; /* a Retry-After in force */
@@ -485,6 +486,7 @@ run_start(struct registry *x, const char *trigger, char *why, size_t whylen)
 	memset(&x->n, 0, sizeof(x->n));
 	x->last_error[0] = '\0';
 	x->attempts = 0;
+	x->throttled_in_row = 0;
 	x->restarted = 0;
 	x->since[0] = '\0';
 	day_of(t, x->run_day);
@@ -1014,6 +1016,12 @@ on_page(const struct tremplin_http_response *r, void *arg)
 		if (s > 3600)
 			s = 3600;
 		x->n.throttled++;
+		/* Told to wait again and again: the run stops and the next one resumes. */
+		if (++x->throttled_in_row > 10 * x->c.max_attempts) {
+			run_fail(x, "the registry kept answering 429 (%d times in a row)",
+			    x->throttled_in_row);
+			return;
+		}
 		x->retry_until_ms = x->host->now_ms(x->self) + s * 1000;
 		snprintf(x->last_error, sizeof(x->last_error),
 		    "the registry asked to wait %lld s (429)", (long long)s);
@@ -1066,6 +1074,7 @@ on_page(const struct tremplin_http_response *r, void *arg)
 		return;
 	}
 	x->attempts = 0;
+	x->throttled_in_row = 0;
 	/*
 	 * Where the run goes on: the next page, else the notifications' first;
 	 * written with the page, so a stop between them resumes right there.

@@ -35,9 +35,10 @@ PAGE = 20
 
 
 def make_pki(directory):
-    """ca.pem, server.pem, server.key in directory (tests/net/make-ca.sh)."""
-    subprocess.run(["sh", os.path.join(TOP, "tests", "net", "make-ca.sh"), directory],
-                   check=True, capture_output=True)
+    """ca.pem, server.pem, server.key in directory (tests/net/make-ca.sh); made once."""
+    if not os.path.exists(os.path.join(directory, "server.key")):
+        subprocess.run(["sh", os.path.join(TOP, "tests", "net", "make-ca.sh"), directory],
+                       check=True, capture_output=True)
     return os.path.join(directory, "ca.pem")
 
 
@@ -80,6 +81,7 @@ class FakeEmplois:
         self.fail_next = []
         self.vanish_after_page1 = False
         self.slow_s = 0.0  # every employee-records answer waits this long
+        self.slow_answer_s = 1.5  # a "slow" in fail_next: past a 1 s timeout
         self.lock = threading.Lock()
         self.blocked_until = 0.0  # the last 429's Retry-After end
         self.early = 0  # requests that came before a Retry-After had passed
@@ -171,7 +173,7 @@ class FakeEmplois:
         if self.fail_next:
             what = self.fail_next.pop(0)
             if what == "slow":
-                time.sleep(3)
+                time.sleep(self.slow_answer_s)
                 return self.answer(h, 200, {"count": 0, "next": None, "previous": None,
                                             "results": []})
             if what == "malformed":

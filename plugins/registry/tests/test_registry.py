@@ -34,9 +34,15 @@ def number():
     return "99999%07d" % next(_numbers)
 
 
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """One CA and server certificate for the module's fakes (made by the test, each run)."""
+    return str(tmp_path_factory.mktemp("pki"))
+
+
 @pytest.fixture
-def fake(tmp_path):
-    f = FakeEmplois(str(tmp_path / "pki"))
+def fake(pki):
+    f = FakeEmplois(pki)
     yield f
     f.close()
 
@@ -348,11 +354,11 @@ def test_limits__never_beyond_the_configured_rate(make_daemon, fake):
     # The fake allows 60 in its window; the plugin is told 4 per 2 s.
     fake.window = 2.0
     d = with_registry(make_daemon, fake, rate_employee_records=4, rate_window=2)
-    fake.records = new_records(d.siret, 20 * 9)
+    fake.records = new_records(d.siret, 20 * 6)
     run = sync(d)
-    assert run["counts"]["created"] == 180 and run["counts"]["throttled"] == 0, run
+    assert run["counts"]["created"] == 120 and run["counts"]["throttled"] == 0, run
     er = fake.er_requests()
-    assert len(er) == 9 and all(r[4] == 200 for r in er)
+    assert len(er) == 6 and all(r[4] == 200 for r in er)
     assert fake.max_in_window(2.0, er) <= 4
 
 
@@ -374,7 +380,7 @@ def test_429__retry_after_honoured_nothing_lost(make_daemon, fake):
 
 
 def test_5xx_timeout_malformed__backed_off_then_done(make_daemon, fake):
-    d = with_registry(make_daemon, fake, max_attempts=4)
+    d = with_registry(make_daemon, fake, max_attempts=4, timeout=1)
     fake.records = new_records(d.siret, 30)
     fake.fail_next = [502, "malformed", "slow"]
     run = sync(d)
