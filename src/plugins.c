@@ -1161,6 +1161,8 @@ record_write(struct tremplin_plugin *p, struct tremplin_request *r, const char *
 		return -1;
 	}
 	acting(p, r, &own);
+	/* The write's body is the plugin's object: check hooks read what was given from it. */
+	own.body = in;
 	if (res->person && !policy_personal_data(own.who.role)) {
 		input_error_set(e, 403, "forbidden", NULL, "the %s role reads no personal data",
 		    role_name(own.who.role));

@@ -96,6 +96,20 @@ static const struct view views[] = {
 	    /* Contract dates and who the referent is; that an exit review is planned. */
 	    .categories = (1u << CAT_IDENTITY) | (1u << CAT_REVIEW_META),
 	},
+	{
+	    /*
+	     * Every PASS IAE number with its holder and the holder's structure:
+	     * what a registry sync matches the national platform's records on
+	     * (SIRET, PASS number) without reading the tables itself.
+	     */
+	    .name = "pass_numbers.v1",
+	    .description = "every PASS IAE: pass_id, employee_id, number, structure_id",
+	    .sql =
+	        "SELECT p.id AS pass_id, p.employee_id, p.number, e.structure_id"
+	        " FROM passes p JOIN employees e ON e.id = p.employee_id ORDER BY p.id LIMIT 5001",
+	    .roles = CIP | COORD,
+	    .categories = (1u << CAT_IDENTITY) | (1u << CAT_PASS),
+	},
 };
 
 /* Views of plugins' own data, registered while they are loaded. */

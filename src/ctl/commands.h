@@ -43,5 +43,7 @@ int cmd_indicators(const struct ctl *, int, char **);
 int cmd_demo(const struct ctl *, int, char **);
 /* retention: --dry-run lists what would be purged, --confirm lets a held purge go. */
 int cmd_retention(const struct ctl *, int, char **);
+/* registry status|sync: the registry plugin's state, a run now (cmd_registry.c). */
+int cmd_registry(const struct ctl *, int, char **);
 
 #endif
