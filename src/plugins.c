@@ -650,10 +650,11 @@ add_view(struct tremplin_plugin *p, const struct tremplin_view *tv, char *err, s
 	const void *prev;
 	int ok;
 
-	if (tv->size != sizeof(*tv) || tv->name == NULL || strncmp(tv->name, p->name, n) != 0 ||
-	    tv->name[n] != '.' || strstr(tv->name, ".v") == NULL || tv->sql == NULL ||
-	    tv->nparams > 16 || tv->roles == 0 ||
-	    (tv->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0) {
+	/* A view declared before booleans was appended has the shorter size. */
+	if ((tv->size != sizeof(*tv) && tv->size != offsetof(struct tremplin_view, booleans)) ||
+	    tv->name == NULL || strncmp(tv->name, p->name, n) != 0 || tv->name[n] != '.' ||
+	    strstr(tv->name, ".v") == NULL || tv->sql == NULL || tv->nparams > 16 ||
+	    tv->roles == 0 || (tv->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0) {
 		snprintf(err, errlen,
 		    "view %s: a name \"%s.<what>.v<n>\", an SQL text, roles, at most 16 parameters",
 		    tv->name ? tv->name : "?", p->name);
@@ -704,6 +705,8 @@ add_view(struct tremplin_plugin *p, const struct tremplin_view *tv, char *err, s
 	v.params = params;
 	v.nparams = tv->nparams;
 	v.roles = tv->roles;
+	if (tv->size == sizeof(*tv))
+		v.booleans = tv->booleans;
 	if (view_add(&v, p) == -1) {
 		free(params);
 		snprintf(err, errlen, "view %s: the name is taken", tv->name);

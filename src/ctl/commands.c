@@ -90,6 +90,12 @@ const struct command commands[] = {
 	    .min_args = 1,
 	    .max_args = 2,
 	    .run = cmd_export },
+	{ .name = "skills",
+	    .usage = "load NAME",
+	    .help = "load a shipped referential of the skills plugin\n"
+	            "(savoir_etre, espaces_verts, rncp39794)",
+	    .max_args = -1,
+	    .run = cmd_skills },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

@@ -32,4 +32,7 @@ const struct command *command_find(const char *name);
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
 
+/* skills: the skills plugin's commands (cmd_skills.c). */
+int cmd_skills(const struct ctl *, int, char **);
+
 #endif

@@ -1,0 +1,64 @@
+/*
+ * The skills plugin's schema, as migrations: append only (a released
+ * migration is never edited), every name starts with skills_, and a table
+ * holding a declared record has one column per declared column, "id INTEGER
+ * PRIMARY KEY AUTOINCREMENT" first.
+ */
+#include "migrations.h"
+
+const struct tremplin_migration skills_migrations[] = {
+	{ 1,
+	    /* Referentials and their competences: nobody's, never deleted (evaluations name them). */
+	    "CREATE TABLE skills_referentials ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  code TEXT NOT NULL,"
+	    "  title TEXT NOT NULL,"
+	    "  version INTEGER NOT NULL,"
+	    "  source TEXT NOT NULL,"
+	    "  levels TEXT NOT NULL,"
+	    "  acquired_from INTEGER NOT NULL,"
+	    "  created_at TEXT NOT NULL,"
+	    "  UNIQUE (code, version));"
+	    "CREATE TABLE skills_competences ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  referential_id INTEGER NOT NULL REFERENCES skills_referentials (id),"
+	    "  block_code TEXT NOT NULL,"
+	    "  block_title TEXT NOT NULL,"
+	    "  code TEXT NOT NULL,"
+	    "  external_code TEXT,"
+	    "  title TEXT NOT NULL,"
+	    "  kind TEXT NOT NULL,"
+	    "  UNIQUE (referential_id, code));"
+	    /* A person's evaluations: append only, a correction names the entry it corrects. */
+	    "CREATE TABLE skills_evaluations ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL,"
+	    "  competence_id INTEGER NOT NULL,"
+	    "  level INTEGER NOT NULL,"
+	    "  evaluated_on TEXT NOT NULL,"
+	    "  evaluator_id INTEGER NOT NULL,"
+	    "  kind TEXT NOT NULL,"
+	    "  situation TEXT,"
+	    "  work_order_id INTEGER,"
+	    "  evidence TEXT,"
+	    "  comment TEXT,"
+	    "  corrects_id INTEGER,"
+	    "  created_by INTEGER,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE INDEX skills_evaluations_person ON skills_evaluations"
+	    "  (employee_id, competence_id, evaluated_on);"
+	    "CREATE INDEX skills_evaluations_corrects ON skills_evaluations (corrects_id);"
+	    /*
+	     * What the plugin needs of the kernel's contracts and files, kept from
+	     * their events through record_get (a plugin reads no kernel table):
+	     * who is under contract when, and their referent ETI.
+	     */
+	    "CREATE TABLE skills_contracts (contract_id INTEGER PRIMARY KEY,"
+	    "  employee_id INTEGER NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL,"
+	    "  ended_on TEXT);"
+	    "CREATE INDEX skills_contracts_person ON skills_contracts (employee_id);"
+	    "CREATE TABLE skills_people (employee_id INTEGER PRIMARY KEY,"
+	    "  referent_eti_id INTEGER);" },
+};
+
+const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

@@ -1,0 +1,1206 @@
+/*
+ * skills: referentials of competences, evaluations in work situations, a
+ * person's progression and the team matrix (issue 12).
+ *
+ *   referential, competence  records of nobody's (category skills): loaded
+ *                            whole by an import (JSON), never edited: a new
+ *                            version is a new referential, so evaluations
+ *                            made against the old one stay readable;
+ *   evaluation               a person's record (category evaluations),
+ *                            append only: a correction names the entry it
+ *                            corrects;
+ *   progression, matrix      hand-written reads of the evaluations, audited;
+ *   skills.acquired.v1,      views for site scripts and other plugins
+ *   skills.stale.v1          (CONTRACTS.md).
+ *
+ * The plugin reads no kernel table: who is under contract when, and who is
+ * their referent ETI, it keeps from the kernel's events (contract.*,
+ * employee.*) through record_get, in skills_contracts and skills_people.
+ *
+ * Configuration: plugins = { skills = { referentials_dir = "/etc/tremplin/skills" } }
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <tremplin/plugin.h>
+
+#include "migrations.h"
+#include "rules.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define REFERENTIAL_FILE_MAX (1024 * 1024)
+
+struct skills {
+	const struct tremplin_host *host;
+	struct tremplin_plugin *self;
+	char *dir; /* where load finds NAME.json */
+};
+
+/* ---- referentials: nobody's, category skills ---- */
+
+static const char *const sources[] = { "rome", "rncp", "transversal", "own", NULL };
+static const char *const kinds[] = { "savoir_faire", "savoir", "savoir_etre", NULL };
+
+static const struct tremplin_column referential_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "code",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 64 },
+	{ .name = "title",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 200 },
+	{ .name = "version",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .min = 1,
+	    .max = 1000 },
+	{ .name = "source",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .values = sources },
+	{ .name = "levels",
+	    .type = TREMPLIN_COL_NAMES,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills" },
+	{ .name = "acquired_from",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .min = 1,
+	    .max = SKILLS_LEVELS_MAX },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+static const struct tremplin_filter referential_filters[] = {
+	{ .name = "code", .column = "code", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "source", .column = "source", .op = TREMPLIN_FILTER_EQ },
+};
+
+static int
+referential_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct skills *s = arg;
+	json_t *levels = json_object_get(obj, "levels");
+	const char *why;
+	size_t i;
+	json_t *l;
+
+	(void)req, (void)before;
+	why = skills_scale_error(
+	    json_array_size(levels), json_integer_value(json_object_get(obj, "acquired_from")));
+	if (why != NULL)
+		return s->host->error(e, 422,
+		    json_array_size(levels) < SKILLS_LEVELS_MIN ||
+		            json_array_size(levels) > SKILLS_LEVELS_MAX
+		        ? "levels"
+		        : "acquired_from",
+		    "%s", why);
+	json_array_foreach (levels, i, l)
+		if (json_string_length(l) == 0 || json_string_length(l) > 64)
+			return s->host->error(
+			    e, 422, "levels", "a level's name has 1 to 64 characters");
+	return 0;
+}
+
+static const struct tremplin_record referential = {
+	.size = sizeof(struct tremplin_record),
+	.name = "referential",
+	.plural = "referentials",
+	.table = "skills_referentials",
+	.columns = referential_columns,
+	.ncolumns = sizeof(referential_columns) / sizeof(referential_columns[0]),
+	.owner = TREMPLIN_OWNER_NONE,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
+	.journal = TREMPLIN_JOURNAL_ROW,
+	.filters = referential_filters,
+	.nfilters = sizeof(referential_filters) / sizeof(referential_filters[0]),
+	.check = referential_check,
+};
+
+static const struct tremplin_column competence_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "referential_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "block_code",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 64 },
+	{ .name = "block_title",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 200 },
+	{ .name = "code",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 64 },
+	{ .name = "external_code",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 64 },
+	{ .name = "title",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .max = 200 },
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "skills",
+	    .values = kinds },
+};
+
+static const struct tremplin_filter competence_filters[] = {
+	{ .name = "kind", .column = "kind", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "block_code", .column = "block_code", .op = TREMPLIN_FILTER_EQ },
+};
+
+static const struct tremplin_record competence = {
+	.size = sizeof(struct tremplin_record),
+	.name = "competence",
+	.plural = "competences",
+	.table = "skills_competences",
+	.columns = competence_columns,
+	.ncolumns = sizeof(competence_columns) / sizeof(competence_columns[0]),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "referential",
+	.parent_col = "referential_id",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
+	.journal = TREMPLIN_JOURNAL_ROW,
+	.filters = competence_filters,
+	.nfilters = sizeof(competence_filters) / sizeof(competence_filters[0]),
+};
+
+/* ---- evaluations: a person's, category evaluations, append only ---- */
+
+static const char *const evaluation_kinds[] = { "evaluation", "self_evaluation", NULL };
+
+static const struct tremplin_column evaluation_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "competence_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .ref = "competence" },
+	{ .name = "level",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .min = 1,
+	    .max = SKILLS_LEVELS_MAX },
+	{ .name = "evaluated_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "evaluations" },
+	{ .name = "evaluator_id",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "evaluations" },
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .values = evaluation_kinds,
+	    .def = "\"evaluation\"" },
+	{ .name = "situation",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .max = 500 },
+	{ .name = "work_order_id",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .min = 1,
+	    .max = 9e15 },
+	{ .name = "evidence",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .max = 2000 },
+	{ .name = "comment",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .max = 2000 },
+	/* An evaluation of the same person and competence (the check hook: no ref to itself). */
+	{ .name = "corrects_id",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "evaluations",
+	    .min = 1,
+	    .max = 9e15 },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "evaluations" },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+static const struct tremplin_filter evaluation_filters[] = {
+	{ .name = "competence_id", .column = "competence_id", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "from", .column = "evaluated_on", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "evaluated_on", .op = TREMPLIN_FILTER_TO },
+	{ .name = "kind", .column = "kind", .op = TREMPLIN_FILTER_EQ },
+};
+
+static void
+today(struct skills *s, char *buf, size_t size)
+{
+	time_t t = (time_t)(s->host->now_ms(s->self) / 1000);
+	struct tm tm;
+
+	/* The workshop's day is Europe/Paris's; the daemon runs in its zone. */
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d", &tm);
+}
+
+/* The size of the scale and the kind of a competence; 0 when it is absent. */
+static size_t
+competence_scale(struct skills *s, int64_t competence_id, char *kind, size_t kindlen)
+{
+	static const char sql[] = "SELECT json_array_length(r.levels), c.kind"
+	                          " FROM skills_competences c"
+	                          " JOIN skills_referentials r ON r.id = c.referential_id"
+	                          " WHERE c.id = ?1";
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	size_t n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, competence_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = (size_t)sqlite3_column_int64(st, 0);
+		snprintf(kind, kindlen, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	s->host->stmt_done(st);
+	return n;
+}
+
+/* The start of the person's first contract, as the kernel's events told it. */
+static int
+first_contract(struct skills *s, int64_t employee_id, char *buf, size_t size)
+{
+	static const char sql[] =
+	    "SELECT min(start_date) FROM skills_contracts WHERE employee_id = ?1";
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	int found = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, employee_id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	s->host->stmt_done(st);
+	return found;
+}
+
+/* The role of an active staff account ("eti"...), from the staff view. */
+static int
+staff_role(struct skills *s, struct tremplin_request *req, int64_t id, char *role, size_t size)
+{
+	json_t *rows = NULL, *row;
+	char err[256];
+	size_t i;
+	int found = 0;
+
+	if (s->host->view(s->self, req, "staff.v1", NULL, &rows, err, sizeof(err)) != 0)
+		return 0;
+	json_array_foreach (rows, i, row)
+		if (json_integer_value(json_object_get(row, "id")) == id) {
+			snprintf(role, size, "%s", json_string_value(json_object_get(row, "role")));
+			found = 1;
+			break;
+		}
+	json_decref(rows);
+	return found;
+}
+
+static int
+evaluation_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct skills *s = arg;
+	int64_t employee = json_integer_value(json_object_get(obj, "employee_id"));
+	int64_t comp = json_integer_value(json_object_get(obj, "competence_id"));
+	json_t *wo = json_object_get(obj, "work_order_id");
+	json_t *corrects = json_object_get(obj, "corrects_id");
+	char kind[32] = "", day[11], first[11], role[32] = "";
+	const char *why;
+	size_t n;
+
+	(void)before;
+	if ((n = competence_scale(s, comp, kind, sizeof(kind))) == 0)
+		return s->host->error(e, 422, "competence_id", "no such competence");
+	if ((why = skills_level_error(json_integer_value(json_object_get(obj, "level")), n)))
+		return s->host->error(e, 422, "level", "%s (1 to %zu)", why, n);
+	today(s, day, sizeof(day));
+	why = skills_date_error(json_string_value(json_object_get(obj, "evaluated_on")), day,
+	    first_contract(s, employee, first, sizeof(first)) ? first : NULL);
+	if (why != NULL)
+		return s->host->error(e, 422, "evaluated_on", "%s", why);
+	/* An ETI evaluates; a CIP may evaluate savoir-être professionnel. */
+	if (!staff_role(s, req, json_integer_value(json_object_get(obj, "evaluator_id")), role,
+	        sizeof(role)) ||
+	    !(strcmp(role, "eti") == 0 ||
+	        (strcmp(role, "cip") == 0 && strcmp(kind, "savoir_etre") == 0)))
+		return s->host->error(
+		    e, 422, "evaluator_id", "the evaluator is an ETI, or a CIP for savoir-être");
+	if (json_is_integer(corrects)) {
+		static const char sql[] =
+		    "SELECT employee_id, competence_id FROM skills_evaluations"
+		    " WHERE id = ?1";
+		sqlite3_stmt *st = s->host->stmt(s->self, sql);
+		int same = 0;
+		if (st == NULL)
+			return s->host->error(e, 500, NULL, "cannot read the evaluations");
+		sqlite3_bind_int64(st, 1, json_integer_value(corrects));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			same = sqlite3_column_int64(st, 0) == employee &&
+			    sqlite3_column_int64(st, 1) == comp;
+		s->host->stmt_done(st);
+		if (!same)
+			return s->host->error(e, 422, "corrects_id",
+			    "a correction names an evaluation of the same person and competence");
+	}
+	if (json_is_integer(wo)) {
+		json_t *rows = NULL, *params = json_pack("{s:I}", "id", json_integer_value(wo));
+		char err[256];
+		int rc = s->host->view(
+		    s->self, req, "production.work_orders.v1", params, &rows, err, sizeof(err));
+		size_t found = rc == 0 ? json_array_size(rows) : 0;
+		json_decref(params);
+		json_decref(rows);
+		if (rc != 0)
+			return s->host->error(e, 422, "work_order_id",
+			    "work orders are not known here (the production plugin is not loaded)");
+		if (found == 0)
+			return s->host->error(e, 422, "work_order_id", "no such work order");
+	}
+	return 0;
+}
+
+static const struct tremplin_record evaluation = {
+	.size = sizeof(struct tremplin_record),
+	.name = "evaluation",
+	.plural = "evaluations",
+	.table = "skills_evaluations",
+	.columns = evaluation_columns,
+	.ncolumns = sizeof(evaluation_columns) / sizeof(evaluation_columns[0]),
+	.owner = TREMPLIN_OWNER_PERSON,
+	/* Append only: no PATCH, no DELETE; a correction is a new entry. */
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE,
+	.filters = evaluation_filters,
+	.nfilters = sizeof(evaluation_filters) / sizeof(evaluation_filters[0]),
+	.check = evaluation_check,
+};
+
+/* ---- views ---- */
+
+/*
+ * The current evaluation of each competence: the latest by date (then by
+ * entry) of the evaluations no later entry corrects; self-evaluations
+ * are the person's view and not a level reached.
+ */
+#define CURRENT_SQL                                                                                \
+	"WITH cur AS (SELECT e.*, row_number() OVER (PARTITION BY e.competence_id"                 \
+	" ORDER BY e.evaluated_on DESC, e.id DESC) AS rn FROM skills_evaluations e"                \
+	" WHERE e.employee_id = :employee_id AND e.kind = 'evaluation'"                            \
+	" AND NOT EXISTS (SELECT 1 FROM skills_evaluations x WHERE x.corrects_id = e.id))"
+
+static const struct tremplin_view_param acquired_params[] = {
+	{ .name = "employee_id",
+	    .type = TREMPLIN_VIEW_INT,
+	    .required = 1,
+	    .min = 1,
+	    .max = 9000000000000000000LL },
+};
+static const char *const evaluations_categories[] = { "evaluations", NULL };
+static const char *const acquired_booleans[] = { "acquired", NULL };
+static const struct tremplin_view acquired_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "skills.acquired.v1",
+	.description = "a person's current level per competence: code, competence_id, level,"
+	               " acquired, evaluated_on",
+	.sql = CURRENT_SQL " SELECT coalesce(c.external_code, c.code) AS code,"
+	                   " c.id AS competence_id, cur.level, cur.level >= r.acquired_from AS"
+	                   " acquired, cur.evaluated_on, cur.employee_id"
+	                   " FROM cur JOIN skills_competences c ON c.id = cur.competence_id"
+	                   " JOIN skills_referentials r ON r.id = c.referential_id"
+	                   " WHERE cur.rn = 1 ORDER BY c.id",
+	.params = acquired_params,
+	.nparams = 1,
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = evaluations_categories,
+	.booleans = acquired_booleans,
+};
+
+static const struct tremplin_view_param stale_params[] = {
+	{ .name = "date", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+	{ .name = "weeks", .type = TREMPLIN_VIEW_INT, .required = 1, .min = 1, .max = 104 },
+};
+/*
+ * People under a contract on :date whose last evaluation (or, never
+ * evaluated, the start of that contract) is more than :weeks weeks old.
+ */
+static const struct tremplin_view stale_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "skills.stale.v1",
+	.description = "people under contract with no evaluation for :weeks weeks before :date:"
+	               " employee_id, last_evaluated_on, referent_eti_id",
+	.sql = "SELECT employee_id, last_evaluated_on, referent_eti_id FROM ("
+	       " SELECT c.employee_id, max(c.start_date) AS since,"
+	       "  (SELECT max(e.evaluated_on) FROM skills_evaluations e"
+	       "   WHERE e.employee_id = c.employee_id AND e.evaluated_on <= :date)"
+	       "   AS last_evaluated_on,"
+	       "  (SELECT p.referent_eti_id FROM skills_people p"
+	       "   WHERE p.employee_id = c.employee_id) AS referent_eti_id"
+	       " FROM skills_contracts c"
+	       " WHERE c.start_date <= :date AND coalesce(c.ended_on, c.end_date) >= :date"
+	       " GROUP BY c.employee_id)"
+	       " WHERE coalesce(last_evaluated_on, since) < date(:date, printf('-%d days', :weeks "
+	       "* 7))"
+	       " ORDER BY employee_id",
+	.params = stale_params,
+	.nparams = 2,
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = evaluations_categories,
+};
+
+/* ---- the kernel's contracts and files, kept from their events ---- */
+
+static int
+exec_bind2(struct skills *s, const char *sql, int64_t a, int64_t b, int nb)
+{
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, a);
+	if (nb > 1)
+		sqlite3_bind_int64(st, 2, b);
+	rc = sqlite3_step(st);
+	s->host->stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+on_contract(const struct tremplin_event *ev, void *arg)
+{
+	static const char upsert[] =
+	    "INSERT INTO skills_contracts (contract_id, employee_id, start_date, end_date, "
+	    "ended_on)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (contract_id) DO UPDATE SET"
+	    " employee_id = ?2, start_date = ?3, end_date = ?4, ended_on = ?5";
+	struct skills *s = arg;
+	int64_t id = json_integer_value(json_object_get(ev->payload, "id"));
+	struct tremplin_error err = { 0 };
+	json_t *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (id <= 0 || strncmp(ev->type, "contract.", 9) != 0)
+		return TREMPLIN_EVENT_DONE;
+	if ((c = s->host->record_get(s->self, NULL, "contract", id, &err)) == NULL) {
+		if (err.status == 404)
+			return exec_bind2(s, "DELETE FROM skills_contracts WHERE contract_id = ?1",
+			           id, 0, 1) == 0
+			    ? TREMPLIN_EVENT_DONE
+			    : TREMPLIN_EVENT_FAILED;
+		return TREMPLIN_EVENT_FAILED;
+	}
+	if ((st = s->host->stmt(s->self, upsert)) == NULL) {
+		json_decref(c);
+		return TREMPLIN_EVENT_FAILED;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(c, "employee_id")));
+	sqlite3_bind_text(
+	    st, 3, json_string_value(json_object_get(c, "start_date")), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(
+	    st, 4, json_string_value(json_object_get(c, "end_date")), -1, SQLITE_TRANSIENT);
+	if (json_is_string(json_object_get(c, "ended_on")))
+		sqlite3_bind_text(
+		    st, 5, json_string_value(json_object_get(c, "ended_on")), -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	s->host->stmt_done(st);
+	json_decref(c);
+	return rc == SQLITE_DONE ? TREMPLIN_EVENT_DONE : TREMPLIN_EVENT_FAILED;
+}
+
+static int
+forget_person(struct skills *s, int64_t id)
+{
+	return exec_bind2(s, "DELETE FROM skills_people WHERE employee_id = ?1", id, 0, 1) == 0 &&
+	        exec_bind2(s, "DELETE FROM skills_contracts WHERE employee_id = ?1", id, 0, 1) == 0
+	    ? TREMPLIN_EVENT_DONE
+	    : TREMPLIN_EVENT_FAILED;
+}
+
+static int
+on_employee(const struct tremplin_event *ev, void *arg)
+{
+	struct skills *s = arg;
+	int64_t id = json_integer_value(json_object_get(ev->payload, "id"));
+	struct tremplin_error err = { 0 };
+	json_t *emp, *eti;
+	int rc;
+
+	if (id <= 0)
+		return TREMPLIN_EVENT_DONE;
+	/* Erased or purged: what the plugin kept of the file goes with it. */
+	if (strcmp(ev->type, "employee.erased") == 0 || strcmp(ev->type, "employee.purged") == 0)
+		return forget_person(s, id);
+	if (strcmp(ev->type, "employee.created") != 0 && strcmp(ev->type, "employee.updated") != 0)
+		return TREMPLIN_EVENT_DONE;
+	if ((emp = s->host->record_get(s->self, NULL, "employee", id, &err)) == NULL)
+		return err.status == 404 ? forget_person(s, id) : TREMPLIN_EVENT_FAILED;
+	eti = json_object_get(emp, "referent_eti_id");
+	rc = exec_bind2(s,
+	    "INSERT INTO skills_people (employee_id, referent_eti_id) VALUES (?1, nullif(?2, 0))"
+	    " ON CONFLICT (employee_id) DO UPDATE SET referent_eti_id = nullif(?2, 0)",
+	    id, json_is_integer(eti) ? json_integer_value(eti) : 0, 2);
+	json_decref(emp);
+	return rc == 0 ? TREMPLIN_EVENT_DONE : TREMPLIN_EVENT_FAILED;
+}
+
+/* ---- import, load and export of a referential ---- */
+
+struct import {
+	struct skills *s;
+	struct tremplin_request *req;
+	json_t *doc;
+	int64_t id;
+	struct tremplin_error err;
+	char field[160];
+};
+
+static int
+import_fail(struct import *im, int status, const char *field, const char *why)
+{
+	im->err.status = status;
+	im->err.code = status == 409 ? "conflict" : "validation_failed";
+	snprintf(im->field, sizeof(im->field), "%s", field ? field : "");
+	snprintf(im->err.message, sizeof(im->err.message), "%s", why);
+	return -1;
+}
+
+/* The host's error on a competence, its field named by its place in the document. */
+static int
+import_from_host(struct import *im, const char *where)
+{
+	int n = snprintf(im->field, sizeof(im->field), "%s%s%s", where,
+	    im->err.field[0] && where[0] ? "." : "", im->err.field);
+
+	if (n < 0 || (size_t)n >= sizeof(im->field))
+		im->field[sizeof(im->field) - 1] = '\0';
+	return -1;
+}
+
+static int
+import_txn(void *arg)
+{
+	static const char exists[] =
+	    "SELECT 1 FROM skills_referentials WHERE code = ?1 AND version = ?2";
+	struct import *im = arg;
+	struct skills *s = im->s;
+	const json_t *blocks = json_object_get(im->doc, "blocks");
+	json_t *head = json_object(), *v, *levels = json_object_get(im->doc, "levels");
+	const char *k;
+	size_t i, j, total = 0;
+	sqlite3_stmt *st;
+	int dup = 0;
+
+	json_object_foreach (im->doc, k, v)
+		if (strcmp(k, "blocks") != 0)
+			json_object_set(head, k, v);
+	/* Absent, a competence is acquired from the level before the last (of 4: "acquis"). */
+	if (json_object_get(head, "acquired_from") == NULL && json_is_array(levels))
+		json_object_set_new(head, "acquired_from",
+		    json_integer(
+		        json_array_size(levels) > 2 ? (json_int_t)json_array_size(levels) - 1 : 2));
+	if (json_is_string(json_object_get(head, "code")) &&
+	    json_is_integer(json_object_get(head, "version")) &&
+	    (st = s->host->stmt(s->self, exists)) != NULL) {
+		sqlite3_bind_text(
+		    st, 1, json_string_value(json_object_get(head, "code")), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(head, "version")));
+		dup = sqlite3_step(st) == SQLITE_ROW;
+		s->host->stmt_done(st);
+	}
+	if (dup) {
+		json_decref(head);
+		return import_fail(im, 409, "version",
+		    "this version of the referential exists: a change is a new version");
+	}
+	im->id = s->host->record_create(s->self, im->req, "referential", 0, head, &im->err);
+	json_decref(head);
+	if (im->id <= 0)
+		return import_from_host(im, "");
+	if (!json_is_array(blocks) || json_array_size(blocks) == 0)
+		return import_fail(im, 422, "blocks", "a referential has at least one block");
+	for (i = 0; i < json_array_size(blocks); i++) {
+		const json_t *b = json_array_get(blocks, i);
+		const json_t *comps = json_object_get(b, "competences");
+		char where[64];
+		snprintf(where, sizeof(where), "blocks[%zu]", i);
+		if (!json_is_object(b) || !json_is_string(json_object_get(b, "code")) ||
+		    !json_is_string(json_object_get(b, "title")))
+			return import_fail(im, 422, where, "a block has a code and a title");
+		if (!json_is_array(comps) || json_array_size(comps) == 0) {
+			snprintf(where, sizeof(where), "blocks[%zu].competences", i);
+			return import_fail(im, 422, where, "a block has at least one competence");
+		}
+		for (j = 0; j < json_array_size(comps); j++) {
+			const json_t *c = json_array_get(comps, j);
+			json_t *row;
+			snprintf(where, sizeof(where), "blocks[%zu].competences[%zu]", i, j);
+			if (!json_is_object(c))
+				return import_fail(im, 422, where, "a competence is an object");
+			row = json_deep_copy(c);
+			json_object_set(row, "block_code", json_object_get(b, "code"));
+			json_object_set(row, "block_title", json_object_get(b, "title"));
+			if (s->host->record_create(
+			        s->self, im->req, "competence", im->id, row, &im->err) <= 0) {
+				json_decref(row);
+				return import_from_host(im, where);
+			}
+			json_decref(row);
+			total++;
+		}
+	}
+	(void)total;
+	return 0;
+}
+
+/* Import doc (a referential in the export's shape) in one transaction; replies. */
+static void
+import_and_reply(struct skills *s, struct tremplin_request *req, json_t *doc)
+{
+	struct import im = { .s = s, .req = req, .doc = doc };
+	struct tremplin_error e = { 0 };
+	json_t *out;
+
+	if (s->host->transaction(s->self, import_txn, &im) != 0) {
+		int status = im.err.status ? im.err.status : 500;
+		s->host->reply_error(req, status,
+		    im.err.code ? im.err.code : (status == 422 ? "validation_failed" : "internal"),
+		    im.field[0] ? im.field : NULL, "%s",
+		    im.err.message[0] ? im.err.message : "the referential was not imported");
+		return;
+	}
+	if ((out = s->host->record_get(s->self, req, "referential", im.id, &e)) == NULL) {
+		s->host->reply_error(req, 500, "internal", NULL, "the referential cannot be read");
+		return;
+	}
+	{
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/v1/skills/referentials/%lld", (long long)im.id);
+		s->host->reply_header(req, "Location", loc);
+	}
+	s->host->reply(req, 201, out);
+}
+
+/* POST /v1/skills/referentials/import: a referential in the export's JSON shape. */
+static void
+post_import(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+
+	import_and_reply(s, req, s->host->request_body(req));
+}
+
+/* POST /v1/skills/referentials/load {"name"}: one of the shipped referentials. */
+static void
+post_load(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+	json_t *body = s->host->request_body(req), *doc;
+	const char *name = json_string_value(json_object_get(body, "name"));
+	json_error_t jerr;
+	char path[1024];
+	FILE *f;
+	char *buf;
+	size_t n;
+	int len;
+
+	if (!skills_valid_name(name) || json_object_size(body) != 1) {
+		s->host->reply_error(req, 422, "validation_failed", "name",
+		    "name: a referential's file name ([a-z0-9_-], without .json), alone");
+		return;
+	}
+	len = snprintf(path, sizeof(path), "%s/%s.json", s->dir, name);
+	if (len < 0 || (size_t)len >= sizeof(path)) {
+		s->host->reply_error(req, 422, "validation_failed", "name", "name: too long");
+		return;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		s->host->reply_error(
+		    req, 404, "not_found", "name", "no referential named %s", name);
+		return;
+	}
+	if ((buf = malloc(REFERENTIAL_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		s->host->reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	n = fread(buf, 1, REFERENTIAL_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > REFERENTIAL_FILE_MAX) {
+		free(buf);
+		s->host->reply_error(req, 500, "internal", NULL, "%s.json is over 1 MB", name);
+		return;
+	}
+	doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	if (!json_is_object(doc)) {
+		s->host->log(
+		    s->self, TREMPLIN_LOG_WARNING, "%s: line %d: %s", path, jerr.line, jerr.text);
+		json_decref(doc);
+		s->host->reply_error(
+		    req, 500, "internal", NULL, "%s.json is not a JSON object", name);
+		return;
+	}
+	import_and_reply(s, req, doc);
+	json_decref(doc);
+}
+
+/* GET /v1/skills/referentials/{id}/export: the referential in the import's shape. */
+static void
+get_export(struct tremplin_request *req, void *arg)
+{
+	static const char sql[] = "SELECT block_code, block_title, code, external_code, title, kind"
+	                          " FROM skills_competences WHERE referential_id = ?1 ORDER BY id";
+	struct skills *s = arg;
+	int64_t id = s->host->request_id(req, 0);
+	struct tremplin_error e = { 0 };
+	json_t *ref = s->host->record_get(s->self, req, "referential", id, &e), *blocks,
+	       *block = NULL;
+	const char *drop[] = { "id", "created_at" };
+	sqlite3_stmt *st;
+
+	if (ref == NULL) {
+		s->host->reply_error(req, e.status ? e.status : 404, e.code ? e.code : "not_found",
+		    NULL, "%s", e.message[0] ? e.message : "no such referential");
+		return;
+	}
+	for (size_t i = 0; i < 2; i++)
+		json_object_del(ref, drop[i]);
+	if ((st = s->host->stmt(s->self, sql)) == NULL) {
+		json_decref(ref);
+		s->host->reply_error(req, 500, "internal", NULL, "cannot read the competences");
+		return;
+	}
+	blocks = json_array();
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *bcode = (const char *)sqlite3_column_text(st, 0);
+		json_t *c;
+		if (block == NULL ||
+		    strcmp(json_string_value(json_object_get(block, "code")), bcode) != 0) {
+			block = json_pack("{s:s, s:s, s:[]}", "code", bcode, "title",
+			    (const char *)sqlite3_column_text(st, 1), "competences");
+			json_array_append_new(blocks, block);
+		}
+		c = json_pack("{s:s, s:s, s:s}", "code", (const char *)sqlite3_column_text(st, 2),
+		    "title", (const char *)sqlite3_column_text(st, 4), "kind",
+		    (const char *)sqlite3_column_text(st, 5));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			json_object_set_new(c, "external_code",
+			    json_string((const char *)sqlite3_column_text(st, 3)));
+		json_array_append_new(json_object_get(block, "competences"), c);
+	}
+	s->host->stmt_done(st);
+	json_object_set_new(ref, "blocks", blocks);
+	s->host->reply(req, 200, ref);
+}
+
+/* ---- a person's progression and the team matrix ---- */
+
+static const char *const read_categories[] = { "evaluations", NULL };
+
+/* The caller may read the person's evaluations: else replied (404/403) and 0. */
+static int
+may_read(struct skills *s, struct tremplin_request *req, int64_t employee_id)
+{
+	struct tremplin_access a;
+
+	if (s->host->access(req, employee_id, &a) != 0) {
+		s->host->reply_error(
+		    req, 404, "not_found", NULL, "no employee %lld", (long long)employee_id);
+		return 0;
+	}
+	if (!s->host->can_read(&a, "evaluations")) {
+		s->host->reply_error(req, 403, "forbidden", NULL,
+		    "your role may not read this person's evaluations");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * GET /v1/skills/employees/{id}/progression: per competence evaluated, the
+ * current level (with its name and whether it is acquired), the trend since
+ * the evaluation before, and the history (corrected entries marked).
+ */
+static void
+get_progression(struct tremplin_request *req, void *arg)
+{
+	static const char sql[] =
+	    "SELECT e.id, e.competence_id, e.level, e.evaluated_on, e.evaluator_id, e.kind,"
+	    " e.corrects_id, EXISTS (SELECT 1 FROM skills_evaluations x WHERE x.corrects_id = "
+	    "e.id),"
+	    " c.code, c.external_code, c.title, c.kind, r.id, r.code, r.version, r.levels,"
+	    " r.acquired_from, e.situation"
+	    " FROM skills_evaluations e JOIN skills_competences c ON c.id = e.competence_id"
+	    " JOIN skills_referentials r ON r.id = c.referential_id"
+	    " WHERE e.employee_id = ?1 ORDER BY e.competence_id, e.evaluated_on, e.id";
+	struct skills *s = arg;
+	int64_t who = s->host->request_id(req, 0);
+	json_t *items = json_array(), *cur = NULL;
+	sqlite3_stmt *st;
+	long long prev_level = 0, last_level = 0;
+	int has_prev = 0, has_last = 0;
+
+	if (!may_read(s, req, who)) {
+		json_decref(items);
+		return;
+	}
+	if ((st = s->host->stmt(s->self, sql)) == NULL) {
+		json_decref(items);
+		s->host->reply_error(req, 500, "internal", NULL, "cannot read the evaluations");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, who);
+	for (int rc = sqlite3_step(st);; rc = sqlite3_step(st)) {
+		int64_t comp = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : -1;
+		/* Close the competence before: its current level and trend. */
+		if (cur != NULL &&
+		    comp != json_integer_value(json_object_get(cur, "competence_id"))) {
+			json_t *levels = json_object_get(cur, "levels");
+			if (has_last) {
+				json_object_set_new(cur, "level", json_integer(last_level));
+				json_object_set_new(cur, "level_name",
+				    json_copy(json_array_get(levels, (size_t)last_level - 1)));
+				json_object_set_new(cur, "acquired",
+				    json_boolean(last_level >=
+				        json_integer_value(json_object_get(cur, "acquired_from"))));
+				json_object_set_new(cur, "trend",
+				    json_string(skills_trend(prev_level, last_level, has_prev)));
+			} else {
+				json_object_set_new(cur, "level", json_null());
+				json_object_set_new(cur, "trend", json_null());
+			}
+			cur = NULL;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (cur == NULL) {
+			json_error_t jerr;
+			cur = json_pack(
+			    "{s:I, s:s, s:s?, s:s, s:s, s:{s:I, s:s, s:I}, s:o, s:I, s:[]}",
+			    "competence_id", (json_int_t)comp, "code",
+			    (const char *)sqlite3_column_text(st, 8), "external_code",
+			    (const char *)sqlite3_column_text(st, 9), "title",
+			    (const char *)sqlite3_column_text(st, 10), "kind",
+			    (const char *)sqlite3_column_text(st, 11), "referential", "id",
+			    (json_int_t)sqlite3_column_int64(st, 12), "code",
+			    (const char *)sqlite3_column_text(st, 13), "version",
+			    (json_int_t)sqlite3_column_int64(st, 14), "levels",
+			    json_loads((const char *)sqlite3_column_text(st, 15), 0, &jerr),
+			    "acquired_from", (json_int_t)sqlite3_column_int64(st, 16), "history");
+			json_array_append_new(items, cur);
+			has_prev = has_last = 0;
+		}
+		int corrected = sqlite3_column_int(st, 7);
+		const char *kind = (const char *)sqlite3_column_text(st, 5);
+		json_t *h = json_pack("{s:I, s:I, s:s, s:I, s:s, s:b}", "id",
+		    (json_int_t)sqlite3_column_int64(st, 0), "level",
+		    (json_int_t)sqlite3_column_int64(st, 2), "evaluated_on",
+		    (const char *)sqlite3_column_text(st, 3), "evaluator_id",
+		    (json_int_t)sqlite3_column_int64(st, 4), "kind", kind, "corrected", corrected);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			json_object_set_new(
+			    h, "corrects_id", json_integer(sqlite3_column_int64(st, 6)));
+		if (sqlite3_column_type(st, 17) != SQLITE_NULL)
+			json_object_set_new(
+			    h, "situation", json_string((const char *)sqlite3_column_text(st, 17)));
+		json_array_append_new(json_object_get(cur, "history"), h);
+		/* The level reached: evaluations no later entry corrects, in date order. */
+		if (!corrected && strcmp(kind, "evaluation") == 0) {
+			prev_level = last_level;
+			has_prev = has_last;
+			last_level = sqlite3_column_int64(st, 2);
+			has_last = 1;
+		}
+	}
+	s->host->stmt_done(st);
+	s->host->audit(s->self, req, "read", who, "skills_evaluations", read_categories);
+	s->host->reply(
+	    req, 200, json_pack("{s:I, s:o}", "employee_id", (json_int_t)who, "items", items));
+}
+
+/*
+ * GET /v1/skills/matrix?referential_id=N[&eti_id=M]: people × competences
+ * with current levels, for a team (the people under contract today whose
+ * referent ETI is eti_id; everyone under contract without it), shaped for a
+ * table: competences in order, one row per person with a cell per competence.
+ */
+static void
+get_matrix(struct tremplin_request *req, void *arg)
+{
+	static const char comps_sql[] = "SELECT id, block_code, code, external_code, title, kind"
+	                                " FROM skills_competences WHERE referential_id = ?1"
+	                                " ORDER BY id";
+	static const char people_sql[] =
+	    "SELECT DISTINCT c.employee_id FROM skills_contracts c"
+	    " LEFT JOIN skills_people p ON p.employee_id = c.employee_id"
+	    " WHERE c.start_date <= ?1 AND coalesce(c.ended_on, c.end_date) >= ?1"
+	    " AND (?2 IS NULL OR p.referent_eti_id = ?2) ORDER BY c.employee_id";
+	static const char cells_sql[] =
+	    "SELECT competence_id, level, evaluated_on FROM ("
+	    " SELECT e.competence_id, e.level, e.evaluated_on, row_number() OVER (PARTITION BY"
+	    "  e.competence_id ORDER BY e.evaluated_on DESC, e.id DESC) AS rn"
+	    " FROM skills_evaluations e JOIN skills_competences c ON c.id = e.competence_id"
+	    " WHERE e.employee_id = ?1 AND c.referential_id = ?2 AND e.kind = 'evaluation'"
+	    " AND NOT EXISTS (SELECT 1 FROM skills_evaluations x WHERE x.corrects_id = e.id))"
+	    " WHERE rn = 1";
+	struct skills *s = arg;
+	const char *rq = s->host->request_query(req, "referential_id");
+	const char *eq = s->host->request_query(req, "eti_id");
+	struct tremplin_error e = { 0 };
+	char *end, day[11];
+	long long rid = rq ? strtoll(rq, &end, 10) : 0, eti = 0;
+	json_t *ref, *comps, *people, *ids;
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (rq == NULL || *end != '\0' || rid <= 0) {
+		s->host->reply_error(req, 400, "bad_request", "referential_id",
+		    "referential_id: a referential's id is required");
+		return;
+	}
+	if (eq != NULL && ((eti = strtoll(eq, &end, 10)) <= 0 || *end != '\0')) {
+		s->host->reply_error(req, 400, "bad_request", "eti_id", "eti_id: a staff id");
+		return;
+	}
+	if ((ref = s->host->record_get(s->self, req, "referential", rid, &e)) == NULL) {
+		s->host->reply_error(
+		    req, 404, "not_found", "referential_id", "no referential %lld", rid);
+		return;
+	}
+	comps = json_array();
+	if ((st = s->host->stmt(s->self, comps_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, rid);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *c = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+			    (json_int_t)sqlite3_column_int64(st, 0), "block_code",
+			    (const char *)sqlite3_column_text(st, 1), "code",
+			    (const char *)sqlite3_column_text(st, 2), "title",
+			    (const char *)sqlite3_column_text(st, 4), "kind",
+			    (const char *)sqlite3_column_text(st, 5));
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				json_object_set_new(c, "external_code",
+				    json_string((const char *)sqlite3_column_text(st, 3)));
+			json_array_append_new(comps, c);
+		}
+		s->host->stmt_done(st);
+	}
+	ids = json_array();
+	today(s, day, sizeof(day));
+	if ((st = s->host->stmt(s->self, people_sql)) != NULL) {
+		sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+		if (eti > 0)
+			sqlite3_bind_int64(st, 2, eti);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
+		s->host->stmt_done(st);
+	}
+	people = json_array();
+	for (i = 0; i < json_array_size(ids); i++) {
+		int64_t who = json_integer_value(json_array_get(ids, i));
+		struct tremplin_access a;
+		json_t *emp, *cells, *row;
+		struct tremplin_error ee = { 0 };
+		if (s->host->access(req, who, &a) != 0 || !s->host->can_read(&a, "evaluations"))
+			continue;
+		if ((emp = s->host->record_get(s->self, req, "employee", who, &ee)) == NULL)
+			continue;
+		cells = json_array();
+		for (size_t k = 0; k < json_array_size(comps); k++)
+			json_array_append_new(cells, json_null());
+		if ((st = s->host->stmt(s->self, cells_sql)) != NULL) {
+			sqlite3_bind_int64(st, 1, who);
+			sqlite3_bind_int64(st, 2, rid);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				int64_t cid = sqlite3_column_int64(st, 0);
+				for (size_t k = 0; k < json_array_size(comps); k++)
+					if (json_integer_value(json_object_get(
+					        json_array_get(comps, k), "id")) == cid)
+						json_array_set_new(cells, k,
+						    json_pack("{s:I, s:s}", "level",
+						        (json_int_t)sqlite3_column_int64(st, 1),
+						        "evaluated_on",
+						        (const char *)sqlite3_column_text(st, 2)));
+			}
+			s->host->stmt_done(st);
+		}
+		row = json_pack("{s:I, s:O?, s:O?, s:o}", "employee_id", (json_int_t)who,
+		    "first_name", json_object_get(emp, "first_name"), "last_name",
+		    json_object_get(emp, "last_name"), "cells", cells);
+		json_array_append_new(people, row);
+		json_decref(emp);
+		s->host->audit(s->self, req, "read", who, "skills_evaluations", read_categories);
+	}
+	json_decref(ids);
+	s->host->reply(req, 200,
+	    json_pack("{s:{s:I, s:O, s:O, s:O, s:O}, s:o, s:o}", "referential", "id",
+	        (json_int_t)rid, "code", json_object_get(ref, "code"), "version",
+	        json_object_get(ref, "version"), "levels", json_object_get(ref, "levels"),
+	        "acquired_from", json_object_get(ref, "acquired_from"), "competences", comps,
+	        "people", people));
+	json_decref(ref);
+}
+
+/* ---- life cycle ---- */
+
+static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
+
+static int
+skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
+{
+	struct skills *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return -1;
+	s->host = host;
+	s->self = self;
+	if ((s->dir = strdup(SYSCONFDIR "/tremplin/skills")) == NULL) {
+		free(s);
+		return -1;
+	}
+	*ctx = s;
+	const struct tremplin_route_spec routes[] = {
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/referentials/import",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .flags = TREMPLIN_ROUTE_BODY,
+		    .fn = post_import,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/referentials/load",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .flags = TREMPLIN_ROUTE_BODY,
+		    .fn = post_load,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/referentials/{id}/export",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .fn = get_export,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/employees/{id}/progression",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .fn = get_progression,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/matrix",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .query = matrix_query,
+		    .fn = get_matrix,
+		    .arg = s },
+	};
+	if (host->migrations(self, skills_migrations, skills_nmigrations) != 0 ||
+	    host->record(self, &referential, s) != 0 || host->record(self, &competence, s) != 0 ||
+	    host->record(self, &evaluation, s) != 0 ||
+	    host->view_register(self, &acquired_view) != 0 ||
+	    host->view_register(self, &stale_view) != 0 ||
+	    host->subscribe(self, "contracts", "contract.*", on_contract, s) != 0 ||
+	    host->subscribe(self, "employees", "employee.*", on_employee, s) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (host->route(self, &routes[i]) != 0)
+			goto fail;
+	return 0;
+fail:
+	free(s->dir);
+	free(s);
+	*ctx = NULL;
+	return -1;
+}
+
+static int
+skills_config(void *ctx, json_t *section, char *err, size_t errlen)
+{
+	struct skills *s = ctx;
+	const char *key, *dir = SYSCONFDIR "/tremplin/skills";
+	json_t *v;
+	char *copy;
+
+	json_object_foreach (section, key, v) {
+		if (strcmp(key, "referentials_dir") != 0) {
+			snprintf(err, errlen, "%s: unknown setting", key);
+			return -1;
+		}
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 900) {
+			snprintf(err, errlen, "referentials_dir: expected a directory's path");
+			return -1;
+		}
+		dir = json_string_value(v);
+	}
+	if ((copy = strdup(dir)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(s->dir);
+	s->dir = copy;
+	return 0;
+}
+
+static int
+skills_start(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void
+skills_stop(void *ctx)
+{
+	struct skills *s = ctx;
+
+	if (s != NULL)
+		free(s->dir);
+	free(s);
+}
+
+TREMPLIN_PLUGIN(.name = "skills", .version = "0.1.0",
+    .description = "referentials of competences, evaluations in work situations, progression",
+    .init = skills_init, .config = skills_config, .start = skills_start, .stop = skills_stop);

@@ -1,0 +1,419 @@
+"""The skills plugin against a real tremplind, on the test clock (2026-03-02):
+its shipped referentials, the import/export round trip, evaluations (their
+rules, append only, as each role), a person's progression, the team matrix,
+and the views skills.acquired.v1 and skills.stale.v1 read by the shipped rule
+lua/rules/skills_stale.lua.
+
+Alone, from the build directory:
+  TOP_SRCDIR=$PWD/../.. TOP_BUILDDIR=$PWD TREMPLIND=$PWD/tremplind \\
+    TREMPLINCTL=$PWD/tremplinctl python3 -m pytest -q -p no:cacheprovider \\
+    ../../plugins/skills/tests
+"""
+
+import copy
+import json
+import os
+
+import pytest
+
+import lua_support as ls
+import tremplin_test as tt
+
+CLOCK = "2026-03-02T08:00:00Z"  # a Monday, 09:00 in Paris
+REFS = os.path.join(tt.TOP_SRCDIR, "etc", "skills")
+SECTION = {"skills": {"referentials_dir": REFS}}
+
+
+def shipped(name):
+    with open(os.path.join(REFS, name + ".json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def settled(d):
+    """Wait until the plugin has taken every event so far (contracts, files)."""
+    def done():
+        subs = tt.plugins_of(d)["skills"]["subscriptions"]
+        events = d.list_all("/v1/events")
+        top = events[-1]["id"] if events else 0
+        return all(s["cursor"] >= top and not s["pending"] for s in subs)
+    tt.wait_for("the skills plugin's subscriptions", done)
+
+
+
+def new_person(d, structure, staff, start="2026-01-05", end="2026-12-31", eti="sys"):
+    body = {"structure_id": structure, "first_name": "Camille", "last_name": tt.unique("E"),
+            "birth_date": "1988-03-02", "prescriber_kind": "france_travail",
+            "referent_cip_id": staff["bin"]["id"], "referent_eti_id": staff[eti]["id"]}
+    e = d.create("/v1/employees", body, who="cip")["id"]
+    if start is not None:
+        a = d.post("/v1/employees/%d/contracts" % e,
+                   {"start_date": start, "end_date": end, "weekly_hours": 26}, who="cip")
+        assert a.status == 201, a
+    return e
+
+
+@pytest.fixture(scope="module")
+def world(module_daemons):
+    """A daemon with the plugin and the three shipped referentials; one person under contract."""
+    d = module_daemons(start=False, plugin_files=["skills"], plugins=SECTION)
+    with ls.environment(TREMPLIN_TEST_CLOCK=CLOCK):
+        d.start()
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    refs = {}
+    for name in ("savoir_etre", "espaces_verts", "rncp39794"):
+        a = d.post("/v1/skills/referentials/load", {"name": name}, who="eti")
+        assert a.status == 201, a
+        refs[name] = a.body
+    person = new_person(d, structure, staff)
+    settled(d)
+    comps = {}
+    for name, r in refs.items():
+        for c in d.list_all("/v1/skills/referentials/%d/competences" % r["id"], who="eti"):
+            comps[(name, c["code"])] = c
+    return {"d": d, "staff": staff, "structure": structure, "refs": refs, "person": person,
+            "comps": comps, "eti": staff["sys"]["id"], "cip": staff["bin"]["id"]}
+
+
+def evaluations(w, person=None):
+    return "/v1/skills/employees/%d/evaluations" % (person or w["person"])
+
+
+def ev_body(w, comp=("espaces_verts", "EV1.1"), **over):
+    b = {"competence_id": w["comps"][comp]["id"], "level": 2, "evaluated_on": "2026-02-02",
+         "evaluator_id": w["eti"], "situation": "tonte du parc municipal",
+         "evidence": "tonte faite seul, bords propres"}
+    b.update(over)
+    return b
+
+
+def rows(d, table):
+    return d.sql("SELECT * FROM %s ORDER BY id" % table)
+
+
+# -- referentials ---------------------------------------------------------------------
+
+
+def test_load__shipped_referentials__trees_and_scales(world):
+    d, refs = world["d"], world["refs"]
+    rncp = refs["rncp39794"]
+    assert (rncp["code"], rncp["version"], rncp["source"], rncp["acquired_from"]) == (
+        "RNCP39794", 1, "rncp", 3), rncp
+    assert rncp["levels"] == ["non acquis", "en cours d'acquisition", "acquis", "maîtrisé"]
+    comps = d.list_all("/v1/skills/referentials/%d/competences" % rncp["id"], who="coordinator")
+    assert len(comps) == 10
+    assert sorted({c["block_code"] for c in comps}) == [
+        "RNCP39794BC01", "RNCP39794BC02", "RNCP39794BC03"]
+    kinds = {c["kind"] for c in d.list_all(
+        "/v1/skills/referentials/%d/competences" % refs["savoir_etre"]["id"], who="cip")}
+    assert kinds == {"savoir_etre"}
+    listed = d.list_all("/v1/skills/referentials", query="source=own", who="cip")
+    assert [r["code"] for r in listed] == ["ESPACES-VERTS"]
+
+
+def test_load__twice__409_nothing_written(world):
+    d = world["d"]
+    before = (rows(d, "skills_referentials"), rows(d, "skills_competences"))
+    a = d.post("/v1/skills/referentials/load", {"name": "rncp39794"}, who="eti")
+    assert (a.status, a.error["field"]) == (409, "version"), a
+    assert (rows(d, "skills_referentials"), rows(d, "skills_competences")) == before
+
+
+@pytest.mark.parametrize("who, body, status, field", [
+    ("cip", {"name": "espaces_verts"}, 403, None),
+    ("coordinator", {"name": "espaces_verts"}, 403, None),
+    ("admin", {"name": "espaces_verts"}, 403, None),
+    ("eti", {"name": "../tremplin"}, 422, "name"),
+    ("eti", {"name": "nothing_here"}, 404, "name"),
+    ("eti", {"name": "espaces_verts", "more": 1}, 422, "name"),
+])
+def test_load__refused(world, who, body, status, field):
+    d = world["d"]
+    before = rows(d, "skills_referentials")
+    a = d.post("/v1/skills/referentials/load", body, who=who)
+    assert a.status == status, a
+    if field:
+        assert a.error["field"] == field, a
+    assert rows(d, "skills_referentials") == before
+
+
+def test_tremplinctl_skills_load__as_eti(world):
+    d = world["d"]
+    tt.require_root("runs tremplinctl as the ETI's Unix user")
+    p = tt.ctl("skills", "load", "savoir_etre", socket_path=d.socket, user="sys")
+    assert p.returncode == 1 and "409" in p.stderr + p.stdout, (p.stdout, p.stderr)
+    p = tt.ctl("skills", "frobnicate", socket_path=d.socket, user="sys")
+    assert p.returncode == 64, p.stderr
+
+
+def test_export__round_trip_equals_the_shipped_file(world):
+    d = world["d"]
+    for name, r in world["refs"].items():
+        a = d.get("/v1/skills/referentials/%d/export" % r["id"], who="cip")
+        assert a.status == 200, a
+        assert a.body == shipped(name), name
+
+
+def test_import__new_version__old_evaluations_stay_readable(world):
+    d = world["d"]
+    w = world
+    old = w["comps"][("espaces_verts", "EV2.2")]
+    e = d.create(evaluations(w), ev_body(w, ("espaces_verts", "EV2.2"), level=3), who="eti")
+    doc = shipped("espaces_verts")
+    doc["version"] = 2
+    doc["blocks"][1]["competences"].append(
+        {"code": "EV2.3", "title": "Semer un gazon", "kind": "savoir_faire"})
+    a = d.post("/v1/skills/referentials/import", doc, who="eti")
+    assert a.status == 201, a
+    assert a.headers["Location"] == "/v1/skills/referentials/%d" % a.body["id"]
+    back = d.get("/v1/skills/referentials/%d/export" % a.body["id"], who="eti").body
+    assert back == doc
+    # The old version and what was evaluated against it are still there.
+    assert d.get("/v1/skills/competences/%d" % old["id"], who="eti").body["title"] == old["title"]
+    prog = d.get("/v1/skills/employees/%d/progression" % w["person"], who="cip").body
+    item = [i for i in prog["items"] if i["competence_id"] == old["id"]][0]
+    assert (item["referential"]["version"], item["level"], item["history"][0]["id"]) == (
+        1, 3, e["id"]), item
+
+
+def test_import__csv_layout_is_not_json__400(world):
+    d = world["d"]
+    a = d.call("POST", "/v1/skills/referentials/import", "code_ogr_competence;libelle",
+               who="eti", content_type="text/csv")
+    assert a.status in (400, 415), a
+
+
+def bad_docs():
+    base = shipped("savoir_etre")
+    base["code"] = "T-" + tt.unique()
+    out = []
+    d = copy.deepcopy(base); d["levels"] = ["seul"]; out.append((d, "levels"))
+    d = copy.deepcopy(base); d["levels"] = ["l%d" % i for i in range(9)]; out.append((d, "levels"))
+    d = copy.deepcopy(base); d["acquired_from"] = 5; out.append((d, "acquired_from"))
+    d = copy.deepcopy(base); d["source"] = "inventé"; out.append((d, "source"))
+    d = copy.deepcopy(base); del d["title"]; out.append((d, "title"))
+    d = copy.deepcopy(base); d["blocks"] = []; out.append((d, "blocks"))
+    d = copy.deepcopy(base); d["blocks"][1]["competences"][2]["kind"] = "savoir_vivre"
+    out.append((d, "blocks[1].competences[2].kind"))
+    d = copy.deepcopy(base); del d["blocks"][0]["competences"][0]["title"]
+    out.append((d, "blocks[0].competences[0].title"))
+    d = copy.deepcopy(base); d["blocks"][2]["competences"][1]["code"] = "SE3.1"
+    out.append((d, None))  # the same code twice in one referential
+    return out
+
+
+@pytest.mark.parametrize("doc, field", bad_docs())
+def test_import__bad_document__refused_naming_the_field_nothing_written(world, doc, field):
+    d = world["d"]
+    before = (rows(d, "skills_referentials"), rows(d, "skills_competences"))
+    a = d.post("/v1/skills/referentials/import", doc, who="eti")
+    assert a.status in (409, 422), a
+    if field is not None:
+        assert a.error["field"] == field, a
+    assert (rows(d, "skills_referentials"), rows(d, "skills_competences")) == before
+
+
+def test_referentials__read_only_routes(world):
+    d = world["d"]
+    rid = world["refs"]["rncp39794"]["id"]
+    assert d.patch("/v1/skills/referentials/%d" % rid, {"title": "x"}, who="eti").status == 405
+    assert d.post("/v1/skills/referentials", shipped("rncp39794"), who="eti").status == 405
+
+
+# -- evaluations ----------------------------------------------------------------------
+
+
+def test_evaluation__eti_records__cip_and_coordinator_read(world):
+    d, w = world["d"], world
+    a = d.post(evaluations(w), ev_body(w, evaluated_on="2026-02-09"), who="eti")
+    assert a.status == 201, a
+    b = a.body
+    assert (b["kind"], b["level"], b["created_by"], b["employee_id"]) == (
+        "evaluation", 2, w["eti"], w["person"]), b
+    for who in ("cip", "coordinator"):
+        got = d.get("/v1/skills/evaluations/%d" % b["id"], who=who)
+        assert got.status == 200 and got.body["evidence"] == b["evidence"], got
+        assert b["id"] in [i["id"] for i in d.list_all(evaluations(w), who=who)]
+    assert d.get("/v1/skills/evaluations/%d" % b["id"], who="admin").status == 403
+
+
+@pytest.mark.parametrize("who", ["cip", "coordinator", "admin"])
+def test_evaluation__others_than_eti__may_not_record(world, who):
+    d, w = world["d"], world
+    before = rows(d, "skills_evaluations")
+    a = d.post(evaluations(w), ev_body(w), who=who)
+    assert a.status == 403, a
+    assert rows(d, "skills_evaluations") == before
+
+
+def test_evaluation__append_only(world):
+    d, w = world["d"], world
+    e = d.create(evaluations(w), ev_body(w), who="eti")
+    before = rows(d, "skills_evaluations")
+    assert d.patch("/v1/skills/evaluations/%d" % e["id"], {"level": 3}, who="eti").status == 405
+    assert d.call("DELETE", "/v1/skills/evaluations/%d" % e["id"], who="eti").status == 405
+    assert rows(d, "skills_evaluations") == before
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"competence_id": 999999}, "competence_id"),
+    ({"level": 5}, "level"),
+    ({"level": 0}, "level"),
+    ({"evaluated_on": "2026-03-03"}, "evaluated_on"),   # tomorrow on the test clock
+    ({"evaluated_on": "2026-01-04"}, "evaluated_on"),   # the day before the first contract
+    ({"evaluated_on": "2026-02-30"}, "evaluated_on"),
+    ({"evaluator_id": "cip"}, "evaluator_id"),          # a CIP on a savoir-faire
+    ({"evaluator_id": "coordinator"}, "evaluator_id"),
+    ({"kind": "peer"}, "kind"),
+    ({"work_order_id": 12}, "work_order_id"),           # no production plugin here
+    ({"corrects_id": 999999}, "corrects_id"),
+    ({"situation": "x" * 501}, "situation"),
+])
+def test_evaluation__bad_input__422_naming_the_field_nothing_written(world, over, field):
+    d, w = world["d"], world
+    ids = {"cip": w["cip"], "coordinator": w["staff"]["daemon"]["id"]}
+    if over.get("evaluator_id") in ids:
+        over = dict(over, evaluator_id=ids[over["evaluator_id"]])
+    before = rows(d, "skills_evaluations")
+    a = d.post(evaluations(w), ev_body(w, **over), who="eti")
+    assert (a.status, a.error["field"]) == (422, field), a
+    assert rows(d, "skills_evaluations") == before
+
+
+def test_evaluation__person_without_contract__refused(world):
+    d, w = world["d"], world
+    p = new_person(d, w["structure"], w["staff"], start=None)
+    settled(d)
+    a = d.post(evaluations(w, p), ev_body(w), who="eti")
+    assert (a.status, a.error["field"]) == (422, "evaluated_on"), a
+    assert "no contract" in a.error["message"]
+
+
+def test_evaluation__cip_evaluates_savoir_etre__self_evaluation_kind(world):
+    d, w = world["d"], world
+    a = d.post(evaluations(w), ev_body(w, ("savoir_etre", "SE1.1"), evaluator_id=w["cip"],
+                                       level=3), who="eti")
+    assert a.status == 201, a
+    a = d.post(evaluations(w), ev_body(w, ("savoir_etre", "SE1.1"), kind="self_evaluation",
+                                       level=4), who="eti")
+    assert (a.status, a.body["kind"]) == (201, "self_evaluation"), a
+
+
+def test_evaluation__correction_of_another_competence__refused(world):
+    d, w = world["d"], world
+    e = d.create(evaluations(w), ev_body(w, ("espaces_verts", "EV1.2")), who="eti")
+    a = d.post(evaluations(w), ev_body(w, ("espaces_verts", "EV1.3"), corrects_id=e["id"]),
+               who="eti")
+    assert (a.status, a.error["field"]) == (422, "corrects_id"), a
+
+
+# -- progression, matrix and views ------------------------------------------------------
+
+
+def test_progression__current_level_history_trend_correction(world):
+    d, w = world["d"], world
+    p = new_person(d, w["structure"], w["staff"])
+    settled(d)
+    hedge = ("espaces_verts", "EV1.2")
+    first = d.create(evaluations(w, p), ev_body(w, hedge, level=1, evaluated_on="2026-01-12"),
+                     who="eti")
+    d.create(evaluations(w, p), ev_body(w, hedge, level=2, evaluated_on="2026-01-26"), who="eti")
+    wrong = d.create(evaluations(w, p), ev_body(w, hedge, level=4, evaluated_on="2026-02-16"),
+                     who="eti")
+    fixed = d.create(evaluations(w, p), ev_body(w, hedge, level=3, evaluated_on="2026-02-16",
+                                                corrects_id=wrong["id"],
+                                                comment="niveau saisi par erreur"), who="eti")
+    d.create(evaluations(w, p), ev_body(w, hedge, level=4, kind="self_evaluation",
+                                        evaluated_on="2026-02-20"), who="eti")
+    a = d.get("/v1/skills/employees/%d/progression" % p, who="coordinator")
+    assert a.status == 200, a
+    [item] = a.body["items"]
+    assert (item["code"], item["level"], item["level_name"], item["acquired"], item["trend"]) == (
+        "EV1.2", 3, "acquis", True, "up"), item
+    hist = item["history"]
+    assert [h["id"] for h in hist][0] == first["id"] and len(hist) == 5
+    assert [h for h in hist if h["id"] == wrong["id"]][0]["corrected"] is True
+    assert [h for h in hist if h["id"] == fixed["id"]][0]["corrects_id"] == wrong["id"]
+    # The same through the view other plugins and site scripts read, as a Lua script would.
+    assert d.get("/v1/skills/employees/%d/progression" % p, who="admin").status == 403
+    assert d.get("/v1/skills/employees/999999/progression", who="eti").status == 404
+
+
+def test_matrix__team_of_the_eti__people_by_competences(world):
+    d, w = world["d"], world
+    p = new_person(d, w["structure"], w["staff"])
+    settled(d)
+    rid = w["refs"]["espaces_verts"]["id"]
+    d.create(evaluations(w, p), ev_body(w, ("espaces_verts", "EV1.1"), level=4,
+                                        evaluated_on="2026-02-23"), who="eti")
+    a = d.get("/v1/skills/matrix?referential_id=%d&eti_id=%d" % (rid, w["eti"]), who="eti")
+    assert a.status == 200, a
+    m = a.body
+    codes = [c["code"] for c in m["competences"]]
+    assert codes[:3] == ["EV1.1", "EV1.2", "EV1.3"] and len(codes) == 10
+    row = [r for r in m["people"] if r["employee_id"] == p][0]
+    assert row["first_name"] == "Camille" and len(row["cells"]) == 10
+    assert row["cells"][0] == {"level": 4, "evaluated_on": "2026-02-23"}
+    assert row["cells"][1] is None
+    assert m["referential"]["levels"][3] == "maîtrisé"
+    other = d.get("/v1/skills/matrix?referential_id=%d&eti_id=%d" % (rid, w["cip"]), who="cip")
+    assert other.status == 200 and other.body["people"] == [], other
+    assert d.get("/v1/skills/matrix", who="eti").status == 400
+    assert d.get("/v1/skills/matrix?referential_id=%d" % rid, who="admin").status == 403
+
+
+# -- the rule skills_stale, end to end ----------------------------------------------------
+
+RULE_CLOCK = "2026-04-20T08:00:00Z"  # a Monday, seven weeks after 2026-03-02
+
+
+def test_rule_skills_stale__referent_eti_told_once(make_daemon):
+    d = ls.script_daemon(make_daemon, {}, start=False, script_dir=ls.TOP_LUA,
+                         plugin_files=["skills"], plugins=SECTION)
+    ls.start_daemon(d, CLOCK)
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    assert d.post("/v1/skills/referentials/load", {"name": "espaces_verts"},
+                  who="eti").status == 201
+    comp = d.list_all("/v1/skills/referentials/1/competences", who="eti")[0]["id"]
+    old = new_person(d, structure, staff, start="2026-01-05")       # evaluated 2026-03-02
+    recent = new_person(d, structure, staff, start="2026-01-05")    # evaluated 2026-04-13
+    never = new_person(d, structure, staff, start="2026-01-05")     # never evaluated
+    ended = new_person(d, structure, staff, start="2025-09-01", end="2026-03-31")
+    settled(d)
+    body = {"competence_id": comp, "level": 2, "evaluator_id": staff["sys"]["id"]}
+    for p in (old, recent, ended):
+        assert d.post("/v1/skills/employees/%d/evaluations" % p,
+                      dict(body, evaluated_on="2026-03-02"), who="eti").status == 201
+    d.stop()
+    ls.start_daemon(d, "2026-04-13T08:00:00Z")
+    assert d.post("/v1/skills/employees/%d/evaluations" % recent,
+                  dict(body, evaluated_on="2026-04-13"), who="eti").status == 201
+    d.stop()
+    ls.set_scripts(d, {"skills_stale": {"role": "coordinator", "options": {"weeks": 6}}})
+    ls.start_daemon(d, RULE_CLOCK)
+    ls.wait_line(d, "skills_stale", "2 notification(s)")
+    got = ls.outbox(d, "source = 'lua:skills_stale'")
+    assert sorted((r["recipient_staff_id"], r["employee_id"]) for r in got) == sorted(
+        [(staff["sys"]["id"], old), (staff["sys"]["id"], never)]), got
+    assert "depuis le 02/03/2026" in [r["message"] for r in got if r["employee_id"] == old][0]
+    # Seen again the next day: nothing new.
+    d.stop()
+    offset = d.log_size()
+    ls.start_daemon(d, "2026-04-21T08:00:05Z")
+    # Calls: the setup, the main chunk, the daily run.
+    tt.wait_for("the second daily run",
+                lambda: ls.item(d, "skills_stale")["script"]["calls"] >= 3)
+    d.stop()
+    assert ls.outbox(d, "source = 'lua:skills_stale'") == got
+    assert [x for x in ls.script_lines(d, "skills_stale", since=offset)
+            if "notification" in x] == []
+
+
+def test_rule_skills_stale__without_the_plugin__fails_saying_why(make_daemon):
+    d = ls.script_daemon(make_daemon, {"skills_stale": {"role": "coordinator"}}, start=False,
+                         script_dir=ls.TOP_LUA)
+    ls.start_daemon(d, CLOCK)
+    p = tt.wait_for("the script's refusal", lambda: (lambda i: i if i["last_error"] else None)(
+        ls.item(d, "skills_stale")))
+    assert "skills.stale.v1" in p["last_error"], p
