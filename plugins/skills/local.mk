@@ -2,10 +2,12 @@
 plugin_LTLIBRARIES += plugins/skills/skills.la
 plugins_skills_skills_la_SOURCES = plugins/skills/skills.c \
 	plugins/skills/rules.c plugins/skills/rules.h \
-	plugins/skills/migrations.c plugins/skills/migrations.h
-plugins_skills_skills_la_CFLAGS = $(AM_CFLAGS)
+	plugins/skills/migrations.c plugins/skills/migrations.h \
+	plugins/skills/attestation.c plugins/skills/attestation.h
+# cairo and pango (the attestation's PDF) are linked into this plugin alone.
+plugins_skills_skills_la_CFLAGS = $(AM_CFLAGS) $(PANGOCAIRO_CFLAGS)
 plugins_skills_skills_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
-plugins_skills_skills_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS)
+plugins_skills_skills_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS) $(PANGOCAIRO_LIBS)
 
 # The shipped referentials, loaded on demand (POST /v1/skills/referentials/load,
 # tremplinctl skills load NAME).

@@ -59,6 +59,19 @@ const struct tremplin_migration skills_migrations[] = {
 	    "CREATE INDEX skills_contracts_person ON skills_contracts (employee_id);"
 	    "CREATE TABLE skills_people (employee_id INTEGER PRIMARY KEY,"
 	    "  referent_eti_id INTEGER);" },
+	{ 2,
+	    "CREATE TABLE skills_attestations ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL,"
+	    "  period_from TEXT NOT NULL,"
+	    "  period_to TEXT NOT NULL,"
+	    "  savoir_etre_consent INTEGER NOT NULL DEFAULT 0,"
+	    "  consent_on TEXT,"
+	    "  eti_id INTEGER NOT NULL,"
+	    "  coordinator_id INTEGER,"
+	    "  issued_by INTEGER,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE INDEX skills_attestations_person ON skills_attestations (employee_id, id);" },
 };
 
 const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

@@ -27,6 +27,7 @@
 
 #include <tremplin/plugin.h>
 
+#include "attestation.h"
 #include "migrations.h"
 #include "rules.h"
 
@@ -411,6 +412,92 @@ static const struct tremplin_record evaluation = {
 	.filters = evaluation_filters,
 	.nfilters = sizeof(evaluation_filters) / sizeof(evaluation_filters[0]),
 	.check = evaluation_check,
+};
+
+/* ---- attestations: a person's, category attestations (the ETI or the coordinator issues) ---- */
+
+static const struct tremplin_column attestation_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "period_from",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attestations" },
+	{ .name = "period_to",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attestations" },
+	/* The person agreed that their savoir-être appear, on that day. */
+	{ .name = "savoir_etre_consent",
+	    .type = TREMPLIN_COL_BOOL,
+	    .flags = TREMPLIN_COL_FIXED,
+	    .category = "attestations",
+	    .def = "false" },
+	{ .name = "consent_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "attestations" },
+	{ .name = "eti_id",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attestations" },
+	{ .name = "coordinator_id",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "attestations" },
+	{ .name = "issued_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "attestations" },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+static int
+attestation_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct skills *s = arg;
+	const char *from = json_string_value(json_object_get(obj, "period_from"));
+	const char *to = json_string_value(json_object_get(obj, "period_to"));
+	json_t *consent_on = json_object_get(obj, "consent_on");
+	json_t *coord = json_object_get(obj, "coordinator_id");
+	char day[11], role[32] = "";
+
+	(void)before;
+	today(s, day, sizeof(day));
+	if (strcmp(from, to) > 0)
+		return s->host->error(e, 422, "period_to", "period_to is before period_from");
+	if (strcmp(to, day) > 0)
+		return s->host->error(e, 422, "period_to", "period_to is in the future");
+	if (json_is_true(json_object_get(obj, "savoir_etre_consent")) &&
+	    !json_is_string(consent_on))
+		return s->host->error(e, 422, "consent_on",
+		    "savoir-être appear only with the person's consent: the day it was given");
+	if (json_is_string(consent_on) && strcmp(json_string_value(consent_on), day) > 0)
+		return s->host->error(e, 422, "consent_on", "consent_on is in the future");
+	if (!staff_role(
+	        s, req, json_integer_value(json_object_get(obj, "eti_id")), role, sizeof(role)) ||
+	    strcmp(role, "eti") != 0)
+		return s->host->error(e, 422, "eti_id", "eti_id must be an ETI's account");
+	if (json_is_integer(coord) &&
+	    (!staff_role(s, req, json_integer_value(coord), role, sizeof(role)) ||
+	        strcmp(role, "coordinator") != 0))
+		return s->host->error(
+		    e, 422, "coordinator_id", "coordinator_id must be a coordinator's account");
+	return 0;
+}
+
+static const struct tremplin_record attestation = {
+	.size = sizeof(struct tremplin_record),
+	.name = "attestation",
+	.plural = "attestations",
+	.table = "skills_attestations",
+	.columns = attestation_columns,
+	.ncolumns = sizeof(attestation_columns) / sizeof(attestation_columns[0]),
+	.owner = TREMPLIN_OWNER_PERSON,
+	/* An attestation handed over is never changed: another one is issued. */
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE,
+	.check = attestation_check,
 };
 
 /* ---- views ---- */
@@ -1081,6 +1168,185 @@ get_matrix(struct tremplin_request *req, void *arg)
 	json_decref(ref);
 }
 
+/* ---- the attestation, rendered ---- */
+
+/* A staff account's name, from the staff view ("" when unknown). */
+static void
+staff_name(struct skills *s, struct tremplin_request *req, int64_t id, char *buf, size_t size)
+{
+	json_t *rows = NULL, *row;
+	char err[256];
+	size_t i;
+
+	buf[0] = '\0';
+	if (s->host->view(s->self, req, "staff.v1", NULL, &rows, err, sizeof(err)) != 0)
+		return;
+	json_array_foreach (rows, i, row)
+		if (json_integer_value(json_object_get(row, "id")) == id)
+			snprintf(buf, size, "%s", json_string_value(json_object_get(row, "name")));
+	json_decref(rows);
+}
+
+static void
+structure_name(struct skills *s, struct tremplin_request *req, int64_t id, char *buf, size_t size)
+{
+	json_t *rows = NULL, *row;
+	char err[256];
+	size_t i;
+
+	snprintf(buf, size, "La structure");
+	if (s->host->view(s->self, req, "structures.v1", NULL, &rows, err, sizeof(err)) != 0)
+		return;
+	json_array_foreach (rows, i, row)
+		if (json_integer_value(json_object_get(row, "id")) == id)
+			snprintf(buf, size, "%s", json_string_value(json_object_get(row, "name")));
+	json_decref(rows);
+}
+
+/*
+ * The acquired competences as of the period's end: the current level of
+ * each (corrections applied, self-evaluations aside) when it reaches the
+ * referential's acquired_from; savoir-être only with consent.
+ */
+static const char acquired_sql[] =
+    "WITH cur AS (SELECT e.*, row_number() OVER (PARTITION BY e.competence_id"
+    " ORDER BY e.evaluated_on DESC, e.id DESC) AS rn FROM skills_evaluations e"
+    " WHERE e.employee_id = ?1 AND e.kind = 'evaluation' AND e.evaluated_on <= ?2"
+    " AND NOT EXISTS (SELECT 1 FROM skills_evaluations x WHERE x.corrects_id = e.id))"
+    " SELECT c.block_title, coalesce(c.external_code, c.code), c.title, c.kind,"
+    " json_extract(r.levels, '$[' || (cur.level - 1) || ']'), cur.evaluated_on, r.title"
+    " FROM cur JOIN skills_competences c ON c.id = cur.competence_id"
+    " JOIN skills_referentials r ON r.id = c.referential_id"
+    " WHERE cur.rn = 1 AND cur.level >= r.acquired_from AND (?3 OR c.kind != 'savoir_etre')"
+    " ORDER BY r.id, c.id";
+
+static void
+render_attestation(struct tremplin_request *req, struct skills *s, int pdf)
+{
+	static const char *const cats[] = { "attestations", "evaluations", "identity", NULL };
+	int64_t id = s->host->request_id(req, 0);
+	struct tremplin_error e = { 0 };
+	json_t *att = s->host->record_get(s->self, req, "attestation", id, &e), *emp = NULL;
+	struct att_line *lines = NULL;
+	size_t n = 0, cap = 0;
+	char person[256], structure[256], eti[256], coord[256], day[11];
+	struct att_doc doc = { 0 };
+	sqlite3_stmt *st;
+	int64_t who;
+
+	if (att == NULL) {
+		s->host->reply_error(req, e.status ? e.status : 404, e.code ? e.code : "not_found",
+		    NULL, "%s", e.message[0] ? e.message : "no such attestation");
+		return;
+	}
+	who = json_integer_value(json_object_get(att, "employee_id"));
+	if (!may_read(s, req, who) ||
+	    (emp = s->host->record_get(s->self, req, "employee", who, &e)) == NULL) {
+		if (emp == NULL && e.status)
+			s->host->reply_error(
+			    req, e.status, e.code ? e.code : "not_found", NULL, "%s", e.message);
+		json_decref(att);
+		return;
+	}
+	snprintf(person, sizeof(person), "%s %s",
+	    json_string_value(json_object_get(emp, "first_name")),
+	    json_string_value(json_object_get(emp, "last_name")));
+	structure_name(s, req, json_integer_value(json_object_get(emp, "structure_id")), structure,
+	    sizeof(structure));
+	staff_name(s, req, json_integer_value(json_object_get(att, "eti_id")), eti, sizeof(eti));
+	if (json_is_integer(json_object_get(att, "coordinator_id")))
+		staff_name(s, req, json_integer_value(json_object_get(att, "coordinator_id")),
+		    coord, sizeof(coord));
+	if ((st = s->host->stmt(s->self, acquired_sql)) == NULL) {
+		json_decref(att);
+		json_decref(emp);
+		s->host->reply_error(req, 500, "internal", NULL, "cannot read the evaluations");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, who);
+	sqlite3_bind_text(
+	    st, 2, json_string_value(json_object_get(att, "period_to")), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, json_is_true(json_object_get(att, "savoir_etre_consent")));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct att_line *p = realloc(lines, cap * sizeof(*lines));
+			if (p == NULL)
+				break;
+			lines = p;
+		}
+		struct att_line *l = &lines[n++];
+		const char *col[7];
+		for (int c = 0; c < 7; c++) {
+			const char *t = (const char *)sqlite3_column_text(st, c);
+			col[c] = strdup(t ? t : "");
+		}
+		*l = (struct att_line){ col[0], col[1], col[2], col[3], col[4], col[5], col[6] };
+	}
+	s->host->stmt_done(st);
+	today(s, day, sizeof(day));
+	doc = (struct att_doc){ .person = person,
+		.structure = structure,
+		.from = json_string_value(json_object_get(att, "period_from")),
+		.to = json_string_value(json_object_get(att, "period_to")),
+		.issued_on = day,
+		.eti = eti,
+		.coordinator =
+		    json_is_integer(json_object_get(att, "coordinator_id")) ? coord : NULL,
+		.lines = lines,
+		.nlines = n };
+	{
+		char fname[96];
+		snprintf(fname, sizeof(fname), "attachment; filename=\"attestation-%lld.%s\"",
+		    (long long)id, pdf ? "pdf" : "html");
+		if (pdf) {
+			unsigned char *out = NULL;
+			size_t len = 0;
+			if (att_pdf(&doc, &out, &len) == 0) {
+				s->host->reply_header(req, "Content-Disposition", fname);
+				s->host->reply_bytes(req, 200, "application/pdf", out, len);
+			} else
+				s->host->reply_error(req, 500, "internal", NULL, "the PDF failed");
+			free(out);
+		} else {
+			size_t len = 0;
+			char *html = att_html(&doc, &len);
+			if (html != NULL)
+				s->host->reply_bytes(
+				    req, 200, "text/html; charset=utf-8", html, len);
+			else
+				s->host->reply_error(req, 500, "internal", NULL, "out of memory");
+			free(html);
+		}
+	}
+	s->host->audit(s->self, req, "read", who, "skills_attestations", cats);
+	for (size_t i = 0; i < n; i++) {
+		free((char *)lines[i].block);
+		free((char *)lines[i].code);
+		free((char *)lines[i].title);
+		free((char *)lines[i].kind);
+		free((char *)lines[i].level);
+		free((char *)lines[i].date);
+		free((char *)lines[i].referential);
+	}
+	free(lines);
+	json_decref(att);
+	json_decref(emp);
+}
+
+/* GET /v1/skills/attestations/{id}/html and /pdf. */
+static void
+get_attestation_html(struct tremplin_request *req, void *arg)
+{
+	render_attestation(req, arg, 0);
+}
+
+static void
+get_attestation_pdf(struct tremplin_request *req, void *arg)
+{
+	render_attestation(req, arg, 1);
+}
+
 /* ---- life cycle ---- */
 
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
@@ -1129,6 +1395,20 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .arg = s },
 		{ .size = sizeof(routes[0]),
 		    .methods = TREMPLIN_GET,
+		    .path = "/attestations/{id}/html",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .fn = get_attestation_html,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/attestations/{id}/pdf",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .fn = get_attestation_pdf,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
 		    .path = "/matrix",
 		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
 		    .flags = TREMPLIN_ROUTE_PERSONAL,
@@ -1138,7 +1418,7 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 	};
 	if (host->migrations(self, skills_migrations, skills_nmigrations) != 0 ||
 	    host->record(self, &referential, s) != 0 || host->record(self, &competence, s) != 0 ||
-	    host->record(self, &evaluation, s) != 0 ||
+	    host->record(self, &evaluation, s) != 0 || host->record(self, &attestation, s) != 0 ||
 	    host->view_register(self, &acquired_view) != 0 ||
 	    host->view_register(self, &stale_view) != 0 ||
 	    host->subscribe(self, "contracts", "contract.*", on_contract, s) != 0 ||

@@ -417,3 +417,126 @@ def test_rule_skills_stale__without_the_plugin__fails_saying_why(make_daemon):
     p = tt.wait_for("the script's refusal", lambda: (lambda i: i if i["last_error"] else None)(
         ls.item(d, "skills_stale")))
     assert "skills.stale.v1" in p["last_error"], p
+
+
+# -- the attestation de compétences ---------------------------------------------------
+
+import html.parser
+import shutil
+import subprocess
+
+
+def pdf_text(raw, tmp_path):
+    """The PDF's text as poppler's pdftotext reads it (UTF-8)."""
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) is missing: sh scripts/deps.sh test")
+    f = tmp_path / "a.pdf"
+    f.write_bytes(raw)
+    p = subprocess.run(["pdftotext", "-enc", "UTF-8", str(f), "-"], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return " ".join(p.stdout.decode("utf-8").split())
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_text(raw):
+    p = _Text()
+    p.feed(raw.decode("utf-8"))
+    return " ".join(" ".join(p.parts).split())
+
+
+@pytest.fixture(scope="module")
+def attested(world):
+    """A person with acquired, not acquired, corrected and savoir-être competences."""
+    d, w = world["d"], world
+    p = new_person(d, w["structure"], w["staff"])
+    settled(d)
+    d.patch("/v1/employees/%d" % p, {"first_name": "Zoé", "last_name": "Lefèvre-Œuvray"},
+            who="cip")
+    ev = lambda comp, **kw: d.create(evaluations(w, p), ev_body(w, comp, **kw), who="eti")
+    ev(("espaces_verts", "EV1.2"), level=4, evaluated_on="2026-02-16")      # maîtrisé
+    ev(("espaces_verts", "EV1.3"), level=2, evaluated_on="2026-02-16")      # en cours
+    wrong = ev(("espaces_verts", "EV3.1"), level=3, evaluated_on="2026-02-02")
+    ev(("espaces_verts", "EV3.1"), level=2, evaluated_on="2026-02-02", corrects_id=wrong["id"])
+    ev(("espaces_verts", "EV2.1"), level=3, evaluated_on="2026-02-25")      # after the period
+    ev(("espaces_verts", "EV1.4"), level=4, kind="self_evaluation", evaluated_on="2026-02-16")
+    ev(("savoir_etre", "SE1.2"), level=3, evaluated_on="2026-02-10", evaluator_id=w["cip"])
+    base = {"period_from": "2026-01-05", "period_to": "2026-02-20", "eti_id": w["eti"],
+            "coordinator_id": w["staff"]["daemon"]["id"]}
+    return {"p": p, "base": base}
+
+
+def attestations(w, p):
+    return "/v1/skills/employees/%d/attestations" % p
+
+
+@pytest.mark.parametrize("consent", [False, True])
+def test_attestation__pdf_and_html__acquired_only_accents_intact(world, attested, consent,
+                                                                  tmp_path):
+    d, w, p = world["d"], world, attested["p"]
+    body = dict(attested["base"])
+    if consent:
+        body.update(savoir_etre_consent=True, consent_on="2026-02-20")
+    a = d.create(attestations(w, p), body, who="coordinator" if consent else "eti")
+    pdf = d.get("/v1/skills/attestations/%d/pdf" % a["id"], who="cip")
+    assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf
+    assert pdf.raw.startswith(b"%PDF-")
+    html_ = d.get("/v1/skills/attestations/%d/html" % a["id"], who="eti")
+    assert html_.status == 200 and html_.headers["Content-Type"].startswith("text/html"), html_
+    for text in (pdf_text(pdf.raw, tmp_path), html_text(html_.raw)):
+        assert "Attestation de compétences" in text, text
+        assert "Zoé Lefèvre-Œuvray" in text and "du 05/01/2026 au 20/02/2026" in text, text
+        assert "Tailler une haie" in text and "maîtrisé" in text, text
+        assert "16/02/2026" in text
+        # Not acquired, corrected below the threshold, after the period, self-evaluated.
+        for absent in ("Débroussailler", "Entretenir l'outillage", "Planter",
+                       "Ramasser et évacuer"):
+            assert absent not in text, (absent, text)
+        assert ("Respecter les consignes de sécurité" in text) == consent, text
+        assert "Encadrant ETI" in text and "Coordinatrice" in text, text
+        # Nothing of the person's file but the name.
+        assert "1988" not in text and "france_travail" not in text
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"savoir_etre_consent": True}, "consent_on"),
+    ({"period_to": "2025-12-31"}, "period_to"),
+    ({"period_to": "2026-03-03"}, "period_to"),
+    ({"eti_id": "cip"}, "eti_id"),
+    ({"coordinator_id": "eti"}, "coordinator_id"),
+])
+def test_attestation__bad_input__422_nothing_written(world, attested, over, field):
+    d, w = world["d"], world
+    ids = {"cip": w["cip"], "eti": w["eti"]}
+    over = {k: ids.get(v, v) if isinstance(v, str) and k.endswith("_id") else v
+            for k, v in over.items()}
+    before = rows(d, "skills_attestations")
+    a = d.post(attestations(w, attested["p"]), dict(attested["base"], **over), who="eti")
+    assert (a.status, a.error["field"]) == (422, field), a
+    assert rows(d, "skills_attestations") == before
+
+
+@pytest.mark.parametrize("who, status", [("cip", 403), ("admin", 403)])
+def test_attestation__issued_by_eti_or_coordinator_only(world, attested, who, status):
+    d, w = world["d"], world
+    before = rows(d, "skills_attestations")
+    a = d.post(attestations(w, attested["p"]), attested["base"], who=who)
+    assert a.status == status, a
+    assert rows(d, "skills_attestations") == before
+
+
+def test_attestation__admin_reads_none__unknown_404(world, attested):
+    d, w = world["d"], world
+    a = d.create(attestations(w, attested["p"]), attested["base"], who="eti")
+    assert d.get("/v1/skills/attestations/%d/pdf" % a["id"], who="admin").status == 403
+    assert d.get("/v1/skills/attestations/999999/html", who="eti").status == 404
+    assert d.patch("/v1/skills/attestations/%d" % a["id"], {"period_to": "2026-02-21"},
+                   who="eti").status == 405
