@@ -3,11 +3,12 @@ plugin_LTLIBRARIES += plugins/skills/skills.la
 plugins_skills_skills_la_SOURCES = plugins/skills/skills.c \
 	plugins/skills/rules.c plugins/skills/rules.h \
 	plugins/skills/migrations.c plugins/skills/migrations.h \
-	plugins/skills/attestation.c plugins/skills/attestation.h
+	plugins/skills/attestation.c plugins/skills/attestation.h \
+	plugins/skills/badges.c plugins/skills/badges.h
 # cairo and pango (the attestation's PDF) are linked into this plugin alone.
 plugins_skills_skills_la_CFLAGS = $(AM_CFLAGS) $(PANGOCAIRO_CFLAGS)
 plugins_skills_skills_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
-plugins_skills_skills_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS) $(PANGOCAIRO_LIBS)
+plugins_skills_skills_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) $(PANGOCAIRO_LIBS)
 
 # The shipped referentials, loaded on demand (POST /v1/skills/referentials/load,
 # tremplinctl skills load NAME).
@@ -16,7 +17,8 @@ skillsref_DATA = etc/skills/savoir_etre.json etc/skills/espaces_verts.json \
 	etc/skills/rncp39794.json
 
 EXTRA_DIST += $(skillsref_DATA) plugins/skills/README.md plugins/skills/skills.conf \
-	plugins/skills/tests/conftest.py plugins/skills/tests/test_skills.py
+	plugins/skills/tests/conftest.py plugins/skills/tests/test_skills.py \
+	plugins/skills/tests/verify_badge.js
 
 if HAVE_CMOCKA
 UNIT_TESTS += plugins/skills/tests/test_rules

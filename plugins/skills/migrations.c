@@ -72,6 +72,19 @@ const struct tremplin_migration skills_migrations[] = {
 	    "  issued_by INTEGER,"
 	    "  created_at TEXT NOT NULL);"
 	    "CREATE INDEX skills_attestations_person ON skills_attestations (employee_id, id);" },
+	{ 3,
+	    "CREATE TABLE skills_badges ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL,"
+	    "  competence_id INTEGER NOT NULL,"
+	    "  level INTEGER,"
+	    "  credential_id TEXT UNIQUE,"
+	    "  credential TEXT,"
+	    "  revoked_on TEXT,"
+	    "  revocation_reason TEXT,"
+	    "  issued_by INTEGER,"
+	    "  created_at TEXT NOT NULL);"
+	    "CREATE INDEX skills_badges_person ON skills_badges (employee_id, id);" },
 };
 
 const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

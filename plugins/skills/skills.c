@@ -28,6 +28,7 @@
 #include <tremplin/plugin.h>
 
 #include "attestation.h"
+#include "badges.h"
 #include "migrations.h"
 #include "rules.h"
 
@@ -41,6 +42,10 @@ struct skills {
 	const struct tremplin_host *host;
 	struct tremplin_plugin *self;
 	char *dir; /* where load finds NAME.json */
+	/* Open Badges: the structure's key, its issuer profile, the level a badge needs. */
+	struct badge_key *key;
+	char *issuer_url, *issuer_name;
+	long long badge_level; /* 0: the referential's acquired_from */
 };
 
 /* ---- referentials: nobody's, category skills ---- */
@@ -498,6 +503,227 @@ static const struct tremplin_record attestation = {
 	/* An attestation handed over is never changed: another one is issued. */
 	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE,
 	.check = attestation_check,
+};
+
+/* ---- Open Badges 3.0: a person's badges, category attestations ---- */
+
+static const struct tremplin_column badge_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "competence_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attestations",
+	    .ref = "competence" },
+	{ .name = "level",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "attestations" },
+	{ .name = "credential_id",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "attestations" },
+	/* The OpenBadgeCredential as a VC-JWT, as handed to the person. */
+	{ .name = "credential",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "attestations",
+	    .max = 20000 },
+	{ .name = "revoked_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attestations" },
+	{ .name = "revocation_reason",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attestations",
+	    .max = 500 },
+	{ .name = "issued_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "attestations" },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+/* The person's current level of a competence (0: none) and the level a badge needs. */
+static long long
+current_level(struct skills *s, int64_t employee, int64_t comp, long long *needed)
+{
+	static const char sql[] =
+	    "SELECT (SELECT e.level FROM skills_evaluations e WHERE e.employee_id = ?1"
+	    "  AND e.competence_id = ?2 AND e.kind = 'evaluation'"
+	    "  AND NOT EXISTS (SELECT 1 FROM skills_evaluations x WHERE x.corrects_id = e.id)"
+	    "  ORDER BY e.evaluated_on DESC, e.id DESC LIMIT 1), r.acquired_from"
+	    " FROM skills_competences c JOIN skills_referentials r ON r.id = c.referential_id"
+	    " WHERE c.id = ?2";
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	long long level = 0;
+
+	*needed = 0;
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, employee);
+	sqlite3_bind_int64(st, 2, comp);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		level = sqlite3_column_int64(st, 0);
+		*needed = s->badge_level > 0 ? s->badge_level : sqlite3_column_int64(st, 1);
+	}
+	s->host->stmt_done(st);
+	return level;
+}
+
+static int
+badge_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct skills *s = arg;
+	json_t *revoked = json_object_get(obj, "revoked_on");
+	char day[11];
+	long long needed, level;
+
+	(void)req;
+	today(s, day, sizeof(day));
+	if (before == NULL) {
+		if (s->key == NULL)
+			return s->host->error(e, 422, "competence_id",
+			    "Open Badges are not configured (badge_key_file, badge_issuer_url)");
+		if (json_is_string(revoked))
+			return s->host->error(e, 422, "revoked_on", "a new badge is not revoked");
+		level = current_level(s, json_integer_value(json_object_get(obj, "employee_id")),
+		    json_integer_value(json_object_get(obj, "competence_id")), &needed);
+		if (level < needed || level == 0)
+			return s->host->error(e, 422, "competence_id",
+			    "the competence is not acquired at level %lld or above", needed);
+		json_object_set_new(obj, "level", json_integer(level));
+		return 0;
+	}
+	/* A revocation is recorded once and stays. */
+	if (json_is_string(json_object_get(before, "revoked_on")))
+		return s->host->error(e, 422, "revoked_on", "the badge is already revoked");
+	if (!json_is_string(revoked))
+		return s->host->error(e, 422, "revoked_on", "revoked_on is required to revoke");
+	if (strcmp(json_string_value(revoked), day) > 0)
+		return s->host->error(e, 422, "revoked_on", "revoked_on is in the future");
+	return 0;
+}
+
+/* The OpenBadgeCredential for a badge just created, signed, stored in its row. */
+static int
+badge_issue(struct tremplin_request *req, json_t *obj, int64_t id, void *arg)
+{
+	static const char comp_sql[] =
+	    "SELECT c.code, c.external_code, c.title, c.kind, r.code, r.title, r.version,"
+	    " r.source, json_extract(r.levels, '$[' || (?2 - 1) || ']'), c.block_code"
+	    " FROM skills_competences c JOIN skills_referentials r ON r.id = c.referential_id"
+	    " WHERE c.id = ?1";
+	static const char store_sql[] =
+	    "UPDATE skills_badges SET credential_id = ?1, credential = ?2 WHERE id = ?3";
+	struct skills *s = arg;
+	int64_t employee = json_integer_value(json_object_get(obj, "employee_id"));
+	long long level = json_integer_value(json_object_get(obj, "level"));
+	struct tremplin_error e = { 0 };
+	char uuid[64], salt[32], hash[80], valid[32], url[1200], aid[1200], name[256];
+	json_t *emp, *cred = NULL, *align;
+	sqlite3_stmt *st;
+	char *jwt = NULL;
+	int rc = -1;
+	time_t t = (time_t)(s->host->now_ms(s->self) / 1000);
+	struct tm tm;
+
+	if (json_is_string(json_object_get(obj, "credential")))
+		return 0; /* an update (a revocation): the credential stays as issued */
+	if (s->key == NULL || badge_uuid(uuid, sizeof(uuid)) != 0)
+		return -1;
+	if ((emp = s->host->record_get(s->self, req, "employee", employee, &e)) == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s %s", json_string_value(json_object_get(emp, "first_name")),
+	    json_string_value(json_object_get(emp, "last_name")));
+	json_decref(emp);
+	if (badge_identity_hash(name, salt, sizeof(salt), hash, sizeof(hash)) != 0)
+		return -1;
+	gmtime_r(&t, &tm);
+	strftime(valid, sizeof(valid), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((st = s->host->stmt(s->self, comp_sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(obj, "competence_id")));
+	sqlite3_bind_int64(st, 2, level);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(st, 0);
+		const char *ext = (const char *)sqlite3_column_text(st, 1);
+		const char *title = (const char *)sqlite3_column_text(st, 2);
+		const char *rcode = (const char *)sqlite3_column_text(st, 4);
+		const char *rtitle = (const char *)sqlite3_column_text(st, 5);
+		const char *source = (const char *)sqlite3_column_text(st, 7);
+		const char *lname = (const char *)sqlite3_column_text(st, 8);
+		const char *bcode = (const char *)sqlite3_column_text(st, 9);
+		char narrative[600];
+		snprintf(aid, sizeof(aid), "%s/achievements/%s/v%lld/%s", s->issuer_url, rcode,
+		    (long long)sqlite3_column_int64(st, 6), code);
+		/* The RNCP's public page for a titre's block; the structure's own page otherwise. */
+		if (strcmp(source, "rncp") == 0 && strncmp(bcode, "RNCP", 4) == 0)
+			snprintf(url, sizeof(url),
+			    "https://www.francecompetences.fr/recherche/rncp/%.*s/",
+			    (int)strcspn(bcode + 4, "BC"), bcode + 4);
+		else
+			snprintf(url, sizeof(url), "%s/referentials/%s", s->issuer_url, rcode);
+		snprintf(narrative, sizeof(narrative),
+		    "Compétence évaluée en situation de travail par l'encadrant technique "
+		    "d'insertion, au niveau « %s » de l'échelle du référentiel %s.",
+		    lname ? lname : "", rtitle);
+		align = json_pack("[{s:[s], s:s, s:s, s:s, s:s}]", "type", "Alignment",
+		    "targetName", title, "targetUrl", url, "targetCode", ext ? ext : code,
+		    "targetFramework", rtitle);
+		cred = json_pack("{s:[s,s], s:s, s:[s,s], s:{s:s, s:[s], s:s, s:s}, s:s, s:s,"
+		                 " s:{s:[s], s:[{s:s, s:s, s:s, s:b, s:s}], s:{s:s, s:[s], s:s,"
+		                 " s:s, s:{s:s}, s:o}}, s:{s:s, s:s}}",
+		    "@context", "https://www.w3.org/ns/credentials/v2",
+		    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json", "id", uuid,
+		    "type", "VerifiableCredential", "OpenBadgeCredential", "issuer", "id",
+		    s->issuer_url, "type", "Profile", "name", s->issuer_name, "url", s->issuer_url,
+		    "name", title, "validFrom", valid, "credentialSubject", "type",
+		    "AchievementSubject", "identifier", "type", "IdentityObject", "identityHash",
+		    hash, "identityType", "name", "hashed", 1, "salt", salt, "achievement", "id",
+		    aid, "type", "Achievement", "name", title, "description", title, "criteria",
+		    "narrative", narrative, "alignment", align, "credentialStatus", "id", "",
+		    "type", "1EdTechRevocationList");
+	}
+	s->host->stmt_done(st);
+	if (cred == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "%s/revocations", s->issuer_url);
+	json_object_set_new(json_object_get(cred, "credentialStatus"), "id", json_string(url));
+	/* VC-JWT (OB 3.0, 8.2): the credential as the payload, with its registered claims. */
+	json_object_set_new(cred, "iss", json_string(s->issuer_url));
+	json_object_set_new(cred, "jti", json_string(uuid));
+	json_object_set_new(cred, "nbf", json_integer((json_int_t)t));
+	json_object_set_new(cred, "sub", json_string(hash));
+	jwt = badge_sign(s->key, cred);
+	json_decref(cred);
+	if (jwt == NULL || (st = s->host->stmt(s->self, store_sql)) == NULL) {
+		free(jwt);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, jwt, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	s->host->stmt_done(st);
+	free(jwt);
+	return rc;
+}
+
+static const struct tremplin_record badge = {
+	.size = sizeof(struct tremplin_record),
+	.name = "badge",
+	.plural = "badges",
+	.table = "skills_badges",
+	.columns = badge_columns,
+	.ncolumns = sizeof(badge_columns) / sizeof(badge_columns[0]),
+	.owner = TREMPLIN_OWNER_PERSON,
+	/* PATCH records the revocation, and nothing else: the rest is fixed or the server's. */
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
+	.check = badge_check,
+	.after_write = badge_issue,
 };
 
 /* ---- views ---- */
@@ -1347,6 +1573,54 @@ get_attestation_pdf(struct tremplin_request *req, void *arg)
 	render_attestation(req, arg, 1);
 }
 
+/* ---- the issuer: its profile and public key, its revocations ---- */
+
+/* GET /v1/skills/issuer: the issuer profile and its public key as a JWK set. */
+static void
+get_issuer(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+	char rev[1100];
+
+	if (s->key == NULL) {
+		s->host->reply_error(req, 404, "not_found", NULL,
+		    "Open Badges are not configured (badge_key_file, badge_issuer_url)");
+		return;
+	}
+	snprintf(rev, sizeof(rev), "%s/revocations", s->issuer_url);
+	s->host->reply(req, 200,
+	    json_pack("{s:s, s:[s], s:s, s:s, s:s, s:{s:[o]}}", "id", s->issuer_url, "type",
+	        "Profile", "name", s->issuer_name, "url", s->issuer_url, "revocations", rev, "jwks",
+	        "keys", badge_jwk(s->key)));
+}
+
+/*
+ * GET /v1/skills/issuer/revocations: the credentials revoked, by their
+ * random ids (urn:uuid), for the structure to publish; no person's data.
+ */
+static void
+get_revocations(struct tremplin_request *req, void *arg)
+{
+	static const char sql[] = "SELECT credential_id, revoked_on FROM skills_badges"
+	                          " WHERE revoked_on IS NOT NULL AND credential_id IS NOT NULL"
+	                          " ORDER BY id";
+	struct skills *s = arg;
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	json_t *items = json_array();
+
+	if (st == NULL) {
+		json_decref(items);
+		s->host->reply_error(req, 500, "internal", NULL, "cannot read the revocations");
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(items,
+		    json_pack("{s:s, s:s}", "id", (const char *)sqlite3_column_text(st, 0),
+		        "revoked_on", (const char *)sqlite3_column_text(st, 1)));
+	s->host->stmt_done(st);
+	s->host->reply(req, 200, json_pack("{s:o}", "revoked", items));
+}
+
 /* ---- life cycle ---- */
 
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
@@ -1409,6 +1683,18 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .arg = s },
 		{ .size = sizeof(routes[0]),
 		    .methods = TREMPLIN_GET,
+		    .path = "/issuer",
+		    .roles = TREMPLIN_ROLES_STAFF,
+		    .fn = get_issuer,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/issuer/revocations",
+		    .roles = TREMPLIN_ROLES_STAFF,
+		    .fn = get_revocations,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
 		    .path = "/matrix",
 		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
 		    .flags = TREMPLIN_ROUTE_PERSONAL,
@@ -1419,7 +1705,7 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 	if (host->migrations(self, skills_migrations, skills_nmigrations) != 0 ||
 	    host->record(self, &referential, s) != 0 || host->record(self, &competence, s) != 0 ||
 	    host->record(self, &evaluation, s) != 0 || host->record(self, &attestation, s) != 0 ||
-	    host->view_register(self, &acquired_view) != 0 ||
+	    host->record(self, &badge, s) != 0 || host->view_register(self, &acquired_view) != 0 ||
 	    host->view_register(self, &stale_view) != 0 ||
 	    host->subscribe(self, "contracts", "contract.*", on_contract, s) != 0 ||
 	    host->subscribe(self, "employees", "employee.*", on_employee, s) != 0)
@@ -1435,32 +1721,104 @@ fail:
 	return -1;
 }
 
+/* A setting's string: NULL when it is not a non-empty string of at most max bytes. */
+static const char *
+setting_string(json_t *v, size_t max)
+{
+	return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max
+	    ? json_string_value(v)
+	    : NULL;
+}
+
+/* Check everything first; take the new values only when all are good. */
 static int
 skills_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
 	struct skills *s = ctx;
-	const char *key, *dir = SYSCONFDIR "/tremplin/skills";
+	const char *key, *dir = SYSCONFDIR "/tremplin/skills", *keyfile = NULL, *url = NULL;
+	const char *name = NULL;
+	long long level = 0;
+	struct badge_key *k = NULL;
 	json_t *v;
-	char *copy;
+	char *copy[3];
 
 	json_object_foreach (section, key, v) {
-		if (strcmp(key, "referentials_dir") != 0) {
+		if (strcmp(key, "referentials_dir") == 0) {
+			if ((dir = setting_string(v, 900)) == NULL) {
+				snprintf(
+				    err, errlen, "referentials_dir: expected a directory's path");
+				return -1;
+			}
+		} else if (strcmp(key, "badge_key_file") == 0) {
+			if ((keyfile = setting_string(v, 900)) == NULL) {
+				snprintf(err, errlen, "badge_key_file: expected a file's path");
+				return -1;
+			}
+		} else if (strcmp(key, "badge_issuer_url") == 0) {
+			url = setting_string(v, 900);
+			if (url == NULL || strncmp(url, "https://", 8) != 0 || url[8] == '\0' ||
+			    url[strlen(url) - 1] == '/' || strpbrk(url, " \"<>\\") != NULL) {
+				snprintf(err, errlen,
+				    "badge_issuer_url: expected the structure's https:// address, "
+				    "without a final /");
+				return -1;
+			}
+		} else if (strcmp(key, "badge_issuer_name") == 0) {
+			if ((name = setting_string(v, 200)) == NULL) {
+				snprintf(err, errlen,
+				    "badge_issuer_name: expected the structure's name");
+				return -1;
+			}
+		} else if (strcmp(key, "badge_min_level") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > SKILLS_LEVELS_MAX) {
+				snprintf(
+				    err, errlen, "badge_min_level: expected a level from 1 to 8");
+				return -1;
+			}
+			level = json_integer_value(v);
+		} else {
 			snprintf(err, errlen, "%s: unknown setting", key);
 			return -1;
 		}
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > 900) {
-			snprintf(err, errlen, "referentials_dir: expected a directory's path");
+	}
+	if ((keyfile != NULL) != (url != NULL) || (name != NULL && keyfile == NULL)) {
+		snprintf(err, errlen,
+		    "%s: Open Badges need badge_key_file, badge_issuer_url "
+		    "and badge_issuer_name together",
+		    keyfile ? "badge_issuer_url" : "badge_key_file");
+		return -1;
+	}
+	if (keyfile != NULL && name == NULL) {
+		snprintf(err, errlen, "badge_issuer_name: required with badge_key_file");
+		return -1;
+	}
+	if (keyfile != NULL) {
+		char why[300];
+		if ((k = badge_key_load(keyfile, why, sizeof(why))) == NULL) {
+			snprintf(err, errlen, "badge_key_file: %s", why);
 			return -1;
 		}
-		dir = json_string_value(v);
 	}
-	if ((copy = strdup(dir)) == NULL) {
+	copy[0] = strdup(dir);
+	copy[1] = url ? strdup(url) : NULL;
+	copy[2] = name ? strdup(name) : NULL;
+	if (copy[0] == NULL || (url && copy[1] == NULL) || (name && copy[2] == NULL)) {
+		for (int i = 0; i < 3; i++)
+			free(copy[i]);
+		badge_key_free(k);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	free(s->dir);
-	s->dir = copy;
+	free(s->issuer_url);
+	free(s->issuer_name);
+	badge_key_free(s->key);
+	s->dir = copy[0];
+	s->issuer_url = copy[1];
+	s->issuer_name = copy[2];
+	s->key = k;
+	s->badge_level = level;
 	return 0;
 }
 
@@ -1476,8 +1834,12 @@ skills_stop(void *ctx)
 {
 	struct skills *s = ctx;
 
-	if (s != NULL)
+	if (s != NULL) {
 		free(s->dir);
+		free(s->issuer_url);
+		free(s->issuer_name);
+		badge_key_free(s->key);
+	}
 	free(s);
 }
 

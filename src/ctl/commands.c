@@ -91,9 +91,10 @@ const struct command commands[] = {
 	    .max_args = 2,
 	    .run = cmd_export },
 	{ .name = "skills",
-	    .usage = "load NAME",
+	    .usage = "load NAME | keygen FILE",
 	    .help = "load a shipped referential of the skills plugin\n"
-	            "(savoir_etre, espaces_verts, rncp39794)",
+	            "(savoir_etre, espaces_verts, rncp39794); keygen: make\n"
+	            "the structure's Open Badges key in FILE (mode 0600)",
 	    .max_args = -1,
 	    .run = cmd_skills },
 	{ .name = "demo",

@@ -1,8 +1,9 @@
 """The skills plugin against a real tremplind, on the test clock (2026-03-02):
 its shipped referentials, the import/export round trip, evaluations (their
 rules, append only, as each role), a person's progression, the team matrix,
-and the views skills.acquired.v1 and skills.stale.v1 read by the shipped rule
-lua/rules/skills_stale.lua.
+the views skills.acquired.v1 and skills.stale.v1 read by the shipped rule
+lua/rules/skills_stale.lua, the attestation (its PDF read by pdftotext) and
+Open Badges 3.0 (verified by jose).
 
 Alone, from the build directory:
   TOP_SRCDIR=$PWD/../.. TOP_BUILDDIR=$PWD TREMPLIND=$PWD/tremplind \\
@@ -10,9 +11,13 @@ Alone, from the build directory:
     ../../plugins/skills/tests
 """
 
+import base64
 import copy
+import html.parser
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -421,11 +426,6 @@ def test_rule_skills_stale__without_the_plugin__fails_saying_why(make_daemon):
 
 # -- the attestation de compétences ---------------------------------------------------
 
-import html.parser
-import shutil
-import subprocess
-
-
 def pdf_text(raw, tmp_path):
     """The PDF's text as poppler's pdftotext reads it (UTF-8)."""
     if shutil.which("pdftotext") is None:
@@ -540,3 +540,163 @@ def test_attestation__admin_reads_none__unknown_404(world, attested):
     assert d.get("/v1/skills/attestations/999999/html", who="eti").status == 404
     assert d.patch("/v1/skills/attestations/%d" % a["id"], {"period_to": "2026-02-21"},
                    who="eti").status == 405
+
+
+# -- Open Badges 3.0 ------------------------------------------------------------------
+
+ISSUER = "https://atelier-vert.example.org"
+VERIFY = os.path.join(os.path.dirname(__file__), "verify_badge.js")
+
+
+def node_verify(jwks, jwt):
+    """What jose says of a credential: ("ok", payload) or ("refused", code)."""
+    modules = os.path.join(tt.TOP_SRCDIR, "build", "node", "node_modules")
+    if not os.path.isdir(os.path.join(modules, "jose")):
+        pytest.fail("no jose in %s: sh scripts/deps.sh test" % modules)
+    p = subprocess.run(["node", VERIFY, json.dumps(jwks), jwt, ISSUER], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, NODE_PATH=modules))
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    return ("ok", out["payload"]) if out["ok"] else ("refused", out["code"])
+
+
+@pytest.fixture(scope="module")
+def badged(module_daemons, tmp_path_factory):
+    """A daemon with a key made by tremplinctl skills keygen, and a person with acquired skills."""
+    key = str(tmp_path_factory.mktemp("key") / "badges.pem")
+    p = tt.ctl("skills", "keygen", key)
+    assert p.returncode == 0 and p.stdout.strip() == key, p.stderr
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+    section = {"skills": dict(SECTION["skills"], badge_key_file=key, badge_issuer_url=ISSUER,
+                              badge_issuer_name="Atelier Vert")}
+    d = module_daemons(start=False, plugin_files=["skills"], plugins=section)
+    with ls.environment(TREMPLIN_TEST_CLOCK=CLOCK):
+        d.start()
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    rncp = d.post("/v1/skills/referentials/load", {"name": "rncp39794"}, who="eti").body
+    ev = d.post("/v1/skills/referentials/load", {"name": "espaces_verts"}, who="eti").body
+    comps = {c["code"]: c["id"] for r in (rncp, ev)
+             for c in d.list_all("/v1/skills/referentials/%d/competences" % r["id"], who="eti")}
+    person = new_person(d, structure, staff)
+    settled(d)
+    for code, level in (("EV1.2", 3), ("EV1.3", 2), ("BC03.1", 4)):
+        d.create("/v1/skills/employees/%d/evaluations" % person,
+                 {"competence_id": comps[code], "level": level, "evaluated_on": "2026-02-16",
+                  "evaluator_id": staff["sys"]["id"]}, who="eti")
+    return {"d": d, "person": person, "comps": comps, "key": key}
+
+
+def badges(b):
+    return "/v1/skills/employees/%d/badges" % b["person"]
+
+
+def test_issuer__profile_and_jwks(badged):
+    d = badged["d"]
+    for who in ("eti", "cip", "coordinator", "admin"):
+        a = d.get("/v1/skills/issuer", who=who)
+        assert a.status == 200, a
+    b = a.body
+    assert (b["id"], b["type"], b["name"]) == (ISSUER, ["Profile"], "Atelier Vert"), b
+    [k] = b["jwks"]["keys"]
+    assert (k["kty"], k["crv"], k["alg"]) == ("OKP", "Ed25519", "EdDSA") and k["kid"], k
+
+
+def test_badge__issued_verified_by_jose_ob3_shape(badged):
+    d = badged["d"]
+    a = d.post(badges(badged), {"competence_id": badged["comps"]["BC03.1"]}, who="coordinator")
+    assert a.status == 201, a
+    got = d.get("/v1/skills/badges/%d" % a.body["id"], who="cip").body
+    assert got["level"] == 4 and got["credential_id"].startswith("urn:uuid:"), got
+    jwks = d.get("/v1/skills/issuer", who="eti").body["jwks"]
+    verdict, vc = node_verify(jwks, got["credential"])
+    assert verdict == "ok", vc
+    # The properties OB 3.0 requires of an OpenBadgeCredential.
+    assert vc["@context"][:2] == ["https://www.w3.org/ns/credentials/v2",
+                                  "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+    assert {"VerifiableCredential", "OpenBadgeCredential"} <= set(vc["type"])
+    assert vc["id"] == got["credential_id"] == vc["jti"] and vc["iss"] == ISSUER
+    assert vc["issuer"]["id"] == ISSUER and "Profile" in vc["issuer"]["type"]
+    assert vc["validFrom"].startswith("2026-03-02T") and vc["nbf"] > 0
+    subject = vc["credentialSubject"]
+    assert "AchievementSubject" in subject["type"]
+    ident = subject["identifier"][0]
+    assert ident["hashed"] is True and ident["identityHash"].startswith("sha256$")
+    ach = subject["achievement"]
+    assert "Achievement" in ach["type"] and ach["id"].startswith(ISSUER)
+    assert ach["name"].startswith("Préparer les séances d'apprentissage")
+    assert "maîtrisé" in ach["criteria"]["narrative"]
+    [al] = ach["alignment"]
+    assert al["type"] == ["Alignment"] and al["targetCode"] == "BC03.1"
+    assert al["targetUrl"] == "https://www.francecompetences.fr/recherche/rncp/39794/", al
+    # Nothing of the person in clear: no name, no birth date.
+    assert "Camille" not in got["credential"] and "1988" not in json.dumps(vc)
+
+
+def test_badge__tampered__refused_by_jose(badged):
+    d = badged["d"]
+    b = d.create(badges(badged), {"competence_id": badged["comps"]["EV1.2"]}, who="eti")
+    jwt = d.get("/v1/skills/badges/%d" % b["id"], who="eti").body["credential"]
+    jwks = d.get("/v1/skills/issuer", who="eti").body["jwks"]
+    head, payload, sig = jwt.split(".")
+    raw = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    raw["credentialSubject"]["achievement"]["name"] = "Encadrer une équipe"
+    forged = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    assert node_verify(jwks, ".".join((head, forged, sig)))[0] == "refused"
+    # Signed by another key: refused too.
+    other = {"keys": [dict(jwks["keys"][0], x=base64.urlsafe_b64encode(
+        os.urandom(32)).decode().rstrip("="))]}
+    assert node_verify(other, jwt)[0] == "refused"
+    assert node_verify(jwks, jwt)[0] == "ok"
+
+
+def test_badge__revoked__told_apart_from_tampered(badged):
+    d = badged["d"]
+    b = d.create(badges(badged), {"competence_id": badged["comps"]["EV1.2"]}, who="eti")
+    a = d.patch("/v1/skills/badges/%d" % b["id"], {"revoked_on": "2026-03-01",
+                                                  "revocation_reason": "délivré par erreur"},
+                who="coordinator")
+    assert a.status == 200 and a.body["revoked_on"] == "2026-03-01", a
+    got = d.get("/v1/skills/badges/%d" % b["id"], who="eti").body
+    # Still genuine (jose verifies it), and listed as revoked where its status points.
+    verdict, vc = node_verify(d.get("/v1/skills/issuer", who="eti").body["jwks"],
+                              got["credential"])
+    assert verdict == "ok"
+    assert vc["credentialStatus"] == {"id": ISSUER + "/revocations",
+                                      "type": "1EdTechRevocationList"}
+    revoked = d.get("/v1/skills/issuer/revocations", who="admin").body["revoked"]
+    assert {"id": vc["id"], "revoked_on": "2026-03-01"} in revoked
+    a = d.patch("/v1/skills/badges/%d" % b["id"], {"revoked_on": None}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "revoked_on"), a
+
+
+@pytest.mark.parametrize("code, who, status, field", [
+    ("EV1.3", "eti", 422, "competence_id"),      # level 2: not acquired
+    ("EV1.1", "eti", 422, "competence_id"),      # never evaluated
+    ("EV1.2", "cip", 403, None),
+    ("EV1.2", "admin", 403, None),
+])
+def test_badge__refused_nothing_written(badged, code, who, status, field):
+    d = badged["d"]
+    before = rows(d, "skills_badges")
+    a = d.post(badges(badged), {"competence_id": badged["comps"][code]}, who=who)
+    assert a.status == status, a
+    if field:
+        assert a.error["field"] == field, a
+    assert rows(d, "skills_badges") == before
+
+
+def test_badge__not_configured__issuer_404_and_refused(world):
+    d, w = world["d"], world
+    assert d.get("/v1/skills/issuer", who="eti").status == 404
+    a = d.post("/v1/skills/employees/%d/badges" % w["person"],
+               {"competence_id": w["comps"][("espaces_verts", "EV1.1")]["id"]}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "competence_id"), a
+
+
+def test_keygen__never_over_a_file(tmp_path):
+    f = tmp_path / "k.pem"
+    f.write_text("keep")
+    p = tt.ctl("skills", "keygen", str(f))
+    assert p.returncode == 1 and "exists" in p.stderr, p.stderr
+    assert f.read_text() == "keep"
