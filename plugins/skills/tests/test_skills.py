@@ -700,3 +700,69 @@ def test_keygen__never_over_a_file(tmp_path):
     p = tt.ctl("skills", "keygen", str(f))
     assert p.returncode == 1 and "exists" in p.stderr, p.stderr
     assert f.read_text() == "keep"
+
+
+# -- the person's rights: export and erasure; the view a site script reads ------------------
+
+
+# The last test of the `badged` daemon: it erases its person.
+def test_export_and_erasure__skills_records_go_with_the_file(badged):
+    d = badged["d"]
+    p = badged["person"]
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    d.create(badges(badged), {"competence_id": badged["comps"]["EV1.2"]}, who="eti")
+    d.create("/v1/skills/employees/%d/attestations" % p,
+             {"period_from": "2026-01-05", "period_to": "2026-02-27",
+              "eti_id": staff["sys"]["id"]}, who="eti")
+    a = d.get("/v1/employees/%d/export" % p, who="cip")
+    assert a.status == 200, a
+    recs = a.body["records"]
+    assert [e["level"] for e in recs["skills.evaluation"]] == [3, 2, 4]
+    assert recs["skills.attestation"][0]["period_to"] == "2026-02-27"
+    assert recs["skills.badge"] and all(b["credential"] for b in recs["skills.badge"])
+    a = d.call("DELETE", "/v1/employees/%d" % p, {"reason": "request"}, who="coordinator")
+    assert a.status == 200, a
+    settled(d)
+    for table in ("skills_evaluations", "skills_attestations", "skills_badges",
+                  "skills_people", "skills_contracts"):
+        assert d.sql("SELECT count(*) FROM %s WHERE employee_id = ?" % table, (p,)) == [(0,)], \
+            table
+
+
+ACQUIRED_PROBE = """\
+-- probe: what skills.acquired.v1 shows of one person
+local rows = view("skills.acquired.v1", { employee_id = options.id })
+for _, r in ipairs(rows) do
+  log("info", string.format("acquired %s level=%d acquired=%s on=%s", r.code, r.level,
+    tostring(r.acquired), r.evaluated_on))
+end
+"""
+
+
+def test_view_acquired__read_by_a_site_script(make_daemon):
+    d = ls.script_daemon(make_daemon, {}, start=False, plugin_files=["skills"],
+                         plugins=SECTION, files={"rules/probe.lua": ACQUIRED_PROBE})
+    ls.start_daemon(d, CLOCK)
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    r = d.post("/v1/skills/referentials/load", {"name": "rncp39794"}, who="eti").body
+    comps = {c["code"]: c["id"]
+             for c in d.list_all("/v1/skills/referentials/%d/competences" % r["id"], who="eti")}
+    p = new_person(d, structure, staff)
+    settled(d)
+    ev = lambda code, level, on, **kw: d.create(
+        "/v1/skills/employees/%d/evaluations" % p,
+        dict({"competence_id": comps[code], "level": level, "evaluated_on": on,
+              "evaluator_id": staff["sys"]["id"]}, **kw), who="eti")
+    ev("BC01.1", 2, "2026-01-12")
+    ev("BC01.1", 3, "2026-02-09")
+    wrong = ev("BC02.1", 4, "2026-02-09")
+    ev("BC02.1", 1, "2026-02-09", corrects_id=wrong["id"])
+    ev("BC03.1", 4, "2026-02-10", kind="self_evaluation")
+    d.stop()
+    ls.set_scripts(d, {"probe": {"role": "cip", "options": {"id": p}}})
+    ls.start_daemon(d, CLOCK)
+    ls.wait_line(d, "probe", "acquired BC02.1")
+    lines = sorted(x for x in ls.script_lines(d, "probe") if x.startswith("acquired"))
+    assert lines == ["acquired BC01.1 level=3 acquired=true on=2026-02-09",
+                     "acquired BC02.1 level=1 acquired=false on=2026-02-09"], lines
