@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cairo-pdf.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 
 /* ---- a growing buffer ---- */
@@ -307,4 +308,12 @@ att_pdf(const struct att_doc *d, unsigned char **out, size_t *len)
 	*out = (unsigned char *)p.out.p;
 	*len = p.out.len;
 	return 0;
+}
+
+void
+att_shutdown(void)
+{
+	pango_cairo_font_map_set_default(NULL);
+	cairo_debug_reset_static_data();
+	FcFini();
 }

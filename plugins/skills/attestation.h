@@ -37,6 +37,13 @@ char *att_html(const struct att_doc *, size_t *len);
 /* A new PDF in *out (*len bytes): 0, or -1. */
 int att_pdf(const struct att_doc *, unsigned char **out, size_t *len);
 
+/*
+ * At the plugin's stop: drop pango's, cairo's and fontconfig's caches of
+ * fonts, which live as long as the process otherwise (and would read as
+ * leaks to a sanitizer).
+ */
+void att_shutdown(void);
+
 /* "2026-03-02" -> "02/03/2026" in buf (the text as it is when not a date). */
 const char *att_date_fr(const char *iso, char *buf, size_t size);
 

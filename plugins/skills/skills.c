@@ -1841,6 +1841,7 @@ skills_stop(void *ctx)
 		badge_key_free(s->key);
 	}
 	free(s);
+	att_shutdown();
 }
 
 TREMPLIN_PLUGIN(.name = "skills", .version = "0.1.0",
