@@ -4,7 +4,8 @@ plugins_skills_skills_la_SOURCES = plugins/skills/skills.c \
 	plugins/skills/rules.c plugins/skills/rules.h \
 	plugins/skills/migrations.c plugins/skills/migrations.h \
 	plugins/skills/attestation.c plugins/skills/attestation.h \
-	plugins/skills/badges.c plugins/skills/badges.h
+	plugins/skills/badges.c plugins/skills/badges.h \
+	plugins/skills/rome.c plugins/skills/rome.h
 # cairo and pango (the attestation's PDF) are linked into this plugin alone.
 plugins_skills_skills_la_CFLAGS = $(AM_CFLAGS) $(PANGOCAIRO_CFLAGS)
 plugins_skills_skills_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)

@@ -85,6 +85,7 @@ const struct tremplin_migration skills_migrations[] = {
 	    "  issued_by INTEGER,"
 	    "  created_at TEXT NOT NULL);"
 	    "CREATE INDEX skills_badges_person ON skills_badges (employee_id, id);" },
+	{ 4, "ALTER TABLE skills_competences ADD COLUMN hierarchy TEXT" },
 };
 
 const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

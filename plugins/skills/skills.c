@@ -30,6 +30,7 @@
 #include "attestation.h"
 #include "badges.h"
 #include "migrations.h"
+#include "rome.h"
 #include "rules.h"
 
 #ifndef SYSCONFDIR
@@ -169,6 +170,11 @@ static const struct tremplin_column competence_columns[] = {
 	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
 	    .category = "skills",
 	    .values = kinds },
+	/* ROME 4.0: the stake, objective and macro-competence between domain and competence. */
+	{ .name = "hierarchy",
+	    .type = TREMPLIN_COL_NAMES,
+	    .flags = TREMPLIN_COL_NULLABLE | TREMPLIN_COL_FIXED,
+	    .category = "skills" },
 };
 
 static const struct tremplin_filter competence_filters[] = {
@@ -902,6 +908,7 @@ struct import {
 	struct skills *s;
 	struct tremplin_request *req;
 	json_t *doc;
+	json_t *parsed; /* the blocks of a CSV import */
 	int64_t id;
 	struct tremplin_error err;
 	char field[160];
@@ -944,7 +951,7 @@ import_txn(void *arg)
 	int dup = 0;
 
 	json_object_foreach (im->doc, k, v)
-		if (strcmp(k, "blocks") != 0)
+		if (strcmp(k, "blocks") != 0 && strcmp(k, "csv") != 0)
 			json_object_set(head, k, v);
 	/* Absent, a competence is acquired from the level before the last (of 4: "acquis"). */
 	if (json_object_get(head, "acquired_from") == NULL && json_is_array(levels))
@@ -969,6 +976,18 @@ import_txn(void *arg)
 	json_decref(head);
 	if (im->id <= 0)
 		return import_from_host(im, "");
+	if (json_object_get(im->doc, "csv") != NULL) {
+		/* The ROME 4.0 layout, as text in the body: its tree becomes the blocks. */
+		const json_t *csv = json_object_get(im->doc, "csv");
+		char why[200];
+		if (blocks != NULL || !json_is_string(csv))
+			return import_fail(
+			    im, 422, "csv", "csv: the ROME 4.0 CSV text, instead of blocks");
+		if ((im->parsed = rome_parse(json_string_value(csv), json_string_length(csv), why,
+		         sizeof(why))) == NULL)
+			return import_fail(im, 422, "csv", why);
+		blocks = im->parsed;
+	}
 	if (!json_is_array(blocks) || json_array_size(blocks) == 0)
 		return import_fail(im, 422, "blocks", "a referential has at least one block");
 	for (i = 0; i < json_array_size(blocks); i++) {
@@ -1013,7 +1032,10 @@ import_and_reply(struct skills *s, struct tremplin_request *req, json_t *doc)
 	struct tremplin_error e = { 0 };
 	json_t *out;
 
-	if (s->host->transaction(s->self, import_txn, &im) != 0) {
+	int rc = s->host->transaction(s->self, import_txn, &im);
+
+	json_decref(im.parsed);
+	if (rc != 0) {
 		int status = im.err.status ? im.err.status : 500;
 		s->host->reply_error(req, status,
 		    im.err.code ? im.err.code : (status == 422 ? "validation_failed" : "internal"),
@@ -1101,15 +1123,24 @@ post_load(struct tremplin_request *req, void *arg)
 static void
 get_export(struct tremplin_request *req, void *arg)
 {
-	static const char sql[] = "SELECT block_code, block_title, code, external_code, title, kind"
-	                          " FROM skills_competences WHERE referential_id = ?1 ORDER BY id";
+	static const char sql[] =
+	    "SELECT block_code, block_title, code, external_code, title, kind, hierarchy"
+	    " FROM skills_competences WHERE referential_id = ?1 ORDER BY id";
 	struct skills *s = arg;
 	int64_t id = s->host->request_id(req, 0);
 	struct tremplin_error e = { 0 };
 	json_t *ref = s->host->record_get(s->self, req, "referential", id, &e), *blocks,
 	       *block = NULL;
 	const char *drop[] = { "id", "created_at" };
+	const char *format = s->host->request_query(req, "format");
+	int csv = format != NULL && strcmp(format, "csv") == 0;
 	sqlite3_stmt *st;
+
+	if (format != NULL && !csv && strcmp(format, "json") != 0) {
+		json_decref(ref);
+		s->host->reply_error(req, 400, "bad_request", "format", "format: json or csv");
+		return;
+	}
 
 	if (ref == NULL) {
 		s->host->reply_error(req, e.status ? e.status : 404, e.code ? e.code : "not_found",
@@ -1140,9 +1171,28 @@ get_export(struct tremplin_request *req, void *arg)
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			json_object_set_new(c, "external_code",
 			    json_string((const char *)sqlite3_column_text(st, 3)));
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			json_object_set_new(c, "hierarchy",
+			    json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL));
 		json_array_append_new(json_object_get(block, "competences"), c);
 	}
 	s->host->stmt_done(st);
+	if (csv) {
+		size_t len = 0;
+		char *text = rome_write(blocks, &len), disp[96];
+		json_decref(blocks);
+		json_decref(ref);
+		if (text == NULL) {
+			s->host->reply_error(req, 500, "internal", NULL, "out of memory");
+			return;
+		}
+		snprintf(disp, sizeof(disp), "attachment; filename=\"referential-%lld.csv\"",
+		    (long long)id);
+		s->host->reply_header(req, "Content-Disposition", disp);
+		s->host->reply_bytes(req, 200, "text/csv; charset=utf-8", text, len);
+		free(text);
+		return;
+	}
 	json_object_set_new(ref, "blocks", blocks);
 	s->host->reply(req, 200, ref);
 }
@@ -1624,6 +1674,7 @@ get_revocations(struct tremplin_request *req, void *arg)
 /* ---- life cycle ---- */
 
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
+static const char *const export_query[] = { "format", NULL };
 
 static int
 skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
@@ -1658,6 +1709,7 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .methods = TREMPLIN_GET,
 		    .path = "/referentials/{id}/export",
 		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .query = export_query,
 		    .fn = get_export,
 		    .arg = s },
 		{ .size = sizeof(routes[0]),

@@ -13,7 +13,9 @@ Alone, from the build directory:
 
 import base64
 import copy
+import csv
 import html.parser
+import io
 import json
 import os
 import shutil
@@ -179,6 +181,72 @@ def test_import__new_version__old_evaluations_stay_readable(world):
     item = [i for i in prog["items"] if i["competence_id"] == old["id"]][0]
     assert (item["referential"]["version"], item["level"], item["history"][0]["id"]) == (
         1, 3, e["id"]), item
+
+
+ROME_COLUMNS = ["code_domaine_competence", "libelle_domaine_competence", "code_enjeu",
+                "libelle_enjeu", "code_objectif", "libelle_objectif", "code_macro_competence",
+                "libelle_macro_competence", "code_ogr_macro_competence", "code_competence",
+                "code_ogr_competence", "libelle_competence"]
+ROME_ROWS = [
+    ["1", "Réaliser une activité de production", "11", "Entretenir des espaces",
+     "111", "Entretenir les espaces verts", "1111", "Tondre, tailler, débroussailler",
+     "300412", "C1", "124533", "Tailler une haie, un arbuste"],
+    ["1", "Réaliser une activité de production", "11", "Entretenir des espaces",
+     "111", "Entretenir les espaces verts", "1111", "Tondre, tailler, débroussailler",
+     "300412", "C2", "124534", "Utiliser une débroussailleuse \"à dos\""],
+    ["2", "Travailler en sécurité", "21", "Prévenir les risques", "211",
+     "Appliquer les règles", "2111", "Porter les EPI", "300500", "C3", "124600",
+     "Porter les équipements de protection individuelle"],
+]
+
+
+def rome_csv(rows, sep=","):
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=sep, lineterminator="\r\n")
+    w.writerow(ROME_COLUMNS)
+    w.writerows(rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_import_csv__rome_layout__round_trip_read_by_python_csv(world, sep):
+    d = world["d"]
+    doc = {"code": "ROME-" + tt.unique(), "title": "Fiche A1203 (extrait)", "version": 1,
+           "source": "rome", "levels": ["non acquis", "acquis"], "csv": rome_csv(ROME_ROWS, sep)}
+    a = d.post("/v1/skills/referentials/import", doc, who="eti")
+    assert a.status == 201, a
+    rid = a.body["id"]
+    comps = d.list_all("/v1/skills/referentials/%d/competences" % rid, who="eti")
+    assert [(c["block_code"], c["code"], c["external_code"]) for c in comps] == [
+        ("1", "124533", "124533"), ("1", "124534", "124534"), ("2", "124600", "124600")]
+    a = d.get("/v1/skills/referentials/%d/export?format=csv" % rid, who="coordinator")
+    assert a.status == 200 and a.headers["Content-Type"].startswith("text/csv"), a
+    rows = list(csv.reader(io.StringIO(a.raw.decode("utf-8"), newline="")))
+    assert rows[0] == ROME_COLUMNS and rows[1:] == ROME_ROWS, rows
+    # A referential of our own in the same layout: domains are its blocks.
+    ev = world["refs"]["espaces_verts"]["id"]
+    rows = list(csv.reader(io.StringIO(d.get("/v1/skills/referentials/%d/export?format=csv"
+                                             % ev, who="cip").raw.decode("utf-8"))))
+    assert rows[1][:2] == ["EV1", "Entretenir les espaces verts"]
+    assert rows[1][10:] == ["EV1.1", "Tondre une pelouse"] and len(rows) == 11
+    assert d.get("/v1/skills/referentials/%d/export?format=xml" % ev, who="cip").status == 400
+
+
+@pytest.mark.parametrize("text, words", [
+    ("code;libelle\r\n", "line 1"),
+    (rome_csv([ROME_ROWS[0][:11]]), "line 2"),
+    (rome_csv([ROME_ROWS[0][:10] + ["", "x"]]), "line 2"),
+    (rome_csv(ROME_ROWS) + '2,"a quote never closed\r\n', "line 5"),
+])
+def test_import_csv__bad__422_on_csv_naming_the_line_nothing_written(world, text, words):
+    d = world["d"]
+    before = (rows(d, "skills_referentials"), rows(d, "skills_competences"))
+    doc = {"code": "ROME-" + tt.unique(), "title": "x", "version": 1, "source": "rome",
+           "levels": ["non acquis", "acquis"], "csv": text}
+    a = d.post("/v1/skills/referentials/import", doc, who="eti")
+    assert (a.status, a.error["field"]) == (422, "csv"), a
+    assert words in a.error["message"], a
+    assert (rows(d, "skills_referentials"), rows(d, "skills_competences")) == before
 
 
 def test_import__csv_layout_is_not_json__400(world):
