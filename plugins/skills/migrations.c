@@ -86,6 +86,30 @@ const struct tremplin_migration skills_migrations[] = {
 	    "  created_at TEXT NOT NULL);"
 	    "CREATE INDEX skills_badges_person ON skills_badges (employee_id, id);" },
 	{ 4, "ALTER TABLE skills_competences ADD COLUMN hierarchy TEXT" },
+	{ 5,
+	    "CREATE TABLE skills_sessions ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  title TEXT NOT NULL, work_situation TEXT, objectives TEXT, criteria TEXT,"
+	    "  difficulties TEXT, resources TEXT, evaluation_methods TEXT,"
+	    "  status TEXT NOT NULL DEFAULT 'draft', planned_on TEXT, place TEXT, eti_id INTEGER,"
+	    "  what_happened TEXT, copied_from INTEGER, created_by INTEGER,"
+	    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	    "CREATE TABLE skills_session_steps ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  session_id INTEGER NOT NULL REFERENCES skills_sessions (id),"
+	    "  position INTEGER NOT NULL, contents TEXT NOT NULL, method TEXT NOT NULL,"
+	    "  duration_min INTEGER NOT NULL);"
+	    "CREATE TABLE skills_session_competences ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  session_id INTEGER NOT NULL REFERENCES skills_sessions (id),"
+	    "  competence_id INTEGER NOT NULL,"
+	    "  UNIQUE (session_id, competence_id));"
+	    "CREATE TABLE skills_participations ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL,"
+	    "  session_id INTEGER NOT NULL,"
+	    "  attended INTEGER, note TEXT, created_at TEXT NOT NULL,"
+	    "  UNIQUE (employee_id, session_id));" },
 };
 
 const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

@@ -732,6 +732,254 @@ static const struct tremplin_record badge = {
 	.after_write = badge_issue,
 };
 
+/* ---- learning sessions: nobody's (category learning), the dossier's eight parts ---- */
+
+static const char *const session_statuses[] = { "draft", "ready", "planned", "held", "evaluated",
+	NULL };
+static const char *const methods[] = { "explanation", "demonstration", "guided_practice",
+	"autonomous_practice", "discussion", "evaluation", NULL };
+
+#define LONG_TEXT(n, req)                                                                          \
+	{                                                                                          \
+		.name = n, .type = TREMPLIN_COL_TEXT,                                              \
+		.flags = (req) ? TREMPLIN_COL_REQUIRED : TREMPLIN_COL_NULLABLE,                    \
+		.category = "learning", .max = 4000                                                \
+	}
+
+static const struct tremplin_column session_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	/* 1 the task, and the work situation it is taken from */
+	{ .name = "title",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "learning",
+	    .max = 200 },
+	LONG_TEXT("work_situation", 0),
+	/* 2 the knowledge, know-how and behaviours: the linked competences (session_competence) */
+	LONG_TEXT("objectives", 0), /* 3 */
+	LONG_TEXT("criteria", 0), /* 4 */
+	/* 5 the teaching scenario: its steps (session_step) */
+	LONG_TEXT("difficulties", 0), /* 6 and their remedies */
+	LONG_TEXT("resources", 0), /* 7 material and teaching resources */
+	LONG_TEXT("evaluation_methods", 0), /* 8 how and with what learning is evaluated */
+	{ .name = "status",
+	    .type = TREMPLIN_COL_ENUM,
+	    .category = "learning",
+	    .values = session_statuses,
+	    .def = "\"draft\"" },
+	{ .name = "planned_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "learning" },
+	{ .name = "place",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "learning",
+	    .max = 200 },
+	{ .name = "eti_id",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "learning" },
+	LONG_TEXT("what_happened", 0),
+	{ .name = "copied_from",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_SERVER,
+	    .category = "learning" },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "learning" },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+	{ .name = "updated_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_STAMP },
+};
+
+static long long
+count_children(struct skills *s, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	long long n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	s->host->stmt_done(st);
+	return n;
+}
+
+static long long
+count_children2(struct skills *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st = s->host->stmt(s->self, sql);
+	long long n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	s->host->stmt_done(st);
+	return n;
+}
+
+static int
+session_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	static const char *const parts[] = { "work_situation", "objectives", "criteria",
+		"difficulties", "resources", "evaluation_methods" };
+	struct skills *s = arg;
+	const char *status = json_string_value(json_object_get(obj, "status"));
+	int64_t id = json_integer_value(json_object_get(obj, "id"));
+	char role[32] = "";
+
+	(void)req;
+	if (strcmp(status, "draft") == 0)
+		return 0;
+	/* Past a draft, the dossier is whole: each of its eight parts. */
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		const json_t *v = json_object_get(obj, parts[i]);
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return s->host->error(e, 422, parts[i],
+			    "%s is missing: a session is ready with its eight parts", parts[i]);
+	}
+	if (before == NULL ||
+	    count_children(s,
+	        "SELECT count(*) FROM skills_session_competences WHERE session_id = ?1", id) == 0)
+		return s->host->error(e, 422, "competences",
+		    "part 2 is missing: link the competences the task needs");
+	if (count_children(
+	        s, "SELECT count(*) FROM skills_session_steps WHERE session_id = ?1", id) == 0)
+		return s->host->error(
+		    e, 422, "steps", "part 5 is missing: the teaching scenario has no step");
+	if (strcmp(status, "ready") == 0)
+		return 0;
+	if (!json_is_string(json_object_get(obj, "planned_on")))
+		return s->host->error(e, 422, "planned_on", "a planned session has a date");
+	if (!json_is_string(json_object_get(obj, "place")))
+		return s->host->error(e, 422, "place", "a planned session has a place");
+	if (!staff_role(
+	        s, req, json_integer_value(json_object_get(obj, "eti_id")), role, sizeof(role)) ||
+	    strcmp(role, "eti") != 0)
+		return s->host->error(e, 422, "eti_id", "a planned session has its ETI");
+	if (strcmp(status, "planned") != 0 &&
+	    !json_is_string(json_object_get(obj, "what_happened")))
+		return s->host->error(e, 422, "what_happened", "a session held says what happened");
+	return 0;
+}
+
+static const struct tremplin_record session = {
+	.size = sizeof(struct tremplin_record),
+	.name = "session",
+	.plural = "sessions",
+	.table = "skills_sessions",
+	.columns = session_columns,
+	.ncolumns = sizeof(session_columns) / sizeof(session_columns[0]),
+	.owner = TREMPLIN_OWNER_NONE,
+	.check = session_check,
+};
+
+static const struct tremplin_column step_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "session_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "position",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "learning",
+	    .min = 1,
+	    .max = 100 },
+	LONG_TEXT("contents", 1),
+	{ .name = "method",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "learning",
+	    .values = methods },
+	{ .name = "duration_min",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "learning",
+	    .min = 1,
+	    .max = 480 },
+};
+
+static const struct tremplin_record session_step = {
+	.size = sizeof(struct tremplin_record),
+	.name = "session_step",
+	.plural = "steps",
+	.table = "skills_session_steps",
+	.columns = step_columns,
+	.ncolumns = sizeof(step_columns) / sizeof(step_columns[0]),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "session",
+	.parent_col = "session_id",
+	.nested_as = "steps",
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+};
+
+static const struct tremplin_column link_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "session_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "competence_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "learning",
+	    .ref = "competence" },
+};
+
+static const struct tremplin_record session_competence = {
+	.size = sizeof(struct tremplin_record),
+	.name = "session_competence",
+	.plural = "session_competences",
+	.collection = "competences",
+	.table = "skills_session_competences",
+	.columns = link_columns,
+	.ncolumns = sizeof(link_columns) / sizeof(link_columns[0]),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "session",
+	.parent_col = "session_id",
+	.nested_as = "competences",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_DELETE,
+};
+
+/* Who takes part: a person's record (category learning), attendance once held. */
+static const struct tremplin_column participation_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "session_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "learning",
+	    .ref = "session" },
+	{ .name = "attended",
+	    .type = TREMPLIN_COL_BOOL,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "learning" },
+	{ .name = "note",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "learning",
+	    .max = 1000 },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+};
+
+static const struct tremplin_filter participation_filters[] = {
+	{ .name = "session_id", .column = "session_id", .op = TREMPLIN_FILTER_EQ },
+};
+
+static const struct tremplin_record participation = {
+	.size = sizeof(struct tremplin_record),
+	.name = "participation",
+	.plural = "participations",
+	.table = "skills_participations",
+	.columns = participation_columns,
+	.ncolumns = sizeof(participation_columns) / sizeof(participation_columns[0]),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.filters = participation_filters,
+	.nfilters = 1,
+};
+
 /* ---- views ---- */
 
 /*
@@ -1671,6 +1919,398 @@ get_revocations(struct tremplin_request *req, void *arg)
 	s->host->reply(req, 200, json_pack("{s:o}", "revoked", items));
 }
 
+/* ---- learning sessions: copy, evaluation, the printable file ---- */
+
+struct copy {
+	struct skills *s;
+	struct tremplin_request *req;
+	int64_t from, id;
+	struct tremplin_error err;
+};
+
+static int
+copy_txn(void *arg)
+{
+	static const char *const keep[] = { "title", "work_situation", "objectives", "criteria",
+		"difficulties", "resources", "evaluation_methods" };
+	static const char steps_sql[] =
+	    "SELECT position, contents, method, duration_min"
+	    " FROM skills_session_steps WHERE session_id = ?1 ORDER BY id";
+	static const char links_sql[] = "SELECT competence_id FROM skills_session_competences"
+	                                " WHERE session_id = ?1 ORDER BY id";
+	struct copy *c = arg;
+	struct skills *s = c->s;
+	json_t *from = s->host->record_get(s->self, c->req, "session", c->from, &c->err);
+	json_t *obj = json_object(), *rows = json_array(), *row;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = -1;
+
+	if (from == NULL)
+		goto out;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (json_is_string(json_object_get(from, keep[i])))
+			json_object_set(obj, keep[i], json_object_get(from, keep[i]));
+	if ((c->id = s->host->record_create(s->self, c->req, "session", 0, obj, &c->err)) <= 0 ||
+	    exec_bind2(s, "UPDATE skills_sessions SET copied_from = ?2 WHERE id = ?1", c->id,
+	        c->from, 2) != 0)
+		goto out;
+	/* Read whole before writing: the statements are the host's, cached by their text. */
+	if ((st = s->host->stmt(s->self, steps_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, c->from);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(rows,
+		    json_pack("{s:s, s:I, s:s, s:s, s:I}", "kind", "session_step", "position",
+		        (json_int_t)sqlite3_column_int64(st, 0), "contents",
+		        (const char *)sqlite3_column_text(st, 1), "method",
+		        (const char *)sqlite3_column_text(st, 2), "duration_min",
+		        (json_int_t)sqlite3_column_int64(st, 3)));
+	s->host->stmt_done(st);
+	if ((st = s->host->stmt(s->self, links_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, c->from);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(rows,
+		    json_pack("{s:s, s:I}", "kind", "session_competence", "competence_id",
+		        (json_int_t)sqlite3_column_int64(st, 0)));
+	s->host->stmt_done(st);
+	json_array_foreach (rows, i, row) {
+		char kind[32];
+		snprintf(kind, sizeof(kind), "%s", json_string_value(json_object_get(row, "kind")));
+		json_object_del(row, "kind");
+		if (s->host->record_create(s->self, c->req, kind, c->id, row, &c->err) <= 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(from);
+	json_decref(obj);
+	json_decref(rows);
+	return rc;
+}
+
+/* POST /v1/skills/sessions/{id}/copy: the dossier as a template, a new draft. */
+static void
+post_copy(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+	struct copy c = { .s = s, .req = req, .from = s->host->request_id(req, 0) };
+	struct tremplin_error e = { 0 };
+	json_t *out;
+	char loc[64];
+
+	if (s->host->transaction(s->self, copy_txn, &c) != 0) {
+		s->host->reply_error(req, c.err.status ? c.err.status : 500,
+		    c.err.code ? c.err.code : "internal", c.err.field[0] ? c.err.field : NULL, "%s",
+		    c.err.message[0] ? c.err.message : "the session was not copied");
+		return;
+	}
+	if ((out = s->host->record_get(s->self, req, "session", c.id, &e)) == NULL) {
+		s->host->reply_error(req, 500, "internal", NULL, "the copy cannot be read");
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/v1/skills/sessions/%lld", (long long)c.id);
+	s->host->reply_header(req, "Location", loc);
+	s->host->reply(req, 201, out);
+}
+
+struct evaluate {
+	struct skills *s;
+	struct tremplin_request *req;
+	int64_t id;
+	json_t *body;
+	struct tremplin_error err;
+	char field[200];
+	int n;
+};
+
+static int
+evaluate_fail(struct evaluate *ev, size_t i, const char *field, const char *why)
+{
+	ev->err.status = 422;
+	ev->err.code = "validation_failed";
+	if (i == (size_t)-1)
+		snprintf(ev->field, sizeof(ev->field), "%s", field);
+	else
+		snprintf(ev->field, sizeof(ev->field), "evaluations[%zu].%s", i, field);
+	snprintf(ev->err.message, sizeof(ev->err.message), "%s", why);
+	return -1;
+}
+
+static int
+evaluate_txn(void *arg)
+{
+	static const char linked_sql[] = "SELECT count(*) FROM skills_session_competences"
+	                                 " WHERE session_id = ?1 AND competence_id = ?2";
+	static const char attended_sql[] = "SELECT count(*) FROM skills_participations"
+	                                   " WHERE session_id = ?1 AND employee_id = ?2"
+	                                   " AND attended = 1";
+	struct evaluate *ev = arg;
+	struct skills *s = ev->s;
+	json_t *sess = s->host->record_get(s->self, ev->req, "session", ev->id, &ev->err);
+	json_t *list = json_object_get(ev->body, "evaluations"), *item, *patch;
+	const json_t *on = json_object_get(ev->body, "evaluated_on");
+	struct tremplin_caller who;
+	char situation[300];
+	size_t i;
+	int rc = -1;
+
+	if (sess == NULL)
+		return -1;
+	s->host->request_caller(ev->req, &who);
+	if (strcmp(json_string_value(json_object_get(sess, "status")), "held") != 0) {
+		evaluate_fail(ev, (size_t)-1, "status", "a session is evaluated once it is held");
+		goto out;
+	}
+	if (!json_is_string(on)) {
+		evaluate_fail(ev, (size_t)-1, "evaluated_on", "evaluated_on: the day, YYYY-MM-DD");
+		goto out;
+	}
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		evaluate_fail(ev, (size_t)-1, "evaluations", "evaluations: at least one");
+		goto out;
+	}
+	snprintf(situation, sizeof(situation), "Séance d'apprentissage n°%lld : %s",
+	    (long long)ev->id, json_string_value(json_object_get(sess, "title")));
+	json_array_foreach (list, i, item) {
+		int64_t emp = json_integer_value(json_object_get(item, "employee_id"));
+		int64_t comp = json_integer_value(json_object_get(item, "competence_id"));
+		json_t *e;
+		if (count_children2(s, linked_sql, ev->id, comp) == 0) {
+			evaluate_fail(
+			    ev, i, "competence_id", "the competence is not one of the session's");
+			goto out;
+		}
+		if (count_children2(s, attended_sql, ev->id, emp) == 0) {
+			evaluate_fail(
+			    ev, i, "employee_id", "the person did not attend the session");
+			goto out;
+		}
+		e = json_pack("{s:I, s:O, s:O, s:I, s:s, s:s}", "competence_id", (json_int_t)comp,
+		    "level", json_object_get(item, "level"), "evaluated_on", on, "evaluator_id",
+		    (json_int_t)who.staff_id, "situation", situation, "kind", "evaluation");
+		if (e == NULL) {
+			evaluate_fail(ev, i, "level", "level: an integer");
+			goto out;
+		}
+		if (json_is_string(json_object_get(item, "comment")))
+			json_object_set(e, "comment", json_object_get(item, "comment"));
+		if (s->host->record_create(s->self, ev->req, "evaluation", emp, e, &ev->err) <= 0) {
+			char f[128];
+			snprintf(f, sizeof(f), "%s", ev->err.field);
+			json_decref(e);
+			snprintf(ev->field, sizeof(ev->field), "evaluations[%zu]%s%s", i,
+			    f[0] ? "." : "", f);
+			goto out;
+		}
+		json_decref(e);
+		ev->n++;
+	}
+	patch = json_pack("{s:s}", "status", "evaluated");
+	rc = s->host->record_update(s->self, ev->req, "session", ev->id, patch, &ev->err);
+	json_decref(patch);
+out:
+	json_decref(sess);
+	return rc;
+}
+
+/*
+ * POST /v1/skills/sessions/{id}/evaluate {evaluated_on, evaluations: [{employee_id,
+ * competence_id, level, comment?}]}: each participant who attended, on the
+ * session's competences, as evaluations in work situation; the session is evaluated.
+ */
+static void
+post_evaluate(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+	struct evaluate ev = { .s = s,
+		.req = req,
+		.id = s->host->request_id(req, 0),
+		.body = s->host->request_body(req) };
+
+	if (s->host->transaction(s->self, evaluate_txn, &ev) != 0) {
+		int status = ev.err.status ? ev.err.status : 500;
+		s->host->reply_error(req, status, ev.err.code ? ev.err.code : "internal",
+		    ev.field[0] ? ev.field : (ev.err.field[0] ? ev.err.field : NULL), "%s",
+		    ev.err.message[0] ? ev.err.message : "the session was not evaluated");
+		return;
+	}
+	s->host->reply(req, 200,
+	    json_pack("{s:I, s:s, s:i}", "id", (json_int_t)ev.id, "status", "evaluated",
+	        "evaluations", ev.n));
+}
+
+static void html_text(
+    struct tremplin_request *req, char **buf, size_t *len, size_t *cap, const char *t);
+
+/* GET /v1/skills/sessions/{id}/file: the dossier de préparation, a French HTML page. */
+static void
+get_session_file(struct tremplin_request *req, void *arg)
+{
+	static const char *const method_fr[][2] = { { "explanation", "explication" },
+		{ "demonstration", "démonstration" }, { "guided_practice", "pratique guidée" },
+		{ "autonomous_practice", "pratique autonome" }, { "discussion", "échange" },
+		{ "evaluation", "évaluation" } };
+	static const char *const parts[][2] = { { "objectives", "3. Objectifs pédagogiques" },
+		{ "criteria", "4. Critères d'évaluation" } };
+	static const char *const parts2[][2] = { { "difficulties",
+		                                     "6. Difficultés possibles et remédiations" },
+		{ "resources", "7. Ressources matérielles et pédagogiques" },
+		{ "evaluation_methods", "8. Modalités et outils d'évaluation" } };
+	static const char comps_sql[] = "SELECT coalesce(c.external_code, c.code), c.title, c.kind "
+	                                "FROM skills_session_competences l"
+	                                " JOIN skills_competences c ON c.id = l.competence_id "
+	                                "WHERE l.session_id = ?1 ORDER BY l.id";
+	static const char steps_sql[] = "SELECT position, contents, method, duration_min"
+	                                " FROM skills_session_steps WHERE session_id = ?1"
+	                                " ORDER BY position, id";
+	struct skills *s = arg;
+	int64_t id = s->host->request_id(req, 0);
+	struct tremplin_error e = { 0 };
+	json_t *sess = s->host->record_get(s->self, req, "session", id, &e);
+	char *b = NULL, day[16], num[32];
+	size_t len = 0, cap = 0, total = 0;
+	sqlite3_stmt *st;
+
+	if (sess == NULL) {
+		s->host->reply_error(req, e.status ? e.status : 404, e.code ? e.code : "not_found",
+		    NULL, "%s", e.message[0] ? e.message : "no such session");
+		return;
+	}
+#define OUT(t) html_text(NULL, &b, &len, &cap, (t))
+#define TXT(t) html_text(req, &b, &len, &cap, (t))
+	OUT("<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
+	    "Dossier de préparation de séance</title>\n<style>body{font-family:sans-serif;"
+	    "max-width:48em;margin:2em auto}table{border-collapse:collapse;width:100%}"
+	    "td,th{border:1px solid #999;padding:.3em}@media print{body{margin:0}}</style>\n"
+	    "</head>\n<body>\n<h1>Dossier de préparation de séance d'apprentissage</h1>\n");
+	if (json_is_string(json_object_get(sess, "planned_on"))) {
+		OUT("<p>Séance prévue le ");
+		TXT(att_date_fr(
+		    json_string_value(json_object_get(sess, "planned_on")), day, sizeof(day)));
+		if (json_is_string(json_object_get(sess, "place"))) {
+			OUT(", lieu : ");
+			TXT(json_string_value(json_object_get(sess, "place")));
+		}
+		OUT(".</p>\n");
+	}
+	OUT("<h2>1. Tâche à réaliser</h2>\n<p><strong>");
+	TXT(json_string_value(json_object_get(sess, "title")));
+	OUT("</strong></p>\n<p>Situation de travail : ");
+	TXT(json_string_value(json_object_get(sess, "work_situation")));
+	OUT("</p>\n<h2>2. Savoirs, savoir-faire et comportements nécessaires</h2>\n<ul>\n");
+	if ((st = s->host->stmt(s->self, comps_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			OUT("<li>");
+			TXT((const char *)sqlite3_column_text(st, 0));
+			OUT(" — ");
+			TXT((const char *)sqlite3_column_text(st, 1));
+			OUT(" (");
+			TXT(att_kind_fr((const char *)sqlite3_column_text(st, 2)));
+			OUT(")</li>\n");
+		}
+		s->host->stmt_done(st);
+	}
+	OUT("</ul>\n");
+	for (size_t i = 0; i < 2; i++) {
+		OUT("<h2>");
+		OUT(parts[i][1]);
+		OUT("</h2>\n<p>");
+		TXT(json_string_value(json_object_get(sess, parts[i][0])));
+		OUT("</p>\n");
+	}
+	OUT("<h2>5. Scénario pédagogique</h2>\n<table><thead><tr><th>Étape</th><th>Contenus</th>"
+	    "<th>Méthode</th><th>Durée</th></tr></thead><tbody>\n");
+	if ((st = s->host->stmt(s->self, steps_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st, 2);
+			snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 0));
+			OUT("<tr><td>");
+			OUT(num);
+			OUT("</td><td>");
+			TXT((const char *)sqlite3_column_text(st, 1));
+			OUT("</td><td>");
+			for (size_t k = 0; k < sizeof(method_fr) / sizeof(method_fr[0]); k++)
+				if (strcmp(method_fr[k][0], m) == 0)
+					TXT(method_fr[k][1]);
+			snprintf(
+			    num, sizeof(num), "%lld min", (long long)sqlite3_column_int64(st, 3));
+			total += (size_t)sqlite3_column_int64(st, 3);
+			OUT("</td><td>");
+			OUT(num);
+			OUT("</td></tr>\n");
+		}
+		s->host->stmt_done(st);
+	}
+	snprintf(num, sizeof(num), "%zu min", total);
+	OUT("</tbody></table>\n<p>Durée totale : ");
+	OUT(num);
+	OUT("</p>\n");
+	for (size_t i = 0; i < 3; i++) {
+		OUT("<h2>");
+		OUT(parts2[i][1]);
+		OUT("</h2>\n<p>");
+		TXT(json_string_value(json_object_get(sess, parts2[i][0])));
+		OUT("</p>\n");
+	}
+	OUT("</body>\n</html>\n");
+#undef OUT
+#undef TXT
+	json_decref(sess);
+	if (b == NULL) {
+		s->host->reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	s->host->reply_bytes(req, 200, "text/html; charset=utf-8", b, len);
+	free(b);
+}
+
+/* Append t to the page, escaped for HTML when req is not NULL (a marker, not a use). */
+static void
+html_text(struct tremplin_request *req, char **buf, size_t *len, size_t *cap, const char *t)
+{
+	const char *p;
+
+	if (t == NULL)
+		t = "";
+	if (*buf == NULL && *cap == 1)
+		return;
+	for (p = t; *p; p++) {
+		const char *rep = NULL;
+		char one[2] = { *p, '\0' };
+		if (req != NULL)
+			rep = *p == '&' ? "&amp;"
+			    : *p == '<' ? "&lt;"
+			    : *p == '>' ? "&gt;"
+			    : *p == '"' ? "&quot;"
+			                : NULL;
+		if (rep == NULL)
+			rep = one;
+		size_t n = strlen(rep);
+		if (*len + n + 1 > *cap) {
+			size_t c = *cap ? *cap * 2 : 8192;
+			while (c < *len + n + 1)
+				c *= 2;
+			char *nb = realloc(*buf, c);
+			if (nb == NULL) {
+				free(*buf);
+				*buf = NULL;
+				*len = 0;
+				*cap = 1; /* failed: nothing more is appended */
+				return;
+			}
+			*buf = nb;
+			*cap = c;
+		}
+		memcpy(*buf + *len, rep, n);
+		*len += n;
+		(*buf)[*len] = '\0';
+	}
+}
+
 /* ---- life cycle ---- */
 
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
@@ -1746,6 +2386,25 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .fn = get_revocations,
 		    .arg = s },
 		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/sessions/{id}/copy",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .fn = post_copy,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/sessions/{id}/evaluate",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .flags = TREMPLIN_ROUTE_BODY | TREMPLIN_ROUTE_PERSONAL,
+		    .fn = post_evaluate,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/sessions/{id}/file",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .fn = get_session_file,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
 		    .methods = TREMPLIN_GET,
 		    .path = "/matrix",
 		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
@@ -1757,7 +2416,11 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 	if (host->migrations(self, skills_migrations, skills_nmigrations) != 0 ||
 	    host->record(self, &referential, s) != 0 || host->record(self, &competence, s) != 0 ||
 	    host->record(self, &evaluation, s) != 0 || host->record(self, &attestation, s) != 0 ||
-	    host->record(self, &badge, s) != 0 || host->view_register(self, &acquired_view) != 0 ||
+	    host->record(self, &badge, s) != 0 || host->record(self, &session, s) != 0 ||
+	    host->record(self, &session_step, s) != 0 ||
+	    host->record(self, &session_competence, s) != 0 ||
+	    host->record(self, &participation, s) != 0 ||
+	    host->view_register(self, &acquired_view) != 0 ||
 	    host->view_register(self, &stale_view) != 0 ||
 	    host->subscribe(self, "contracts", "contract.*", on_contract, s) != 0 ||
 	    host->subscribe(self, "employees", "employee.*", on_employee, s) != 0)

@@ -834,3 +834,126 @@ def test_view_acquired__read_by_a_site_script(make_daemon):
     lines = sorted(x for x in ls.script_lines(d, "probe") if x.startswith("acquired"))
     assert lines == ["acquired BC01.1 level=3 acquired=true on=2026-02-09",
                      "acquired BC02.1 level=1 acquired=false on=2026-02-09"], lines
+
+
+# -- learning sessions ----------------------------------------------------------------
+
+SESSION = {
+    "title": "Tailler une haie de thuyas au taille-haie thermique",
+    "work_situation": "Chantier de la résidence Les Tilleuls : 60 m de haie à reprendre",
+    "objectives": "Tailler droit et à la bonne hauteur, en sécurité",
+    "criteria": "Haie droite à ±5 cm, EPI portés, zone balisée",
+    "difficulties": "Tenue de la machine à bout de bras : alterner les postes",
+    "resources": "Taille-haie, cordeau, EPI, bâches",
+    "evaluation_methods": "Grille d'observation en fin de séance",
+}
+
+
+@pytest.fixture(scope="module")
+def sessions(world):
+    d, w = world["d"], world
+    p1 = new_person(d, w["structure"], w["staff"])
+    p2 = new_person(d, w["structure"], w["staff"])
+    settled(d)
+    return {"p1": p1, "p2": p2}
+
+
+def make_session(d, w, body=SESSION, steps=2, comps=(("espaces_verts", "EV1.2"),)):
+    sid = d.create("/v1/skills/sessions", body, who="eti")["id"]
+    for i in range(steps):
+        d.create("/v1/skills/sessions/%d/steps" % sid,
+                 {"position": i + 1, "contents": "Étape %d : démonstration du geste" % (i + 1),
+                  "method": ("demonstration", "guided_practice")[i % 2], "duration_min": 15},
+                 who="eti")
+    for c in comps:
+        d.create("/v1/skills/sessions/%d/competences" % sid,
+                 {"competence_id": w["comps"][c]["id"]}, who="eti")
+    return sid
+
+
+@pytest.mark.parametrize("drop, field", [
+    ("objectives", "objectives"), ("evaluation_methods", "evaluation_methods"),
+    ("steps", "steps"), ("competences", "competences"),
+])
+def test_session__ready_without_a_part__422_naming_it(world, drop, field):
+    d, w = world["d"], world
+    body = {k: v for k, v in SESSION.items() if k != drop}
+    sid = make_session(d, w, body, steps=0 if drop == "steps" else 1,
+                       comps=() if drop == "competences" else (("espaces_verts", "EV1.2"),))
+    before = d.get("/v1/skills/sessions/%d" % sid, who="eti").body
+    a = d.patch("/v1/skills/sessions/%d" % sid, {"status": "ready"}, who="eti")
+    assert (a.status, a.error["field"]) == (422, field), a
+    assert d.get("/v1/skills/sessions/%d" % sid, who="eti").body == before
+
+
+def test_session__planned_held_evaluated__records_evaluations(world, sessions):
+    d, w = world["d"], world
+    sid = make_session(d, w)
+    assert d.patch("/v1/skills/sessions/%d" % sid, {"status": "ready"}, who="eti").status == 200
+    a = d.patch("/v1/skills/sessions/%d" % sid, {"status": "planned"}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "planned_on"), a
+    a = d.patch("/v1/skills/sessions/%d" % sid, {"status": "planned", "planned_on": "2026-02-24",
+                                                  "place": "Résidence Les Tilleuls",
+                                                  "eti_id": w["eti"]}, who="eti")
+    assert a.status == 200, a
+    assert d.patch("/v1/skills/sessions/%d" % sid, {"status": "ready"},
+                   who="cip").status == 403
+    parts = {}
+    for p, came in ((sessions["p1"], True), (sessions["p2"], False)):
+        parts[p] = d.create("/v1/skills/employees/%d/participations" % p,
+                            {"session_id": sid}, who="eti")["id"]
+        d.patch("/v1/skills/participations/%d" % parts[p], {"attended": came}, who="eti")
+    comp = w["comps"][("espaces_verts", "EV1.2")]["id"]
+    body = {"evaluated_on": "2026-02-24",
+            "evaluations": [{"employee_id": sessions["p1"], "competence_id": comp, "level": 3}]}
+    a = d.post("/v1/skills/sessions/%d/evaluate" % sid, body, who="eti")
+    assert (a.status, a.error["field"]) == (422, "status"), a        # not held yet
+    a = d.patch("/v1/skills/sessions/%d" % sid, {"status": "held"}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "what_happened"), a
+    assert d.patch("/v1/skills/sessions/%d" % sid,
+                   {"status": "held", "what_happened": "Séance tenue, bonne participation"},
+                   who="eti").status == 200
+    before = rows(d, "skills_evaluations")
+    for bad, field in (
+            ({"employee_id": sessions["p2"]}, "evaluations[0].employee_id"),   # absent
+            ({"competence_id": w["comps"][("espaces_verts", "EV1.1")]["id"]},
+             "evaluations[0].competence_id"),                                   # not linked
+            ({"level": 9}, "evaluations[0].level")):
+        b = dict(body, evaluations=[dict(body["evaluations"][0], **bad)])
+        a = d.post("/v1/skills/sessions/%d/evaluate" % sid, b, who="eti")
+        assert (a.status, a.error["field"]) == (422, field), a
+        assert rows(d, "skills_evaluations") == before
+    a = d.post("/v1/skills/sessions/%d/evaluate" % sid, body, who="eti")
+    assert a.status == 200 and a.body["evaluations"] == 1, a
+    got = d.list_all(evaluations(w, sessions["p1"]), who="cip")
+    assert [(e["level"], e["situation"]) for e in got] == [
+        (3, "Séance d'apprentissage n°%d : %s" % (sid, SESSION["title"]))]
+    assert d.get("/v1/skills/sessions/%d" % sid, who="coordinator").body["status"] == "evaluated"
+
+
+def test_session__copied_as_template__file_in_french(world):
+    d, w = world["d"], world
+    sid = make_session(d, w, comps=(("espaces_verts", "EV1.2"), ("savoir_etre", "SE1.2")))
+    d.patch("/v1/skills/sessions/%d" % sid, {"status": "planned", "planned_on": "2026-03-09",
+                                              "place": "Atelier", "eti_id": w["eti"]}, who="eti")
+    a = d.post("/v1/skills/sessions/%d/copy" % sid, None, who="eti")
+    assert a.status == 201, a
+    c = a.body
+    assert (c["status"], c["copied_from"], c["title"], c.get("planned_on")) == (
+        "draft", sid, SESSION["title"], None), c
+    assert [s_["contents"] for s_ in c["steps"]] == [
+        "Étape 1 : démonstration du geste", "Étape 2 : démonstration du geste"]
+    assert len(c["competences"]) == 2
+    assert d.post("/v1/skills/sessions/%d/copy" % sid, None, who="cip").status == 403
+    f = d.get("/v1/skills/sessions/%d/file" % sid, who="cip")
+    assert f.status == 200 and f.headers["Content-Type"].startswith("text/html"), f
+    text = html_text(f.raw)
+    for words in ("Dossier de préparation", "1. Tâche à réaliser", SESSION["title"],
+                  "2. Savoirs, savoir-faire et comportements nécessaires", "Tailler une haie",
+                  "savoir-être professionnel", "3. Objectifs pédagogiques",
+                  "4. Critères d'évaluation", "5. Scénario pédagogique", "démonstration",
+                  "pratique guidée", "Durée totale : 30 min",
+                  "6. Difficultés possibles et remédiations", SESSION["difficulties"],
+                  "7. Ressources matérielles et pédagogiques",
+                  "8. Modalités et outils d'évaluation", "Séance prévue le 09/03/2026"):
+        assert words in text, (words, text)
