@@ -33,3 +33,6 @@ endif
 # tremplinctl skills
 tremplinctl_SOURCES += src/ctl/cmd_skills.c
 luarules_DATA += lua/rules/skills_stale.lua
+
+# The demo workshop's skills (tremplinctl demo), with the plugin's own migrations.
+libctldemo_a_SOURCES += src/ctl/demo_skills.c plugins/skills/migrations.c

@@ -957,3 +957,49 @@ def test_session__copied_as_template__file_in_french(world):
                   "7. Ressources matérielles et pédagogiques",
                   "8. Modalités et outils d'évaluation", "Séance prévue le 09/03/2026"):
         assert words in text, (words, text)
+
+
+# -- the demo workshop ----------------------------------------------------------------
+
+DEMO_CLOCK = "2026-03-02T10:00:00Z"
+
+
+def test_demo__workshop_gains_referentials_evaluations_sessions_attestation(module_daemons):
+    d = module_daemons(start=False, plugin_files=["skills"], plugins=SECTION,
+                       staff=[{"name": "Opératrice", "unix_user": "@daemon", "role": "admin"}])
+    r = subprocess.run([tt.TREMPLINCTL, "demo", "--database", d.database, "--as",
+                        "cip=" + tt.ROLE_USERS["cip"], "--as",
+                        "coordinator=" + tt.ROLE_USERS["coordinator"], "--as",
+                        "eti1=" + tt.ROLE_USERS["eti"]], capture_output=True, text=True,
+                       env=dict(os.environ, TREMPLIN_TEST_CLOCK=DEMO_CLOCK), timeout=120)
+    assert r.returncode == 0, r.stderr
+    tt.check_sanitizers(r.stdout + r.stderr)
+    with ls.environment(TREMPLIN_TEST_CLOCK=DEMO_CLOCK):
+        d.start()
+    p = tt.plugins_of(d)["skills"]
+    assert p["state"] == "enabled", p
+    refs = d.list_all("/v1/skills/referentials", who="eti")
+    assert sorted(r_["code"] for r_ in refs) == ["ESPACES-VERTS", "RNCP39794", "SAVOIR-ETRE"]
+    # The referentials are those the plugin ships.
+    for name in ("savoir_etre", "espaces_verts", "rncp39794"):
+        r_ = [x for x in refs if x["code"] == shipped(name)["code"]][0]
+        assert d.get("/v1/skills/referentials/%d/export" % r_["id"], who="eti").body == \
+            shipped(name), name
+    ev = [x for x in refs if x["code"] == "ESPACES-VERTS"][0]["id"]
+    m = d.get("/v1/skills/matrix?referential_id=%d" % ev, who="eti").body
+    assert len(m["people"]) >= 9, m["people"]
+    assert all(any(c is not None for c in row["cells"]) for row in m["people"]), m["people"]
+    # Progress over the year: someone's current level is above their first.
+    progressed = 0
+    for row in m["people"]:
+        prog = d.get("/v1/skills/employees/%d/progression" % row["employee_id"],
+                     who="cip").body["items"]
+        progressed += any(i["level"] > i["history"][0]["level"] for i in prog)
+    assert progressed >= len(m["people"]) // 2, progressed
+    sessions = d.list_all("/v1/skills/sessions", who="coordinator")
+    assert sorted(s_["status"] for s_ in sessions) == ["evaluated", "planned"]
+    f = d.get("/v1/skills/sessions/%d/file" % sessions[0]["id"], who="eti")
+    assert "Tailler une haie" in html_text(f.raw)
+    [att] = d.sql("SELECT id FROM skills_attestations")
+    pdf = d.get("/v1/skills/attestations/%d/pdf" % att[0], who="coordinator")
+    assert pdf.status == 200 and pdf.raw.startswith(b"%PDF-"), pdf
