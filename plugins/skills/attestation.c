@@ -310,6 +310,50 @@ att_pdf(const struct att_doc *d, unsigned char **out, size_t *len)
 	return 0;
 }
 
+int
+att_pdf_text(
+    const char *title, const struct att_para *paras, size_t n, unsigned char **out, size_t *len)
+{
+	static const double size[] = { 18, 13, 10.5, 10 }, after[] = { 14, 6, 8, 4 };
+	struct pdf p = { 0 };
+	const double width = PAGE_W - 2 * MARGIN;
+	cairo_surface_t *s = cairo_pdf_surface_create_for_stream(pdf_write, &p.out, PAGE_W, PAGE_H);
+	int bad;
+
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		return -1;
+	}
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
+	p.cr = cairo_create(s);
+	p.font = pango_font_description_from_string("DejaVu Sans");
+	p.y = MARGIN;
+	for (size_t i = 0; i < n; i++) {
+		enum att_style st = paras[i].style;
+		char *m = st == ATT_TITLE || st == ATT_HEADING
+		    ? markup("<b>%s</b>", paras[i].text ? paras[i].text : "")
+		    : markup("%s", paras[i].text ? paras[i].text : "");
+		double indent = st == ATT_ITEM ? 12 : 0;
+		if (st == ATT_HEADING)
+			p.y += 6;
+		para(&p, MARGIN + indent, width - indent, size[st], m, after[st]);
+		g_free(m);
+	}
+	cairo_show_page(p.cr);
+	pango_font_description_free(p.font);
+	cairo_destroy(p.cr);
+	cairo_surface_finish(s);
+	bad = cairo_surface_status(s) != CAIRO_STATUS_SUCCESS || p.out.failed;
+	cairo_surface_destroy(s);
+	if (bad) {
+		free(p.out.p);
+		return -1;
+	}
+	*out = (unsigned char *)p.out.p;
+	*len = p.out.len;
+	return 0;
+}
+
 void
 att_shutdown(void)
 {

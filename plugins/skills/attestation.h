@@ -37,6 +37,15 @@ char *att_html(const struct att_doc *, size_t *len);
 /* A new PDF in *out (*len bytes): 0, or -1. */
 int att_pdf(const struct att_doc *, unsigned char **out, size_t *len);
 
+/* A document of plain-text paragraphs (a session's dossier), as a PDF the same way. */
+enum att_style { ATT_TITLE, ATT_HEADING, ATT_BODY, ATT_ITEM };
+struct att_para {
+	enum att_style style;
+	const char *text; /* UTF-8, plain: escaped here */
+};
+int att_pdf_text(
+    const char *title, const struct att_para *, size_t n, unsigned char **out, size_t *len);
+
 /*
  * At the plugin's stop: drop pango's, cairo's and fontconfig's caches of
  * fonts, which live as long as the process otherwise (and would read as

@@ -2144,7 +2144,13 @@ post_evaluate(struct tremplin_request *req, void *arg)
 static void html_text(
     struct tremplin_request *req, char **buf, size_t *len, size_t *cap, const char *t);
 
-/* GET /v1/skills/sessions/{id}/file: the dossier de préparation, a French HTML page. */
+static void
+para_add(json_t *paras, enum att_style style, const char *t)
+{
+	json_array_append_new(paras, json_pack("[i, s]", (int)style, t != NULL ? t : ""));
+}
+
+/* GET /v1/skills/sessions/{id}/file[?format=pdf]: the dossier de préparation, in French. */
 static void
 get_session_file(struct tremplin_request *req, void *arg)
 {
@@ -2169,23 +2175,45 @@ get_session_file(struct tremplin_request *req, void *arg)
 	int64_t id = s->host->request_id(req, 0);
 	struct tremplin_error e = { 0 };
 	json_t *sess = s->host->record_get(s->self, req, "session", id, &e);
+	const char *format = s->host->request_query(req, "format");
+	int pdf = format != NULL && strcmp(format, "pdf") == 0;
 	char *b = NULL, day[16], num[32];
 	size_t len = 0, cap = 0, total = 0;
 	sqlite3_stmt *st;
+	/* The same dossier as paragraphs, for the PDF: texts owned by paras_text. */
+	json_t *paras = json_array();
 
+	if (format != NULL && !pdf && strcmp(format, "html") != 0) {
+		json_decref(sess);
+		json_decref(paras);
+		s->host->reply_error(req, 400, "bad_request", "format", "format: html or pdf");
+		return;
+	}
 	if (sess == NULL) {
+		json_decref(paras);
 		s->host->reply_error(req, e.status ? e.status : 404, e.code ? e.code : "not_found",
 		    NULL, "%s", e.message[0] ? e.message : "no such session");
 		return;
 	}
 #define OUT(t) html_text(NULL, &b, &len, &cap, (t))
 #define TXT(t) html_text(req, &b, &len, &cap, (t))
+#define PARA(style, t) para_add(paras, (style), (t))
 	OUT("<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
 	    "Dossier de préparation de séance</title>\n<style>body{font-family:sans-serif;"
 	    "max-width:48em;margin:2em auto}table{border-collapse:collapse;width:100%}"
 	    "td,th{border:1px solid #999;padding:.3em}@media print{body{margin:0}}</style>\n"
 	    "</head>\n<body>\n<h1>Dossier de préparation de séance d'apprentissage</h1>\n");
+	PARA(ATT_TITLE, "Dossier de préparation de séance d'apprentissage");
 	if (json_is_string(json_object_get(sess, "planned_on"))) {
+		char line[300];
+		snprintf(line, sizeof(line), "Séance prévue le %s%s%s.",
+		    att_date_fr(
+		        json_string_value(json_object_get(sess, "planned_on")), day, sizeof(day)),
+		    json_is_string(json_object_get(sess, "place")) ? ", lieu : " : "",
+		    json_is_string(json_object_get(sess, "place"))
+		        ? json_string_value(json_object_get(sess, "place"))
+		        : "");
+		PARA(ATT_BODY, line);
 		OUT("<p>Séance prévue le ");
 		TXT(att_date_fr(
 		    json_string_value(json_object_get(sess, "planned_on")), day, sizeof(day)));
@@ -2195,6 +2223,10 @@ get_session_file(struct tremplin_request *req, void *arg)
 		}
 		OUT(".</p>\n");
 	}
+	PARA(ATT_HEADING, "1. Tâche à réaliser");
+	PARA(ATT_BODY, json_string_value(json_object_get(sess, "title")));
+	PARA(ATT_BODY, json_string_value(json_object_get(sess, "work_situation")));
+	PARA(ATT_HEADING, "2. Savoirs, savoir-faire et comportements nécessaires");
 	OUT("<h2>1. Tâche à réaliser</h2>\n<p><strong>");
 	TXT(json_string_value(json_object_get(sess, "title")));
 	OUT("</strong></p>\n<p>Situation de travail : ");
@@ -2203,6 +2235,11 @@ get_session_file(struct tremplin_request *req, void *arg)
 	if ((st = s->host->stmt(s->self, comps_sql)) != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		while (sqlite3_step(st) == SQLITE_ROW) {
+			char line[600];
+			snprintf(line, sizeof(line), "• %s — %s (%s)", sqlite3_column_text(st, 0),
+			    sqlite3_column_text(st, 1),
+			    att_kind_fr((const char *)sqlite3_column_text(st, 2)));
+			PARA(ATT_ITEM, line);
 			OUT("<li>");
 			TXT((const char *)sqlite3_column_text(st, 0));
 			OUT(" — ");
@@ -2215,18 +2252,29 @@ get_session_file(struct tremplin_request *req, void *arg)
 	}
 	OUT("</ul>\n");
 	for (size_t i = 0; i < 2; i++) {
+		PARA(ATT_HEADING, parts[i][1]);
+		PARA(ATT_BODY, json_string_value(json_object_get(sess, parts[i][0])));
 		OUT("<h2>");
 		OUT(parts[i][1]);
 		OUT("</h2>\n<p>");
 		TXT(json_string_value(json_object_get(sess, parts[i][0])));
 		OUT("</p>\n");
 	}
+	PARA(ATT_HEADING, "5. Scénario pédagogique");
 	OUT("<h2>5. Scénario pédagogique</h2>\n<table><thead><tr><th>Étape</th><th>Contenus</th>"
 	    "<th>Méthode</th><th>Durée</th></tr></thead><tbody>\n");
 	if ((st = s->host->stmt(s->self, steps_sql)) != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *m = (const char *)sqlite3_column_text(st, 2);
+			const char *m = (const char *)sqlite3_column_text(st, 2), *mfr = m;
+			char line[4200];
+			for (size_t k = 0; k < sizeof(method_fr) / sizeof(method_fr[0]); k++)
+				if (strcmp(method_fr[k][0], m) == 0)
+					mfr = method_fr[k][1];
+			snprintf(line, sizeof(line), "Étape %lld (%s, %lld min) : %s",
+			    (long long)sqlite3_column_int64(st, 0), mfr,
+			    (long long)sqlite3_column_int64(st, 3), sqlite3_column_text(st, 1));
+			PARA(ATT_ITEM, line);
 			snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 0));
 			OUT("<tr><td>");
 			OUT(num);
@@ -2246,10 +2294,17 @@ get_session_file(struct tremplin_request *req, void *arg)
 		s->host->stmt_done(st);
 	}
 	snprintf(num, sizeof(num), "%zu min", total);
+	{
+		char line[64];
+		snprintf(line, sizeof(line), "Durée totale : %zu min", total);
+		PARA(ATT_BODY, line);
+	}
 	OUT("</tbody></table>\n<p>Durée totale : ");
 	OUT(num);
 	OUT("</p>\n");
 	for (size_t i = 0; i < 3; i++) {
+		PARA(ATT_HEADING, parts2[i][1]);
+		PARA(ATT_BODY, json_string_value(json_object_get(sess, parts2[i][0])));
 		OUT("<h2>");
 		OUT(parts2[i][1]);
 		OUT("</h2>\n<p>");
@@ -2259,13 +2314,29 @@ get_session_file(struct tremplin_request *req, void *arg)
 	OUT("</body>\n</html>\n");
 #undef OUT
 #undef TXT
+#undef PARA
 	json_decref(sess);
-	if (b == NULL) {
+	if (pdf) {
+		size_t n = json_array_size(paras), plen = 0;
+		struct att_para *pp = calloc(n ? n : 1, sizeof(*pp));
+		unsigned char *out = NULL;
+		for (size_t i = 0; pp != NULL && i < n; i++) {
+			json_t *x = json_array_get(paras, i);
+			pp[i].style = (enum att_style)json_integer_value(json_array_get(x, 0));
+			pp[i].text = json_string_value(json_array_get(x, 1));
+		}
+		if (pp != NULL && att_pdf_text("Dossier de préparation", pp, n, &out, &plen) == 0)
+			s->host->reply_bytes(req, 200, "application/pdf", out, plen);
+		else
+			s->host->reply_error(req, 500, "internal", NULL, "the PDF failed");
+		free(out);
+		free(pp);
+	} else if (b == NULL)
 		s->host->reply_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	s->host->reply_bytes(req, 200, "text/html; charset=utf-8", b, len);
+	else
+		s->host->reply_bytes(req, 200, "text/html; charset=utf-8", b, len);
 	free(b);
+	json_decref(paras);
 }
 
 /* Append t to the page, escaped for HTML when req is not NULL (a marker, not a use). */
@@ -2315,6 +2386,7 @@ html_text(struct tremplin_request *req, char **buf, size_t *len, size_t *cap, co
 
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
 static const char *const export_query[] = { "format", NULL };
+static const char *const file_query[] = { "format", NULL };
 
 static int
 skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
@@ -2402,6 +2474,7 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .methods = TREMPLIN_GET,
 		    .path = "/sessions/{id}/file",
 		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+		    .query = file_query,
 		    .fn = get_session_file,
 		    .arg = s },
 		{ .size = sizeof(routes[0]),

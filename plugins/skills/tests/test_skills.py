@@ -931,7 +931,7 @@ def test_session__planned_held_evaluated__records_evaluations(world, sessions):
     assert d.get("/v1/skills/sessions/%d" % sid, who="coordinator").body["status"] == "evaluated"
 
 
-def test_session__copied_as_template__file_in_french(world):
+def test_session__copied_as_template__file_in_french(world, tmp_path):
     d, w = world["d"], world
     sid = make_session(d, w, comps=(("espaces_verts", "EV1.2"), ("savoir_etre", "SE1.2")))
     d.patch("/v1/skills/sessions/%d" % sid, {"status": "planned", "planned_on": "2026-03-09",
@@ -957,6 +957,15 @@ def test_session__copied_as_template__file_in_french(world):
                   "7. Ressources matérielles et pédagogiques",
                   "8. Modalités et outils d'évaluation", "Séance prévue le 09/03/2026"):
         assert words in text, (words, text)
+    pdf = d.get("/v1/skills/sessions/%d/file?format=pdf" % sid, who="coordinator")
+    assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf
+    text = pdf_text(pdf.raw, tmp_path)
+    for words in ("Dossier de préparation", "1. Tâche à réaliser", SESSION["title"],
+                  "Respecter les consignes de sécurité (savoir-être professionnel)",
+                  "Étape 2 (pratique guidée, 15 min)", "Durée totale : 30 min",
+                  "8. Modalités et outils d'évaluation", SESSION["evaluation_methods"]):
+        assert words in text, (words, text)
+    assert d.get("/v1/skills/sessions/%d/file?format=doc" % sid, who="eti").status == 400
 
 
 # -- the demo workshop ----------------------------------------------------------------
