@@ -28,6 +28,12 @@ plugins_skills_tests_test_rules_SOURCES = plugins/skills/tests/test_rules.c \
 plugins_skills_tests_test_rules_CPPFLAGS = -I$(top_srcdir)/plugins/skills
 plugins_skills_tests_test_rules_CFLAGS = $(UNIT_CFLAGS)
 plugins_skills_tests_test_rules_LDADD = $(CMOCKA_LIBS)
+UNIT_TESTS += plugins/skills/tests/test_rome
+plugins_skills_tests_test_rome_SOURCES = plugins/skills/tests/test_rome.c \
+	plugins/skills/rome.c plugins/skills/rome.h
+plugins_skills_tests_test_rome_CPPFLAGS = -I$(top_srcdir)/plugins/skills
+plugins_skills_tests_test_rome_CFLAGS = $(UNIT_CFLAGS)
+plugins_skills_tests_test_rome_LDADD = $(CMOCKA_LIBS) $(JANSSON_LIBS)
 endif
 
 # tremplinctl skills
