@@ -3,11 +3,11 @@
 # run the daemon, `deps.sh test` to also run the whole test suite.
 set -eu
 build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libevent-dev
-libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
+libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev libpango1.0-dev"
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets.
 test="libcmocka-dev python3 python3-pytest python3-jsonschema python3-prometheus-client clang-format
 systemd util-linux bash-completion
-clang libclang-rt-14-dev openssl nodejs"
+clang libclang-rt-14-dev openssl nodejs poppler-utils"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 # npm comes with some builds of nodejs (NodeSource's); Debian ships it apart.

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
+
 #include <tremplin/plugin.h>
 
 #include "api.h"
@@ -650,10 +652,11 @@ add_view(struct tremplin_plugin *p, const struct tremplin_view *tv, char *err, s
 	const void *prev;
 	int ok;
 
-	if (tv->size != sizeof(*tv) || tv->name == NULL || strncmp(tv->name, p->name, n) != 0 ||
-	    tv->name[n] != '.' || strstr(tv->name, ".v") == NULL || tv->sql == NULL ||
-	    tv->nparams > 16 || tv->roles == 0 ||
-	    (tv->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0) {
+	/* A view declared before booleans was appended has the shorter size. */
+	if ((tv->size != sizeof(*tv) && tv->size != offsetof(struct tremplin_view, booleans)) ||
+	    tv->name == NULL || strncmp(tv->name, p->name, n) != 0 || tv->name[n] != '.' ||
+	    strstr(tv->name, ".v") == NULL || tv->sql == NULL || tv->nparams > 16 ||
+	    tv->roles == 0 || (tv->roles & ~(unsigned)TREMPLIN_ROLES_STAFF) != 0) {
 		snprintf(err, errlen,
 		    "view %s: a name \"%s.<what>.v<n>\", an SQL text, roles, at most 16 parameters",
 		    tv->name ? tv->name : "?", p->name);
@@ -704,6 +707,8 @@ add_view(struct tremplin_plugin *p, const struct tremplin_view *tv, char *err, s
 	v.params = params;
 	v.nparams = tv->nparams;
 	v.roles = tv->roles;
+	if (tv->size == sizeof(*tv))
+		v.booleans = tv->booleans;
 	if (view_add(&v, p) == -1) {
 		free(params);
 		snprintf(err, errlen, "view %s: the name is taken", tv->name);
@@ -739,7 +744,31 @@ static struct {
 	struct tremplin_request *r; /* the request a plugin's route is serving now */
 	int status;
 	json_t *body;
+	/* Or a body that is not JSON (reply_bytes). */
+	char *bytes;
+	size_t len;
+	char ctype[128];
 } pending;
+
+static void
+send_bytes(struct tremplin_request *r, int status, const char *ctype, const void *b, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	evbuffer_add(evhttp_request_get_output_buffer(r->req), b, len);
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(r->req, status, NULL, NULL);
+	r->replied = 1;
+}
+
+static void
+pending_bytes_clear(void)
+{
+	free(pending.bytes);
+	pending.bytes = NULL;
+	pending.len = 0;
+}
 
 static size_t
 header_count(struct evkeyvalq *q)
@@ -774,6 +803,7 @@ route_call(struct tremplin_request *r)
 	pending.r = NULL;
 	if (left_open(p, r->route->pattern)) {
 		json_decref(pending.body);
+		pending_bytes_clear();
 		/* Its headers went with its rows (a Location of a row that is not there). */
 		while (out != NULL && !r->replied && header_count(out) > before) {
 			char key[128];
@@ -787,6 +817,9 @@ route_call(struct tremplin_request *r)
 	}
 	if (pending.body != NULL)
 		api_reply(r, pending.status, pending.body);
+	else if (pending.bytes != NULL && r->req != NULL)
+		send_bytes(r, pending.status, pending.ctype, pending.bytes, pending.len);
+	pending_bytes_clear();
 }
 
 static int
@@ -906,10 +939,47 @@ h_reply_header(struct tremplin_request *r, const char *name, const char *value)
 	return evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
 }
 
+static void h_reply(struct tremplin_request *r, int status, json_t *body);
+
+static void
+h_reply_bytes(
+    struct tremplin_request *r, int status, const char *ctype, const void *body, size_t len)
+{
+	int ok = ctype != NULL && *ctype != '\0' && strlen(ctype) < sizeof(pending.ctype) &&
+	    (body != NULL || len == 0) && status >= 200 && status < 600;
+
+	for (const char *c = ctype; ok && *c; c++)
+		ok = *c >= 0x20 && *c < 0x7f;
+	if (r->replied || (pending.r == r && (pending.body != NULL || pending.bytes != NULL))) {
+		log_warnx("plugin route %s replied twice", r->route->pattern);
+		return;
+	}
+	if (!ok) {
+		log_warnx("plugin route %s: reply_bytes without a valid content type or status",
+		    r->route->pattern);
+		h_reply(r, 500,
+		    json_pack("{s:{s:s, s:s}}", "error", "code", "internal", "message",
+		        "the plugin's reply was malformed"));
+		return;
+	}
+	if (pending.r != r) {
+		if (r->req != NULL)
+			send_bytes(r, status, ctype, body, len);
+		return;
+	}
+	if ((pending.bytes = malloc(len ? len : 1)) == NULL)
+		fatal("malloc");
+	if (len > 0)
+		memcpy(pending.bytes, body, len);
+	pending.len = len;
+	pending.status = status;
+	tr_strlcpy(pending.ctype, ctype, sizeof(pending.ctype));
+}
+
 static void
 h_reply(struct tremplin_request *r, int status, json_t *body)
 {
-	if (r->replied || (pending.r == r && pending.body != NULL)) {
+	if (r->replied || (pending.r == r && (pending.body != NULL || pending.bytes != NULL))) {
 		json_decref(body);
 		log_warnx("plugin route %s replied twice", r->route->pattern);
 		return;
@@ -1553,6 +1623,7 @@ static const struct tremplin_host host = {
 	.valid_siret = valid_siret,
 	.valid_email = valid_email,
 	.valid_label = valid_label,
+	.reply_bytes = h_reply_bytes,
 };
 
 /* ---- the loader ---- */

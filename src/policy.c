@@ -71,6 +71,8 @@ static const struct {
 	[CAT_SKILLS] = { "skills", ETI | CIP | COORD, ETI, 0 },
 	[CAT_EVALUATIONS] = { "evaluations", ETI | CIP | COORD, ETI, 0 },
 	[CAT_LEARNING] = { "learning", ETI | CIP | COORD, ETI, 0 },
+	/* An attestation at the exit is issued by the ETI or the coordinator. */
+	[CAT_ATTESTATIONS] = { "attestations", ETI | CIP | COORD, ETI | COORD, 0 },
 	/*
 	 * Not the data of the people in the pathway: the structures and the
 	 * staff accounts, which every role reads and the coordinator and the

@@ -35,6 +35,7 @@ enum category {
 	CAT_SKILLS, /* skills acquired, attestations */
 	CAT_EVALUATIONS, /* evaluations in work situations */
 	CAT_LEARNING, /* learning sessions and who took part */
+	CAT_ATTESTATIONS, /* attestations de compétences issued, the consent they rest on */
 	/* Records of nobody's the operator manages too. */
 	CAT_ORGANISATION, /* the structures: names, SIRET, kinds, annexes financières */
 	CAT_STAFF_ACCOUNTS, /* who may call the API, as which role */

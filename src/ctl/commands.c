@@ -144,6 +144,13 @@ const struct command commands[] = {
 	    .min_args = 1,
 	    .max_args = 1,
 	    .run = cmd_registry },
+	{ .name = "skills",
+	    .usage = "load NAME | keygen FILE",
+	    .help = "load a shipped referential of the skills plugin\n"
+	            "(savoir_etre, espaces_verts, rncp39794); keygen: make\n"
+	            "the structure's Open Badges key in FILE (mode 0600)",
+	    .max_args = -1,
+	    .run = cmd_skills },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

@@ -46,4 +46,7 @@ int cmd_retention(const struct ctl *, int, char **);
 /* registry status|sync: the registry plugin's state, a run now (cmd_registry.c). */
 int cmd_registry(const struct ctl *, int, char **);
 
+/* skills: the skills plugin's commands (cmd_skills.c). */
+int cmd_skills(const struct ctl *, int, char **);
+
 #endif

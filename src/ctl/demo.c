@@ -1594,7 +1594,7 @@ count_all(struct db *db, struct demo_counts *n)
 int
 demo_create(const struct demo_options *o, struct demo_counts *counts, char *err, size_t errlen)
 {
-	static const struct db_module *const modules[] = { &core_module };
+	const struct db_module *const modules[] = { &core_module, demo_skills_module() };
 	struct gen g;
 	char annexe[32], why[512];
 	int created, rc = -1, extra_cip = 0, extra_eti = 0, y, m, d;
@@ -1638,7 +1638,8 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 		goto fail;
 	if (o->employees == 0) {
 		g.rng = 0x5eed;
-		if (write_workshop(&g) == -1)
+		if (write_workshop(&g) == -1 ||
+		    demo_skills(g.db, g.today, g.err, sizeof(g.err)) == -1)
 			goto fail;
 	} else {
 		for (int i = 0; i < o->employees; i++) {

@@ -43,4 +43,13 @@ int demo_create(const struct demo_options *, struct demo_counts *, char *err, si
 /* The names of the demo's staff accounts, for messages: NULL when unknown. */
 const char *demo_account_name(const char *account);
 
+/*
+ * The skills plugin's part of the demo workshop (demo_skills.c): its schema,
+ * run with the core's, and its rows, written after the workshop's.
+ */
+struct db;
+struct db_module;
+const struct db_module *demo_skills_module(void);
+int demo_skills(struct db *, int64_t today, char *err, size_t errlen);
+
 #endif

@@ -375,6 +375,9 @@ def _check_answer(st, what, status, resp, resp_ptr, headers, body, method):
                                                                 1000)))
 
 
+PLUGIN_DOCUMENTS = {"application/pdf", "text/html", "text/csv"}
+
+
 def _check_plugin_answer(st, what, status, headers, body, method):
     """A plugin's path: JSON answers; errors as the document's responses say."""
     if status >= 400:
@@ -388,7 +391,13 @@ def _check_plugin_answer(st, what, status, headers, body, method):
     if not 200 <= status < 300:
         raise AssertionError("%s (a plugin's path) answered %d, neither a success nor an error"
                              % (what, status))
-    # A success: JSON, whose shape the plugin documents.
+    # A success: JSON, whose shape the plugin documents; or a document to print or
+    # download (the host's reply_bytes), which the plugin's own tests read.
+    if headers is not None and _media_type(headers.get("content-type")) in PLUGIN_DOCUMENTS:
+        if not body and method != "HEAD":
+            raise AssertionError("%s (a plugin's path) answered %d with an empty document"
+                                 % (what, status))
+        return
     if headers is not None and _media_type(headers.get("content-type")) != "application/json":
         raise AssertionError("%s (a plugin's path) answered %d with Content-Type %r, not JSON"
                              % (what, status, headers.get("content-type")))

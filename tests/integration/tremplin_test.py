@@ -565,7 +565,8 @@ def scripts_with_room(scripts):
 
 
 # Built plugins, by name: the example in plugins/, the test plugins in tests/plugins/.
-BUILT_PLUGINS = {"example": "plugins/example/.libs/example.so"}
+BUILT_PLUGINS = {"example": "plugins/example/.libs/example.so",
+                 "skills": "plugins/skills/.libs/skills.so"}
 
 
 def built_plugin(name):

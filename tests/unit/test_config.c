@@ -95,6 +95,10 @@ test_config__shipped_file__loads_with_its_documented_values(void **state)
 	/* The registry plugin is loaded with nothing set: idle until configured. */
 	assert_true(json_is_object(json_object_get(c->plugins, "registry")));
 	assert_int_equal(json_object_size(json_object_get(c->plugins, "registry")), 0);
+	/* The skills plugin, with the referentials of the source tree. */
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(c->plugins, "skills"), "referentials_dir")),
+	    "etc/skills");
 	config_free(c);
 }
 
