@@ -362,20 +362,15 @@ l_notify(lua_State *L)
 static void
 log_line(struct version *v, const char *level, const char *msg, size_t len)
 {
-	char clean[MAX_LOG_BYTES + 1];
-	size_t n = len < MAX_LOG_BYTES ? len : MAX_LOG_BYTES;
+	char clean[4 * MAX_LOG_BYTES + 1];
 
 	if (v->logs >= MAX_LOG_PER_CALL) {
 		v->logs_dropped++;
 		return;
 	}
 	v->logs++;
-	/* One line per call: no control characters reach the log. */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)msg[i];
-		clean[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	clean[n] = '\0';
+	/* One line per call: control characters reach the log escaped. */
+	lh_log_text(msg, len < MAX_LOG_BYTES ? len : MAX_LOG_BYTES, clean, sizeof(clean));
 	if (strcmp(level, "debug") == 0)
 		log_debug("script %s: %s", v->s->name, clean);
 	else if (strcmp(level, "info") == 0)
@@ -408,7 +403,7 @@ l_print(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 1; i <= n; i++) {
-		luaL_tolstring(L, i, NULL);
+		luabox_tolstring(L, i, NULL);
 		if (i > 1)
 			luaL_addchar(&b, '\t');
 		luaL_addvalue(&b);
@@ -469,6 +464,24 @@ out:
 	curl_free(port);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+/*
+ * Headers that frame the request or speak to the hop: curl sets them from
+ * the URL and the body. Set by a script, Content-Length: 0 before a body
+ * holding a second request smuggled that request past the method list.
+ */
+static int
+framing_header(const char *name)
+{
+	static const char *const refused[] = { "Content-Length", "Transfer-Encoding", "Host",
+		"Connection", "Expect", "Upgrade", "TE", "Trailer", "Keep-Alive",
+		"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate" };
+
+	for (size_t i = 0; i < TR_NELEM(refused); i++)
+		if (strcasecmp(name, refused[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -556,6 +569,13 @@ l_http(lua_State *L)
 			    strpbrk(value, "\r\n") != NULL)
 				return luaL_error(
 				    L, "http: header '%s' has a bad name or value", name);
+			if (framing_header(name))
+				return luaL_error(L,
+				    "http: header '%s' is not the script's to set (the daemon "
+				    "frames the request: no Content-Length, Transfer-Encoding, "
+				    "Host, Connection, Expect, Upgrade, TE, Trailer, "
+				    "Keep-Alive, Proxy-*)",
+				    name);
 			hdrs[nhdrs++] = (struct net_header){ name, value };
 			/* Keep key and value referenced from the table: pop the value only. */
 			lua_pop(L, 1);
@@ -601,6 +621,22 @@ l_http(lua_State *L)
 }
 
 static const char libs_key;
+static const char loading_key; /* libs[name] while its chunk runs */
+
+/* The to-be-closed value of a use(): the library no longer loads, whichever way it ended. */
+static int
+use_close(lua_State *L)
+{
+	lua_rawgeti(L, 1, 1); /* libs */
+	lua_rawgeti(L, 1, 2); /* name */
+	lua_pushvalue(L, -1);
+	if (lua_rawget(L, -3) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &loading_key) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		lua_rawset(L, -3);
+	}
+	return 0;
+}
 
 /* use(name): run lib/<name>.lua of the script directory once; its value. */
 static int
@@ -625,9 +661,26 @@ l_use(lua_State *L)
 		lua_rawsetp(L, LUA_REGISTRYINDEX, &libs_key);
 	}
 	int libs = lua_gettop(L);
-	if (lua_getfield(L, libs, name) != LUA_TNIL)
+	if (lua_getfield(L, libs, name) == LUA_TLIGHTUSERDATA &&
+	    lua_touserdata(L, -1) == &loading_key)
+		return luaL_error(
+		    L, "use: '%s' is used again while it loads (a cycle of use())", name);
+	if (!lua_isnil(L, -1))
 		return 1;
 	lua_pop(L, 1);
+	/* Marked as loading until this call ends, error or not: a cycle is refused. */
+	lua_createtable(L, 2, 0);
+	lua_pushvalue(L, libs);
+	lua_rawseti(L, -2, 1);
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, 2);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, use_close);
+	lua_setfield(L, -2, "__close");
+	lua_setmetatable(L, -2);
+	lua_toclose(L, -1);
+	lua_pushlightuserdata(L, (void *)&loading_key);
+	lua_setfield(L, libs, name);
 	snprintf(path, sizeof(path), "%s/lib/%s.lua", v->s->h->script_dir, name);
 	snprintf(chunk, sizeof(chunk), "@lib/%s.lua", name);
 	g = scriptlib_push_guard(L);

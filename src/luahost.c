@@ -51,17 +51,50 @@ lh_set_error(struct script *s, const char *fmt, ...)
 	s->last_error = msg;
 }
 
-/* The first line of a message, for the log (the traceback stays in last_error). */
+/*
+ * Text of a script for the log, on one line: control characters (C0, DEL,
+ * and the C1 ones a terminal also obeys) become escapes (\n, \r, \t,
+ * \xHH), so that a script can neither forge a line nor drive a terminal.
+ * Cut at size - 1 bytes, between escapes.
+ */
+const char *
+lh_log_text(const char *msg, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < size; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		char esc[5];
+		size_t n;
+		if (c == 0xc2 && i + 1 < len && (unsigned char)msg[i + 1] >= 0x80 &&
+		    (unsigned char)msg[i + 1] <= 0x9f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)msg[++i]);
+			n = 4;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			n = 4;
+		} else {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(buf + o, esc, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* The first line of a message, for the log (the traceback stays in last_error), escaped. */
 const char *
 lh_first_line(const char *msg, char *buf, size_t size)
 {
-	size_t n = strcspn(msg, "\n");
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	return buf;
+	return lh_log_text(msg, strcspn(msg, "\n"), buf, size);
 }
 
 struct version *

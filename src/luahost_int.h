@@ -170,6 +170,7 @@ struct chunk {
 int lh_main_entry(lua_State *L);
 int64_t lh_mono_us(void);
 void lh_set_error(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *lh_log_text(const char *msg, size_t len, char *buf, size_t size);
 const char *lh_first_line(const char *msg, char *buf, size_t size);
 struct version *lh_version_of(lua_State *L);
 void lh_version_stop(struct version *v);

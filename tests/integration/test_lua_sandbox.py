@@ -145,8 +145,13 @@ def test_hostile__escapes_left_nothing(attacked):
     spam = [x for x in ls.script_lines(attacked, "log_flood") if "spam" in x]
     assert 1 <= len(spam) <= 50, len(spam)
     assert all("\n" not in x for x in spam)
-    assert any("spam INJECTED line" in x for x in spam)
+    assert any("spam\\nINJECTED line" in x for x in spam)
     assert "log lines dropped" in attacked.log()
+    # Control characters reach the log escaped, error messages included.
+    log = attacked.log()
+    assert "\r" not in log and "\x1b" not in log and "\u009b" not in log
+    assert "x\\rtremplind: info: FORGED\\x1b[2K\\x9b" in log, \
+        [x for x in log.splitlines() if "FORGED" in x]
 
 
 def test_hostile__the_others_run_on(attacked):
