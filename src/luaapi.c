@@ -258,6 +258,52 @@ opt_id(lua_State *L, const char *field)
 }
 
 /*
+ * The script's notifications waiting in the outbox (pending or being
+ * delivered), counted once per call; -1 when the store cannot say.
+ */
+static int64_t
+outbox_pending(struct db *db, const char *source)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT count(*) FROM outbox WHERE source = ? AND status IN ('pending', 'claimed')");
+	int64_t n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return n;
+}
+
+/* Room for one more notification within the script's quotas, or raise. */
+static int
+notify_quotas(lua_State *L, struct version *v)
+{
+	long per_hour = lh_limit(v, "notifications_per_hour");
+	long pending = lh_limit(v, "outbox_pending");
+
+	if (!lh_quota_left(&v->s->q_notify, (int64_t)3600 * 1000000, per_hour, 1))
+		return lh_quota_fail(L, v,
+		    "notifications_per_hour: more than %ld notifications queued within an hour",
+		    per_hour);
+	if (!v->pending_known) {
+		char source[64];
+		snprintf(source, sizeof(source), "lua:%s", v->s->name);
+		if ((v->pending = outbox_pending(v->s->h->srv->db, source)) == -1)
+			return luaL_error(L, "notify: the outbox cannot be read; try again later");
+		v->pending_known = 1;
+	}
+	if (v->pending + 1 > pending)
+		return lh_quota_fail(L, v,
+		    "outbox_pending: %lld notifications of this script wait in the outbox "
+		    "(at most %ld)",
+		    (long long)v->pending, pending);
+	return 0;
+}
+
+/*
  * notify{kind =, recipient_role = | recipient_staff_id =, employee_id =,
  * message =, dedup_key =}: queue a notification in the outbox. true when
  * queued, false when one with the same dedup_key already was.
@@ -319,6 +365,8 @@ l_notify(lua_State *L)
 	if (v->notifies >= MAX_NOTIFY_PER_CALL)
 		return luaL_error(
 		    L, "notify: at most %d notifications per call", MAX_NOTIFY_PER_CALL);
+	if (notify_quotas(L, v) == -1)
+		return 0; /* not reached: it raised */
 	{
 		/* Whom it is for and about: the outbox's to check. */
 		struct outbox_entry who = { .recipient_staff_id = staff_id,
@@ -355,6 +403,10 @@ l_notify(lua_State *L)
 			    L, "notify: cannot queue it: %s", sqlite3_errmsg(db_handle(db)));
 	}
 	v->notifies++;
+	if (changes > 0) {
+		v->s->q_notify.used++;
+		v->pending++;
+	}
 	lua_pushboolean(L, changes > 0);
 	return 1;
 }
@@ -588,6 +640,11 @@ l_http(lua_State *L)
 		    L, "http: at most %d requests in flight per script", MAX_HTTP_IN_FLIGHT);
 	if (v->stopping)
 		return luaL_error(L, "http: the script is being stopped");
+	if (!lh_quota_left(&v->s->q_http, 60 * 1000000, lh_limit(v, "http_per_minute"), 1))
+		return lh_quota_fail(L, v,
+		    "http_per_minute: more than %ld requests started within a minute",
+		    lh_limit(v, "http_per_minute"));
+	v->s->q_http.used++;
 	lua_pushvalue(L, cb);
 	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL) {

@@ -347,10 +347,24 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 		free(text);
 		return; /* unchanged: it runs on */
 	}
+	/* A new version starts with fresh quotas (a reload is the operator's word). */
+	memset(&s->q_notify, 0, sizeof(s->q_notify));
+	memset(&s->q_http, 0, sizeof(s->q_http));
+	memset(&s->q_cpu, 0, sizeof(s->q_cpu));
+	s->quota_reason[0] = '\0';
 	nv = version_load(s, section, text, len, &err);
 	free(text);
+	if (nv != NULL && s->quota_reason[0] != '\0') {
+		if (asprintf(&err, "quota %s (while loading)", s->quota_reason) == -1)
+			err = NULL;
+		if (err == NULL)
+			err = lh_xstrdup("out of memory");
+		lh_version_stop(nv);
+		nv = NULL;
+	}
 	if (nv == NULL) {
 		char line[300];
+		s->quota_reason[0] = '\0'; /* the running version, if any, did not pass it */
 		if (s->cur != NULL) {
 			lh_set_error(s, "reload refused, the running version %s stays: %s",
 			    s->cur->digest, err);

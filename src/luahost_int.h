@@ -75,6 +75,7 @@ struct lsub {
 	char name[200]; /* durable: "<script>/on:<type>" */
 	char type[128];
 	int ref; /* the handler, in the registry */
+	int failures_in_row;
 };
 
 struct ltimer {
@@ -85,6 +86,7 @@ struct ltimer {
 	int immediately;
 	int ref;
 	int queued; /* a run waits in the job queue: the next one is skipped */
+	int failures_in_row;
 	struct sched_timer *t;
 };
 
@@ -107,8 +109,18 @@ struct version {
 	int nsubs, ntimers, nhttp;
 	int loading; /* the main chunk runs: on() and every() record */
 	int stopping; /* being torn down: callbacks only free */
+	/* Failures in a row of the http{} callbacks: a success elsewhere forgives none. */
+	int http_failures_in_row;
 	/* For the call that runs. */
 	int notifies, logs, logs_dropped;
+	int64_t pending; /* the script's notifications waiting in the outbox, when known */
+	int pending_known;
+};
+
+/* A quota across calls: what was used in the window that began at start_us. */
+struct quota {
+	int64_t start_us;
+	int64_t used;
 };
 
 struct script {
@@ -123,6 +135,9 @@ struct script {
 	int disk_full; /* the last call failed because the disk is full: not its fault */
 	int64_t calls, failures;
 	int seen;
+	/* Quotas across calls (limits.*), kept across versions; reset by a reload. */
+	struct quota q_notify, q_http, q_cpu;
+	char quota_reason[256]; /* a quota was passed: the script goes after this call */
 };
 
 enum job_kind { JOB_EVENT, JOB_TIMER, JOB_HTTP };
@@ -167,6 +182,10 @@ struct chunk {
 };
 
 /* Shared between the three files. */
+long lh_limit(const struct version *v, const char *name);
+int lh_quota_left(struct quota *q, int64_t window_us, int64_t max, int64_t n);
+int lh_quota_fail(lua_State *L, struct version *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int lh_main_entry(lua_State *L);
 int64_t lh_mono_us(void);
 void lh_set_error(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -131,7 +131,33 @@ HOSTILE = {
     "json_decode_memory": ("json.decode('[' .. ('{}'):rep(150000, ',') .. ']')", MEMORY,
                            "memory_mib"),
     "os_date_format": ("os.date(('%n'):rep(1.8e6))", "longer than 256 bytes", None),
+    # Quotas across calls (their limits in QUOTAS): a pcall that catches the
+    # error changes nothing, the script goes.
+    "notify_quota_hour": (
+        "for i = 1, 10 do pcall(notify, {kind = 'q', recipient_role = 'cip',"
+        " message = 'x', dedup_key = 'q' .. i}) end", "notifications_per_hour", None),
+    "notify_quota_pending": (
+        "for i = 1, 10 do notify{kind = 'q', recipient_role = 'cip',"
+        " message = 'x', dedup_key = 'p' .. i} end", "outbox_pending", None),
+    "http_quota": (
+        "local function go() for k = 1, 2 do"
+        "  http{url = 'https://localhost:1/', callback = function(r) go() end} end end go()",
+        "http_per_minute", None),
+    "cpu_quota": ("local t = os.clock() while os.clock() - t < 0.03 do end",
+                  "cpu_ms_per_minute", None),
 }
+
+# The quotas a script is tested against, and what else its section needs.
+QUOTAS = {
+    "notify_flood": {"notifications_per_hour": 10 ** 6, "outbox_pending": 10 ** 6},
+    "notify_quota_hour": {"notifications_per_hour": 5},
+    "notify_quota_pending": {"outbox_pending": 3},
+    "http_quota": {"http_per_minute": 6},
+    "cpu_quota": {"cpu_ms_per_minute": 20},
+}
+SECTIONS = {"http_quota": {"http_hosts": ["localhost:1"]}}
+# The call a script is disabled in, when not its event handler.
+WHERE = {"http_quota": "http{} callback"}
 
 LIB_FILES = {
     # A compiled chunk's header: use() must refuse it as binary.
@@ -154,7 +180,15 @@ def limits_for(name):
     lim = dict(ROOM)
     if tested is not None:
         lim[tested] = DEFAULT_LIMITS[tested]
+    lim.update(QUOTAS.get(name, {}))
     return lim
+
+
+def section(name, role="coordinator", **limits):
+    """The configuration section of hostile script `name`."""
+    sec = {"role": role, "limits": dict(limits_for(name), **limits)}
+    sec.update(SECTIONS.get(name, {}))
+    return sec
 
 
 def script_text(name, body):
