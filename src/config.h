@@ -42,6 +42,7 @@ struct config {
 	int plugin_strict; /* any plugin refused at start is fatal */
 	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
 	int allow_http; /* outbound plain http:// permitted */
+	int script_workers; /* site scripts in worker processes (luaproc.c) */
 	int event_delay_ms; /* pause before dispatching new events */
 	/* Who can read backups: their certificates, checked at load; NULL when none. */
 	struct stack_st_X509 *backup_certs;

@@ -143,7 +143,7 @@ l_every(lua_State *L)
  * A read of social or sensitive data through a view is recorded as a read
  * through the API is: one entry per person it names, the script as actor.
  */
-static int
+int
 view_audit(struct luahost *h, struct version *v, const struct view *view, const json_t *rows)
 {
 	unsigned cats = view_audited(view);
@@ -192,7 +192,7 @@ l_view(lua_State *L)
 	return 1;
 }
 
-static int
+int
 valid_utf8_text(const char *s, size_t len, size_t max_chars, int newlines)
 {
 	size_t chars = 0;
@@ -261,7 +261,7 @@ opt_id(lua_State *L, const char *field)
  * The script's notifications waiting in the outbox (pending or being
  * delivered), counted once per call; -1 when the store cannot say.
  */
-static int64_t
+int64_t
 outbox_pending(struct db *db, const char *source)
 {
 	sqlite3_stmt *st = db_stmt(db,
@@ -411,7 +411,7 @@ l_notify(lua_State *L)
 	return 1;
 }
 
-static void
+void
 log_line(struct version *v, const char *level, const char *msg, size_t len)
 {
 	char clean[4 * MAX_LOG_BYTES + 1];
@@ -470,7 +470,7 @@ l_print(lua_State *L)
  * Whether url may be fetched by v: https (or http when the daemon allows
  * it), no user information, a host (and port) in the script's http_hosts.
  */
-static int
+int
 url_allowed(struct version *v, const char *url, char *err, size_t errlen)
 {
 	json_t *hosts = json_object_get(v->section, "http_hosts"), *e;
@@ -523,7 +523,7 @@ out:
  * the URL and the body. Set by a script, Content-Length: 0 before a body
  * holding a second request smuggled that request past the method list.
  */
-static int
+int
 framing_header(const char *name)
 {
 	static const char *const refused[] = { "Content-Length", "Transfer-Encoding", "Host",

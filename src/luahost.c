@@ -129,6 +129,9 @@ lh_version_stop(struct version *v)
 	struct ltimer *t;
 
 	v->stopping = 1;
+	if (v->w != NULL)
+		lp_version_stop(v); /* the worker goes first: nothing more comes from it */
+	free(v->text);
 	/* Requests first: their callbacks run now and only free. */
 	net_cancel_owner(h->srv->net, v);
 	sched_cancel_owner(h->srv->sched, v);
@@ -238,6 +241,16 @@ version_load(struct script *s, const json_t *section, const char *text, size_t l
 	TAILQ_INIT(&v->http);
 	digest_of(text, len, v->digest, sizeof(v->digest));
 	description_of(text, len, v->description, sizeof(v->description));
+	if (s->h->workers) {
+		/* In a worker process of its own: its sandbox is there. */
+		if (lp_load(v, text, len, err) == -1) {
+			if (*err == NULL)
+				*err = lh_xstrdup("out of memory");
+			lh_version_stop(v);
+			return NULL;
+		}
+		return v;
+	}
 	if ((v->box = luabox_new(&limits, v, e, sizeof(e))) == NULL) {
 		*err = lh_xstrdup(e);
 		json_decref(v->section);
@@ -395,7 +408,8 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 	s->failures_in_row = 0;
 	lh_set_error(s, NULL);
 	log_info("script %s %s loaded from %s (%s; %zu bytes of memory)", s->name, nv->digest, path,
-	    nv->description[0] ? nv->description : "no description", luabox_memory(nv->box));
+	    nv->description[0] ? nv->description : "no description",
+	    nv->box ? luabox_memory(nv->box) : nv->memory);
 }
 
 static void
@@ -427,6 +441,7 @@ luahost_apply(struct luahost *h, const struct config *conf)
 	free(h->script_dir);
 	h->script_dir = lh_xstrdup(conf->script_dir);
 	h->allow_http = conf->allow_http;
+	h->workers = conf->script_workers;
 	TAILQ_FOREACH (s, &h->scripts, entry)
 		s->seen = 0;
 	json_object_foreach (conf->scripts, name, section)
@@ -532,9 +547,9 @@ luahost_json(struct luahost *h)
 		json_object_set_new(o, "script",
 		    json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "file", s->file,
 		        "role", v ? role_name(v->role) : NULL, "memory_bytes",
-		        (json_int_t)(v ? luabox_memory(v->box) : 0), "memory_limit_bytes",
-		        (json_int_t)(lim ? json_integer_value(lim) << 20 : 0), "calls",
-		        (json_int_t)s->calls, "failures", (json_int_t)s->failures,
+		        (json_int_t)(v ? (v->box ? luabox_memory(v->box) : v->memory) : 0),
+		        "memory_limit_bytes", (json_int_t)(lim ? json_integer_value(lim) << 20 : 0),
+		        "calls", (json_int_t)s->calls, "failures", (json_int_t)s->failures,
 		        "failures_in_row", (json_int_t)s->failures_in_row, "timers", timers,
 		        "http_in_flight", (json_int_t)(v ? v->nhttp : 0)));
 		json_array_append_new(items, o);

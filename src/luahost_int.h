@@ -94,6 +94,7 @@ struct lhttp {
 	TAILQ_ENTRY(lhttp) entry;
 	struct version *v;
 	int ref; /* the callback */
+	int64_t id; /* in a worker: the worker's name for the callback */
 };
 
 struct version {
@@ -115,6 +116,11 @@ struct version {
 	int notifies, logs, logs_dropped;
 	int64_t pending; /* the script's notifications waiting in the outbox, when known */
 	int pending_known;
+	/* In worker mode: the worker, the text it loads again when restarted, its memory. */
+	struct lworker *w;
+	char *text;
+	size_t text_len;
+	size_t memory;
 };
 
 /* A quota across calls: what was used in the window that began at start_us. */
@@ -172,6 +178,7 @@ struct luahost {
 	struct event *ev_jobs;
 	struct scriptlib_clock clock;
 	int tx_open; /* the running call's notifications: one transaction */
+	int workers; /* scripts in worker processes (script_workers) */
 };
 
 /* A script's text, for lh_main_entry. */
@@ -197,9 +204,23 @@ void lh_job_free(struct job *j);
 char *lh_xstrdup(const char *s);
 enum luabox_status lh_call(struct version *v, lua_CFunction fn, void *arg, char **err);
 void lh_jobs_cb(evutil_socket_t fd, short what, void *arg);
+int lh_disables(const struct version *v, enum luabox_status st, const int *row);
+int lh_outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row);
 int lh_event_cb(const struct event_rec *rec, void *arg);
 void lh_timer_cb(struct sched_timer *t, int64_t now, void *arg);
 void lh_http_cb(const struct net_result *res, void *arg);
 int lh_setup_entry(lua_State *L);
+/* luaapi.c's checks and effects, shared with the worker's calls (luaproc.c). */
+int view_audit(struct luahost *h, struct version *v, const struct view *view, const json_t *rows);
+int valid_utf8_text(const char *s, size_t len, size_t max_chars, int newlines);
+int64_t outbox_pending(struct db *db, const char *source);
+void log_line(struct version *v, const char *level, const char *msg, size_t len);
+int url_allowed(struct version *v, const char *url, char *err, size_t errlen);
+int framing_header(const char *name);
+/* Site scripts in worker processes (luaproc.c). */
+struct lworker;
+int lp_load(struct version *v, const char *text, size_t len, char **err);
+void lp_version_stop(struct version *v);
+int lp_run_jobs(struct luahost *h);
 
 #endif

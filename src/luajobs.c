@@ -163,16 +163,16 @@ max_failures(const struct version *v)
  * row: the failures in a row of the entry point called (a handler, a job,
  * the http{} callbacks), for a success of one forgives no other's.
  */
-static int
-disables(const struct version *v, enum luabox_status st, const int *row)
+int
+lh_disables(const struct version *v, enum luabox_status st, const int *row)
 {
 	return st != LB_OK &&
 	    (v->s->quota_reason[0] != '\0' || st != LB_ERROR ||
 	        (!v->s->disk_full && *row + 1 >= max_failures(v)));
 }
 
-static int
-outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row)
+int
+lh_outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row)
 {
 	struct script *s = v->s;
 	char line[300];
@@ -332,10 +332,10 @@ run_event(struct luahost *h, struct job *j, int pending)
 	 * disabled instead, its subscription goes, and the event stays after
 	 * its saved cursor for the next version.
 	 */
-	if (pending && !disables(v, st, &j->sub->failures_in_row))
+	if (pending && !lh_disables(v, st, &j->sub->failures_in_row))
 		events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
 		    st == LB_OK ? NULL : luabox_status_name(st));
-	outcome(v, st, err, what, &j->sub->failures_in_row);
+	lh_outcome(v, st, err, what, &j->sub->failures_in_row);
 	return st;
 }
 
@@ -348,7 +348,7 @@ run_timer(struct job *j)
 
 	snprintf(what, sizeof(what), "every() job %s", j->timer->name);
 	st = lh_call(v, timer_entry, j, &err);
-	outcome(v, st, err, what, &j->timer->failures_in_row);
+	lh_outcome(v, st, err, what, &j->timer->failures_in_row);
 }
 
 static void
@@ -370,7 +370,7 @@ run_job(struct luahost *h, struct job *j)
 		st = lh_call(v, http_entry, j, &err);
 		free(j->http);
 		j->http = NULL;
-		outcome(v, st, err, "http{} callback", &v->http_failures_in_row);
+		lh_outcome(v, st, err, "http{} callback", &v->http_failures_in_row);
 		break;
 	}
 }
@@ -381,6 +381,8 @@ may_run_now(struct luahost *h)
 {
 	struct timeval tv;
 
+	if (h->workers) /* every call goes to a worker: none runs on the loop */
+		return 0;
 	if (event_base_gettimeofday_cached(h->srv->base, &tv) == -1)
 		return 0;
 	if (tv.tv_sec != h->iteration.tv_sec || tv.tv_usec != h->iteration.tv_usec) {
@@ -403,6 +405,8 @@ luahost_run_jobs(struct luahost *h)
 	struct job *j;
 	int n = 0;
 
+	if (h->workers)
+		return lp_run_jobs(h);
 	/* The budget is shared with the calls made at once in this loop iteration. */
 	while ((j = TAILQ_FIRST(&h->jobs)) != NULL && may_run_now(h)) {
 		int64_t t0 = lh_mono_us();

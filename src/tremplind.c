@@ -33,6 +33,7 @@
 #include "kernel/kernel.h"
 #include "log.h"
 #include "luahost.h"
+#include "luamsg.h"
 #include "server.h"
 #include "util.h"
 #include "audit.h"
@@ -258,6 +259,9 @@ main(int argc, char *argv[])
 	struct config *conf;
 	char err[1024];
 
+	/* A site script's worker process (luaproc.c starts it): the socket is fd 3. */
+	if (argc == 2 && strcmp(argv[1], "-L") == 0)
+		return luaworker_main(3);
 	while ((ch = getopt(argc, argv, "df:nrv")) != -1) {
 		switch (ch) {
 		case 'd':
