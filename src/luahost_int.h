@@ -204,6 +204,7 @@ void lh_job_free(struct job *j);
 char *lh_xstrdup(const char *s);
 enum luabox_status lh_call(struct version *v, lua_CFunction fn, void *arg, char **err);
 void lh_jobs_cb(evutil_socket_t fd, short what, void *arg);
+const char *lh_net_error_name(int e);
 int lh_disables(const struct version *v, enum luabox_status st, const int *row);
 int lh_outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row);
 int lh_event_cb(const struct event_rec *rec, void *arg);

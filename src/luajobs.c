@@ -265,8 +265,8 @@ timer_entry(lua_State *L)
 	return 0;
 }
 
-static const char *
-net_error_name(int e)
+const char *
+lh_net_error_name(int e)
 {
 	static const char *const names[] = {
 		[NET_OK] = "ok",
@@ -307,7 +307,7 @@ http_entry(lua_State *L)
 			lua_setfield(L, -2, "retry_after");
 		}
 	} else {
-		lua_pushstring(L, net_error_name(j->error));
+		lua_pushstring(L, lh_net_error_name(j->error));
 		lua_setfield(L, -2, "error");
 		lua_pushstring(L, j->error_text);
 		lua_setfield(L, -2, "error_text");

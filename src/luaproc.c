@@ -152,19 +152,26 @@ call_notify(struct version *v, json_t *a, char *err, size_t errlen)
 			return NULL;
 		}
 	}
-	if (opt_str(a, "kind", &kind, &kind_len) == -1 ||
-	    opt_str(a, "recipient_role", &role, &role_len) == -1 ||
-	    opt_str(a, "message", &msg, &msg_len) == -1 ||
-	    opt_str(a, "dedup_key", &key, &key_len) == -1) {
-		snprintf(
-		    err, errlen, "notify: kind, recipient_role, message and dedup_key are strings");
-		return NULL;
-	}
-	if (opt_pos(a, "recipient_staff_id", &staff_id) == -1 ||
-	    opt_pos(a, "employee_id", &employee_id) == -1) {
-		snprintf(err, errlen,
-		    "notify: recipient_staff_id and employee_id must be positive integers");
-		return NULL;
+	/* In-process order and words: the fields checked one by one. */
+	{
+		static const char *const strs[] = { "kind", "recipient_role", "message",
+			"dedup_key" };
+		const char **out[] = { &kind, &role, &msg, &key };
+		size_t *lens[] = { &kind_len, &role_len, &msg_len, &key_len };
+		for (i = 0; i < TR_NELEM(strs); i++)
+			if (opt_str(a, strs[i], out[i], lens[i]) == -1) {
+				snprintf(err, errlen, "notify: %s must be a string", strs[i]);
+				return NULL;
+			}
+		if (opt_pos(a, "recipient_staff_id", &staff_id) == -1) {
+			snprintf(err, errlen,
+			    "notify: recipient_staff_id must be a positive integer");
+			return NULL;
+		}
+		if (opt_pos(a, "employee_id", &employee_id) == -1) {
+			snprintf(err, errlen, "notify: employee_id must be a positive integer");
+			return NULL;
+		}
 	}
 	if (kind == NULL || kind_len == 0 || kind_len > 64 || kind[0] < 'a' || kind[0] > 'z' ||
 	    strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_.") != kind_len) {
@@ -374,12 +381,148 @@ call_log(struct version *v, json_t *a, char *err, size_t errlen)
 	return NULL;
 }
 
+/* http{...} without its callback (the worker keeps it under args.id): checked as in-process. */
 static json_t *
 call_http(struct version *v, json_t *a, char *err, size_t errlen)
 {
-	(void)v, (void)a;
-	snprintf(err, errlen, "http: not available to scripts in worker processes yet");
-	return NULL;
+	static const char *const fields[] = { "url", "method", "headers", "body", "timeout_ms",
+		"max_bytes", "id" };
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" };
+	struct net_header hdrs[MAX_HTTP_HEADERS];
+	struct net_spec spec;
+	size_t nhdrs = 0, i;
+	const char *k, *url, *method = "GET";
+	json_int_t timeout = HTTP_TIMEOUT_MS, max_bytes = HTTP_MAX_BYTES;
+	json_t *x, *body = json_object_get(a, "body");
+	struct lhttp *rq;
+
+	json_object_foreach (a, k, x) {
+		for (i = 0; i < TR_NELEM(fields) && strcmp(k, fields[i]) != 0; i++)
+			;
+		if (i == TR_NELEM(fields)) {
+			snprintf(err, errlen,
+			    "http: unknown field '%s' (expected url, method, headers, body, "
+			    "timeout_ms, max_bytes, callback)",
+			    k);
+			return NULL;
+		}
+	}
+	if ((url = json_string_value(json_object_get(a, "url"))) == NULL) {
+		snprintf(err, errlen, "http: url is required (a string)");
+		return NULL;
+	}
+	if ((x = json_object_get(a, "method")) != NULL) {
+		method = json_string_value(x);
+		for (i = 0; method && i < TR_NELEM(methods) && strcmp(method, methods[i]); i++)
+			;
+		if (method == NULL || i == TR_NELEM(methods)) {
+			snprintf(err, errlen, "http: method is GET, POST, PUT, PATCH, DELETE or HEAD");
+			return NULL;
+		}
+	}
+	if (body != NULL && !json_is_string(body)) {
+		snprintf(err, errlen, "http: body must be a string (json.encode a table)");
+		return NULL;
+	}
+	if ((x = json_object_get(a, "timeout_ms")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > HTTP_MAX_TIMEOUT_MS) {
+			snprintf(err, errlen, "http: timeout_ms is an integer from 1 to %d",
+			    HTTP_MAX_TIMEOUT_MS);
+			return NULL;
+		}
+		timeout = json_integer_value(x);
+	}
+	if ((x = json_object_get(a, "max_bytes")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > (json_int_t)HTTP_MAX_BYTES) {
+			snprintf(err, errlen, "http: max_bytes is an integer from 1 to %d",
+			    (int)HTTP_MAX_BYTES);
+			return NULL;
+		}
+		max_bytes = json_integer_value(x);
+	}
+	if ((x = json_object_get(a, "headers")) != NULL) {
+		const char *name;
+		json_t *val;
+		if (!json_is_object(x)) {
+			snprintf(err, errlen, "http: headers must be a table of names and values");
+			return NULL;
+		}
+		json_object_foreach (x, name, val) {
+			const char *value = json_string_value(val);
+			if (value == NULL) {
+				snprintf(err, errlen, "http: headers are names and string values");
+				return NULL;
+			}
+			if (nhdrs == MAX_HTTP_HEADERS) {
+				snprintf(err, errlen, "http: at most %d headers", MAX_HTTP_HEADERS);
+				return NULL;
+			}
+			if (name[0] == '\0' || strpbrk(name, ": \t\r\n") != NULL ||
+			    strpbrk(value, "\r\n") != NULL ||
+			    strlen(value) != json_string_length(val)) {
+				snprintf(err, errlen, "http: header '%s' has a bad name or value", name);
+				return NULL;
+			}
+			if (framing_header(name)) {
+				snprintf(err, errlen,
+				    "http: header '%s' is not the script's to set (the daemon frames "
+				    "the request: no Content-Length, Transfer-Encoding, Host, "
+				    "Connection, Expect, Upgrade, TE, Trailer, Keep-Alive, Proxy-*)",
+				    name);
+				return NULL;
+			}
+			hdrs[nhdrs++] = (struct net_header){ name, value };
+		}
+	}
+	if (!url_allowed(v, url, err, errlen)) {
+		char m[512];
+		snprintf(m, sizeof(m), "http: %s", err);
+		snprintf(err, errlen, "%s", m);
+		return NULL;
+	}
+	if (v->nhttp >= MAX_HTTP_IN_FLIGHT) {
+		snprintf(err, errlen, "http: at most %d requests in flight per script",
+		    MAX_HTTP_IN_FLIGHT);
+		return NULL;
+	}
+	if (!lh_quota_left(&v->s->q_http, 60 * 1000000, limit_of(v, "http_per_minute"), 1)) {
+		snprintf(v->s->quota_reason, sizeof(v->s->quota_reason),
+		    "http_per_minute: more than %lld requests started within a minute",
+		    (long long)limit_of(v, "http_per_minute"));
+		snprintf(err, errlen, "quota: %s", v->s->quota_reason);
+		return NULL;
+	}
+	v->s->q_http.used++;
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		fatal("calloc");
+	rq->v = v;
+	rq->ref = LUA_NOREF;
+	rq->id = json_integer_value(json_object_get(a, "id"));
+	spec = (struct net_spec){
+		.method = method,
+		.url = url,
+		.headers = hdrs,
+		.nheaders = nhdrs,
+		.body = body ? json_string_value(body) : NULL,
+		.body_len = body ? json_string_length(body) : 0,
+		.timeout_ms = (long)timeout,
+		.max_bytes = (size_t)max_bytes,
+		.follow_redirects = 0,
+	};
+	TAILQ_INSERT_TAIL(&v->http, rq, entry);
+	v->nhttp++;
+	if (net_start(v->s->h->srv->net, v, &spec, lh_http_cb, rq, err, errlen) == NULL) {
+		TAILQ_REMOVE(&v->http, rq, entry);
+		v->nhttp--;
+		free(rq);
+		char m[512];
+		snprintf(m, sizeof(m), "http: %s", err);
+		snprintf(err, errlen, "%s", m);
+		return NULL;
+	}
+	return json_true();
 }
 
 /*
@@ -815,8 +958,29 @@ job_message(struct version *v, struct job *j)
 	case JOB_TIMER:
 		return json_pack("{s:s, s:{s:i, s:I}}", "call", "timer", "args", "timer",
 		    j->timer->ref, "now_ms", now);
-	case JOB_HTTP:
-		return NULL;
+	case JOB_HTTP: {
+		json_t *r;
+		if (j->error == NET_OK) {
+			json_t *body = json_stringn(j->body ? j->body : "", j->body_len);
+			if (body == NULL) /* scripts in workers take text bodies */
+				r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "protocol",
+				    "error_text", "the answer's body is not UTF-8 text");
+			else {
+				r = json_pack("{s:b, s:I, s:o}", "ok", 1, "status",
+				    (json_int_t)j->status, "body", body);
+				if (j->content_type != NULL)
+					json_object_set_new(
+					    r, "content_type", json_string(j->content_type));
+				if (j->retry_after >= 0)
+					json_object_set_new(r, "retry_after",
+					    json_integer((json_int_t)j->retry_after));
+			}
+		} else
+			r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", lh_net_error_name(j->error),
+			    "error_text", j->error_text ? j->error_text : "");
+		return json_pack("{s:s, s:{s:I, s:I, s:o}}", "call", "http_answer", "args", "id",
+		    (json_int_t)j->http->id, "now_ms", now, "response", r);
+	}
 	}
 	return NULL;
 }
@@ -873,10 +1037,6 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	s->calls++;
-	if (st == LB_OK && commit_notes(v, &err) == -1)
-		st = LB_ERROR;
-	json_decref(w->notes);
-	w->notes = NULL;
 	if (v->logs_dropped > 0)
 		log_warnx("script %s: %d log lines dropped (at most %d per call)", s->name,
 		    v->logs_dropped, MAX_LOG_PER_CALL);
@@ -893,6 +1053,11 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 		if (asprintf(&err, "quota %s", s->quota_reason) == -1)
 			err = NULL;
 	}
+	/* Written only by a call that succeeded and passed no quota. */
+	if (st == LB_OK && commit_notes(v, &err) == -1)
+		st = LB_ERROR;
+	json_decref(w->notes);
+	w->notes = NULL;
 	s->disk_full = 0;
 	switch (j->kind) {
 	case JOB_EVENT:
@@ -1084,11 +1249,6 @@ lp_run_jobs(struct luahost *h)
 		if (w == NULL || w->dead || w->bev == NULL || w->job != NULL)
 			continue;
 		TAILQ_REMOVE(&h->jobs, j, entry);
-		if (j->kind == JOB_HTTP) { /* not in workers yet */
-			free(j->http);
-			lh_job_free(j);
-			continue;
-		}
 		n++;
 		if (send_job(w, j))
 			next = TAILQ_FIRST(&h->jobs); /* its script went, and its jobs */

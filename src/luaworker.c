@@ -240,7 +240,27 @@ w_view(lua_State *L)
 static int
 w_notify(lua_State *L)
 {
+	size_t len;
+
 	luaL_checktype(L, 1, LUA_TTABLE);
+	/* Not UTF-8: the daemon's own words, as it cannot be sent to it. */
+	if (lua_getfield(L, 1, "message") == LUA_TSTRING) {
+		const char *m = lua_tolstring(L, -1, &len);
+		json_t *j = json_stringn(m, len);
+		if (j == NULL)
+			return luaL_error(L,
+			    "notify: message is required: UTF-8 text of 1 to 1000 characters, no "
+			    "control characters but new lines");
+		json_decref(j);
+	}
+	if (lua_getfield(L, 1, "dedup_key") == LUA_TSTRING) {
+		const char *m = lua_tolstring(L, -1, &len);
+		json_t *j = json_stringn(m, len);
+		if (j == NULL)
+			return luaL_error(L, "notify: dedup_key is text of 1 to 200 characters");
+		json_decref(j);
+	}
+	lua_settop(L, 1);
 	return hostcall(L, "notify", arg_json(L, 1, "notify"));
 }
 
