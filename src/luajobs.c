@@ -66,6 +66,8 @@ lh_quota_left(struct quota *q, int64_t window_us, int64_t max, int64_t n)
 {
 	int64_t now = lh_mono_us();
 
+	if (max <= 0) /* not set (a section not from the configuration): no quota */
+		return 1;
 	if (q->start_us == 0 || now - q->start_us >= window_us) {
 		q->start_us = now;
 		q->used = 0;

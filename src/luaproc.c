@@ -164,8 +164,8 @@ call_notify(struct version *v, json_t *a, char *err, size_t errlen)
 				return NULL;
 			}
 		if (opt_pos(a, "recipient_staff_id", &staff_id) == -1) {
-			snprintf(err, errlen,
-			    "notify: recipient_staff_id must be a positive integer");
+			snprintf(
+			    err, errlen, "notify: recipient_staff_id must be a positive integer");
 			return NULL;
 		}
 		if (opt_pos(a, "employee_id", &employee_id) == -1) {
@@ -416,7 +416,8 @@ call_http(struct version *v, json_t *a, char *err, size_t errlen)
 		for (i = 0; method && i < TR_NELEM(methods) && strcmp(method, methods[i]); i++)
 			;
 		if (method == NULL || i == TR_NELEM(methods)) {
-			snprintf(err, errlen, "http: method is GET, POST, PUT, PATCH, DELETE or HEAD");
+			snprintf(
+			    err, errlen, "http: method is GET, POST, PUT, PATCH, DELETE or HEAD");
 			return NULL;
 		}
 	}
@@ -462,14 +463,17 @@ call_http(struct version *v, json_t *a, char *err, size_t errlen)
 			if (name[0] == '\0' || strpbrk(name, ": \t\r\n") != NULL ||
 			    strpbrk(value, "\r\n") != NULL ||
 			    strlen(value) != json_string_length(val)) {
-				snprintf(err, errlen, "http: header '%s' has a bad name or value", name);
+				snprintf(
+				    err, errlen, "http: header '%s' has a bad name or value", name);
 				return NULL;
 			}
 			if (framing_header(name)) {
 				snprintf(err, errlen,
-				    "http: header '%s' is not the script's to set (the daemon frames "
+				    "http: header '%s' is not the script's to set (the daemon "
+				    "frames "
 				    "the request: no Content-Length, Transfer-Encoding, Host, "
-				    "Connection, Expect, Upgrade, TE, Trailer, Keep-Alive, Proxy-*)",
+				    "Connection, Expect, Upgrade, TE, Trailer, Keep-Alive, "
+				    "Proxy-*)",
 				    name);
 				return NULL;
 			}
@@ -976,8 +980,9 @@ job_message(struct version *v, struct job *j)
 					    json_integer((json_int_t)j->retry_after));
 			}
 		} else
-			r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", lh_net_error_name(j->error),
-			    "error_text", j->error_text ? j->error_text : "");
+			r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+			    lh_net_error_name(j->error), "error_text",
+			    j->error_text ? j->error_text : "");
 		return json_pack("{s:s, s:{s:I, s:I, s:o}}", "call", "http_answer", "args", "id",
 		    (json_int_t)j->http->id, "now_ms", now, "response", r);
 	}
