@@ -512,6 +512,7 @@ luahost_free(struct luahost *h)
 		script_free(s);
 	}
 	/* Every job belonged to a version: none is left. */
+	lp_shutdown();
 	event_free(h->ev_jobs);
 	free(h->script_dir);
 	free(h);

@@ -223,5 +223,6 @@ struct lworker;
 int lp_load(struct version *v, const char *text, size_t len, char **err);
 void lp_version_stop(struct version *v);
 int lp_run_jobs(struct luahost *h);
+void lp_shutdown(void); /* reap the killed workers left */
 
 #endif

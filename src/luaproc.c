@@ -623,6 +623,8 @@ spawn(struct lworker *w, char *err, size_t errlen)
 		struct rlimit nofile = { 8, 8 }, core = { 0, 0 };
 		setrlimit(RLIMIT_NOFILE, &nofile);
 		setrlimit(RLIMIT_CORE, &core);
+		/* Busy workers must not starve the daemon of the CPU: it serves first. */
+		setpriority(PRIO_PROCESS, 0, 10);
 		drop_privileges();
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -636,13 +638,59 @@ spawn(struct lworker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Killed workers not yet reaped: waiting for one to die (it must be
+ * scheduled to, on a busy machine) would hold the loop; a timer reaps them.
+ */
+static pid_t zombies[256];
+static size_t nzombies;
+static struct event *ev_zombies;
+
+static void
+zombies_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 50000 };
+	size_t i = 0;
+
+	(void)fd, (void)what, (void)arg;
+	while (i < nzombies) {
+		pid_t r = waitpid(zombies[i], NULL, WNOHANG);
+		if (r == zombies[i] || (r == -1 && errno == ECHILD))
+			zombies[i] = zombies[--nzombies];
+		else
+			i++;
+	}
+	if (nzombies > 0)
+		evtimer_add(ev_zombies, &tv);
+}
+
+void
+lp_shutdown(void)
+{
+	while (nzombies > 0)
+		waitpid(zombies[--nzombies], NULL, 0);
+	if (ev_zombies != NULL)
+		event_free(ev_zombies);
+	ev_zombies = NULL;
+}
+
 static void
 reap(struct lworker *w)
 {
 	if (w->pid > 0) {
 		kill(w->pid, SIGKILL);
-		while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
-			;
+		if (waitpid(w->pid, NULL, WNOHANG) != w->pid) {
+			struct timeval tv = { 0, 10000 };
+			if (ev_zombies == NULL &&
+			    (ev_zombies = evtimer_new(w->v->s->h->srv->base, zombies_cb, NULL)) ==
+			        NULL)
+				fatalx("luaproc: evtimer_new");
+			if (nzombies < TR_NELEM(zombies))
+				zombies[nzombies++] = w->pid;
+			else /* unlikely: then wait, as a last resort */
+				waitpid(w->pid, NULL, 0);
+			evtimer_add(ev_zombies, &tv);
+		}
 		w->pid = 0;
 	}
 	if (w->bev != NULL) {
