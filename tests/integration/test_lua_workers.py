@@ -57,6 +57,20 @@ def test_workers__long_c_call__killed_disabled_others_served(make_daemon):
     files["rules/bystander.lua"] = handler("log('info', 'saw ' .. event.subject)")
     d = ls.script_daemon(make_daemon, scripts, files, extra={"script_workers": True})
     assert len(workers_of(d)) == 3
+    with open(tt.TREMPLIND, "rb") as f:
+        sanitized = b"AddressSanitizer" in f.read()
+    for pid in workers_of(d):
+        with open("/proc/%d/status" % pid) as f:
+            status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        # No new privileges, a seccomp filter, no capabilities, only its socket open.
+        assert status["NoNewPrivs"].strip() == "1", status
+        assert status["Seccomp"].strip() == "2", status
+        assert int(status["CapEff"].strip(), 16) == 0, status
+        assert sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid)) == [0, 1, 2, 3]
+        with open("/proc/%d/limits" % pid) as f:
+            limits = [x for x in f.read().splitlines() if x.startswith("Max address space")]
+        # RLIMIT_AS, but in sanitized builds (ASan maps terabytes of shadow memory).
+        assert limits and ("unlimited" not in limits[0] or sanitized), limits
     stop, answers = threading.Event(), []
 
     def poll():
