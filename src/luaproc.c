@@ -1240,6 +1240,8 @@ read_cb(struct bufferevent *bev, void *arg)
 			enum luabox_status st =
 			    status_of(json_string_value(json_object_get(a, "status")));
 			w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
+			w->v->logs_dropped +=
+			    (int)json_integer_value(json_object_get(a, "logs_dropped"));
 			char *err = e ? lh_xstrdup(e) : NULL;
 			json_decref(m);
 			if (w->job == NULL) {

@@ -134,6 +134,7 @@ struct worker {
 	json_t *subs, *timers; /* what the main chunk registered */
 	int refs[64 + 16]; /* handlers, then timers, in the registry */
 	int nsubs, ntimers;
+	int logs, logs_dropped; /* of the running call: past 50, not even sent */
 };
 
 static struct worker W;
@@ -317,7 +318,19 @@ w_http(lua_State *L)
 static void
 log_msg(const char *level, const char *text, size_t len)
 {
-	json_t *t = json_stringn(text, len);
+	json_t *t;
+
+	/* The daemon keeps 50 lines a call (MAX_LOG_PER_CALL): the rest are counted here. */
+	if (W.logs >= 50) {
+		W.logs_dropped++;
+		return;
+	}
+	W.logs++;
+	/* The daemon logs 1000 bytes at most: cut here, between characters. */
+	size_t n = len < 1000 ? len : 1000;
+	while (n > 0 && n < len && ((unsigned char)text[n] & 0xc0) == 0x80)
+		n--;
+	t = json_stringn(text, n);
 
 	if (t == NULL) /* not UTF-8: the daemon logs it as bytes it escapes */
 		t = json_string("(a line that is not UTF-8)");
@@ -611,6 +624,7 @@ luaworker_main(int fd)
 		char *err = NULL;
 
 		W.now_ms = json_integer_value(json_object_get(a, "now_ms"));
+		W.logs = W.logs_dropped = 0;
 		if (call == NULL)
 			err = strdup("a message without a call");
 		else if (strcmp(call, "load") == 0)
@@ -625,9 +639,9 @@ luaworker_main(int fd)
 			st = luabox_run(W.box, http_entry, a, &err);
 		else
 			err = strdup("unknown call");
-		done = json_pack("{s:s, s:{s:s, s:s?, s:I}}", "call", "done", "args", "status",
+		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
 		    luabox_status_name(st), "error", err, "memory",
-		    (json_int_t)luabox_memory(W.box));
+		    (json_int_t)(W.box ? luabox_memory(W.box) : 0), "logs_dropped", W.logs_dropped);
 		if (call != NULL && strcmp(call, "load") == 0 && st == LB_OK) {
 			json_object_set(json_object_get(done, "args"), "subs", W.subs);
 			json_object_set(json_object_get(done, "args"), "timers", W.timers);

@@ -58,7 +58,7 @@ def test_workers__long_c_call__killed_disabled_others_served(make_daemon):
     d = ls.script_daemon(make_daemon, scripts, files, extra={"script_workers": True})
     assert len(workers_of(d)) == 3
     with open(tt.TREMPLIND, "rb") as f:
-        sanitized = b"AddressSanitizer" in f.read()
+        sanitized = b"__asan_init" in f.read()
     for pid in workers_of(d):
         with open("/proc/%d/status" % pid) as f:
             status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
