@@ -8,7 +8,8 @@
  * ({"status": "ok"|"error"|..., "error": TEXT}) after making any number of
  * calls of its own ("view", "notify", "http", "use", "log", and whatever the
  * host adds: a new script function is a call name and a handler in
- * luaproc.c's table, and a stub in luaworker.c's).
+ * luaproc.c's calls[], and its name in luaworker.c's forwarded[], which
+ * sends the function's arguments as a JSON array and returns the answer).
  */
 #ifndef TREMPLIN_LUAMSG_H
 #define TREMPLIN_LUAMSG_H

@@ -436,6 +436,29 @@ w_use(lua_State *L)
 	return 1;
 }
 
+/*
+ * A script function that is only a call to the daemon: its arguments as a
+ * JSON array, the daemon's answer its value. A function added to the host
+ * is one name in `forwarded` below and one row in luaproc.c's calls[]
+ * (whose handler gets that array).
+ */
+static int
+w_forward(lua_State *L)
+{
+	const char *name = lua_tostring(L, lua_upvalueindex(1));
+	int n = lua_gettop(L);
+	json_t *args = json_array();
+	struct scriptlib_guard *g = scriptlib_push_guard(L);
+
+	g->json = args;
+	for (int i = 1; i <= n; i++)
+		json_array_append_new(args, arg_json(L, i, name));
+	g->json = NULL;
+	return hostcall(L, name, args);
+}
+
+static const char *const forwarded[] = { NULL };
+
 /* ---- jobs ---- */
 
 static int
@@ -457,6 +480,11 @@ setup_entry(lua_State *L)
 	scriptlib_open(L, &W.clock);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, api, 0);
+	for (size_t i = 0; forwarded[i] != NULL; i++) {
+		lua_pushstring(L, forwarded[i]);
+		lua_pushcclosure(L, w_forward, 1);
+		lua_setfield(L, -2, forwarded[i]);
+	}
 	scriptlib_push_json(L, json_object_get(a, "options"), SCRIPTLIB_READONLY);
 	lua_setfield(L, -2, "options");
 	lua_createtable(L, 0, 2);
