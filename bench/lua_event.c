@@ -286,6 +286,54 @@ run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory,
 	return (t1 - t0) / n * 1e6;
 }
 
+/* ---- view() round trips ---- */
+
+/*
+ * The load of a script whose main chunk reads structures.v1 n times (with),
+ * or runs the same loop without the read: seconds. The difference over n is
+ * what one view() costs, in-process or in a worker (a message each way).
+ */
+static double
+view_load(const char *dir, const char *scripts, int n, int workers, int with)
+{
+	struct side s;
+	char path[1300], text[300];
+	double t0, t1;
+
+	snprintf(text, sizeof(text), "-- vbench\nlocal k = 0\nfor i = 1, %d do %s k = k + 1 end\n",
+	    n, with ? "local rows = view('structures.v1')" : "");
+	snprintf(path, sizeof(path), "%s/rules/vbench.lua", scripts);
+	write_file(path, text);
+	side_open(&s, dir, workers ? "view-worker" : "view-lua", with);
+	s.conf.script_workers = workers;
+	s.conf.script_dir = (char *)scripts;
+	s.conf.scripts = json_pack("{s:{s:b, s:s, s:s, s:{}, s:[], s:{s:i, s:i, s:i, s:i}}}",
+	    "vbench", "enabled", 1, "role", "coordinator", "file", "rules/vbench.lua", "options",
+	    "http_hosts", "limits", "memory_mib", 64, "instructions", 1000000000, "time_ms", 60000,
+	    "max_failures", 3);
+	s.srv.lua = luahost_new(&s.srv);
+	t0 = now_s();
+	luahost_apply(s.srv.lua, &s.conf);
+	t1 = now_s();
+	json_t *items = luahost_json(s.srv.lua);
+	if (strcmp(json_string_value(json_object_get(json_array_get(items, 0), "state")),
+	        "enabled") != 0)
+		fatalx("view bench: %s", json_dumps(items, JSON_COMPACT));
+	json_decref(items);
+	side_close(&s);
+	unlink(path);
+	return t1 - t0;
+}
+
+static double
+view_us(const char *dir, const char *scripts, int n, int workers)
+{
+	double with = view_load(dir, scripts, n, workers, 1);
+	double without = view_load(dir, scripts, n, workers, 0);
+
+	return (with - without) / n * 1e6;
+}
+
 /* ---- the call alone ---- */
 
 struct call_arg {
@@ -480,12 +528,20 @@ main(int argc, char **argv)
 		wratio[r] = wu[r] / cu[r];
 	}
 	calls_alone(n, &lua_call_us, &c_call_us);
+	double vl[MAX_ROUNDS], vw[MAX_ROUNDS];
+	for (int r = 0; r < rounds; r++) {
+		vl[r] = view_us(dir, scripts, n, 0);
+		vw[r] = view_us(dir, scripts, n, 1);
+	}
 	printf("\nthrough the journal (dispatch, handler, cursor), us per event:\n");
 	printf("  C handler    %8.2f\n", median(cu, rounds));
 	printf("  Lua handler  %8.2f\n", median(lu, rounds));
 	printf("  Lua / C      %8.2f\n", median(ratio, rounds));
 	printf("  Lua handler in a worker process (script_workers)  %8.2f\n", median(wu, rounds));
 	printf("  worker / C   %8.2f\n", median(wratio, rounds));
+	printf("view('structures.v1') from a script, us per call (empty table):\n");
+	printf("  in-process   %8.2f\n", median(vl, rounds));
+	printf("  in a worker  %8.2f\n", median(vw, rounds));
 	printf("the call alone (the event built as a Lua table, the handler run under the limits), "
 	       "us per call:\n");
 	printf("  C handler    %8.3f\n", c_call_us);
