@@ -43,6 +43,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "luamsg.h"
 #include "db.h"
 #include "events.h"
 #include "handlers.h"
@@ -218,13 +219,41 @@ run_c(const char *dir, int n, int round)
 	return (t1 - t0) / n * 1e6;
 }
 
+/* Workers keep the loop busy (their sockets): it is left when every event was handed. */
+struct watch {
+	struct side *s;
+	struct event *ev;
+	int n;
+};
+
+static void
+watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	json_t *items = luahost_json(w->s->srv.lua);
+	json_t *sub = json_array_get(json_object_get(json_array_get(items, 0), "subscriptions"), 0);
+	struct timeval tv = { 0, 1000 };
+
+	(void)fd, (void)what;
+	if (json_integer_value(json_object_get(sub, "delivered")) >= w->n ||
+	    strcmp(json_string_value(json_object_get(json_array_get(items, 0), "state")),
+	        "enabled") != 0)
+		event_base_loopbreak(w->s->srv.base);
+	else
+		evtimer_add(w->ev, &tv);
+	json_decref(items);
+}
+
 static double
-run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory)
+run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory, int workers)
 {
 	struct side s;
 	double t0, t1;
+	struct watch w = { &s, NULL, n };
+	struct timeval tv = { 0, 1000 };
 
-	side_open(&s, dir, "lua", round);
+	side_open(&s, dir, workers ? "worker" : "lua", round);
+	s.conf.script_workers = workers;
 	s.conf.script_dir = (char *)scripts;
 	s.conf.scripts = scripts_section("bench", "rules/bench.lua");
 	s.srv.lua = luahost_new(&s.srv);
@@ -232,8 +261,14 @@ run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory)
 	event_base_loop(s.srv.base, EVLOOP_NONBLOCK);
 	publish(&s, n);
 	t0 = now_s();
+	if (workers) {
+		w.ev = evtimer_new(s.srv.base, watch_cb, &w);
+		evtimer_add(w.ev, &tv);
+	}
 	event_base_dispatch(s.srv.base);
 	t1 = now_s();
+	if (w.ev != NULL)
+		event_free(w.ev);
 	json_t *items = luahost_json(s.srv.lua), *sub;
 	json_t *item = json_array_get(items, 0);
 	sub = json_array_get(json_object_get(item, "subscriptions"), 0);
@@ -249,6 +284,54 @@ run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory)
 	json_decref(items);
 	side_close(&s);
 	return (t1 - t0) / n * 1e6;
+}
+
+/* ---- view() round trips ---- */
+
+/*
+ * The load of a script whose main chunk reads structures.v1 n times (with),
+ * or runs the same loop without the read: seconds. The difference over n is
+ * what one view() costs, in-process or in a worker (a message each way).
+ */
+static double
+view_load(const char *dir, const char *scripts, int n, int workers, int with)
+{
+	struct side s;
+	char path[1300], text[300];
+	double t0, t1;
+
+	snprintf(text, sizeof(text), "-- vbench\nlocal k = 0\nfor i = 1, %d do %s k = k + 1 end\n",
+	    n, with ? "local rows = view('structures.v1')" : "");
+	snprintf(path, sizeof(path), "%s/rules/vbench.lua", scripts);
+	write_file(path, text);
+	side_open(&s, dir, workers ? "view-worker" : "view-lua", with);
+	s.conf.script_workers = workers;
+	s.conf.script_dir = (char *)scripts;
+	s.conf.scripts = json_pack("{s:{s:b, s:s, s:s, s:{}, s:[], s:{s:i, s:i, s:i, s:i}}}",
+	    "vbench", "enabled", 1, "role", "coordinator", "file", "rules/vbench.lua", "options",
+	    "http_hosts", "limits", "memory_mib", 64, "instructions", 1000000000, "time_ms", 60000,
+	    "max_failures", 3);
+	s.srv.lua = luahost_new(&s.srv);
+	t0 = now_s();
+	luahost_apply(s.srv.lua, &s.conf);
+	t1 = now_s();
+	json_t *items = luahost_json(s.srv.lua);
+	if (strcmp(json_string_value(json_object_get(json_array_get(items, 0), "state")),
+	        "enabled") != 0)
+		fatalx("view bench: %s", json_dumps(items, JSON_COMPACT));
+	json_decref(items);
+	side_close(&s);
+	unlink(path);
+	return t1 - t0;
+}
+
+static double
+view_us(const char *dir, const char *scripts, int n, int workers)
+{
+	double with = view_load(dir, scripts, n, workers, 1);
+	double without = view_load(dir, scripts, n, workers, 0);
+
+	return (with - without) / n * 1e6;
 }
 
 /* ---- the call alone ---- */
@@ -380,7 +463,13 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL, *topdir = ".";
 	int n = 20000, rounds = 5, c;
-	double cu[MAX_ROUNDS], lu[MAX_ROUNDS], ratio[MAX_ROUNDS], lua_call_us, c_call_us;
+	double cu[MAX_ROUNDS], lu[MAX_ROUNDS], wu[MAX_ROUNDS], ratio[MAX_ROUNDS],
+	    wratio[MAX_ROUNDS], lua_call_us, c_call_us;
+	int64_t wmemory = 0;
+
+	/* The Lua workers' process: this program again (luaproc.c execs /proc/self/exe -L). */
+	if (argc == 2 && strcmp(argv[1], "-L") == 0)
+		return luaworker_main(3);
 	char tmpl[1024], scripts[1100], rules[1200];
 	int64_t v, memory = 0;
 
@@ -431,16 +520,28 @@ main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		if (r % 2 == 0)
 			cu[r] = run_c(dir, n, r);
-		lu[r] = run_lua(dir, scripts, n, r, &memory);
+		lu[r] = run_lua(dir, scripts, n, r, &memory, 0);
+		wu[r] = run_lua(dir, scripts, n, r, &wmemory, 1);
 		if (r % 2 == 1)
 			cu[r] = run_c(dir, n, r);
 		ratio[r] = lu[r] / cu[r];
+		wratio[r] = wu[r] / cu[r];
 	}
 	calls_alone(n, &lua_call_us, &c_call_us);
+	double vl[MAX_ROUNDS], vw[MAX_ROUNDS];
+	for (int r = 0; r < rounds; r++) {
+		vl[r] = view_us(dir, scripts, n, 0);
+		vw[r] = view_us(dir, scripts, n, 1);
+	}
 	printf("\nthrough the journal (dispatch, handler, cursor), us per event:\n");
 	printf("  C handler    %8.2f\n", median(cu, rounds));
 	printf("  Lua handler  %8.2f\n", median(lu, rounds));
 	printf("  Lua / C      %8.2f\n", median(ratio, rounds));
+	printf("  Lua handler in a worker process (script_workers)  %8.2f\n", median(wu, rounds));
+	printf("  worker / C   %8.2f\n", median(wratio, rounds));
+	printf("view('structures.v1') from a script, us per call (empty table):\n");
+	printf("  in-process   %8.2f\n", median(vl, rounds));
+	printf("  in a worker  %8.2f\n", median(vw, rounds));
 	printf("the call alone (the event built as a Lua table, the handler run under the limits), "
 	       "us per call:\n");
 	printf("  C handler    %8.3f\n", c_call_us);

@@ -12,6 +12,8 @@
 #   ROUNDS        5 rounds, alternating whether the attack or the idle side goes first
 #   TREMPLIND     the daemon to measure (default BUILDDIR/tremplind)
 #   BENCH_TMPDIR  where the daemon's directory goes (default $TMPDIR or /tmp)
+#   WORKERS       1: scripts in worker processes (script_workers), with the
+#                 probes only a worker bounds (long C calls, busy timers)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,4 +37,4 @@ export TREMPLIND TOP_SRCDIR TOP_BUILDDIR TMPDIR PYTHONDONTWRITEBYTECODE
 echo "Sandbox health benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
 echo "tremplind: $TREMPLIND"
-exec "$python" "$here/sandbox_health.py" -r "${ROUNDS:-5}"
+exec "$python" "$here/sandbox_health.py" -r "${ROUNDS:-5}" ${WORKERS:+--workers}

@@ -59,27 +59,50 @@ class Factory:
         return d
 
 
-def make_daemon(factory):
-    scripts = {}
+# With --workers, the probes only a worker process bounds (issue 15, findings 1,
+# 2 and 11): long C calls, and 16 timers of 35 ms each within their limits.
+WORKER_PROBES = {
+    "string_compare": "local s = ('\\0'):rep(1e6) while true do if s < s then end end",
+    "sort_equal_strings": "local s = ('\\0'):rep(1e6) local t = {}"
+                          " for i = 1, 200 do t[i] = s end table.sort(t)",
+}
+BUSY_TIMERS = "".join(
+    "every(1, function() local t = os.clock() while os.clock() - t < 0.035 do end end,"
+    " {name = 't%d'})\n" % i for i in range(16))
+HOSTILE = dict(hs.HOSTILE)
+
+
+def make_daemon(factory, workers=False):
+    scripts, files = {}, hs.attack_files()
     for name in hs.HOSTILE:
         # The defaults, written out: the test harness would otherwise give
-        # scripts room in time.
+        # scripts room in time. The quotas' own scripts keep their quotas.
         scripts[name] = {"role": "coordinator",
-                         "limits": dict(hs.DEFAULT_LIMITS, max_failures=1)}
+                         "limits": dict(hs.DEFAULT_LIMITS, max_failures=1,
+                                        **hs.QUOTAS.get(name, {}))}
+        scripts[name].update(hs.SECTIONS.get(name, {}))
+    if workers:
+        for name, body in WORKER_PROBES.items():
+            scripts[name] = {"role": "coordinator",
+                             "limits": dict(hs.DEFAULT_LIMITS, max_failures=1, memory_mib=16)}
+            files["rules/%s.lua" % name] = hs.script_text(name, body)
+        scripts["busy_timers"] = {"role": "coordinator", "limits": dict(hs.DEFAULT_LIMITS)}
+        files["rules/busy_timers.lua"] = "-- busy_timers\n" + BUSY_TIMERS
     scripts["bystander"] = {"role": "coordinator", "limits": dict(hs.DEFAULT_LIMITS)}
     scripts["pattern_issue_example"] = {"role": "coordinator",
                                         "limits": dict(hs.DEFAULT_LIMITS)}
-    return ls.script_daemon(factory, scripts, hs.attack_files(), log_level="warning")
+    return ls.script_daemon(factory, scripts, files, log_level="warning",
+                            extra={"script_workers": bool(workers)})
 
 
 def all_disabled(d):
     its = ls.items(d)
-    return all(its[n]["state"] == "disabled_failed" for n in hs.HOSTILE)
+    return all(its[n]["state"] == "disabled_failed" for n in HOSTILE)
 
 
 def all_enabled(d):
     its = ls.items(d)
-    return all(its[n]["state"] == "enabled" for n in hs.HOSTILE)
+    return all(its[n]["state"] == "enabled" for n in HOSTILE)
 
 
 def poll(d, stop, out, count=None):
@@ -118,17 +141,23 @@ def idle(d, count):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-r", "--rounds", type=int, default=int(os.environ.get("ROUNDS", "5")))
+    ap.add_argument("-w", "--workers", action="store_true",
+                    help="scripts in worker processes, with the probes only they bound")
     args = ap.parse_args()
+    if args.workers:
+        HOSTILE.update(WORKER_PROBES)
 
     factory = Factory()
     try:
-        print("%d hostile scripts, default limits %s, max_failures 1"
-              % (len(hs.HOSTILE), hs.DEFAULT_LIMITS))
+        print("%d hostile scripts, default limits %s, max_failures 1%s"
+              % (len(HOSTILE), hs.DEFAULT_LIMITS,
+                 "; in worker processes, with 16 busy timers running" if args.workers
+                 else "; in-process"))
         print("round  first    attack: answers  p50/p99/max ms           "
               "idle: answers  p50/p99/max ms      attack length")
         pooled_a, pooled_i, over = [], [], 0
         for r in range(args.rounds):
-            d = make_daemon(factory)
+            d = make_daemon(factory, args.workers)
             first = "attack" if r % 2 == 0 else "idle"
             if first == "idle":
                 li = idle(d, IDLE_MIN)

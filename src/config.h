@@ -42,6 +42,7 @@ struct config {
 	int plugin_strict; /* any plugin refused at start is fatal */
 	char *ca_file; /* outbound HTTPS: the CA bundle to trust, NULL: the system's */
 	int allow_http; /* outbound plain http:// permitted */
+	int script_workers; /* site scripts in worker processes (luaproc.c) */
 	int event_delay_ms; /* pause before dispatching new events */
 	/* Its members read health, metrics and the API's description without a staff account. */
 	char *monitoring_group; /* NULL: none */

@@ -337,7 +337,8 @@ script_section(
     struct config_ctx *ctx, const char *name, const json_t *in, int line, const json_t *plugins)
 {
 	static const char *const limits[] = { "memory_mib", "instructions", "time_ms",
-		"max_failures" };
+		"max_failures", "notifications_per_hour", "outbox_pending", "http_per_minute",
+		"cpu_ms_per_minute" };
 	char where[64], lwhere[80], def[64];
 	json_t *out, *h, *lim;
 	size_t i;
@@ -587,6 +588,11 @@ const struct config_option config_options[] = {
 	    .default_number = 0,
 	    .offset = AT(allow_http),
 	    .text = "outbound plain http:// is permitted" },
+	{ .name = "script_workers",
+	    .type = CONFIG_BOOLEAN,
+	    .default_number = 0,
+	    .offset = AT(script_workers),
+	    .text = "site scripts run in worker processes" },
 	{ .name = "welcome_items",
 	    .type = CONFIG_ANY,
 	    .default_text = "default: the six below",
@@ -703,6 +709,34 @@ const struct config_option config_options[] = {
 	    .max = 1000,
 	    .default_number = 3,
 	    .text = "failed calls in a row before the script is disabled" },
+	{ .name = "notifications_per_hour",
+	    .section = "scripts.limits",
+	    .type = CONFIG_INTEGER,
+	    .min = 1,
+	    .max = 1000000,
+	    .default_number = 500,
+	    .text = "notifications the script may queue in an hour" },
+	{ .name = "outbox_pending",
+	    .section = "scripts.limits",
+	    .type = CONFIG_INTEGER,
+	    .min = 1,
+	    .max = 1000000,
+	    .default_number = 1000,
+	    .text = "notifications of the script waiting in the outbox" },
+	{ .name = "http_per_minute",
+	    .section = "scripts.limits",
+	    .type = CONFIG_INTEGER,
+	    .min = 1,
+	    .max = 100000,
+	    .default_number = 60,
+	    .text = "http{} requests the script may start in a minute" },
+	{ .name = "cpu_ms_per_minute",
+	    .section = "scripts.limits",
+	    .type = CONFIG_INTEGER,
+	    .min = 1,
+	    .max = 60000,
+	    .default_number = 6000,
+	    .text = "milliseconds the script's calls may take in a minute" },
 };
 
 const size_t config_noptions = TR_NELEM(config_options);

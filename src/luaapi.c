@@ -143,7 +143,7 @@ l_every(lua_State *L)
  * A read of social or sensitive data through a view is recorded as a read
  * through the API is: one entry per person it names, the script as actor.
  */
-static int
+int
 view_audit(struct luahost *h, struct version *v, const struct view *view, const json_t *rows)
 {
 	unsigned cats = view_audited(view);
@@ -192,7 +192,7 @@ l_view(lua_State *L)
 	return 1;
 }
 
-static int
+int
 valid_utf8_text(const char *s, size_t len, size_t max_chars, int newlines)
 {
 	size_t chars = 0;
@@ -258,6 +258,52 @@ opt_id(lua_State *L, const char *field)
 }
 
 /*
+ * The script's notifications waiting in the outbox (pending or being
+ * delivered), counted once per call; -1 when the store cannot say.
+ */
+int64_t
+outbox_pending(struct db *db, const char *source)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT count(*) FROM outbox WHERE source = ? AND status IN ('pending', 'claimed')");
+	int64_t n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return n;
+}
+
+/* Room for one more notification within the script's quotas, or raise. */
+static int
+notify_quotas(lua_State *L, struct version *v)
+{
+	long per_hour = lh_limit(v, "notifications_per_hour");
+	long pending = lh_limit(v, "outbox_pending");
+
+	if (!lh_quota_left(&v->s->q_notify, (int64_t)3600 * 1000000, per_hour, 1))
+		return lh_quota_fail(L, v,
+		    "notifications_per_hour: more than %ld notifications queued within an hour",
+		    per_hour);
+	if (!v->pending_known) {
+		char source[64];
+		snprintf(source, sizeof(source), "lua:%s", v->s->name);
+		if ((v->pending = outbox_pending(v->s->h->srv->db, source)) == -1)
+			return luaL_error(L, "notify: the outbox cannot be read; try again later");
+		v->pending_known = 1;
+	}
+	if (v->pending + 1 > pending)
+		return lh_quota_fail(L, v,
+		    "outbox_pending: %lld notifications of this script wait in the outbox "
+		    "(at most %ld)",
+		    (long long)v->pending, pending);
+	return 0;
+}
+
+/*
  * notify{kind =, recipient_role = | recipient_staff_id =, employee_id =,
  * message =, dedup_key =}: queue a notification in the outbox. true when
  * queued, false when one with the same dedup_key already was.
@@ -319,6 +365,8 @@ l_notify(lua_State *L)
 	if (v->notifies >= MAX_NOTIFY_PER_CALL)
 		return luaL_error(
 		    L, "notify: at most %d notifications per call", MAX_NOTIFY_PER_CALL);
+	if (notify_quotas(L, v) == -1)
+		return 0; /* not reached: it raised */
 	{
 		/* Whom it is for and about: the outbox's to check. */
 		struct outbox_entry who = { .recipient_staff_id = staff_id,
@@ -355,27 +403,26 @@ l_notify(lua_State *L)
 			    L, "notify: cannot queue it: %s", sqlite3_errmsg(db_handle(db)));
 	}
 	v->notifies++;
+	if (changes > 0) {
+		v->s->q_notify.used++;
+		v->pending++;
+	}
 	lua_pushboolean(L, changes > 0);
 	return 1;
 }
 
-static void
+void
 log_line(struct version *v, const char *level, const char *msg, size_t len)
 {
-	char clean[MAX_LOG_BYTES + 1];
-	size_t n = len < MAX_LOG_BYTES ? len : MAX_LOG_BYTES;
+	char clean[4 * MAX_LOG_BYTES + 1];
 
 	if (v->logs >= MAX_LOG_PER_CALL) {
 		v->logs_dropped++;
 		return;
 	}
 	v->logs++;
-	/* One line per call: no control characters reach the log. */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)msg[i];
-		clean[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	clean[n] = '\0';
+	/* One line per call: control characters reach the log escaped. */
+	lh_log_text(msg, len < MAX_LOG_BYTES ? len : MAX_LOG_BYTES, clean, sizeof(clean));
 	if (strcmp(level, "debug") == 0)
 		log_debug("script %s: %s", v->s->name, clean);
 	else if (strcmp(level, "info") == 0)
@@ -408,7 +455,7 @@ l_print(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 1; i <= n; i++) {
-		luaL_tolstring(L, i, NULL);
+		luabox_tolstring(L, i, NULL);
 		if (i > 1)
 			luaL_addchar(&b, '\t');
 		luaL_addvalue(&b);
@@ -423,7 +470,7 @@ l_print(lua_State *L)
  * Whether url may be fetched by v: https (or http when the daemon allows
  * it), no user information, a host (and port) in the script's http_hosts.
  */
-static int
+int
 url_allowed(struct version *v, const char *url, char *err, size_t errlen)
 {
 	json_t *hosts = json_object_get(v->section, "http_hosts"), *e;
@@ -469,6 +516,24 @@ out:
 	curl_free(port);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+/*
+ * Headers that frame the request or speak to the hop: curl sets them from
+ * the URL and the body. Set by a script, Content-Length: 0 before a body
+ * holding a second request smuggled that request past the method list.
+ */
+int
+framing_header(const char *name)
+{
+	static const char *const refused[] = { "Content-Length", "Transfer-Encoding", "Host",
+		"Connection", "Expect", "Upgrade", "TE", "Trailer", "Keep-Alive",
+		"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate" };
+
+	for (size_t i = 0; i < TR_NELEM(refused); i++)
+		if (strcasecmp(name, refused[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -556,6 +621,13 @@ l_http(lua_State *L)
 			    strpbrk(value, "\r\n") != NULL)
 				return luaL_error(
 				    L, "http: header '%s' has a bad name or value", name);
+			if (framing_header(name))
+				return luaL_error(L,
+				    "http: header '%s' is not the script's to set (the daemon "
+				    "frames the request: no Content-Length, Transfer-Encoding, "
+				    "Host, Connection, Expect, Upgrade, TE, Trailer, "
+				    "Keep-Alive, Proxy-*)",
+				    name);
 			hdrs[nhdrs++] = (struct net_header){ name, value };
 			/* Keep key and value referenced from the table: pop the value only. */
 			lua_pop(L, 1);
@@ -568,6 +640,11 @@ l_http(lua_State *L)
 		    L, "http: at most %d requests in flight per script", MAX_HTTP_IN_FLIGHT);
 	if (v->stopping)
 		return luaL_error(L, "http: the script is being stopped");
+	if (!lh_quota_left(&v->s->q_http, 60 * 1000000, lh_limit(v, "http_per_minute"), 1))
+		return lh_quota_fail(L, v,
+		    "http_per_minute: more than %ld requests started within a minute",
+		    lh_limit(v, "http_per_minute"));
+	v->s->q_http.used++;
 	lua_pushvalue(L, cb);
 	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL) {
@@ -601,6 +678,22 @@ l_http(lua_State *L)
 }
 
 static const char libs_key;
+static const char loading_key; /* libs[name] while its chunk runs */
+
+/* The to-be-closed value of a use(): the library no longer loads, whichever way it ended. */
+static int
+use_close(lua_State *L)
+{
+	lua_rawgeti(L, 1, 1); /* libs */
+	lua_rawgeti(L, 1, 2); /* name */
+	lua_pushvalue(L, -1);
+	if (lua_rawget(L, -3) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &loading_key) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		lua_rawset(L, -3);
+	}
+	return 0;
+}
 
 /* use(name): run lib/<name>.lua of the script directory once; its value. */
 static int
@@ -625,9 +718,26 @@ l_use(lua_State *L)
 		lua_rawsetp(L, LUA_REGISTRYINDEX, &libs_key);
 	}
 	int libs = lua_gettop(L);
-	if (lua_getfield(L, libs, name) != LUA_TNIL)
+	if (lua_getfield(L, libs, name) == LUA_TLIGHTUSERDATA &&
+	    lua_touserdata(L, -1) == &loading_key)
+		return luaL_error(
+		    L, "use: '%s' is used again while it loads (a cycle of use())", name);
+	if (!lua_isnil(L, -1))
 		return 1;
 	lua_pop(L, 1);
+	/* Marked as loading until this call ends, error or not: a cycle is refused. */
+	lua_createtable(L, 2, 0);
+	lua_pushvalue(L, libs);
+	lua_rawseti(L, -2, 1);
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, 2);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, use_close);
+	lua_setfield(L, -2, "__close");
+	lua_setmetatable(L, -2);
+	lua_toclose(L, -1);
+	lua_pushlightuserdata(L, (void *)&loading_key);
+	lua_setfield(L, libs, name);
 	snprintf(path, sizeof(path), "%s/lib/%s.lua", v->s->h->script_dir, name);
 	snprintf(chunk, sizeof(chunk), "@lib/%s.lua", name);
 	g = scriptlib_push_guard(L);

@@ -242,6 +242,25 @@ luabox_charge(lua_State *L, int64_t units)
 	check(L, b);
 }
 
+int
+luabox_spend(lua_State *L, int64_t units, size_t bytes)
+{
+	struct luabox *b = luabox_of(L);
+
+	if (!b->in_call || b->in_handler)
+		return 0;
+	b->used += units > 0 ? units : 0;
+	if (b->killed == LB_OK) {
+		if (b->used > b->lim.instructions)
+			kill(b, LB_LIMIT_INSTRUCTIONS);
+		else if (bytes > b->lim.memory || b->mem > b->lim.memory - bytes)
+			kill(b, LB_LIMIT_MEMORY);
+		else if (mono_ns() > b->deadline)
+			kill(b, LB_LIMIT_TIME);
+	}
+	return b->killed == LB_OK ? 0 : -1;
+}
+
 static void
 pattern_charge(lua_State *L, int64_t steps)
 {
@@ -463,6 +482,80 @@ box_move(lua_State *L)
 	return call_upvalue(L);
 }
 
+/* ---- no addresses: tostring, print and string.format ---- */
+
+const char *
+luabox_tolstring(lua_State *L, int idx, size_t *len)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+	case LUA_TBOOLEAN:
+	case LUA_TNUMBER:
+	case LUA_TSTRING:
+		return luaL_tolstring(L, idx, len);
+	case LUA_TLIGHTUSERDATA: /* the only one a script sees is json.null */
+		lua_pushliteral(L, "null");
+		break;
+	default:
+		/* "table: 0x55d0..." would show where the daemon's heap lies. */
+		lua_pushstring(L, luaL_typename(L, idx));
+		break;
+	}
+	return lua_tolstring(L, -1, len);
+}
+
+static int
+box_tostring(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	luabox_tolstring(L, 1, NULL);
+	return 1;
+}
+
+/* string.format without %p, and with tables, functions... as tostring shows them. */
+static int
+box_format(lua_State *L)
+{
+	size_t len;
+	const char *fmt = luaL_checklstring(L, 1, &len);
+	int n = lua_gettop(L);
+
+	for (size_t i = 0; i < len; i++) {
+		if (fmt[i] != '%')
+			continue;
+		if (++i < len && fmt[i] == '%')
+			continue;
+		while (i < len && strchr("-+ #0123456789.", fmt[i]) != NULL)
+			i++;
+		if (i < len && fmt[i] == 'p')
+			return luaL_error(L, "string.format: %%p is not available");
+	}
+	for (int k = 2; k <= n; k++) {
+		int t = lua_type(L, k);
+		if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA ||
+		    t == LUA_TTHREAD || t == LUA_TLIGHTUSERDATA) {
+			luabox_tolstring(L, k, NULL);
+			lua_replace(L, k);
+		}
+	}
+	return call_upvalue(L);
+}
+
+/* os.date: strftime's work grows with the format; a long one held the loop. */
+static int
+box_date(lua_State *L)
+{
+	size_t len = 0;
+
+	if (lua_type(L, 1) == LUA_TSTRING)
+		lua_tolstring(L, 1, &len);
+	if (len > LUABOX_MAX_DATE_FORMAT)
+		return luaL_error(
+		    L, "os.date: the format is longer than %d bytes", LUABOX_MAX_DATE_FORMAT);
+	return call_upvalue(L);
+}
+
 /* ---- read-only tables ---- */
 
 static int
@@ -488,12 +581,16 @@ ro_len(lua_State *L)
 	return 1;
 }
 
+/*
+ * pairs() of a read-only view: the backing table stays an upvalue of the
+ * iterator, never a value the script gets (pairs used to return it as the
+ * iterator's state, and a script could write through it).
+ */
 static int
 ro_next(lua_State *L)
 {
-	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 2);
-	if (lua_next(L, 1))
+	if (lua_next(L, lua_upvalueindex(1)))
 		return 2;
 	lua_pushnil(L);
 	return 1;
@@ -503,8 +600,8 @@ static int
 ro_pairs(lua_State *L)
 {
 	ro_backing(L);
-	lua_pushcfunction(L, ro_next);
-	lua_insert(L, -2);
+	lua_pushcclosure(L, ro_next, 1);
+	lua_pushvalue(L, 1); /* the state: the view itself */
 	lua_pushnil(L);
 	return 3;
 }
@@ -609,6 +706,8 @@ setup(lua_State *L)
 	lua_setfield(L, env, "pcall");
 	lua_pushcfunction(L, box_xpcall);
 	lua_setfield(L, env, "xpcall");
+	lua_pushcfunction(L, box_tostring);
+	lua_setfield(L, env, "tostring");
 	lua_pushvalue(L, env);
 	lua_setfield(L, env, "_G");
 	lua_settop(L, env);
@@ -619,6 +718,9 @@ setup(lua_State *L)
 		lua_newtable(L);
 		t = lua_gettop(L);
 		copy_fields(L, lib, t, NAMES(string));
+		lua_getfield(L, lib, "format");
+		lua_pushcclosure(L, box_format, 1);
+		lua_setfield(L, t, "format");
 		luapattern_register(L, t, &pattern_budget);
 	}
 	lua_setfield(L, env, "string"); /* the second copy */
@@ -650,6 +752,11 @@ setup(lua_State *L)
 	copy_lib(L, env, "utf8", luaopen_utf8, NAMES(utf8));
 
 	copy_lib(L, env, "os", luaopen_os, NAMES(os));
+	lua_getfield(L, env, "os");
+	lua_getfield(L, -1, "date");
+	lua_pushcclosure(L, box_date, 1);
+	lua_setfield(L, -2, "date");
+	lua_settop(L, env);
 
 	lib = open_lib(L, "coroutine", luaopen_coroutine);
 	lua_newtable(L);

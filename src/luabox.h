@@ -42,6 +42,8 @@ enum luabox_status {
 /* Most table.sort sorts and table.move moves in one call. */
 #define LUABOX_MAX_SORT 100000
 #define LUABOX_MAX_MOVE (1 << 20)
+/* Longest format os.date takes. */
+#define LUABOX_MAX_DATE_FORMAT 256
 /* Largest chunk luabox_load takes. */
 #define LUABOX_MAX_CHUNK (1 << 20)
 
@@ -76,6 +78,19 @@ int luabox_loadchunk(lua_State *, const char *chunkname, const char *text, size_
 
 /* Inside a call: charge work done in C to the instruction budget (may raise). */
 void luabox_charge(lua_State *, int64_t units);
+/*
+ * Inside a call, for C code that cannot raise (it holds what a raise would
+ * leak): charge units, and check that bytes more than the state holds fit
+ * under the memory cap. -1 when a limit is passed: the call is then killed
+ * (the caller frees what it holds and raises any error; the kill is what
+ * the call ends with).
+ */
+int luabox_spend(lua_State *, int64_t units, size_t bytes);
+/*
+ * tostring without addresses: a table, a function, a coroutine show their
+ * type only, json.null "null". Pushes the text and returns it.
+ */
+const char *luabox_tolstring(lua_State *, int idx, size_t *len);
 /* Whether a call is running (the host refuses some functions outside one). */
 int luabox_in_call(struct luabox *);
 

@@ -51,17 +51,50 @@ lh_set_error(struct script *s, const char *fmt, ...)
 	s->last_error = msg;
 }
 
-/* The first line of a message, for the log (the traceback stays in last_error). */
+/*
+ * Text of a script for the log, on one line: control characters (C0, DEL,
+ * and the C1 ones a terminal also obeys) become escapes (\n, \r, \t,
+ * \xHH), so that a script can neither forge a line nor drive a terminal.
+ * Cut at size - 1 bytes, between escapes.
+ */
+const char *
+lh_log_text(const char *msg, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < size; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		char esc[5];
+		size_t n;
+		if (c == 0xc2 && i + 1 < len && (unsigned char)msg[i + 1] >= 0x80 &&
+		    (unsigned char)msg[i + 1] <= 0x9f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)msg[++i]);
+			n = 4;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			n = 4;
+		} else {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(buf + o, esc, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* The first line of a message, for the log (the traceback stays in last_error), escaped. */
 const char *
 lh_first_line(const char *msg, char *buf, size_t size)
 {
-	size_t n = strcspn(msg, "\n");
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	return buf;
+	return lh_log_text(msg, strcspn(msg, "\n"), buf, size);
 }
 
 struct version *
@@ -96,6 +129,9 @@ lh_version_stop(struct version *v)
 	struct ltimer *t;
 
 	v->stopping = 1;
+	if (v->w != NULL)
+		lp_version_stop(v); /* the worker goes first: nothing more comes from it */
+	free(v->text);
 	/* Requests first: their callbacks run now and only free. */
 	net_cancel_owner(h->srv->net, v);
 	sched_cancel_owner(h->srv->sched, v);
@@ -205,6 +241,16 @@ version_load(struct script *s, const json_t *section, const char *text, size_t l
 	TAILQ_INIT(&v->http);
 	digest_of(text, len, v->digest, sizeof(v->digest));
 	description_of(text, len, v->description, sizeof(v->description));
+	if (s->h->workers) {
+		/* In a worker process of its own: its sandbox is there. */
+		if (lp_load(v, text, len, err) == -1) {
+			if (*err == NULL)
+				*err = lh_xstrdup("out of memory");
+			lh_version_stop(v);
+			return NULL;
+		}
+		return v;
+	}
 	if ((v->box = luabox_new(&limits, v, e, sizeof(e))) == NULL) {
 		*err = lh_xstrdup(e);
 		json_decref(v->section);
@@ -314,10 +360,24 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 		free(text);
 		return; /* unchanged: it runs on */
 	}
+	/* A new version starts with fresh quotas (a reload is the operator's word). */
+	memset(&s->q_notify, 0, sizeof(s->q_notify));
+	memset(&s->q_http, 0, sizeof(s->q_http));
+	memset(&s->q_cpu, 0, sizeof(s->q_cpu));
+	s->quota_reason[0] = '\0';
 	nv = version_load(s, section, text, len, &err);
 	free(text);
+	if (nv != NULL && s->quota_reason[0] != '\0') {
+		if (asprintf(&err, "quota %s (while loading)", s->quota_reason) == -1)
+			err = NULL;
+		if (err == NULL)
+			err = lh_xstrdup("out of memory");
+		lh_version_stop(nv);
+		nv = NULL;
+	}
 	if (nv == NULL) {
 		char line[300];
+		s->quota_reason[0] = '\0'; /* the running version, if any, did not pass it */
 		if (s->cur != NULL) {
 			lh_set_error(s, "reload refused, the running version %s stays: %s",
 			    s->cur->digest, err);
@@ -348,7 +408,8 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 	s->failures_in_row = 0;
 	lh_set_error(s, NULL);
 	log_info("script %s %s loaded from %s (%s; %zu bytes of memory)", s->name, nv->digest, path,
-	    nv->description[0] ? nv->description : "no description", luabox_memory(nv->box));
+	    nv->description[0] ? nv->description : "no description",
+	    nv->box ? luabox_memory(nv->box) : nv->memory);
 }
 
 static void
@@ -380,6 +441,7 @@ luahost_apply(struct luahost *h, const struct config *conf)
 	free(h->script_dir);
 	h->script_dir = lh_xstrdup(conf->script_dir);
 	h->allow_http = conf->allow_http;
+	h->workers = conf->script_workers;
 	TAILQ_FOREACH (s, &h->scripts, entry)
 		s->seen = 0;
 	json_object_foreach (conf->scripts, name, section)
@@ -450,6 +512,7 @@ luahost_free(struct luahost *h)
 		script_free(s);
 	}
 	/* Every job belonged to a version: none is left. */
+	lp_shutdown();
 	event_free(h->ev_jobs);
 	free(h->script_dir);
 	free(h);
@@ -485,9 +548,9 @@ luahost_json(struct luahost *h)
 		json_object_set_new(o, "script",
 		    json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "file", s->file,
 		        "role", v ? role_name(v->role) : NULL, "memory_bytes",
-		        (json_int_t)(v ? luabox_memory(v->box) : 0), "memory_limit_bytes",
-		        (json_int_t)(lim ? json_integer_value(lim) << 20 : 0), "calls",
-		        (json_int_t)s->calls, "failures", (json_int_t)s->failures,
+		        (json_int_t)(v ? (v->box ? luabox_memory(v->box) : v->memory) : 0),
+		        "memory_limit_bytes", (json_int_t)(lim ? json_integer_value(lim) << 20 : 0),
+		        "calls", (json_int_t)s->calls, "failures", (json_int_t)s->failures,
 		        "failures_in_row", (json_int_t)s->failures_in_row, "timers", timers,
 		        "http_in_flight", (json_int_t)(v ? v->nhttp : 0)));
 		json_array_append_new(items, o);

@@ -13,7 +13,10 @@
  * runs on.
  *
  * The host talks to the core through messages (a job in, a result out) and
- * holds no pointer into core state besides the modules it calls.
+ * holds no pointer into core state besides the modules it calls. With
+ * script_workers, each script runs in a worker process of its own instead
+ * (luaproc.c, luaworker.c): every call is then a job sent to the worker, and
+ * the daemon kills a worker whose call passes its deadline.
  */
 #ifndef TREMPLIN_LUAHOST_H
 #define TREMPLIN_LUAHOST_H

@@ -75,6 +75,7 @@ struct lsub {
 	char name[200]; /* durable: "<script>/on:<type>" */
 	char type[128];
 	int ref; /* the handler, in the registry */
+	int failures_in_row;
 };
 
 struct ltimer {
@@ -85,6 +86,7 @@ struct ltimer {
 	int immediately;
 	int ref;
 	int queued; /* a run waits in the job queue: the next one is skipped */
+	int failures_in_row;
 	struct sched_timer *t;
 };
 
@@ -92,6 +94,7 @@ struct lhttp {
 	TAILQ_ENTRY(lhttp) entry;
 	struct version *v;
 	int ref; /* the callback */
+	int64_t id; /* in a worker: the worker's name for the callback */
 };
 
 struct version {
@@ -107,8 +110,23 @@ struct version {
 	int nsubs, ntimers, nhttp;
 	int loading; /* the main chunk runs: on() and every() record */
 	int stopping; /* being torn down: callbacks only free */
+	/* Failures in a row of the http{} callbacks: a success elsewhere forgives none. */
+	int http_failures_in_row;
 	/* For the call that runs. */
 	int notifies, logs, logs_dropped;
+	int64_t pending; /* the script's notifications waiting in the outbox, when known */
+	int pending_known;
+	/* In worker mode: the worker, the text it loads again when restarted, its memory. */
+	struct lworker *w;
+	char *text;
+	size_t text_len;
+	size_t memory;
+};
+
+/* A quota across calls: what was used in the window that began at start_us. */
+struct quota {
+	int64_t start_us;
+	int64_t used;
 };
 
 struct script {
@@ -123,6 +141,9 @@ struct script {
 	int disk_full; /* the last call failed because the disk is full: not its fault */
 	int64_t calls, failures;
 	int seen;
+	/* Quotas across calls (limits.*), kept across versions; reset by a reload. */
+	struct quota q_notify, q_http, q_cpu;
+	char quota_reason[256]; /* a quota was passed: the script goes after this call */
 };
 
 enum job_kind { JOB_EVENT, JOB_TIMER, JOB_HTTP };
@@ -157,6 +178,7 @@ struct luahost {
 	struct event *ev_jobs;
 	struct scriptlib_clock clock;
 	int tx_open; /* the running call's notifications: one transaction */
+	int workers; /* scripts in worker processes (script_workers) */
 };
 
 /* A script's text, for lh_main_entry. */
@@ -167,9 +189,14 @@ struct chunk {
 };
 
 /* Shared between the three files. */
+long lh_limit(const struct version *v, const char *name);
+int lh_quota_left(struct quota *q, int64_t window_us, int64_t max, int64_t n);
+int lh_quota_fail(lua_State *L, struct version *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int lh_main_entry(lua_State *L);
 int64_t lh_mono_us(void);
 void lh_set_error(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *lh_log_text(const char *msg, size_t len, char *buf, size_t size);
 const char *lh_first_line(const char *msg, char *buf, size_t size);
 struct version *lh_version_of(lua_State *L);
 void lh_version_stop(struct version *v);
@@ -177,9 +204,25 @@ void lh_job_free(struct job *j);
 char *lh_xstrdup(const char *s);
 enum luabox_status lh_call(struct version *v, lua_CFunction fn, void *arg, char **err);
 void lh_jobs_cb(evutil_socket_t fd, short what, void *arg);
+const char *lh_net_error_name(int e);
+int lh_disables(const struct version *v, enum luabox_status st, const int *row);
+int lh_outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row);
 int lh_event_cb(const struct event_rec *rec, void *arg);
 void lh_timer_cb(struct sched_timer *t, int64_t now, void *arg);
 void lh_http_cb(const struct net_result *res, void *arg);
 int lh_setup_entry(lua_State *L);
+/* luaapi.c's checks and effects, shared with the worker's calls (luaproc.c). */
+int view_audit(struct luahost *h, struct version *v, const struct view *view, const json_t *rows);
+int valid_utf8_text(const char *s, size_t len, size_t max_chars, int newlines);
+int64_t outbox_pending(struct db *db, const char *source);
+void log_line(struct version *v, const char *level, const char *msg, size_t len);
+int url_allowed(struct version *v, const char *url, char *err, size_t errlen);
+int framing_header(const char *name);
+/* Site scripts in worker processes (luaproc.c). */
+struct lworker;
+int lp_load(struct version *v, const char *text, size_t len, char **err);
+void lp_version_stop(struct version *v);
+int lp_run_jobs(struct luahost *h);
+void lp_shutdown(void); /* reap the killed workers left */
 
 #endif

@@ -48,6 +48,48 @@ lh_xstrdup(const char *s)
 	return d;
 }
 
+/* ---- quotas ---- */
+
+long
+lh_limit(const struct version *v, const char *name)
+{
+	return (long)json_integer_value(
+	    json_object_get(json_object_get(v->section, "limits"), name));
+}
+
+/*
+ * Whether n more fit in q, counted over windows of window_us (a window
+ * begins with the first use after the last one ended). Does not count them.
+ */
+int
+lh_quota_left(struct quota *q, int64_t window_us, int64_t max, int64_t n)
+{
+	int64_t now = lh_mono_us();
+
+	if (max <= 0) /* not set (a section not from the configuration): no quota */
+		return 1;
+	if (q->start_us == 0 || now - q->start_us >= window_us) {
+		q->start_us = now;
+		q->used = 0;
+	}
+	return q->used + n <= max;
+}
+
+/*
+ * A quota is passed: the script is disabled after this call whatever it
+ * does (a pcall that catches the error changes nothing). Raises.
+ */
+int
+lh_quota_fail(lua_State *L, struct version *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->s->quota_reason, sizeof(v->s->quota_reason), fmt, ap);
+	va_end(ap);
+	return luaL_error(L, "quota: %s", v->s->quota_reason);
+}
+
 /* ---- calls ---- */
 
 /*
@@ -60,9 +102,26 @@ lh_call(struct version *v, lua_CFunction fn, void *arg, char **err)
 	struct luahost *h = v->s->h;
 	enum luabox_status st;
 
+	struct quota *cpu = &v->s->q_cpu;
+	int64_t t0 = lh_mono_us(), max_us = (int64_t)lh_limit(v, "cpu_ms_per_minute") * 1000;
+
 	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
 	st = luabox_run(v->box, fn, arg, err);
 	v->s->calls++;
+	/* The time calls take, per minute: many calls within their own limits hold the loop too. */
+	if (!lh_quota_left(cpu, 60 * 1000000, max_us, lh_mono_us() - t0) &&
+	    v->s->quota_reason[0] == '\0')
+		snprintf(v->s->quota_reason, sizeof(v->s->quota_reason),
+		    "cpu_ms_per_minute: its calls took more than %ld ms within a minute",
+		    lh_limit(v, "cpu_ms_per_minute"));
+	cpu->used += lh_mono_us() - t0;
+	/* A call in which a quota was passed fails, even if it caught the error: nothing it wrote stays. */
+	if (st == LB_OK && v->s->quota_reason[0] != '\0') {
+		st = LB_ERROR;
+		if (asprintf(err, "quota %s", v->s->quota_reason) == -1)
+			*err = NULL;
+	}
 	if (v->logs_dropped > 0)
 		log_warnx("script %s: %d log lines dropped (at most %d per call)", v->s->name,
 		    v->logs_dropped, MAX_LOG_PER_CALL);
@@ -101,22 +160,42 @@ max_failures(const struct version *v)
 	    json_object_get(json_object_get(v->section, "limits"), "max_failures"));
 }
 
-/* Whether outcome() will disable the script after a call that ended with st. */
-static int
-disables(const struct version *v, enum luabox_status st)
+/*
+ * Whether outcome() will disable the script after a call that ended with st.
+ * row: the failures in a row of the entry point called (a handler, a job,
+ * the http{} callbacks), for a success of one forgives no other's.
+ */
+int
+lh_disables(const struct version *v, enum luabox_status st, const int *row)
 {
 	return st != LB_OK &&
-	    (st != LB_ERROR || (!v->s->disk_full && v->s->failures_in_row + 1 >= max_failures(v)));
+	    (v->s->quota_reason[0] != '\0' || st != LB_ERROR ||
+	        (!v->s->disk_full && *row + 1 >= max_failures(v)));
 }
 
-static int
-outcome(struct version *v, enum luabox_status st, char *err, const char *what)
+int
+lh_outcome(struct version *v, enum luabox_status st, char *err, const char *what, int *row)
 {
 	struct script *s = v->s;
 	char line[300];
 	long max = max_failures(v);
 
+	if (s->quota_reason[0] != '\0') {
+		/* Past a quota: disabled, whether this call failed or not. */
+		if (st != LB_OK) {
+			s->failures++;
+			s->failures_in_row = ++*row;
+		}
+		lh_set_error(s, "disabled: quota %s (%s)", s->quota_reason, what);
+		log_warnx("script %s: disabled: quota %s (%s)", s->name, s->quota_reason, what);
+		free(err);
+		s->state = SS_DISABLED_FAILED;
+		s->cur = NULL;
+		lh_version_stop(v);
+		return 1;
+	}
 	if (st == LB_OK) {
+		*row = 0;
 		s->failures_in_row = 0;
 		free(err);
 		return 0;
@@ -131,7 +210,7 @@ outcome(struct version *v, enum luabox_status st, char *err, const char *what)
 		return 0;
 	}
 	s->failures++;
-	s->failures_in_row++;
+	s->failures_in_row = ++*row;
 	if (st != LB_ERROR) {
 		lh_set_error(s, "disabled: %s: %s", what, err);
 		log_warnx("script %s: disabled: %s: %s", s->name, what,
@@ -188,8 +267,8 @@ timer_entry(lua_State *L)
 	return 0;
 }
 
-static const char *
-net_error_name(int e)
+const char *
+lh_net_error_name(int e)
 {
 	static const char *const names[] = {
 		[NET_OK] = "ok",
@@ -230,7 +309,7 @@ http_entry(lua_State *L)
 			lua_setfield(L, -2, "retry_after");
 		}
 	} else {
-		lua_pushstring(L, net_error_name(j->error));
+		lua_pushstring(L, lh_net_error_name(j->error));
 		lua_setfield(L, -2, "error");
 		lua_pushstring(L, j->error_text);
 		lua_setfield(L, -2, "error_text");
@@ -255,10 +334,10 @@ run_event(struct luahost *h, struct job *j, int pending)
 	 * disabled instead, its subscription goes, and the event stays after
 	 * its saved cursor for the next version.
 	 */
-	if (pending && !disables(v, st))
+	if (pending && !lh_disables(v, st, &j->sub->failures_in_row))
 		events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
 		    st == LB_OK ? NULL : luabox_status_name(st));
-	outcome(v, st, err, what);
+	lh_outcome(v, st, err, what, &j->sub->failures_in_row);
 	return st;
 }
 
@@ -271,7 +350,7 @@ run_timer(struct job *j)
 
 	snprintf(what, sizeof(what), "every() job %s", j->timer->name);
 	st = lh_call(v, timer_entry, j, &err);
-	outcome(v, st, err, what);
+	lh_outcome(v, st, err, what, &j->timer->failures_in_row);
 }
 
 static void
@@ -293,7 +372,7 @@ run_job(struct luahost *h, struct job *j)
 		st = lh_call(v, http_entry, j, &err);
 		free(j->http);
 		j->http = NULL;
-		outcome(v, st, err, "http{} callback");
+		lh_outcome(v, st, err, "http{} callback", &v->http_failures_in_row);
 		break;
 	}
 }
@@ -304,6 +383,8 @@ may_run_now(struct luahost *h)
 {
 	struct timeval tv;
 
+	if (h->workers) /* every call goes to a worker: none runs on the loop */
+		return 0;
 	if (event_base_gettimeofday_cached(h->srv->base, &tv) == -1)
 		return 0;
 	if (tv.tv_sec != h->iteration.tv_sec || tv.tv_usec != h->iteration.tv_usec) {
@@ -326,6 +407,8 @@ luahost_run_jobs(struct luahost *h)
 	struct job *j;
 	int n = 0;
 
+	if (h->workers)
+		return lp_run_jobs(h);
 	/* The budget is shared with the calls made at once in this loop iteration. */
 	while ((j = TAILQ_FIRST(&h->jobs)) != NULL && may_run_now(h)) {
 		int64_t t0 = lh_mono_us();

@@ -120,6 +120,7 @@ struct enc {
 	char *err;
 	size_t errlen;
 	size_t values;
+	size_t bytes; /* what the tree holds, roughly: it lies outside the Lua state */
 };
 
 static json_t *enc_value(struct enc *, int idx, int depth);
@@ -218,6 +219,19 @@ enc_value(struct enc *e, int idx, int depth)
 		    SCRIPTLIB_JSON_MAX_VALUES);
 		return NULL;
 	}
+	/*
+	 * Each node costs work and memory outside the state: charged as it is
+	 * made (a batch at a time), so a tree of shared tables meets the
+	 * script's own limits long before the node cap.
+	 */
+	e->bytes += SCRIPTLIB_JSON_NODE_BYTES;
+	if (lua_type(L, idx) == LUA_TSTRING)
+		e->bytes += lua_rawlen(L, idx);
+	if (e->values % 256 == 0 &&
+	    luabox_spend(L, 256 * SCRIPTLIB_JSON_NODE_COST, e->bytes) == -1) {
+		snprintf(e->err, e->errlen, "a limit was passed");
+		return NULL;
+	}
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		return json_null();
@@ -255,7 +269,7 @@ enc_value(struct enc *e, int idx, int depth)
 json_t *
 scriptlib_to_json(lua_State *L, int idx, char *err, size_t errlen)
 {
-	struct enc e = { L, err, errlen, 0 };
+	struct enc e = { L, err, errlen, 0, 0 };
 
 	err[0] = '\0';
 	return enc_value(&e, lua_absindex(L, idx), 0);
@@ -281,11 +295,44 @@ json_encode(lua_State *L)
 	return 1;
 }
 
+/*
+ * About how many values a JSON text makes, counted before parsing for the
+ * tree lies outside the state: the root, one more per ',' and per ':' (an
+ * object's key), and one per container that is not empty, outside strings.
+ */
+static size_t
+json_nodes(const char *buf, size_t len)
+{
+	size_t n = 1;
+	int in_string = 0, opened = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (opened && c != ']' && c != '}')
+			n++;
+		opened = c == '[' || c == '{';
+		if (c == '"')
+			in_string = 1;
+		else if (c == ',' || c == ':')
+			n++;
+	}
+	return n;
+}
+
 /* json.decode(text): the value, or nil and why. */
 static int
 json_decode(lua_State *L)
 {
-	size_t len;
+	size_t len, nodes;
 	const char *s = luaL_checklstring(L, 1, &len);
 	struct scriptlib_guard *g;
 	json_error_t jerr;
@@ -296,6 +343,15 @@ json_decode(lua_State *L)
 		lua_pushfstring(L, "nested deeper than %d levels", SCRIPTLIB_JSON_DEPTH);
 		return 2;
 	}
+	if ((nodes = json_nodes(s, len)) > SCRIPTLIB_JSON_MAX_VALUES) {
+		luaL_pushfail(L);
+		lua_pushfstring(L, "more than %d values", SCRIPTLIB_JSON_MAX_VALUES);
+		return 2;
+	}
+	/* The tree jansson builds: its nodes charged, its memory checked against the cap. */
+	if (luabox_spend(L, (int64_t)nodes * SCRIPTLIB_JSON_NODE_COST,
+	        nodes * SCRIPTLIB_JSON_NODE_BYTES + len) == -1)
+		return luaL_error(L, "json.decode: a limit was passed");
 	g = scriptlib_push_guard(L);
 	if ((g->json = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {

@@ -22,6 +22,13 @@
  * script's limits.
  */
 #define SCRIPTLIB_JSON_MAX_VALUES 200000
+/*
+ * What one JSON node made or read in C is charged: instructions, and bytes
+ * that must fit under the memory cap besides what the state holds (a
+ * jansson node and its share of a table, roughly, plus a string's bytes).
+ */
+#define SCRIPTLIB_JSON_NODE_COST 4
+#define SCRIPTLIB_JSON_NODE_BYTES 64
 
 struct scriptlib_clock {
 	int64_t (*now_ms)(void *arg); /* ms since the epoch */

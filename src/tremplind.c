@@ -34,6 +34,7 @@
 #include "kernel/kernel.h"
 #include "log.h"
 #include "luahost.h"
+#include "luamsg.h"
 #include "server.h"
 #include "util.h"
 #include "audit.h"
@@ -279,6 +280,9 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 
+	/* A site script's worker process (luaproc.c starts it): the socket is fd 3. */
+	if (argc == 2 && strcmp(argv[1], "-L") == 0)
+		return luaworker_main(3);
 	while ((ch = getopt_long(argc, argv, "df:hnrvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

@@ -89,11 +89,82 @@ HOSTILE = {
                            "must be eti, cip, coordinator or admin", None),
     "huge_error": ("error(string.rep('x', 1e6))", "xxxxxxxx", None),
     "yield_outside": ("coroutine.yield()", "outside a coroutine", None),
+    # Issue 15's findings.
+    "http_smuggling": (
+        "for _, h in ipairs{'Content-Length', 'transfer-encoding', 'HOST', 'Connection',"
+        " 'Expect', 'Upgrade', 'TE', 'Trailer'} do"
+        "  local ok, e = pcall(http, {url = 'https://localhost/', headers = {[h] = '0'},"
+        "    body = 'TRACE /x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n', callback = print})"
+        "  assert(not ok and e:find(\"is not the script's to set\", 1, true), h)"
+        " end error('all eight refused')", "all eight refused", None),
+    "options_backing_table": ("local _, raw = pairs(options) raw.days = 9999",
+                              "read-only table", None),
+    "script_backing_table": ("local _, raw = pairs(script) raw.role = 'admin'",
+                             "read-only table", None),
+    "log_injection": ("error('x\\rtremplind: info: FORGED\\27[2K\\194\\155')", "FORGED",
+                      None),
+    "address_leaks": (
+        "local s = tostring(print) .. tostring({}) .. tostring(json.null)"
+        " .. tostring(coroutine.create(print)) .. string.format('%s %10s', {}, print)"
+        " assert(not s:find('0x') and not s:find('%x%x%x%x%x%x'), s)"
+        " string.format('%-5p', 'x')", "%p is not available", None),
+    "use_cycle": ("use('cycle_a')", "a cycle of use()", None),
+    "json_shared_tables": (
+        "local l1 = {} for i = 1, 100 do l1[i] = i end"
+        " local l2 = {} for i = 1, 100 do l2[i] = l1 end"
+        " local l3 = {} for i = 1, 100 do l3[i] = l2 end"
+        " local l4 = {} for i = 1, 100 do l4[i] = l3 end"
+        " while true do pcall(json.encode, l4) end", INSTR, "instructions"),
+    "json_shared_memory": (
+        "local l1 = {} for i = 1, 100 do l1[i] = i end"
+        " local l2 = {} for i = 1, 100 do l2[i] = l1 end"
+        " local l3 = {} for i = 1, 100 do l3[i] = l2 end"
+        " json.encode(l3)", MEMORY, "memory_mib"),
+    "view_shared_tables": (
+        "local l1 = {} for i = 1, 100 do l1[i] = i end"
+        " local l2 = {} for i = 1, 100 do l2[i] = l1 end"
+        " local l3 = {} for i = 1, 100 do l3[i] = l2 end"
+        " view('staff.v1', {role = l3})", MEMORY, "memory_mib"),
+    "json_decode_nodes": (
+        "local t, why = json.decode('[' .. ('{}'):rep(1100000, ',') .. ']') error(why)",
+        "more than 200000 values", None),
+    "json_decode_memory": ("json.decode('[' .. ('{}'):rep(150000, ',') .. ']')", MEMORY,
+                           "memory_mib"),
+    "os_date_format": ("os.date(('%n'):rep(1.8e6))", "longer than 256 bytes", None),
+    # Quotas across calls (their limits in QUOTAS): a pcall that catches the
+    # error changes nothing, the script goes.
+    "notify_quota_hour": (
+        "for i = 1, 10 do pcall(notify, {kind = 'q', recipient_role = 'cip',"
+        " message = 'x', dedup_key = 'q' .. i}) end", "notifications_per_hour", None),
+    "notify_quota_pending": (
+        "for i = 1, 10 do notify{kind = 'q', recipient_role = 'cip',"
+        " message = 'x', dedup_key = 'p' .. i} end", "outbox_pending", None),
+    "http_quota": (
+        "local function go() for k = 1, 2 do"
+        "  http{url = 'https://localhost:1/', callback = function(r) go() end} end end go()",
+        "http_per_minute", None),
+    "cpu_quota": ("local t = os.clock() while os.clock() - t < 0.03 do end",
+                  "cpu_ms_per_minute", None),
 }
+
+# The quotas a script is tested against, and what else its section needs.
+QUOTAS = {
+    "notify_flood": {"notifications_per_hour": 10 ** 6, "outbox_pending": 10 ** 6},
+    "notify_quota_hour": {"notifications_per_hour": 5},
+    "notify_quota_pending": {"outbox_pending": 3},
+    "http_quota": {"http_per_minute": 6},
+    "cpu_quota": {"cpu_ms_per_minute": 20},
+}
+SECTIONS = {"http_quota": {"http_hosts": ["localhost:1"]}}
+# The call a script is disabled in, when not its event handler.
+WHERE = {"http_quota": "http{} callback"}
 
 LIB_FILES = {
     # A compiled chunk's header: use() must refuse it as binary.
     "lib/bytecode.lua": b"\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08xV\x00\x00",
+    # use() in a cycle: refused with a message, not a C stack overflow.
+    "lib/cycle_a.lua": "return use('cycle_b')\n",
+    "lib/cycle_b.lua": "return use('cycle_a')\n",
 }
 
 
@@ -109,7 +180,15 @@ def limits_for(name):
     lim = dict(ROOM)
     if tested is not None:
         lim[tested] = DEFAULT_LIMITS[tested]
+    lim.update(QUOTAS.get(name, {}))
     return lim
+
+
+def section(name, role="coordinator", **limits):
+    """The configuration section of hostile script `name`."""
+    sec = {"role": role, "limits": dict(limits_for(name), **limits)}
+    sec.update(SECTIONS.get(name, {}))
+    return sec
 
 
 def script_text(name, body):

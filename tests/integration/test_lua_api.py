@@ -384,10 +384,10 @@ local ok, e = pcall(log, "loud", "x")
 log("info", "bad level: " .. tostring(not ok and e:match("invalid option") ~= nil))
 """)
     lines = ls.script_lines(d, "probe")
-    assert "line one" in lines
+    assert "line\\none" in lines  # escaped: a script cannot start a log line of its own
     assert "careful" in lines and "error: broken" in lines
     assert "hidden at info level" not in lines
-    assert "printed\t1\ttrue\tnil" in d.log() or "printed 1 true nil" in lines
+    assert "printed\\t1\\ttrue\\tnil" in lines
     assert "bad level: true" in lines
 
 
@@ -398,13 +398,23 @@ result("options", {days = options.days, hosts = options.hosts, nested = options.
 local keys = {} for k in pairs(options) do keys[#keys + 1] = k end table.sort(keys)
 result("keys", keys)
 result("errors", {err(function() options.days = 1 end), err(function() options.sub.x = 2 end),
-                  err(function() script.name = "x" end)})
+                  err(function() script.name = "x" end),
+                  -- pairs() hands out no backing table, at any level
+                  err(function() local _, raw = pairs(options) raw.days = 9999 end),
+                  err(function() local _, raw = pairs(options.sub) raw.x = 9 end),
+                  err(function() local _, raw = pairs(script) raw.role = "admin" end),
+                  err(function() for _, v in pairs(options) do
+                    if type(v) == "table" then v.x = 3 end end end)})
+local f, st = pairs(options.sub)
+local k, v = f(st, nil)
+result("iterated", {k = k, v = v, days = options.days, x = options.sub.x, role = script.role})
 result("script", {name = script.name, role = script.role})
 """, options={"days": 12, "hosts": ["a", "b"], "sub": {"x": 1}}, role="cip")
     r = results(d)
     assert r["options"] == {"days": 12, "hosts": ["a", "b"], "nested": 1, "n": 2}
     assert r["keys"] == ["days", "hosts", "sub"]
-    assert all("read-only" in e for e in r["errors"]), r["errors"]
+    assert len(r["errors"]) == 7 and all("read-only" in e for e in r["errors"]), r["errors"]
+    assert r["iterated"] == {"k": "x", "v": 1, "days": 12, "x": 1, "role": "cip"}
     assert r["script"] == {"name": "probe", "role": "cip"}
 
 
@@ -595,6 +605,70 @@ on("structure.created", function(e) error("cannot handle " .. e.subject) end)
     cursor = d.sql("SELECT last_id FROM event_cursors WHERE subscriber = ?",
                    ("probe/on:structure.created",))[0][0]
     assert cursor < max(r[0] for r in d.sql("SELECT id FROM events"))
+
+
+def test_failures__failing_callback__not_forgiven_by_the_job(make_daemon):
+    """The job succeeds every time; the http{} callback it starts fails every time."""
+    d = one(make_daemon, """
+every(1, function()
+  http{url = "https://localhost:1/", callback = function(r) error("callback fails") end}
+end, {immediately = true})
+""", section={"http_hosts": ["localhost:1"], "limits": {"max_failures": 2}})
+    p = ls.wait_state(d, "probe", "disabled_failed")
+    err = p["last_error"]
+    assert err.startswith("disabled after 2 failures in a row: http{} callback"), err
+    assert "callback fails" in err, err
+
+
+# -- quotas across calls -------------------------------------------------------
+
+
+def test_quotas__notifications_across_calls__disabled_with_the_reason(make_daemon):
+    """Three notifications per call, every second: the hourly quota (5) and the
+    outbox quota (4 pending) each stop their script at its second call, which
+    writes nothing."""
+    text = """
+local n = 0
+every(1, function()
+  for i = 1, 3 do
+    n = n + 1
+    notify{kind = "q", recipient_role = "cip", message = "x", dedup_key = "k" .. n}
+  end
+end, {immediately = true})
+"""
+    d = ls.script_daemon(make_daemon, {
+        "hourly": {"role": "cip", "limits": {"notifications_per_hour": 5}},
+        "pending": {"role": "cip", "limits": {"outbox_pending": 4}},
+    }, {"rules/hourly.lua": text, "rules/pending.lua": text})
+    for name, words in (("hourly", "quota notifications_per_hour: more than 5"),
+                        ("pending", "quota outbox_pending: 4 notifications")):
+        p = ls.wait_state(d, name, "disabled_failed")
+        assert p["last_error"].startswith("disabled: " + words), p["last_error"]
+        assert "every() job %s/every1" % name in p["last_error"], p["last_error"]
+        rows = ls.outbox(d, "source = ?", ("lua:" + name,))
+        assert [r["dedup_key"] for r in rows] == ["lua:%s:k%d" % (name, i) for i in (1, 2, 3)]
+
+
+def test_quotas__http_per_minute_and_cpu__disabled_with_the_reason(make_daemon):
+    d = ls.script_daemon(make_daemon, {
+        "chain": {"role": "cip", "http_hosts": ["localhost:1"],
+                  "limits": {"http_per_minute": 6}},
+        "busy": {"role": "cip", "limits": {"cpu_ms_per_minute": 25, "time_ms": 10000}},
+    }, {"rules/chain.lua": """
+local function go() for k = 1, 2 do
+  http{url = "https://localhost:1/", callback = function(r) go() end} end end
+every(60, go, {immediately = true})
+""", "rules/busy.lua": """
+every(1, function() local t = os.clock() while os.clock() - t < 0.01 do end end,
+      {immediately = true})
+"""})
+    p = ls.wait_state(d, "chain", "disabled_failed")
+    assert p["last_error"].startswith(
+        "disabled: quota http_per_minute: more than 6 requests"), p["last_error"]
+    p = ls.wait_state(d, "busy", "disabled_failed")
+    assert p["last_error"].startswith(
+        "disabled: quota cpu_ms_per_minute: its calls took more than 25 ms"), p["last_error"]
+    assert p["script"]["calls"] >= 3, p
 
 
 # -- configuration -----------------------------------------------------------

@@ -65,8 +65,7 @@ def attacked(module_daemons):
     files = hs.attack_files()
     scripts = {}
     for name in HOSTILE:
-        scripts[name] = {"role": "coordinator",
-                         "limits": dict(hs.limits_for(name), max_failures=1)}
+        scripts[name] = hs.section(name, max_failures=1)
     # A well-behaved script beside them, that must keep working, and the
     # issue's own example: a lazy match that succeeds at once.
     scripts["bystander"] = {"role": "coordinator"}
@@ -129,7 +128,7 @@ def test_hostile__contained__disabled_with_the_reason(attacked, name):
     err = p["last_error"]
     assert any(w in err for w in hs.reasons(name)), (name, err)
     assert err.startswith("disabled"), err
-    assert "on(\"structure.created\") handler" in err, err
+    assert hs.WHERE.get(name, "on(\"structure.created\") handler") in err, err
     assert p["subscriptions"] == [] and p["version"] is None, p
     assert len(err) <= 4200, len(err)
 
@@ -141,12 +140,18 @@ def test_hostile__limits_report_where__traceback(attacked):
 
 def test_hostile__escapes_left_nothing(attacked):
     assert not os.path.exists("/tmp/tremplin-pwned")
-    assert ls.outbox(attacked, "source = ?", ("lua:notify_flood",)) == []
+    for name in ("notify_flood", "notify_quota_hour", "notify_quota_pending"):
+        assert ls.outbox(attacked, "source = ?", ("lua:" + name,)) == [], name
     spam = [x for x in ls.script_lines(attacked, "log_flood") if "spam" in x]
     assert 1 <= len(spam) <= 50, len(spam)
     assert all("\n" not in x for x in spam)
-    assert any("spam INJECTED line" in x for x in spam)
+    assert any("spam\\nINJECTED line" in x for x in spam)
     assert "log lines dropped" in attacked.log()
+    # Control characters reach the log escaped, error messages included.
+    log = attacked.log()
+    assert "\r" not in log and "\x1b" not in log and "\u009b" not in log
+    assert "x\\rtremplind: info: FORGED\\x1b[2K\\x9b" in log, \
+        [x for x in log.splitlines() if "FORGED" in x]
 
 
 def test_hostile__the_others_run_on(attacked):

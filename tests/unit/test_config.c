@@ -641,7 +641,9 @@ test_config__script_section__defaults_from_the_table(void **state)
 	                          " \"file\": \"rules/probe.lua\", \"options\": {},"
 	                          " \"http_hosts\": [], \"limits\": {\"memory_mib\": 8,"
 	                          " \"instructions\": 1000000, \"time_ms\": 200,"
-	                          " \"max_failures\": 3}}}",
+	                          " \"max_failures\": 3, \"notifications_per_hour\": 500,"
+	                          " \"outbox_pending\": 1000, \"http_per_minute\": 60,"
+	                          " \"cpu_ms_per_minute\": 6000}}}",
 	    0, &jerr);
 
 	(void)state;
@@ -671,7 +673,8 @@ test_config__table_fields__errors_name_field_line_and_choices(void **state)
 	    "t.conf:7: scripts.probe.limits.time_ms: expected an integer from 1 to 60000", NULL);
 	load_fails(BASE "scripts = { probe = { role = \"cip\", limits = { cpu = 1 } } }\n",
 	    "t.conf:3: scripts.probe.limits.cpu: unknown limit (expected memory_mib, "
-	    "instructions, time_ms or max_failures)",
+	    "instructions, time_ms, max_failures, notifications_per_hour, outbox_pending, "
+	    "http_per_minute or cpu_ms_per_minute)",
 	    NULL);
 	load_fails(BASE "scripts = { probe = { } }\n",
 	    "t.conf:3: scripts.probe.role: missing (the role whose views the script reads", NULL);

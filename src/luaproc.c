@@ -1,0 +1,1312 @@
+/*
+ * Site scripts in worker processes (script_workers = true): the daemon's
+ * side. Each script runs in a process of its own (tremplind -L, luaworker.c)
+ * that shares nothing with the daemon but a socketpair; jobs go in as
+ * messages (luamsg.h) and the worker's calls come back as messages, which
+ * this file answers with luaapi.c's checks and effects.
+ *
+ * One worker per script, not a pool: a worker killed for one script's sake
+ * takes no other script's state with it, and a restart reloads one text.
+ *
+ * The core never waits on a worker once a script has loaded: a job is
+ * written and the answer read by the event loop, and a call that passes
+ * its time limit plus a grace period is ended by SIGKILL (the script is
+ * then disabled with the reason). Loading a script (at start and on a
+ * reload) is the exception: it waits, within the time limit plus a start
+ * allowance, for the worker's answer.
+ *
+ * The notifications of a call are kept here until its "done" and written
+ * then in one transaction (never one left open across loop iterations), or
+ * dropped when it failed. A worker that dies (killed from outside, or
+ * crashed) fails the call it ran, which the journal retries; it is started
+ * again with the same text, and the script's cursors and timers, kept by
+ * the daemon, are untouched.
+ */
+#include "luahost_int.h"
+#include "luamsg.h"
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#define GRACE_MS 200 /* past a call's time limit, before SIGKILL */
+#define START_MS 3000 /* to start a worker and load, besides the time limit */
+/* A worker's address space besides its script's memory: the binary, libraries, stacks. */
+#define BASE_AS ((rlim_t)768 << 20)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_RLIMIT_AS 1 /* ASan maps terabytes of shadow memory */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_RLIMIT_AS 1
+#endif
+#endif
+
+struct lworker {
+	struct version *v;
+	pid_t pid;
+	int fd;
+	struct bufferevent *bev; /* once loaded: the loop reads it */
+	struct event *deadline;
+	struct job *job; /* the job it runs; NULL when idle */
+	json_t *notes; /* the running call's notifications */
+	int64_t started_us;
+	int dead;
+};
+
+static int64_t
+limit_of(const struct version *v, const char *name)
+{
+	return (int64_t)lh_limit(v, name);
+}
+
+/* ---- the worker's calls ---- */
+
+static json_t *
+call_view(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	struct luahost *h = v->s->h;
+	const char *name = json_string_value(json_object_get(a, "name"));
+	json_t *rows;
+
+	if (name == NULL) {
+		snprintf(err, errlen, "view: the name is a string");
+		return NULL;
+	}
+	if (view_run(h->srv->db, name, v->role, json_object_get(a, "params"), &rows, err, errlen) ==
+	    -1)
+		return NULL;
+	if (view_audit(h, v, view_find(name), rows) == -1) {
+		json_decref(rows);
+		snprintf(err, errlen, "view %s: the audit log cannot record this read", name);
+		return NULL;
+	}
+	return rows;
+}
+
+/* A string member, or NULL; -1 when present and not a string. */
+static int
+opt_str(json_t *a, const char *k, const char **s, size_t *len)
+{
+	json_t *x = json_object_get(a, k);
+
+	*s = NULL;
+	*len = 0;
+	if (x == NULL)
+		return 0;
+	if (!json_is_string(x))
+		return -1;
+	*s = json_string_value(x);
+	*len = json_string_length(x);
+	return 0;
+}
+
+static int
+opt_pos(json_t *a, const char *k, int64_t *id)
+{
+	json_t *x = json_object_get(a, k);
+
+	*id = 0;
+	if (x == NULL)
+		return 0;
+	if (!json_is_integer(x) || json_integer_value(x) <= 0)
+		return -1;
+	*id = json_integer_value(x);
+	return 0;
+}
+
+static json_t *
+call_notify(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	static const char *const fields[] = { "kind", "recipient_role", "recipient_staff_id",
+		"employee_id", "message", "dedup_key" };
+	struct lworker *w = v->w;
+	struct db *db = v->s->h->srv->db;
+	const char *k, *kind, *role, *msg, *key;
+	size_t kind_len, role_len, msg_len, key_len, i;
+	int64_t staff_id, employee_id;
+	char full_key[300], source[64];
+	json_t *x, *note;
+
+	if (!json_is_object(a)) {
+		snprintf(err, errlen, "notify: a table of fields");
+		return NULL;
+	}
+	json_object_foreach (a, k, x) {
+		for (i = 0; i < TR_NELEM(fields) && strcmp(k, fields[i]) != 0; i++)
+			;
+		if (i == TR_NELEM(fields)) {
+			snprintf(err, errlen,
+			    "notify: unknown field '%s' (expected kind, recipient_role or "
+			    "recipient_staff_id, employee_id, message, dedup_key)",
+			    k);
+			return NULL;
+		}
+	}
+	/* In-process order and words: the fields checked one by one. */
+	{
+		static const char *const strs[] = { "kind", "recipient_role", "message",
+			"dedup_key" };
+		const char **out[] = { &kind, &role, &msg, &key };
+		size_t *lens[] = { &kind_len, &role_len, &msg_len, &key_len };
+		for (i = 0; i < TR_NELEM(strs); i++)
+			if (opt_str(a, strs[i], out[i], lens[i]) == -1) {
+				snprintf(err, errlen, "notify: %s must be a string", strs[i]);
+				return NULL;
+			}
+		if (opt_pos(a, "recipient_staff_id", &staff_id) == -1) {
+			snprintf(
+			    err, errlen, "notify: recipient_staff_id must be a positive integer");
+			return NULL;
+		}
+		if (opt_pos(a, "employee_id", &employee_id) == -1) {
+			snprintf(err, errlen, "notify: employee_id must be a positive integer");
+			return NULL;
+		}
+	}
+	if (kind == NULL || kind_len == 0 || kind_len > 64 || kind[0] < 'a' || kind[0] > 'z' ||
+	    strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_.") != kind_len) {
+		snprintf(err, errlen,
+		    "notify: kind is required: what happened, [a-z][a-z0-9_.]*, at most 64");
+		return NULL;
+	}
+	if ((role == NULL) == (staff_id == 0)) {
+		snprintf(err, errlen,
+		    "notify: give one recipient: recipient_role or recipient_staff_id");
+		return NULL;
+	}
+	if (role != NULL && role_from_name(role) == ROLE_NONE) {
+		snprintf(err, errlen,
+		    "notify: recipient_role '%s' is not a role (eti, cip, coordinator or admin)",
+		    role);
+		return NULL;
+	}
+	if (msg == NULL || !valid_utf8_text(msg, msg_len, MAX_MESSAGE_CHARS, 1)) {
+		snprintf(err, errlen,
+		    "notify: message is required: UTF-8 text of 1 to %d characters, no control "
+		    "characters but new lines",
+		    MAX_MESSAGE_CHARS);
+		return NULL;
+	}
+	if (key != NULL &&
+	    (key_len == 0 || key_len > 200 || !valid_utf8_text(key, key_len, 200, 0))) {
+		snprintf(err, errlen, "notify: dedup_key is text of 1 to 200 characters");
+		return NULL;
+	}
+	if (v->notifies >= MAX_NOTIFY_PER_CALL) {
+		snprintf(
+		    err, errlen, "notify: at most %d notifications per call", MAX_NOTIFY_PER_CALL);
+		return NULL;
+	}
+	/* The quotas, as in-process (luaapi.c's notify_quotas). */
+	if (!lh_quota_left(&v->s->q_notify, (int64_t)3600 * 1000000,
+	        limit_of(v, "notifications_per_hour"), 1)) {
+		snprintf(v->s->quota_reason, sizeof(v->s->quota_reason),
+		    "notifications_per_hour: more than %lld notifications queued within an hour",
+		    (long long)limit_of(v, "notifications_per_hour"));
+		snprintf(err, errlen, "quota: %s", v->s->quota_reason);
+		return NULL;
+	}
+	snprintf(source, sizeof(source), "lua:%s", v->s->name);
+	if (!v->pending_known) {
+		if ((v->pending = outbox_pending(db, source)) == -1) {
+			snprintf(err, errlen, "notify: the outbox cannot be read; try again later");
+			return NULL;
+		}
+		v->pending_known = 1;
+	}
+	if (v->pending + 1 > limit_of(v, "outbox_pending")) {
+		snprintf(v->s->quota_reason, sizeof(v->s->quota_reason),
+		    "outbox_pending: %lld notifications of this script wait in the outbox (at "
+		    "most %lld)",
+		    (long long)v->pending, (long long)limit_of(v, "outbox_pending"));
+		snprintf(err, errlen, "quota: %s", v->s->quota_reason);
+		return NULL;
+	}
+	{
+		struct outbox_entry who = { .recipient_staff_id = staff_id,
+			.employee_id = employee_id };
+		char why[128];
+		if (outbox_check(db, &who, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "notify: %s", why);
+			return NULL;
+		}
+	}
+	v->notifies++;
+	/* Queued once per key: already in the outbox, or earlier in this call. */
+	if (key != NULL) {
+		snprintf(full_key, sizeof(full_key), "lua:%s:%.*s", v->s->name, (int)key_len, key);
+		json_array_foreach (w->notes, i, x) {
+			const char *other = json_string_value(json_object_get(x, "dedup_key"));
+			if (other != NULL && strcmp(other, full_key) == 0)
+				return json_false();
+		}
+		sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM outbox WHERE dedup_key = ?");
+		int found;
+		if (st == NULL) {
+			snprintf(err, errlen, "notify: the outbox cannot be read; try again later");
+			return NULL;
+		}
+		sqlite3_bind_text(st, 1, full_key, -1, SQLITE_TRANSIENT);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		db_done(st);
+		if (found)
+			return json_false();
+	}
+	note = json_pack("{s:s, s:s%, s:s%, s:I, s:I, s:s%}", "source", source, "kind", kind,
+	    kind_len, "recipient_role", role ? role : "", role ? role_len : 0, "recipient_staff_id",
+	    (json_int_t)staff_id, "employee_id", (json_int_t)employee_id, "message", msg, msg_len);
+	if (note == NULL) {
+		snprintf(err, errlen, "notify: out of memory");
+		return NULL;
+	}
+	if (key != NULL)
+		json_object_set_new(note, "dedup_key", json_string(full_key));
+	json_array_append_new(w->notes, note);
+	v->s->q_notify.used++;
+	v->pending++;
+	return json_true();
+}
+
+/* Write the call's notifications, in one transaction: -1 with err. */
+static int
+commit_notes(struct version *v, char **err)
+{
+	struct db *db = v->s->h->srv->db;
+	size_t i;
+	json_t *n;
+
+	if (json_array_size(v->w->notes) == 0)
+		return 0;
+	if (db_begin(db) == -1)
+		goto fail;
+	json_array_foreach (v->w->notes, i, n) {
+		const char *role = json_string_value(json_object_get(n, "recipient_role"));
+		struct outbox_entry e = {
+			.source = json_string_value(json_object_get(n, "source")),
+			.kind = json_string_value(json_object_get(n, "kind")),
+			.recipient_role = role && role[0] ? role : NULL,
+			.recipient_staff_id =
+			    json_integer_value(json_object_get(n, "recipient_staff_id")),
+			.employee_id = json_integer_value(json_object_get(n, "employee_id")),
+			.message = json_string_value(json_object_get(n, "message")),
+			.dedup_key = json_string_value(json_object_get(n, "dedup_key")),
+		};
+		if (outbox_queue(db, &e, NULL) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+	}
+	if (db_commit(db) == -1)
+		goto fail;
+	return 0;
+fail:
+	if (asprintf(err, "notify: the notifications of this call could not be committed: %s",
+	        sqlite3_errmsg(db_handle(db))) == -1)
+		*err = NULL;
+	return -1;
+}
+
+static json_t *
+call_use(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(a, "name"));
+	char path[PATH_MAX];
+	struct stat sb;
+	json_t *out;
+	char *text;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	len = name ? strlen(name) : 0;
+	if (len == 0 || len > 32 || name[0] < 'a' || name[0] > 'z' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
+		snprintf(err, errlen, "use: '%s' is not a library name ([a-z][a-z0-9_]*)",
+		    name ? name : "");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/lib/%s.lua", v->s->h->script_dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "use: cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > MAX_LIB_BYTES) {
+		close(fd);
+		snprintf(err, errlen, "use: %s is not a regular file of at most %d bytes", path,
+		    MAX_LIB_BYTES);
+		return NULL;
+	}
+	if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
+		fatal("malloc");
+	n = read(fd, text, (size_t)sb.st_size);
+	close(fd);
+	if (n != sb.st_size) {
+		free(text);
+		snprintf(err, errlen, "use: cannot read %s", path);
+		return NULL;
+	}
+	if (n > 0 && text[0] == '\033') {
+		free(text);
+		snprintf(err, errlen, "use: @lib/%s.lua: binary chunks are refused", name);
+		return NULL;
+	}
+	if ((out = json_stringn(text, (size_t)n)) == NULL)
+		snprintf(err, errlen, "use: %s is not UTF-8 text", path);
+	free(text);
+	return out;
+}
+
+static json_t *
+call_log(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	const char *level = json_string_value(json_object_get(a, "level"));
+	json_t *t = json_object_get(a, "text");
+
+	(void)err, (void)errlen;
+	if (level == NULL || !json_is_string(t) ||
+	    (strcmp(level, "debug") && strcmp(level, "info") && strcmp(level, "warning") &&
+	        strcmp(level, "error")))
+		level = "warning";
+	log_line(v, level, json_string_value(t) ? json_string_value(t) : "", json_string_length(t));
+	return NULL;
+}
+
+/* http{...} without its callback (the worker keeps it under args.id): checked as in-process. */
+static json_t *
+call_http(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	static const char *const fields[] = { "url", "method", "headers", "body", "timeout_ms",
+		"max_bytes", "id" };
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" };
+	struct net_header hdrs[MAX_HTTP_HEADERS];
+	struct net_spec spec;
+	size_t nhdrs = 0, i;
+	const char *k, *url, *method = "GET";
+	json_int_t timeout = HTTP_TIMEOUT_MS, max_bytes = HTTP_MAX_BYTES;
+	json_t *x, *body = json_object_get(a, "body");
+	struct lhttp *rq;
+
+	json_object_foreach (a, k, x) {
+		for (i = 0; i < TR_NELEM(fields) && strcmp(k, fields[i]) != 0; i++)
+			;
+		if (i == TR_NELEM(fields)) {
+			snprintf(err, errlen,
+			    "http: unknown field '%s' (expected url, method, headers, body, "
+			    "timeout_ms, max_bytes, callback)",
+			    k);
+			return NULL;
+		}
+	}
+	if ((url = json_string_value(json_object_get(a, "url"))) == NULL) {
+		snprintf(err, errlen, "http: url is required (a string)");
+		return NULL;
+	}
+	if ((x = json_object_get(a, "method")) != NULL) {
+		method = json_string_value(x);
+		for (i = 0; method && i < TR_NELEM(methods) && strcmp(method, methods[i]); i++)
+			;
+		if (method == NULL || i == TR_NELEM(methods)) {
+			snprintf(
+			    err, errlen, "http: method is GET, POST, PUT, PATCH, DELETE or HEAD");
+			return NULL;
+		}
+	}
+	if (body != NULL && !json_is_string(body)) {
+		snprintf(err, errlen, "http: body must be a string (json.encode a table)");
+		return NULL;
+	}
+	if ((x = json_object_get(a, "timeout_ms")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > HTTP_MAX_TIMEOUT_MS) {
+			snprintf(err, errlen, "http: timeout_ms is an integer from 1 to %d",
+			    HTTP_MAX_TIMEOUT_MS);
+			return NULL;
+		}
+		timeout = json_integer_value(x);
+	}
+	if ((x = json_object_get(a, "max_bytes")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > (json_int_t)HTTP_MAX_BYTES) {
+			snprintf(err, errlen, "http: max_bytes is an integer from 1 to %d",
+			    (int)HTTP_MAX_BYTES);
+			return NULL;
+		}
+		max_bytes = json_integer_value(x);
+	}
+	if ((x = json_object_get(a, "headers")) != NULL) {
+		const char *name;
+		json_t *val;
+		if (!json_is_object(x)) {
+			snprintf(err, errlen, "http: headers must be a table of names and values");
+			return NULL;
+		}
+		json_object_foreach (x, name, val) {
+			const char *value = json_string_value(val);
+			if (value == NULL) {
+				snprintf(err, errlen, "http: headers are names and string values");
+				return NULL;
+			}
+			if (nhdrs == MAX_HTTP_HEADERS) {
+				snprintf(err, errlen, "http: at most %d headers", MAX_HTTP_HEADERS);
+				return NULL;
+			}
+			if (name[0] == '\0' || strpbrk(name, ": \t\r\n") != NULL ||
+			    strpbrk(value, "\r\n") != NULL ||
+			    strlen(value) != json_string_length(val)) {
+				snprintf(
+				    err, errlen, "http: header '%s' has a bad name or value", name);
+				return NULL;
+			}
+			if (framing_header(name)) {
+				snprintf(err, errlen,
+				    "http: header '%s' is not the script's to set (the daemon "
+				    "frames "
+				    "the request: no Content-Length, Transfer-Encoding, Host, "
+				    "Connection, Expect, Upgrade, TE, Trailer, Keep-Alive, "
+				    "Proxy-*)",
+				    name);
+				return NULL;
+			}
+			hdrs[nhdrs++] = (struct net_header){ name, value };
+		}
+	}
+	if (!url_allowed(v, url, err, errlen)) {
+		char m[512];
+		snprintf(m, sizeof(m), "http: %s", err);
+		snprintf(err, errlen, "%s", m);
+		return NULL;
+	}
+	if (v->nhttp >= MAX_HTTP_IN_FLIGHT) {
+		snprintf(err, errlen, "http: at most %d requests in flight per script",
+		    MAX_HTTP_IN_FLIGHT);
+		return NULL;
+	}
+	if (!lh_quota_left(&v->s->q_http, 60 * 1000000, limit_of(v, "http_per_minute"), 1)) {
+		snprintf(v->s->quota_reason, sizeof(v->s->quota_reason),
+		    "http_per_minute: more than %lld requests started within a minute",
+		    (long long)limit_of(v, "http_per_minute"));
+		snprintf(err, errlen, "quota: %s", v->s->quota_reason);
+		return NULL;
+	}
+	v->s->q_http.used++;
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		fatal("calloc");
+	rq->v = v;
+	rq->ref = LUA_NOREF;
+	rq->id = json_integer_value(json_object_get(a, "id"));
+	spec = (struct net_spec){
+		.method = method,
+		.url = url,
+		.headers = hdrs,
+		.nheaders = nhdrs,
+		.body = body ? json_string_value(body) : NULL,
+		.body_len = body ? json_string_length(body) : 0,
+		.timeout_ms = (long)timeout,
+		.max_bytes = (size_t)max_bytes,
+		.follow_redirects = 0,
+	};
+	TAILQ_INSERT_TAIL(&v->http, rq, entry);
+	v->nhttp++;
+	if (net_start(v->s->h->srv->net, v, &spec, lh_http_cb, rq, err, errlen) == NULL) {
+		TAILQ_REMOVE(&v->http, rq, entry);
+		v->nhttp--;
+		free(rq);
+		char m[512];
+		snprintf(m, sizeof(m), "http: %s", err);
+		snprintf(err, errlen, "%s", m);
+		return NULL;
+	}
+	return json_true();
+}
+
+/*
+ * The calls a worker may make: a name, its handler (a reply, or NULL with
+ * err), and whether the worker waits for the answer. A new script function
+ * is one more row (and a stub in luaworker.c).
+ */
+static const struct {
+	const char *name;
+	json_t *(*fn)(struct version *, json_t *args, char *err, size_t errlen);
+	int answered;
+} calls[] = {
+	{ "view", call_view, 1 },
+	{ "notify", call_notify, 1 },
+	{ "use", call_use, 1 },
+	{ "http", call_http, 1 },
+	{ "log", call_log, 0 },
+};
+
+/* The answer to a worker's call, or NULL when none is due. */
+static json_t *
+answer(struct version *v, const char *name, json_t *args)
+{
+	char err[1024] = "";
+	json_t *r;
+
+	for (size_t i = 0; i < TR_NELEM(calls); i++) {
+		if (strcmp(calls[i].name, name) != 0)
+			continue;
+		r = calls[i].fn(v, args, err, sizeof(err));
+		if (!calls[i].answered) {
+			json_decref(r);
+			return NULL;
+		}
+		if (r != NULL)
+			return json_pack("{s:o}", "reply", r);
+		return json_pack("{s:s}", "error", err[0] ? err : "error");
+	}
+	snprintf(err, sizeof(err), "no such call: %s", name);
+	return json_pack("{s:s}", "error", err);
+}
+
+/* ---- starting and stopping ---- */
+
+static void
+drop_privileges(void)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam("nobody")) == NULL || setgroups(0, NULL) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		_exit(126);
+}
+
+static int
+spawn(struct lworker *w, char *err, size_t errlen)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* The child: fd 3 the socket, nothing else open but stderr. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(sv[1], 3) == -1)
+			_exit(127);
+		for (int fd = 4; fd < 1024; fd++)
+			close(fd);
+		int null = open("/dev/null", O_RDWR);
+		if (null != -1) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (null > 3)
+				close(null);
+		}
+#ifndef NO_RLIMIT_AS
+		rlim_t as = BASE_AS + ((rlim_t)limit_of(w->v, "memory_mib") << 21);
+		struct rlimit rl = { as, as };
+		setrlimit(RLIMIT_AS, &rl);
+#endif
+		struct rlimit nofile = { 8, 8 }, core = { 0, 0 };
+		setrlimit(RLIMIT_NOFILE, &nofile);
+		setrlimit(RLIMIT_CORE, &core);
+		/* Busy workers must not starve the daemon of the CPU: it serves first. */
+		setpriority(PRIO_PROCESS, 0, 10);
+		drop_privileges();
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		execl("/proc/self/exe", "tremplind-lua", "-L", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	w->pid = pid;
+	w->fd = sv[0];
+	w->dead = 0;
+	return 0;
+}
+
+/*
+ * Killed workers not yet reaped: waiting for one to die (it must be
+ * scheduled to, on a busy machine) would hold the loop; a timer reaps them.
+ */
+static pid_t zombies[256];
+static size_t nzombies;
+static struct event *ev_zombies;
+
+static void
+zombies_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 50000 };
+	size_t i = 0;
+
+	(void)fd, (void)what, (void)arg;
+	while (i < nzombies) {
+		pid_t r = waitpid(zombies[i], NULL, WNOHANG);
+		if (r == zombies[i] || (r == -1 && errno == ECHILD))
+			zombies[i] = zombies[--nzombies];
+		else
+			i++;
+	}
+	if (nzombies > 0)
+		evtimer_add(ev_zombies, &tv);
+}
+
+void
+lp_shutdown(void)
+{
+	while (nzombies > 0)
+		waitpid(zombies[--nzombies], NULL, 0);
+	if (ev_zombies != NULL)
+		event_free(ev_zombies);
+	ev_zombies = NULL;
+}
+
+static void
+reap(struct lworker *w)
+{
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		if (waitpid(w->pid, NULL, WNOHANG) != w->pid) {
+			struct timeval tv = { 0, 10000 };
+			if (ev_zombies == NULL &&
+			    (ev_zombies = evtimer_new(w->v->s->h->srv->base, zombies_cb, NULL)) ==
+			        NULL)
+				fatalx("luaproc: evtimer_new");
+			if (nzombies < TR_NELEM(zombies))
+				zombies[nzombies++] = w->pid;
+			else /* unlikely: then wait, as a last resort */
+				waitpid(w->pid, NULL, 0);
+			evtimer_add(ev_zombies, &tv);
+		}
+		w->pid = 0;
+	}
+	if (w->bev != NULL) {
+		bufferevent_free(w->bev); /* closes fd */
+		w->bev = NULL;
+	} else if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->dead = 1;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/*
+ * Start the worker and load the script in it, waiting for its answer within
+ * the time limit plus START_MS, its calls answered meanwhile. 0, or -1 with
+ * *err. On success the loop reads the worker from then on.
+ */
+static int
+start(struct version *v, json_t **done, char **err)
+{
+	struct lworker *w = v->w;
+	char e[512], chunkname[PATH_MAX + 1];
+	int64_t until;
+	json_t *m;
+
+	*done = NULL;
+	if (spawn(w, e, sizeof(e)) == -1) {
+		*err = lh_xstrdup(e);
+		return -1;
+	}
+	snprintf(chunkname, sizeof(chunkname), "@%s", v->s->file);
+	m = json_pack("{s:s, s:{s:s, s:s, s:s%, s:s, s:O, s:O, s:I}}", "call", "load", "args",
+	    "name", v->s->name, "role", role_name(v->role), "text", v->text, v->text_len,
+	    "chunkname", chunkname, "options", json_object_get(v->section, "options"), "limits",
+	    json_object_get(v->section, "limits"), "now_ms",
+	    (json_int_t)sched_now(v->s->h->srv->sched));
+	if (m == NULL) {
+		*err = lh_xstrdup("the script is not UTF-8 text");
+		reap(w);
+		return -1;
+	}
+	if (luamsg_write(w->fd, m) == -1) {
+		json_decref(m);
+		*err = lh_xstrdup("the worker did not start");
+		reap(w);
+		return -1;
+	}
+	json_decref(m);
+	until = lh_mono_us() + (limit_of(v, "time_ms") + START_MS) * 1000;
+	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
+	w->notes = json_array();
+	for (;;) {
+		struct pollfd p = { w->fd, POLLIN, 0 };
+		int64_t left = until - lh_mono_us();
+		if (left <= 0 || poll(&p, 1, (int)(left / 1000) + 1) <= 0) {
+			if (lh_mono_us() < until && errno == EINTR)
+				continue;
+			*err = lh_xstrdup("the worker did not answer in time (killed)");
+			break;
+		}
+		if ((m = luamsg_read(w->fd)) == NULL) {
+			*err = lh_xstrdup("the worker died while loading the script");
+			break;
+		}
+		const char *call = json_string_value(json_object_get(m, "call"));
+		if (call != NULL && strcmp(call, "done") == 0) {
+			*done = m;
+			break;
+		}
+		json_t *ans = answer(v, call ? call : "", json_object_get(m, "args"));
+		json_decref(m);
+		if (ans != NULL) {
+			int rc = luamsg_write(w->fd, ans);
+			json_decref(ans);
+			if (rc == -1) {
+				*err = lh_xstrdup("the worker died while loading the script");
+				break;
+			}
+		}
+	}
+	if (*done == NULL) {
+		reap(w);
+		json_decref(w->notes);
+		w->notes = NULL;
+		return -1;
+	}
+	if (evutil_make_socket_nonblocking(w->fd) == -1 ||
+	    (w->bev = bufferevent_socket_new(v->s->h->srv->base, w->fd, BEV_OPT_CLOSE_ON_FREE)) ==
+	        NULL)
+		fatalx("luaproc: bufferevent");
+	bufferevent_setcb(w->bev, read_cb, NULL, event_cb, w);
+	bufferevent_enable(w->bev, EV_READ);
+	return 0;
+}
+
+static enum luabox_status
+status_of(const char *name)
+{
+	static const enum luabox_status all[] = { LB_OK, LB_ERROR, LB_LIMIT_MEMORY,
+		LB_LIMIT_INSTRUCTIONS, LB_LIMIT_TIME };
+
+	for (size_t i = 0; i < TR_NELEM(all); i++)
+		if (name != NULL && strcmp(name, luabox_status_name(all[i])) == 0)
+			return all[i];
+	return LB_ERROR;
+}
+
+/* An interval: seconds, or "<n>s", "<n>m", "<n>h", "<n>d". 0 when it is not one. */
+static int64_t
+interval_of(const json_t *x)
+{
+	if (json_is_integer(x))
+		return json_integer_value(x);
+	if (json_is_string(x)) {
+		const char *s = json_string_value(x);
+		char *end;
+		errno = 0;
+		long long n = strtoll(s, &end, 10);
+		if (errno || end == s || n <= 0 || n > MAX_PERIOD_S || end[0] == '\0' ||
+		    end[1] != '\0')
+			return 0;
+		switch (*end) {
+		case 's':
+			return n;
+		case 'm':
+			return n * 60;
+		case 'h':
+			return n * 3600;
+		case 'd':
+			return n * 86400;
+		}
+	}
+	return 0;
+}
+
+/* What the main chunk registered, checked as on() and every() check it in-process. */
+static int
+registrations(struct version *v, const json_t *done, char *err, size_t errlen)
+{
+	const json_t *subs = json_object_get(done, "subs"),
+	             *timers = json_object_get(done, "timers");
+	size_t i;
+	json_t *x;
+
+	json_array_foreach (subs, i, x) {
+		const char *type = json_string_value(x);
+		size_t len = type ? strlen(type) : 0;
+		struct lsub *sub, *other;
+		int n = 1;
+		if (len == 0 || len >= sizeof(sub->type) ||
+		    strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789_.*") != len ||
+		    (strchr(type, '*') != NULL && strcmp(type, "*") != 0 &&
+		        (len < 2 || strcmp(type + len - 2, ".*") != 0 ||
+		            strchr(type, '*') != type + len - 1))) {
+			snprintf(err, errlen,
+			    "on: '%s' is not an event type (\"structure.created\", "
+			    "\"structure.*\" or \"*\")",
+			    type ? type : "");
+			return -1;
+		}
+		TAILQ_FOREACH (other, &v->subs, entry)
+			n += strcmp(other->type, type) == 0;
+		if ((sub = calloc(1, sizeof(*sub))) == NULL)
+			fatal("calloc");
+		TAILQ_INSERT_TAIL(&v->subs, sub, entry);
+		v->nsubs++;
+		sub->v = v;
+		sub->ref = (int)i; /* the worker's index */
+		tr_strlcpy(sub->type, type, sizeof(sub->type));
+		if (n == 1)
+			snprintf(sub->name, sizeof(sub->name), "%s/on:%s", v->s->name, type);
+		else
+			snprintf(sub->name, sizeof(sub->name), "%s/on:%s#%d", v->s->name, type, n);
+	}
+	json_array_foreach (timers, i, x) {
+		int64_t period = interval_of(json_object_get(x, "interval"));
+		const json_t *o = json_object_get(x, "options"), *val;
+		const char *k;
+		char label[40];
+		int immediately = 0;
+		struct ltimer *t, *other;
+		if (period < MIN_PERIOD_S || period > MAX_PERIOD_S) {
+			snprintf(err, errlen,
+			    "every: the interval is whole seconds from %d to %d, or \"30s\", "
+			    "\"15m\", \"6h\", \"1d\"",
+			    MIN_PERIOD_S, MAX_PERIOD_S);
+			return -1;
+		}
+		snprintf(label, sizeof(label), "every%zu", i + 1);
+		json_object_foreach ((json_t *)o, k, val) {
+			if (strcmp(k, "name") == 0) {
+				const char *name = json_string_value(val);
+				size_t len = name ? strlen(name) : 0;
+				if (len == 0 || len > 32 ||
+				    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
+					snprintf(
+					    err, errlen, "every: name is [a-z0-9_], at most 32");
+					return -1;
+				}
+				tr_strlcpy(label, name, sizeof(label));
+			} else if (strcmp(k, "immediately") == 0) {
+				if (!json_is_boolean(val)) {
+					snprintf(
+					    err, errlen, "every: immediately is true or false");
+					return -1;
+				}
+				immediately = json_is_true(val);
+			} else {
+				snprintf(err, errlen,
+				    "every: unknown option '%s' (expected name, immediately)", k);
+				return -1;
+			}
+		}
+		TAILQ_FOREACH (other, &v->timers, entry)
+			if (strcmp(strchr(other->name, '/') + 1, label) == 0) {
+				snprintf(err, errlen, "every: two timers are named '%s'", label);
+				return -1;
+			}
+		if ((t = calloc(1, sizeof(*t))) == NULL)
+			fatal("calloc");
+		TAILQ_INSERT_TAIL(&v->timers, t, entry);
+		v->ntimers++;
+		t->v = v;
+		t->ref = (int)i;
+		t->period_s = period;
+		t->immediately = immediately;
+		snprintf(t->name, sizeof(t->name), "%s/%s", v->s->name, label);
+	}
+	return 0;
+}
+
+int
+lp_load(struct version *v, const char *text, size_t len, char **err)
+{
+	struct lworker *w = calloc(1, sizeof(*w));
+	json_t *done, *a;
+	enum luabox_status st;
+	char e[512];
+
+	if (w == NULL)
+		fatal("calloc");
+	w->v = v;
+	w->fd = -1;
+	v->w = w;
+	if ((v->text = malloc(len + 1)) == NULL)
+		fatal("malloc");
+	memcpy(v->text, text, len);
+	v->text[len] = '\0';
+	v->text_len = len;
+	if ((w->deadline = evtimer_new(v->s->h->srv->base, NULL, NULL)) == NULL)
+		fatalx("luaproc: evtimer_new");
+	*err = NULL;
+	v->loading = 1;
+	int rc = start(v, &done, err);
+	v->loading = 0;
+	if (rc == -1)
+		return -1;
+	a = json_object_get(done, "args");
+	st = status_of(json_string_value(json_object_get(a, "status")));
+	v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
+	v->s->calls += 2; /* the setup and the main chunk, as in-process */
+	if (st != LB_OK) {
+		const char *msg = json_string_value(json_object_get(a, "error"));
+		if (asprintf(err, "%s%s", msg ? msg : luabox_status_name(st),
+		        st != LB_ERROR ? " (while loading)" : "") == -1)
+			*err = NULL;
+		json_decref(done);
+		return -1;
+	}
+	if (registrations(v, a, e, sizeof(e)) == -1 || commit_notes(v, err) == -1) {
+		if (*err == NULL)
+			*err = lh_xstrdup(e);
+		json_decref(done);
+		return -1;
+	}
+	json_decref(w->notes);
+	w->notes = NULL;
+	json_decref(done);
+	return 0;
+}
+
+void
+lp_version_stop(struct version *v)
+{
+	struct lworker *w = v->w;
+
+	if (w == NULL)
+		return;
+	reap(w);
+	event_free(w->deadline);
+	if (w->job != NULL) {
+		free(w->job->http);
+		lh_job_free(w->job);
+	}
+	json_decref(w->notes);
+	free(w);
+	v->w = NULL;
+}
+
+/* ---- jobs ---- */
+
+static json_t *
+job_message(struct version *v, struct job *j)
+{
+	json_int_t now = (json_int_t)sched_now(v->s->h->srv->sched);
+
+	switch (j->kind) {
+	case JOB_EVENT:
+		return json_pack("{s:s, s:{s:i, s:I, s:{s:I, s:s, s:s, s:s, s:s, s:O}}}", "call",
+		    "event", "args", "sub", j->sub->ref, "now_ms", now, "event", "id",
+		    (json_int_t)j->event_id, "type", j->type, "subject", j->subject, "actor",
+		    j->actor, "created_at", j->created_at, "payload",
+		    j->payload ? j->payload : json_null());
+	case JOB_TIMER:
+		return json_pack("{s:s, s:{s:i, s:I}}", "call", "timer", "args", "timer",
+		    j->timer->ref, "now_ms", now);
+	case JOB_HTTP: {
+		json_t *r;
+		if (j->error == NET_OK) {
+			json_t *body = json_stringn(j->body ? j->body : "", j->body_len);
+			if (body == NULL) /* scripts in workers take text bodies */
+				r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "protocol",
+				    "error_text", "the answer's body is not UTF-8 text");
+			else {
+				r = json_pack("{s:b, s:I, s:o}", "ok", 1, "status",
+				    (json_int_t)j->status, "body", body);
+				if (j->content_type != NULL)
+					json_object_set_new(
+					    r, "content_type", json_string(j->content_type));
+				if (j->retry_after >= 0)
+					json_object_set_new(r, "retry_after",
+					    json_integer((json_int_t)j->retry_after));
+			}
+		} else
+			r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+			    lh_net_error_name(j->error), "error_text",
+			    j->error_text ? j->error_text : "");
+		return json_pack("{s:s, s:{s:I, s:I, s:o}}", "call", "http_answer", "args", "id",
+		    (json_int_t)j->http->id, "now_ms", now, "response", r);
+	}
+	}
+	return NULL;
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg);
+static int finish(struct lworker *w, enum luabox_status st, char *err);
+
+/* Hand j to the idle worker w. 1 when that stopped the script (w is then freed). */
+static int
+send_job(struct lworker *w, struct job *j)
+{
+	struct version *v = w->v;
+	json_t *m = job_message(v, j);
+	size_t len;
+	char *f = m ? luamsg_frame(m, &len) : NULL;
+	struct timeval tv;
+	int64_t ms = limit_of(v, "time_ms") + GRACE_MS;
+
+	json_decref(m);
+	w->job = j;
+	w->started_us = lh_mono_us();
+	w->notes = json_array();
+	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
+	if (f == NULL || bufferevent_write(w->bev, f, len) == -1) {
+		free(f);
+		/* Cannot be said to the worker: failed as an error of the call. */
+		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
+	}
+	free(f);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
+	evtimer_add(w->deadline, &tv);
+	return 0;
+}
+
+/*
+ * The job the worker ran ended with st: what the in-process host does after
+ * a call (lh_call, then run_event/run_timer's accounting). Returns 1 when the
+ * version was stopped (w is then freed).
+ */
+static int
+finish(struct lworker *w, enum luabox_status st, char *err)
+{
+	struct version *v = w->v;
+	struct script *s = v->s;
+	struct luahost *h = s->h;
+	struct job *j = w->job;
+	int64_t used = lh_mono_us() - w->started_us;
+	char what[300];
+	int *row, stopped;
+
+	evtimer_del(w->deadline);
+	w->job = NULL;
+	s->calls++;
+	if (v->logs_dropped > 0)
+		log_warnx("script %s: %d log lines dropped (at most %d per call)", s->name,
+		    v->logs_dropped, MAX_LOG_PER_CALL);
+	if (!lh_quota_left(
+	        &s->q_cpu, 60 * 1000000, limit_of(v, "cpu_ms_per_minute") * 1000, used) &&
+	    s->quota_reason[0] == '\0')
+		snprintf(s->quota_reason, sizeof(s->quota_reason),
+		    "cpu_ms_per_minute: its calls took more than %lld ms within a minute",
+		    (long long)limit_of(v, "cpu_ms_per_minute"));
+	s->q_cpu.used += used;
+	if (st == LB_OK && s->quota_reason[0] != '\0') {
+		st = LB_ERROR;
+		free(err);
+		if (asprintf(&err, "quota %s", s->quota_reason) == -1)
+			err = NULL;
+	}
+	/* Written only by a call that succeeded and passed no quota. */
+	if (st == LB_OK && commit_notes(v, &err) == -1)
+		st = LB_ERROR;
+	json_decref(w->notes);
+	w->notes = NULL;
+	s->disk_full = 0;
+	switch (j->kind) {
+	case JOB_EVENT:
+		snprintf(what, sizeof(what), "on(\"%s\") handler, event %lld", j->sub->type,
+		    (long long)j->event_id);
+		row = &j->sub->failures_in_row;
+		if (!lh_disables(v, st, row))
+			events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
+			    st == LB_OK ? NULL : luabox_status_name(st));
+		break;
+	case JOB_TIMER:
+		snprintf(what, sizeof(what), "every() job %s", j->timer->name);
+		j->timer->queued = 0;
+		row = &j->timer->failures_in_row;
+		break;
+	default:
+		snprintf(what, sizeof(what), "http{} callback");
+		row = &v->http_failures_in_row;
+		free(j->http);
+		j->http = NULL;
+		break;
+	}
+	lh_job_free(j);
+	stopped = lh_outcome(v, st, err, what, row);
+	return stopped;
+}
+
+/* The worker went (killed, crashed): its call failed; started again for the next ones. */
+static void
+died(struct lworker *w, const char *why)
+{
+	struct version *v = w->v;
+	struct script *s = v->s;
+	json_t *done;
+	char *err = NULL, e[512];
+
+	reap(w);
+	if (w->job != NULL) {
+		char *msg = NULL;
+		if (asprintf(&msg, "the worker process died (%s)", why) == -1)
+			msg = NULL;
+		if (finish(w, LB_ERROR, msg))
+			return;
+	}
+	log_warnx("script %s: its worker process died (%s); starting another", s->name, why);
+	v->loading = 1;
+	int rc = start(v, &done, &err);
+	v->loading = 0;
+	if (rc == 0) {
+		json_t *a = json_object_get(done, "args");
+		if (status_of(json_string_value(json_object_get(a, "status"))) != LB_OK ||
+		    json_array_size(json_object_get(a, "subs")) != (size_t)v->nsubs ||
+		    json_array_size(json_object_get(a, "timers")) != (size_t)v->ntimers) {
+			rc = -1;
+			snprintf(e, sizeof(e), "the script loads differently in its new worker");
+			err = lh_xstrdup(e);
+		} else if (commit_notes(v, &err) == -1)
+			rc = -1;
+		json_decref(w->notes);
+		w->notes = NULL;
+		json_decref(done);
+	}
+	if (rc == -1) {
+		lh_set_error(
+		    s, "disabled: its worker could not be started again: %s", err ? err : "?");
+		log_warnx("script %s: %s", s->name, s->last_error);
+		free(err);
+		s->state = SS_DISABLED_FAILED;
+		s->cur = NULL;
+		lh_version_stop(v);
+		return;
+	}
+	lp_run_jobs(s->h);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lworker *w = arg;
+	char *err = NULL;
+
+	(void)fd, (void)what;
+	if (w->job == NULL)
+		return;
+	if (asprintf(&err,
+	        "time limit exceeded (%lld ms per call): the call did not end, its worker "
+	        "process was killed",
+	        (long long)limit_of(w->v, "time_ms")) == -1)
+		err = NULL;
+	reap(w);
+	/* A limit: the script is disabled and its worker stays down. */
+	finish(w, LB_LIMIT_TIME, err);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct lworker *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		unsigned char hdr[4];
+		uint32_t n;
+		json_t *m;
+		if (evbuffer_copyout(in, hdr, 4) < 4)
+			return;
+		n = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) | ((uint32_t)hdr[2] << 8) |
+		    hdr[3];
+		if (n > LUAMSG_MAX) {
+			died(w, "a message too large");
+			return;
+		}
+		if (evbuffer_get_length(in) < 4 + (size_t)n)
+			return;
+		evbuffer_drain(in, 4);
+		m = json_loadb((const char *)evbuffer_pullup(in, n), n, JSON_ALLOW_NUL, NULL);
+		evbuffer_drain(in, n);
+		const char *call = json_string_value(json_object_get(m, "call"));
+		json_t *a = json_object_get(m, "args");
+		if (call == NULL) {
+			json_decref(m);
+			died(w, "a message that is not one");
+			return;
+		}
+		if (strcmp(call, "done") == 0) {
+			const char *e = json_string_value(json_object_get(a, "error"));
+			enum luabox_status st =
+			    status_of(json_string_value(json_object_get(a, "status")));
+			w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
+			w->v->logs_dropped +=
+			    (int)json_integer_value(json_object_get(a, "logs_dropped"));
+			char *err = e ? lh_xstrdup(e) : NULL;
+			json_decref(m);
+			if (w->job == NULL) {
+				free(err);
+				continue;
+			}
+			struct luahost *h = w->v->s->h;
+			if (finish(w, st, err))
+				return; /* w is gone */
+			lp_run_jobs(h);
+			continue;
+		}
+		json_t *ans = w->job ? answer(w->v, call, a) : NULL;
+		json_decref(m);
+		if (ans != NULL) {
+			size_t len;
+			char *f = luamsg_frame(ans, &len);
+			json_decref(ans);
+			if (f == NULL || bufferevent_write(bev, f, len) == -1) {
+				free(f);
+				died(w, "its answer could not be written");
+				return;
+			}
+			free(f);
+		}
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct lworker *w = arg;
+	int status = 0;
+	char why[64];
+
+	(void)bev;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/* Reaped by died(); say how it ended when it did already. */
+	if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
+		w->pid = 0;
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "signal %d", WTERMSIG(status));
+		else
+			snprintf(why, sizeof(why), "exit %d", WEXITSTATUS(status));
+	} else
+		snprintf(why, sizeof(why), "its socket closed");
+	died(w, why);
+}
+
+int
+lp_run_jobs(struct luahost *h)
+{
+	struct job *j, *next;
+	int n = 0;
+
+	for (j = TAILQ_FIRST(&h->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		struct lworker *w = j->v->w;
+		if (w == NULL || w->dead || w->bev == NULL || w->job != NULL)
+			continue;
+		TAILQ_REMOVE(&h->jobs, j, entry);
+		n++;
+		if (send_job(w, j))
+			next = TAILQ_FIRST(&h->jobs); /* its script went, and its jobs */
+	}
+	return n;
+}
