@@ -1,0 +1,1586 @@
+/*
+ * production: what fills an insertion workshop's day. Clients and their
+ * orders, work orders under them, the safety record (briefings, protective
+ * equipment, incidents), the planning by half-day with its refusals, and the
+ * attendance of a team's day.
+ *
+ * Every record is declared (struct tremplin_record) so that the host derives
+ * its routes, validation, policy, audit, journal, export, erasure and
+ * retention; the hand-written routes (planning, a team's attendance) write
+ * through host->record_create/update, so the same rules hold. Contracts are
+ * read through the kernel's views (contracts_between.v1,
+ * suspensions_between.v1), never by SQL.
+ *
+ *   production.c     the descriptor, the declarations, the hooks, the routes
+ *   rules.c/.h       the rules as pure functions (tests/test_rules.c)
+ *   migrations.c/.h  the schema, append only
+ *   production.conf  its configuration section, commented
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tremplin/plugin.h>
+
+#include "migrations.h"
+#include "rules.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+struct production {
+	const struct tremplin_host *host;
+	struct tremplin_plugin *self;
+};
+
+#define COL_ID                                                                                     \
+	{                                                                                          \
+		.name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER               \
+	}
+#define COL_CREATED                                                                                \
+	{                                                                                          \
+		.name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED     \
+	}
+#define COL_UPDATED                                                                                \
+	{                                                                                          \
+		.name = "updated_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_STAMP       \
+	}
+#define COL_PERSON                                                                                 \
+	{                                                                                          \
+		.name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER      \
+	}
+#define COL_STRUCTURE(cat)                                                                         \
+	{                                                                                          \
+		.name = "structure_id", .type = TREMPLIN_COL_REF,                                  \
+		.flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED, .category = cat,              \
+		.ref = "structure"                                                                 \
+	}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int64_t
+day_of(const json_t *o, const char *key)
+{
+	return prod_day(str(o, key));
+}
+
+/* Rows of one statement of the plugin's own tables: 1 when a row came, 0 none, -1 error. */
+static int exists(struct production *x, const char *sql, const char *types, ...);
+
+/* ---- clients ---- */
+
+static const char *const client_kinds[] = { "company", "local_authority", "individual",
+	"association", NULL };
+
+static const struct tremplin_column client_cols[] = {
+	COL_ID,
+	COL_STRUCTURE("production"),
+	{ .name = "name",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 200 },
+	/* The kind matters for an AI's 480-hour cap (placements count it). */
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .values = client_kinds },
+	{ .name = "siret",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 14 },
+	{ .name = "address",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 300 },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter client_filters[] = {
+	{ .name = "structure", .column = "structure_id", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "kind", .column = "kind", .op = TREMPLIN_FILTER_EQ },
+};
+
+/* A company has a SIRET (Luhn-checked by the host); another kind may give one. */
+static int
+client_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	const char *siret = str(obj, "siret"), *why;
+
+	(void)req, (void)before;
+	if (siret == NULL && strcmp(str(obj, "kind"), "company") == 0)
+		return x->host->error(e, 422, "siret", "a company's SIRET is required");
+	if (siret != NULL && (why = x->host->valid_siret(siret)) != NULL)
+		return x->host->error(e, 422, "siret", "%s", why);
+	return 0;
+}
+
+static const struct tremplin_record client = {
+	.size = sizeof(struct tremplin_record),
+	.name = "client",
+	.plural = "clients",
+	.table = "production_clients",
+	.columns = client_cols,
+	.ncolumns = NELEM(client_cols),
+	.owner = TREMPLIN_OWNER_NONE,
+	.filters = client_filters,
+	.nfilters = NELEM(client_filters),
+	.check = client_check,
+};
+
+/* A client's contacts: people of the client's, not of the pathway. */
+static const struct tremplin_column contact_cols[] = {
+	COL_ID,
+	{ .name = "client_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "name",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 200 },
+	{ .name = "role",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 100 },
+	{ .name = "email",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 200 },
+	{ .name = "phone",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 30 },
+	COL_CREATED,
+};
+
+static int
+contact_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	const char *email = str(obj, "email"), *why;
+
+	(void)req, (void)before;
+	if (email != NULL && (why = x->host->valid_email(email)) != NULL)
+		return x->host->error(e, 422, "email", "%s", why);
+	return 0;
+}
+
+static const struct tremplin_record contact = {
+	.size = sizeof(struct tremplin_record),
+	.name = "client_contact",
+	.plural = "contacts",
+	.table = "production_client_contacts",
+	.columns = contact_cols,
+	.ncolumns = NELEM(contact_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "client",
+	.parent_col = "client_id",
+	.nested_as = "contacts",
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.check = contact_check,
+};
+
+/* ---- orders, their lines, work orders ---- */
+
+static const char *const order_statuses[] = { "quote", "accepted", "in_progress", "done",
+	"invoiced", "cancelled", NULL };
+
+static const struct tremplin_column order_cols[] = {
+	COL_ID,
+	COL_STRUCTURE("production"),
+	{ .name = "client_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "production",
+	    .ref = "client" },
+	{ .name = "title",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 200 },
+	{ .name = "status",
+	    .type = TREMPLIN_COL_ENUM,
+	    .category = "production",
+	    .values = order_statuses,
+	    .def = "\"quote\"" },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter order_filters[] = {
+	{ .name = "structure", .column = "structure_id", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "client", .column = "client_id", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "status", .column = "status", .op = TREMPLIN_FILTER_EQ },
+};
+
+static int
+order_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	const char *to = str(obj, "status");
+	const char *from = before != NULL ? str(before, "status") : NULL;
+	int64_t start = day_of(obj, "start_date"), end = day_of(obj, "end_date");
+
+	(void)req;
+	/* An order starts as a quote, or accepted when no quote was made. */
+	if (from == NULL && strcmp(to, "quote") != 0 && strcmp(to, "accepted") != 0)
+		return x->host->error(
+		    e, 422, "status", "an order starts as quote or accepted, not %s", to);
+	if (from != NULL && !order_transition_ok(from, to))
+		return x->host->error(
+		    e, 422, "status", "an order cannot go from %s to %s", from, to);
+	if (start >= 0 && end >= 0 && end < start)
+		return x->host->error(e, 422, "end_date", "end_date is before start_date");
+	if (from != NULL && start >= 0 && end >= 0 &&
+	    exists(x,
+	        "SELECT 1 FROM production_work_orders WHERE order_id = ?1"
+	        " AND (start_date < ?2 OR end_date > ?3) LIMIT 1",
+	        "iss", (long long)json_integer_value(json_object_get(obj, "id")),
+	        str(obj, "start_date"), str(obj, "end_date")) == 1)
+		return x->host->error(e, 422, "start_date",
+		    "a work order of this order would fall outside its new dates");
+	return 0;
+}
+
+static const struct tremplin_record order = {
+	.size = sizeof(struct tremplin_record),
+	.name = "order",
+	.plural = "orders",
+	.table = "production_orders",
+	.columns = order_cols,
+	.ncolumns = NELEM(order_cols),
+	.owner = TREMPLIN_OWNER_NONE,
+	.filters = order_filters,
+	.nfilters = NELEM(order_filters),
+	.check = order_check,
+};
+
+static const struct tremplin_column line_cols[] = {
+	COL_ID,
+	{ .name = "order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "description",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 300 },
+	{ .name = "quantity",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .min = 0,
+	    .max = 1e9 },
+	{ .name = "unit",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 20 },
+	{ .name = "unit_price_cents",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .min = 0,
+	    .max = 1e12 },
+	COL_CREATED,
+};
+
+static const struct tremplin_record line = {
+	.size = sizeof(struct tremplin_record),
+	.name = "order_line",
+	.plural = "lines",
+	.table = "production_order_lines",
+	.columns = line_cols,
+	.ncolumns = NELEM(line_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "order",
+	.parent_col = "order_id",
+	.nested_as = "lines",
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+};
+
+static const struct tremplin_column work_order_cols[] = {
+	COL_ID,
+	{ .name = "order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "name",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 200 },
+	{ .name = "site",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 300 },
+	{ .name = "start_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "end_date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	/* The team or workshop it is planned for: the planning's ?team=. */
+	{ .name = "team",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 100 },
+	/* Skill codes (the skills plugin's referential when it is loaded; free otherwise). */
+	{ .name = "skills", .type = TREMPLIN_COL_NAMES, .category = "production", .def = "[]" },
+	{ .name = "risks", .type = TREMPLIN_COL_NAMES, .category = "production", .def = "[]" },
+	/* Protective items each person planned on it must have been issued. */
+	{ .name = "equipment", .type = TREMPLIN_COL_NAMES, .category = "production", .def = "[]" },
+	{ .name = "planned_hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .min = 0,
+	    .max = 1e6 },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter work_order_filters[] = {
+	{ .name = "team", .column = "team", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "from", .column = "end_date", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "start_date", .op = TREMPLIN_FILTER_TO },
+};
+
+static int
+work_order_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	int64_t start = day_of(obj, "start_date"), end = day_of(obj, "end_date");
+	int64_t id = json_integer_value(json_object_get(obj, "id"));
+
+	(void)req;
+	if (end < start)
+		return x->host->error(e, 422, "end_date", "end_date is before start_date");
+	/* Within the order's dates, when it has them. */
+	if (exists(x,
+	        "SELECT 1 FROM production_orders WHERE id = ?1 AND ((start_date IS NOT NULL"
+	        " AND start_date > ?2) OR (end_date IS NOT NULL AND end_date < ?3))",
+	        "iss", (long long)json_integer_value(json_object_get(obj, "order_id")),
+	        str(obj, "start_date"), str(obj, "end_date")) == 1)
+		return x->host->error(e, 422, "start_date",
+		    "the work order's dates must fall within the order's dates");
+	/* Assignments already made stay within its dates. */
+	if (before != NULL &&
+	    exists(x,
+	        "SELECT 1 FROM production_assignments WHERE work_order_id = ?1"
+	        " AND (date < ?2 OR date > ?3) LIMIT 1",
+	        "iss", (long long)id, str(obj, "start_date"), str(obj, "end_date")) == 1)
+		return x->host->error(e, 422, "start_date",
+		    "people are planned on this work order outside the new dates");
+	return 0;
+}
+
+static const struct tremplin_record work_order = {
+	.size = sizeof(struct tremplin_record),
+	.name = "work_order",
+	.plural = "work_orders",
+	.table = "production_work_orders",
+	.columns = work_order_cols,
+	.ncolumns = NELEM(work_order_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "order",
+	.parent_col = "order_id",
+	.nested_as = "work_orders",
+	.filters = work_order_filters,
+	.nfilters = NELEM(work_order_filters),
+	.check = work_order_check,
+};
+
+/* ---- safety: briefings, protective equipment, incidents ---- */
+
+static const struct tremplin_column briefing_cols[] = {
+	COL_ID,
+	COL_STRUCTURE("safety"),
+	{ .name = "topic",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety",
+	    .max = 300 },
+	{ .name = "held_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety" },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "safety" },
+	COL_CREATED,
+};
+
+static const struct tremplin_record briefing = {
+	.size = sizeof(struct tremplin_record),
+	.name = "briefing",
+	.plural = "briefings",
+	.table = "production_briefings",
+	.columns = briefing_cols,
+	.ncolumns = NELEM(briefing_cols),
+	.owner = TREMPLIN_OWNER_NONE,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_UPDATE,
+};
+
+/* Who attended a briefing: a person's record (the planning's first-assignment rule). */
+static const struct tremplin_column attendee_cols[] = {
+	COL_ID,
+	COL_PERSON,
+	{ .name = "briefing_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "safety",
+	    .ref = "briefing" },
+	COL_CREATED,
+};
+
+static const struct tremplin_record attendee = {
+	.size = sizeof(struct tremplin_record),
+	.name = "briefing_attendance",
+	.plural = "briefing_attendances",
+	.table = "production_briefing_attendees",
+	.columns = attendee_cols,
+	.ncolumns = NELEM(attendee_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_DELETE,
+};
+
+static const struct tremplin_column equipment_cols[] = {
+	COL_ID,
+	COL_PERSON,
+	{ .name = "item",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety",
+	    .max = 100 },
+	{ .name = "size",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "safety",
+	    .max = 20 },
+	{ .name = "issued_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety" },
+	{ .name = "renewal_due",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "safety" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_computed equipment_computed[] = {
+	{ .name = "renewal_overdue", .category = "safety" },
+};
+
+static int
+equipment_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	int64_t due = day_of(obj, "renewal_due");
+
+	(void)req, (void)before;
+	if (due >= 0 && due < day_of(obj, "issued_on"))
+		return x->host->error(e, 422, "renewal_due", "renewal_due is before issued_on");
+	return 0;
+}
+
+/* An overdue renewal is visible: renewal_due before today (the daemon's clock). */
+static int
+equipment_expand(
+    struct tremplin_request *req, const struct tremplin_access *acc, json_t *view, void *arg)
+{
+	struct production *x = arg;
+	int64_t due = day_of(view, "renewal_due");
+	int64_t today = x->host->now_ms(x->self) / 86400000;
+
+	(void)req, (void)acc;
+	json_object_set_new(view, "renewal_overdue", json_boolean(due >= 0 && due < today));
+	return 0;
+}
+
+static const struct tremplin_record equipment = {
+	.size = sizeof(struct tremplin_record),
+	.name = "equipment",
+	.plural = "equipment",
+	.collection = "equipment",
+	.table = "production_equipment",
+	.columns = equipment_cols,
+	.ncolumns = NELEM(equipment_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.computed = equipment_computed,
+	.ncomputed = NELEM(equipment_computed),
+	.check = equipment_check,
+	.expand = equipment_expand,
+};
+
+static const char *const incident_kinds[] = { "incident", "near_miss", NULL };
+
+/* The fact and date of an incident: production and safety data, nobody's. */
+static const struct tremplin_column incident_cols[] = {
+	COL_ID,
+	COL_STRUCTURE("production"),
+	{ .name = "kind",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .values = incident_kinds },
+	{ .name = "occurred_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "site",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 300 },
+	{ .name = "work_order_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .ref = "work_order" },
+	{ .name = "description",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety",
+	    .max = 2000 },
+	{ .name = "first_aid",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "safety",
+	    .max = 1000 },
+	{ .name = "work_accident",
+	    .type = TREMPLIN_COL_BOOL,
+	    .category = "safety",
+	    .def = "false" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter incident_filters[] = {
+	{ .name = "structure", .column = "structure_id", .op = TREMPLIN_FILTER_EQ },
+	{ .name = "from", .column = "occurred_on", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "occurred_on", .op = TREMPLIN_FILTER_TO },
+};
+
+static const struct tremplin_record incident = {
+	.size = sizeof(struct tremplin_record),
+	.name = "incident",
+	.plural = "incidents",
+	.table = "production_incidents",
+	.columns = incident_cols,
+	.ncolumns = NELEM(incident_cols),
+	.owner = TREMPLIN_OWNER_NONE,
+	.filters = incident_filters,
+	.nfilters = NELEM(incident_filters),
+};
+
+static const char *const involvements[] = { "hurt", "involved", "witness", NULL };
+/* An injury's medical details are health data: sensitive when the person was hurt. */
+static const char *const hurt[] = { "hurt", NULL };
+
+static const struct tremplin_column involvement_cols[] = {
+	COL_ID,
+	COL_PERSON,
+	{ .name = "incident_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "safety",
+	    .ref = "incident" },
+	{ .name = "involvement",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "safety",
+	    .values = involvements },
+	{ .name = "medical_detail",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "safety",
+	    .max = 1000 },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static int
+involvement_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	json_t *detail = json_object_get(obj, "medical_detail");
+
+	(void)req, (void)before;
+	if (detail != NULL && !json_is_null(detail) && strcmp(str(obj, "involvement"), "hurt") != 0)
+		return x->host->error(
+		    e, 422, "medical_detail", "medical details are for a person hurt only");
+	return 0;
+}
+
+static const struct tremplin_record involvement = {
+	.size = sizeof(struct tremplin_record),
+	.name = "incident_person",
+	.plural = "incident_people",
+	.table = "production_incident_people",
+	.columns = involvement_cols,
+	.ncolumns = NELEM(involvement_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.sensitive_col = "medical_detail",
+	.sensitive_key = "involvement",
+	.sensitive_values = hurt,
+	.check = involvement_check,
+};
+
+/* ---- statements over the plugin's own tables ---- */
+
+#include <stdarg.h>
+
+/* Bind by types: i long long, s string (NULL binds null), d double. */
+static sqlite3_stmt *
+prepare(struct production *x, const char *sql, const char *types, va_list ap)
+{
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+
+	if (st == NULL)
+		return NULL;
+	for (int i = 0; types[i] != '\0'; i++) {
+		if (types[i] == 'i')
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+		else if (types[i] == 'd')
+			sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+		else {
+			const char *s = va_arg(ap, const char *);
+			if (s == NULL)
+				sqlite3_bind_null(st, i + 1);
+			else
+				sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+		}
+	}
+	return st;
+}
+
+static int
+exists(struct production *x, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+	int rc;
+
+	va_start(ap, types);
+	st = prepare(x, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	x->host->stmt_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The first column of the first row as a double (0 when none); -1 on an error. */
+static int
+scalar(struct production *x, double *out, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+	int rc;
+
+	va_start(ap, types);
+	st = prepare(x, sql, types, ap);
+	va_end(ap);
+	*out = 0;
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_double(st, 0);
+	x->host->stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- planning: a person on a work order for a half-day ---- */
+
+static const char *const half_days[] = { "morning", "afternoon", NULL };
+
+static const struct tremplin_column assignment_cols[] = {
+	COL_ID,
+	COL_PERSON,
+	{ .name = "work_order_id",
+	    .type = TREMPLIN_COL_REF,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .ref = "work_order" },
+	{ .name = "date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "slot",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .values = half_days },
+	{ .name = "hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .category = "production",
+	    .min = 0.25,
+	    .max = 10,
+	    .def = "3.5" },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter assignment_filters[] = {
+	{ .name = "from", .column = "date", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "date", .op = TREMPLIN_FILTER_TO },
+	{ .name = "work_order", .column = "work_order_id", .op = TREMPLIN_FILTER_EQ },
+};
+
+/* Spans of a view's rows (start_date, end_date, weekly_hours); NULL and *n 0 when none. */
+static struct prod_span *
+spans_of(const json_t *rows, size_t *n)
+{
+	size_t i, k = 0;
+	json_t *r;
+	struct prod_span *s = calloc(json_array_size(rows) + 1, sizeof(*s));
+
+	*n = 0;
+	if (s == NULL)
+		return NULL;
+	json_array_foreach (rows, i, r) {
+		s[k].start = day_of(r, "start_date");
+		s[k].end = day_of(r, "end_date");
+		s[k].weekly_hours = json_number_value(json_object_get(r, "weekly_hours"));
+		if (s[k].start >= 0 && s[k].end >= 0)
+			k++;
+	}
+	*n = k;
+	return s;
+}
+
+/*
+ * The contract in force on a day, read through the kernel's views as the
+ * caller: 1 found (*weekly set), 0 none, -1 the views failed (err says why).
+ */
+static int
+contract_on(struct production *x, struct tremplin_request *req, int64_t employee, const char *date,
+    double *weekly, char *err, size_t errlen)
+{
+	json_t *params = json_pack(
+	    "{s:s, s:s, s:I}", "from", date, "to", date, "employee_id", (json_int_t)employee);
+	json_t *contracts = NULL, *suspensions = NULL;
+	struct prod_span *c = NULL, *s = NULL;
+	size_t nc = 0, ns = 0;
+	int rc = -1, i;
+
+	if (params == NULL)
+		return -1;
+	if (x->host->view(x->self, req, "contracts_between.v1", params, &contracts, err, errlen) !=
+	        0 ||
+	    x->host->view(
+	        x->self, req, "suspensions_between.v1", params, &suspensions, err, errlen) != 0)
+		goto out;
+	c = spans_of(contracts, &nc);
+	s = spans_of(suspensions, &ns);
+	if (c == NULL || s == NULL)
+		goto out;
+	i = plan_contract_on(prod_day(date), c, nc, s, ns);
+	if (i >= 0)
+		*weekly = c[i].weekly_hours;
+	rc = i >= 0;
+out:
+	free(c);
+	free(s);
+	json_decref(params);
+	json_decref(contracts);
+	json_decref(suspensions);
+	return rc;
+}
+
+/* Whether every protective item the work order requires was issued to the person by date. */
+static int
+equipment_missing(struct production *x, int64_t work_order_id, int64_t employee, const char *date,
+    char *item, size_t itemlen)
+{
+	static const char sql[] =
+	    "SELECT r.value FROM production_work_orders w, json_each(w.equipment) r"
+	    " WHERE w.id = ?1 AND NOT EXISTS (SELECT 1 FROM production_equipment q"
+	    "   WHERE q.employee_id = ?2 AND lower(q.item) = lower(r.value) AND q.issued_on <= ?3)"
+	    " ORDER BY r.key LIMIT 1";
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, work_order_id);
+	sqlite3_bind_int64(st, 2, employee);
+	sqlite3_bind_text(st, 3, date, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(item, itemlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	x->host->stmt_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+assignment_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	struct plan_facts f = { 0 };
+	const char *date = str(obj, "date"), *slot = str(obj, "slot");
+	int64_t employee = json_integer_value(json_object_get(obj, "employee_id"));
+	int64_t wo = json_integer_value(json_object_get(obj, "work_order_id"));
+	long long self = before != NULL ? json_integer_value(json_object_get(obj, "id")) : 0;
+	int64_t day = prod_day(date), monday = prod_monday(day);
+	char from[16], to[16], err[200], item[128] = "";
+	enum plan_verdict v;
+	int rc;
+
+	prod_date(monday, from, sizeof(from));
+	prod_date(monday + 6, to, sizeof(to));
+	f.hours = json_number_value(json_object_get(obj, "hours"));
+	rc = exists(x,
+	    "SELECT 1 FROM production_work_orders WHERE id = ?1 AND start_date <= ?2"
+	    " AND end_date >= ?2",
+	    "is", (long long)wo, date);
+	if (rc < 0)
+		goto failed;
+	f.in_work_order = rc;
+	rc = contract_on(x, req, employee, date, &f.weekly_hours, err, sizeof(err));
+	if (rc < 0)
+		return x->host->error(e, 503, NULL, "cannot read the contracts: %s", err);
+	f.contract_active = rc;
+	if ((f.absent = exists(x,
+	         "SELECT 1 FROM production_attendance WHERE employee_id = ?1 AND date = ?2"
+	         " AND status = 'absent' AND (slot = ?3 OR slot = 'day' OR ?3 IS NULL)",
+	         "iss", (long long)employee, date, slot)) < 0 ||
+	    (f.double_booked = exists(x,
+	         "SELECT 1 FROM production_assignments WHERE employee_id = ?1 AND date = ?2"
+	         " AND slot = ?3 AND id != ?4",
+	         "issi", (long long)employee, date, slot, self)) < 0 ||
+	    scalar(x, &f.week_planned,
+	        "SELECT coalesce(sum(hours), 0) FROM production_assignments WHERE employee_id = ?1"
+	        " AND date BETWEEN ?2 AND ?3 AND id != ?4",
+	        "issi", (long long)employee, from, to, self) < 0 ||
+	    (f.equipment_missing = equipment_missing(x, wo, employee, date, item, sizeof(item))) <
+	        0 ||
+	    (f.first_assignment = exists(x,
+	         "SELECT 1 FROM production_assignments WHERE employee_id = ?1 AND date < ?2"
+	         " AND id != ?3",
+	         "isi", (long long)employee, date, self)) < 0 ||
+	    (f.briefed = exists(x,
+	         "SELECT 1 FROM production_briefing_attendees a JOIN production_briefings b"
+	         " ON b.id = a.briefing_id WHERE a.employee_id = ?1 AND b.held_on <= ?2",
+	         "is", (long long)employee, date)) < 0)
+		goto failed;
+	f.first_assignment = !f.first_assignment;
+	v = plan_check(&f);
+	if (v == PLAN_WEEK_HOURS)
+		return x->host->error(e, 422, plan_field(v),
+		    "%s (%g planned in the week of %s, %g a week)", plan_reason(v),
+		    f.week_planned + f.hours, from, f.weekly_hours);
+	if (v == PLAN_NO_EQUIPMENT)
+		return x->host->error(e, 422, plan_field(v), "%s: %s", plan_reason(v), item);
+	if (v != PLAN_OK)
+		return x->host->error(e, 422, plan_field(v), "%s", plan_reason(v));
+	return 0;
+failed:
+	return x->host->error(e, 503, NULL, "cannot read the planning");
+}
+
+static const struct tremplin_record assignment = {
+	.size = sizeof(struct tremplin_record),
+	.name = "assignment",
+	.plural = "assignments",
+	.table = "production_assignments",
+	.columns = assignment_cols,
+	.ncolumns = NELEM(assignment_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.filters = assignment_filters,
+	.nfilters = NELEM(assignment_filters),
+	.check = assignment_check,
+};
+
+/* ---- attendance: one record per person and slot ---- */
+
+static const char *const attendance_slots[] = { "morning", "afternoon", "day", NULL };
+static const char *const attendance_statuses[] = { "present", "late", "absent", NULL };
+static const char *const absence_reasons[] = { "justified", "unjustified", "sick_leave", "training",
+	"pmsmp", "authorised_leave", NULL };
+
+static const struct tremplin_column attendance_cols[] = {
+	COL_ID,
+	COL_PERSON,
+	{ .name = "date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attendance" },
+	{ .name = "slot",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "attendance",
+	    .values = attendance_slots },
+	{ .name = "status",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "attendance",
+	    .values = attendance_statuses },
+	{ .name = "late_minutes",
+	    .type = TREMPLIN_COL_INT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attendance",
+	    .min = 1,
+	    .max = 600 },
+	{ .name = "reason",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attendance",
+	    .values = absence_reasons },
+	{ .name = "hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "attendance",
+	    .min = 0,
+	    .max = 12 },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "attendance" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static const struct tremplin_filter attendance_filters[] = {
+	{ .name = "from", .column = "date", .op = TREMPLIN_FILTER_FROM },
+	{ .name = "to", .column = "date", .op = TREMPLIN_FILTER_TO },
+	{ .name = "status", .column = "status", .op = TREMPLIN_FILTER_EQ },
+};
+
+static int
+attendance_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	const char *status = str(obj, "status"), *slot = str(obj, "slot");
+	json_t *late = json_object_get(obj, "late_minutes");
+	json_t *reason = json_object_get(obj, "reason");
+	json_t *hours = json_object_get(obj, "hours");
+	int absent = strcmp(status, "absent") == 0;
+	int rc;
+
+	(void)req;
+	if (absent && (reason == NULL || json_is_null(reason)))
+		return x->host->error(e, 422, "reason", "an absence needs a reason");
+	if (!absent && reason != NULL && !json_is_null(reason))
+		return x->host->error(e, 422, "reason", "a reason is for an absence only");
+	if (absent && json_number_value(hours) > 0)
+		return x->host->error(e, 422, "hours", "an absence has no hours worked");
+	if (strcmp(status, "late") == 0 && (late == NULL || json_is_null(late)))
+		return x->host->error(e, 422, "late_minutes", "a late arrival needs late_minutes");
+	if (strcmp(status, "late") != 0 && late != NULL && !json_is_null(late))
+		return x->host->error(e, 422, "late_minutes", "late_minutes is for a late arrival");
+	if (before != NULL)
+		return 0;
+	/* The whole day and its half-days exclude each other. */
+	rc = exists(x,
+	    "SELECT 1 FROM production_attendance WHERE employee_id = ?1 AND date = ?2"
+	    " AND (slot = ?3 OR slot = 'day' OR ?3 = 'day')",
+	    "iss", (long long)json_integer_value(json_object_get(obj, "employee_id")),
+	    str(obj, "date"), slot);
+	if (rc < 0)
+		return x->host->error(e, 503, NULL, "cannot read the attendance");
+	if (rc == 1)
+		return x->host->error(
+		    e, 409, "slot", "attendance is already recorded for that slot");
+	return 0;
+}
+
+static const struct tremplin_record attendance = {
+	.size = sizeof(struct tremplin_record),
+	.name = "attendance",
+	.plural = "attendance",
+	.collection = "attendance",
+	.table = "production_attendance",
+	.columns = attendance_cols,
+	.ncolumns = NELEM(attendance_cols),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.filters = attendance_filters,
+	.nfilters = NELEM(attendance_filters),
+	.check = attendance_check,
+};
+
+/* ---- hand-written routes ---- */
+
+/* Reply a record error (from host->record_*), prefixing which entry of a list it was. */
+static void
+reply_entry_error(struct production *x, struct tremplin_request *req, const char *list,
+    size_t index, const struct tremplin_error *e)
+{
+	char field[192];
+
+	if (e->field[0] != '\0')
+		snprintf(field, sizeof(field), "%s[%zu].%s", list, index, e->field);
+	else
+		snprintf(field, sizeof(field), "%s[%zu]", list, index);
+	x->host->reply_error(req, e->status ? e->status : 422,
+	    e->code ? e->code : "validation_failed", field, "%s", e->message);
+}
+
+/* The skill codes the work order needs that the person has not acquired (skills plugin). */
+static json_t *
+skills_missing(struct production *x, struct tremplin_request *req, int64_t wo, int64_t employee)
+{
+	static const char sql[] = "SELECT skills FROM production_work_orders WHERE id = ?1";
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+	json_t *need = NULL, *rows = NULL, *missing = json_array(), *code;
+	json_t *params = json_pack("{s:I}", "employee_id", (json_int_t)employee);
+	char err[200];
+	size_t i, j;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		need = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	x->host->stmt_done(st);
+	/* Without the skills plugin its view does not exist: no warning can be given. */
+	if (json_array_size(need) == 0 ||
+	    x->host->view(x->self, req, "skills.acquired.v1", params, &rows, err, sizeof(err)) != 0)
+		goto out;
+	json_array_foreach (need, i, code) {
+		json_t *r;
+		int ok = 0;
+		json_array_foreach (rows, j, r)
+			if (json_equal(json_object_get(r, "code"), code) &&
+			    json_is_true(json_object_get(r, "acquired")))
+				ok = 1;
+		if (!ok)
+			json_array_append(missing, code);
+	}
+out:
+	json_decref(need);
+	json_decref(rows);
+	json_decref(params);
+	return missing;
+}
+
+/*
+ * POST /v1/production/planning: {work_order_id, date, slot, hours?,
+ * employee_ids: [...]} plans several people on one half-day, all or none;
+ * 201 {items, warnings}. Each row goes through the assignment's rules.
+ */
+static void
+post_planning(struct tremplin_request *req, void *arg)
+{
+	static const struct tremplin_field fields[] = {
+		{ "work_order_id", TREMPLIN_FIELD_INTEGER, TREMPLIN_FIELD_REQUIRED },
+		{ "date", TREMPLIN_FIELD_STRING, TREMPLIN_FIELD_REQUIRED },
+		{ "slot", TREMPLIN_FIELD_STRING, TREMPLIN_FIELD_REQUIRED },
+		{ "employee_ids", -1, TREMPLIN_FIELD_REQUIRED },
+	};
+	struct production *x = arg;
+	json_t *body = x->host->request_body(req), *ids, *id, *items, *warnings;
+	struct tremplin_error e;
+	size_t i;
+	const char *key;
+	json_t *v;
+
+	(void)fields;
+	if (body == NULL)
+		return x->host->reply_error(
+		    req, 400, "bad_request", NULL, "a JSON object is expected");
+	json_object_foreach (body, key, v)
+		if (strcmp(key, "work_order_id") != 0 && strcmp(key, "date") != 0 &&
+		    strcmp(key, "slot") != 0 && strcmp(key, "hours") != 0 &&
+		    strcmp(key, "employee_ids") != 0)
+			return x->host->reply_error(
+			    req, 400, "unknown_field", key, "%s: unknown field", key);
+	ids = json_object_get(body, "employee_ids");
+	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > 100)
+		return x->host->reply_error(req, 422, "validation_failed", "employee_ids",
+		    "employee_ids must be a list of 1 to 100 ids");
+	json_array_foreach (ids, i, id)
+		if (!json_is_integer(id) || json_integer_value(id) < 1)
+			return x->host->reply_error(req, 422, "validation_failed", "employee_ids",
+			    "employee_ids[%zu] is not an id", i);
+	if (x->host->begin(x->self) != 0)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "the store is busy");
+	items = json_array();
+	warnings = json_array();
+	json_array_foreach (ids, i, id) {
+		json_t *row = json_pack("{s:O, s:O, s:O}", "work_order_id",
+		    json_object_get(body, "work_order_id"), "date", json_object_get(body, "date"),
+		    "slot", json_object_get(body, "slot"));
+		int64_t rid, wo = json_integer_value(json_object_get(body, "work_order_id"));
+		json_t *missing, *got, *code;
+		size_t k;
+
+		if (json_object_get(body, "hours") != NULL)
+			json_object_set(row, "hours", json_object_get(body, "hours"));
+		memset(&e, 0, sizeof(e));
+		rid = x->host->record_create(
+		    x->self, req, "assignment", json_integer_value(id), row, &e);
+		json_decref(row);
+		if (rid < 0) {
+			x->host->rollback(x->self);
+			json_decref(items);
+			json_decref(warnings);
+			return reply_entry_error(x, req, "employee_ids", i, &e);
+		}
+		got = x->host->record_get(x->self, req, "assignment", rid, &e);
+		if (got != NULL)
+			json_array_append_new(items, got);
+		missing = skills_missing(x, req, wo, json_integer_value(id));
+		json_array_foreach (missing, k, code)
+			json_array_append_new(warnings,
+			    json_pack("{s:O, s:s, s:s, s:O, s:s}", "employee_id", id, "field",
+			        "work_order_id", "code", "skill_not_acquired", "skill", code,
+			        "message", "a skill the work order needs is not acquired yet"));
+		json_decref(missing);
+	}
+	if (x->host->commit(x->self) != 0) {
+		json_decref(items);
+		json_decref(warnings);
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot commit");
+	}
+	x->host->reply(req, 201, json_pack("{s:o, s:o}", "items", items, "warnings", warnings));
+}
+
+/*
+ * GET /v1/production/planning?from=&to=&team=: the days of a period and, for
+ * each person planned in it, what they do each half-day (work order's name
+ * and site), shaped for a table of days × people. At most 31 days.
+ */
+static void
+get_planning(struct tremplin_request *req, void *arg)
+{
+	static const char sql[] =
+	    "SELECT a.id, a.employee_id, a.date, a.slot, a.hours, w.id, w.name, w.site, w.team"
+	    " FROM production_assignments a JOIN production_work_orders w ON w.id = a.work_order_id"
+	    " WHERE a.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR w.team = ?3)"
+	    " ORDER BY a.employee_id, a.date, a.slot";
+	struct production *x = arg;
+	const char *from = x->host->request_query(req, "from");
+	const char *to = x->host->request_query(req, "to");
+	const char *team = x->host->request_query(req, "team");
+	int64_t f = prod_day(from), t = prod_day(to);
+	json_t *days, *people, *person = NULL;
+	int64_t current = 0;
+	struct tremplin_access acc;
+	int readable = 0;
+	sqlite3_stmt *st;
+	char d[16];
+
+	if (f < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "from", "from: expected YYYY-MM-DD");
+	if (t < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "to", "to: expected YYYY-MM-DD");
+	if (t < f || t - f > 30)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "to", "to must be from `from` to 31 days after it");
+	if ((st = x->host->stmt(x->self, sql)) == NULL)
+		return x->host->reply_error(
+		    req, 503, "unavailable", NULL, "cannot read the planning");
+	days = json_array();
+	for (int64_t k = f; k <= t; k++) {
+		prod_date(k, d, sizeof(d));
+		json_array_append_new(days, json_string(d));
+	}
+	people = json_array();
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+	if (team != NULL)
+		sqlite3_bind_text(st, 3, team, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t employee = sqlite3_column_int64(st, 1);
+		const char *date = (const char *)sqlite3_column_text(st, 2);
+		const char *slot = (const char *)sqlite3_column_text(st, 3);
+		json_t *cells, *day;
+
+		if (person == NULL || employee != current) {
+			struct tremplin_error e;
+			json_t *who;
+
+			current = employee;
+			person = NULL;
+			/* Only the people the caller may see, and their production data. */
+			readable = x->host->access(req, employee, &acc) == 0 &&
+			    x->host->can_read(&acc, "production");
+			if (!readable)
+				continue;
+			memset(&e, 0, sizeof(e));
+			who = x->host->record_get(x->self, req, "employee", employee, &e);
+			person = json_pack("{s:I, s:O?, s:O?, s:o}", "employee_id",
+			    (json_int_t)employee, "first_name", json_object_get(who, "first_name"),
+			    "last_name", json_object_get(who, "last_name"), "days", json_object());
+			json_decref(who);
+			json_array_append_new(people, person);
+		}
+		if (!readable || person == NULL)
+			continue;
+		cells = json_object_get(person, "days");
+		if ((day = json_object_get(cells, date)) == NULL) {
+			day = json_object();
+			json_object_set_new(cells, date, day);
+		}
+		json_object_set_new(day, slot,
+		    json_pack("{s:I, s:f, s:I, s:s, s:s, s:s}", "assignment_id",
+		        (json_int_t)sqlite3_column_int64(st, 0), "hours",
+		        sqlite3_column_double(st, 4), "work_order_id",
+		        (json_int_t)sqlite3_column_int64(st, 5), "work_order",
+		        (const char *)sqlite3_column_text(st, 6), "site",
+		        (const char *)sqlite3_column_text(st, 7), "team",
+		        (const char *)sqlite3_column_text(st, 8)));
+	}
+	x->host->stmt_done(st);
+	x->host->reply(req, 200,
+	    json_pack("{s:s, s:s, s:s?, s:o, s:o}", "from", from, "to", to, "team", team, "days",
+	        days, "people", people));
+}
+
+/*
+ * POST /v1/production/team-attendance: {date, entries: [{employee_id, slot,
+ * status, late_minutes?, reason?, hours?}]}: a team's day in one request,
+ * all or none. An entry for a slot already recorded corrects it (a merge
+ * patch: the journal keeps who changed what, when).
+ */
+static void
+post_team_attendance(struct tremplin_request *req, void *arg)
+{
+	static const char find[] = "SELECT id FROM production_attendance WHERE employee_id = ?1"
+	                           " AND date = ?2 AND slot = ?3";
+	struct production *x = arg;
+	json_t *body = x->host->request_body(req), *entries, *entry, *items;
+	const char *date, *key;
+	json_t *v;
+	size_t i;
+
+	if (body == NULL)
+		return x->host->reply_error(
+		    req, 400, "bad_request", NULL, "a JSON object is expected");
+	json_object_foreach (body, key, v)
+		if (strcmp(key, "date") != 0 && strcmp(key, "entries") != 0)
+			return x->host->reply_error(
+			    req, 400, "unknown_field", key, "%s: unknown field", key);
+	date = str(body, "date");
+	if (prod_day(date) < 0)
+		return x->host->reply_error(
+		    req, 422, "validation_failed", "date", "date: expected YYYY-MM-DD");
+	entries = json_object_get(body, "entries");
+	if (!json_is_array(entries) || json_array_size(entries) == 0 ||
+	    json_array_size(entries) > 200)
+		return x->host->reply_error(req, 422, "validation_failed", "entries",
+		    "entries must be a list of 1 to 200 entries");
+	json_array_foreach (entries, i, entry) {
+		json_t *id = json_object_get(entry, "employee_id");
+		if (!json_is_object(entry) || !json_is_integer(id) || json_integer_value(id) < 1)
+			return x->host->reply_error(req, 422, "validation_failed", "entries",
+			    "entries[%zu].employee_id: expected an id", i);
+		if (json_object_get(entry, "date") != NULL)
+			return x->host->reply_error(req, 400, "unknown_field", "entries",
+			    "entries[%zu].date: the day is the request's", i);
+	}
+	if (x->host->begin(x->self) != 0)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "the store is busy");
+	items = json_array();
+	json_array_foreach (entries, i, entry) {
+		int64_t employee = json_integer_value(json_object_get(entry, "employee_id"));
+		json_t *row = json_deep_copy(entry), *got;
+		struct tremplin_error e;
+		sqlite3_stmt *st = x->host->stmt(x->self, find);
+		int64_t id = 0;
+
+		memset(&e, 0, sizeof(e));
+		json_object_del(row, "employee_id");
+		if (st != NULL && json_is_string(json_object_get(entry, "slot"))) {
+			sqlite3_bind_int64(st, 1, employee);
+			sqlite3_bind_text(st, 2, date, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, str(entry, "slot"), -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				id = sqlite3_column_int64(st, 0);
+		}
+		x->host->stmt_done(st);
+		if (id > 0) {
+			json_object_del(row, "slot");
+			if (x->host->record_update(x->self, req, "attendance", id, row, &e) != 0)
+				id = -1;
+		} else {
+			json_object_set_new(row, "date", json_string(date));
+			id = x->host->record_create(x->self, req, "attendance", employee, row, &e);
+		}
+		json_decref(row);
+		if (id < 0) {
+			x->host->rollback(x->self);
+			json_decref(items);
+			return reply_entry_error(x, req, "entries", i, &e);
+		}
+		if ((got = x->host->record_get(x->self, req, "attendance", id, &e)) != NULL)
+			json_array_append_new(items, got);
+	}
+	if (x->host->commit(x->self) != 0) {
+		json_decref(items);
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot commit");
+	}
+	x->host->reply(req, 200, json_pack("{s:s, s:o}", "date", date, "items", items));
+}
+
+/*
+ * GET /v1/production/employees/{id}/hours?from=&to=&by=day|week|month: hours
+ * worked rolled up (attendance: present and late rows).
+ */
+static void
+get_hours(struct tremplin_request *req, void *arg)
+{
+	static const char *const sqls[] = {
+		"SELECT date, sum(hours) FROM production_attendance WHERE employee_id = ?1"
+		" AND date BETWEEN ?2 AND ?3 AND status != 'absent' GROUP BY 1 ORDER BY 1",
+		/* The Monday of the week (SQLite's %w: 0 is Sunday). */
+		"SELECT date(date, '-' || ((strftime('%w', date) + 6) % 7) || ' days'), sum(hours)"
+		" FROM production_attendance WHERE employee_id = ?1 AND date BETWEEN ?2 AND ?3"
+		" AND status != 'absent' GROUP BY 1 ORDER BY 1",
+		"SELECT substr(date, 1, 7), sum(hours) FROM production_attendance"
+		" WHERE employee_id = ?1 AND date BETWEEN ?2 AND ?3 AND status != 'absent'"
+		" GROUP BY 1 ORDER BY 1",
+	};
+	static const char *const bys[] = { "day", "week", "month" };
+	struct production *x = arg;
+	int64_t employee = x->host->request_id(req, 0);
+	const char *from = x->host->request_query(req, "from");
+	const char *to = x->host->request_query(req, "to");
+	const char *by = x->host->request_query(req, "by");
+	static const char *const cats[] = { "attendance", NULL };
+	struct tremplin_access acc;
+	sqlite3_stmt *st;
+	json_t *items;
+	double total = 0;
+	int k = -1;
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(by != NULL ? by : "day", bys[i]) == 0)
+			k = i;
+	if (k < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "by", "by: expected day, week or month");
+	if (prod_day(from) < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "from", "from: expected YYYY-MM-DD");
+	if (prod_day(to) < 0 || prod_day(to) < prod_day(from))
+		return x->host->reply_error(
+		    req, 400, "bad_request", "to", "to: expected YYYY-MM-DD, not before from");
+	if (x->host->access(req, employee, &acc) != 0)
+		return x->host->reply_error(req, 404, "not_found", NULL, "no such employee");
+	if (!x->host->can_read(&acc, "attendance"))
+		return x->host->reply_error(
+		    req, 403, "forbidden", NULL, "attendance is not yours to read");
+	if ((st = x->host->stmt(x->self, sqls[k])) == NULL)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the hours");
+	if (x->host->audit(x->self, req, "read", employee, "production_attendance", cats) != 0) {
+		x->host->stmt_done(st);
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot audit the read");
+	}
+	sqlite3_bind_int64(st, 1, employee);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_TRANSIENT);
+	items = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		double h = sqlite3_column_double(st, 1);
+		total += h;
+		json_array_append_new(items,
+		    json_pack("{s:s, s:f}", "period", (const char *)sqlite3_column_text(st, 0),
+		        "hours", h));
+	}
+	x->host->stmt_done(st);
+	x->host->reply(req, 200,
+	    json_pack("{s:I, s:s, s:o, s:f}", "employee_id", (json_int_t)employee, "by", bys[k],
+	        "items", items, "total", total));
+}
+
+/* ---- views for site scripts and other plugins (CONTRACTS.md) ---- */
+
+static const struct tremplin_view_param range_params[] = {
+	{ .name = "from", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+	{ .name = "to", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+};
+static const char *const attendance_categories[] = { "attendance", NULL };
+static const struct tremplin_view absences_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "production.absences.v1",
+	.description = "absences between :from and :to: employee_id, date, slot, reason",
+	.sql = "SELECT employee_id, date, slot, reason FROM production_attendance"
+	       " WHERE status = 'absent' AND date BETWEEN :from AND :to"
+	       " ORDER BY employee_id, date, slot LIMIT 5001",
+	.params = range_params,
+	.nparams = NELEM(range_params),
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = attendance_categories,
+};
+
+static const struct tremplin_view_param since_params[] = {
+	{ .name = "since", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+};
+static const char *const incident_categories[] = { "production", "safety", NULL };
+static const struct tremplin_view incidents_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "production.incidents.v1",
+	.description = "incidents and near misses since :since: incident_id, occurred_on, kind,"
+	               " structure_id, hurt_employee_id (one row per person hurt)",
+	.sql = "SELECT i.id AS incident_id, i.occurred_on, i.kind, i.structure_id,"
+	       " p.employee_id AS hurt_employee_id FROM production_incidents i"
+	       " LEFT JOIN production_incident_people p ON p.incident_id = i.id"
+	       "   AND p.involvement = 'hurt'"
+	       " WHERE i.occurred_on >= :since ORDER BY i.occurred_on, i.id, p.employee_id"
+	       " LIMIT 5001",
+	.params = since_params,
+	.nparams = NELEM(since_params),
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = incident_categories,
+};
+
+static const struct tremplin_view_param id_params[] = {
+	{ .name = "id", .type = TREMPLIN_VIEW_INT, .required = 1, .min = 1, .max = INT64_MAX },
+};
+static const char *const production_categories[] = { "production", NULL };
+static const struct tremplin_view work_orders_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "production.work_orders.v1",
+	.description = "a work order: id, name, site, start_date, end_date",
+	.sql = "SELECT id, name, site, start_date, end_date FROM production_work_orders"
+	       " WHERE id = :id",
+	.params = id_params,
+	.nparams = NELEM(id_params),
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = production_categories,
+};
+
+/* ---- life cycle ---- */
+
+static const struct tremplin_record *const records[] = { &client, &contact, &order, &line,
+	&work_order, &briefing, &attendee, &equipment, &incident, &involvement, &assignment,
+	&attendance };
+
+static const char *const planning_query[] = { "from", "to", "team", NULL };
+static const char *const hours_query[] = { "from", "to", "by", NULL };
+
+static int
+production_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
+{
+	struct production *x = calloc(1, sizeof(*x));
+	const unsigned floor_roles =
+	    TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR;
+	const unsigned writers = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_COORDINATOR;
+
+	if (x == NULL)
+		return -1;
+	x->host = host;
+	x->self = self;
+	*ctx = x;
+	const struct tremplin_route_spec routes[] = {
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_POST,
+		    .path = "/planning",
+		    .roles = writers,
+		    .flags = TREMPLIN_ROUTE_BODY | TREMPLIN_ROUTE_PERSONAL,
+		    .fn = post_planning,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_GET,
+		    .path = "/planning",
+		    .roles = floor_roles,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .query = planning_query,
+		    .fn = get_planning,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_POST,
+		    .path = "/team-attendance",
+		    .roles = writers,
+		    .flags = TREMPLIN_ROUTE_BODY | TREMPLIN_ROUTE_PERSONAL,
+		    .fn = post_team_attendance,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_GET,
+		    .path = "/employees/{id}/hours",
+		    .roles = floor_roles,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .query = hours_query,
+		    .fn = get_hours,
+		    .arg = x },
+	};
+	if (host->migrations(self, production_migrations, production_nmigrations) != 0)
+		goto fail;
+	for (size_t i = 0; i < NELEM(records); i++)
+		if (host->record(self, records[i], x) != 0)
+			goto fail;
+	if (host->view_register(self, &absences_view) != 0 ||
+	    host->view_register(self, &incidents_view) != 0 ||
+	    host->view_register(self, &work_orders_view) != 0)
+		goto fail;
+	for (size_t i = 0; i < NELEM(routes); i++)
+		if (host->route(self, &routes[i]) != 0)
+			goto fail;
+	return 0;
+fail:
+	free(x);
+	*ctx = NULL;
+	return -1;
+}
+
+/* No settings yet: an unknown key is refused, naming it. */
+static int
+production_config(void *ctx, json_t *section, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	(void)ctx;
+	json_object_foreach (section, key, v) {
+		snprintf(err, errlen, "%s: unknown setting", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+production_start(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void
+production_stop(void *ctx)
+{
+	free(ctx);
+}
+
+TREMPLIN_PLUGIN(.name = "production", .version = "0.1.0",
+    .description = "clients, orders, work orders, safety, planning and attendance",
+    .init = production_init, .config = production_config, .start = production_start,
+    .stop = production_stop);
