@@ -46,6 +46,14 @@ static const struct view_param period_params[] = {
 	{ .name = "employee_id", .type = VP_INT, .min = 1, .max = 9223372036854775807LL },
 };
 
+static const struct view_param referents_params[] = {
+	{ .name = "employee_id",
+	    .type = VP_INT,
+	    .required = 1,
+	    .min = 1,
+	    .max = 9223372036854775807LL },
+};
+
 static const char *const staff_booleans[] = { "active", NULL };
 static const char *const contracts_ending_booleans[] = { "exit_review_planned", NULL };
 
@@ -116,6 +124,20 @@ static const struct view views[] = {
 	           " ORDER BY employee_id, start_date LIMIT 5001",
 	    .params = period_params,
 	    .nparams = TR_NELEM(period_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
+	},
+	{
+	    /* Whom to tell about a person: the referents, when their accounts are active. */
+	    .name = "referents.v1",
+	    .description = "a person's referents: employee_id, referent_cip_id, referent_eti_id",
+	    .sql =
+	        "SELECT e.id AS employee_id, c.id AS referent_cip_id, t.id AS referent_eti_id"
+	        " FROM employees e LEFT JOIN staff c ON c.id = e.referent_cip_id AND c.active = 1"
+	        " LEFT JOIN staff t ON t.id = e.referent_eti_id AND t.active = 1"
+	        " WHERE e.id = :employee_id",
+	    .params = referents_params,
+	    .nparams = TR_NELEM(referents_params),
 	    .roles = ETI | CIP | COORD,
 	    .categories = 1u << CAT_IDENTITY,
 	},

@@ -7,7 +7,8 @@ plugins_production_production_la_CFLAGS = $(AM_CFLAGS)
 plugins_production_production_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
 plugins_production_production_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS)
 EXTRA_DIST += plugins/production/README.md plugins/production/production.conf \
-	plugins/production/tests/conftest.py plugins/production/tests/test_production.py
+	plugins/production/tests/conftest.py plugins/production/tests/test_production.py \
+	plugins/production/tests/test_absences_rule.py
 if HAVE_CMOCKA
 check_PROGRAMS += plugins/production/tests/test_rules
 TESTS += plugins/production/tests/test_rules
@@ -17,3 +18,5 @@ plugins_production_tests_test_rules_CPPFLAGS = -I$(top_srcdir)/plugins/productio
 plugins_production_tests_test_rules_CFLAGS = $(UNIT_CFLAGS)
 plugins_production_tests_test_rules_LDADD = $(CMOCKA_LIBS)
 endif
+luarules_DATA += lua/rules/absences_unjustified.lua
+EXTRA_DIST += lua/rules/absences_unjustified.lua
