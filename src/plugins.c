@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
+#include <event2/http.h>
+
 #include <tremplin/plugin.h>
 
 #include "api.h"
@@ -739,7 +742,23 @@ static struct {
 	struct tremplin_request *r; /* the request a plugin's route is serving now */
 	int status;
 	json_t *body;
+	char *text; /* or bytes of reply_text, with their type */
+	size_t len;
+	const char *ctype;
 } pending;
+
+static void
+send_text(struct tremplin_request *r, int status, const char *ctype, const char *body, size_t len)
+{
+	if (r->req != NULL) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+		evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+		evhttp_add_header(h, "Content-Type", ctype);
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_send_reply(r->req, status, NULL, NULL);
+	}
+	r->replied = 1;
+}
 
 static size_t
 header_count(struct evkeyvalq *q)
@@ -774,6 +793,8 @@ route_call(struct tremplin_request *r)
 	pending.r = NULL;
 	if (left_open(p, r->route->pattern)) {
 		json_decref(pending.body);
+		free(pending.text);
+		pending.text = NULL;
 		/* Its headers went with its rows (a Location of a row that is not there). */
 		while (out != NULL && !r->replied && header_count(out) > before) {
 			char key[128];
@@ -787,6 +808,10 @@ route_call(struct tremplin_request *r)
 	}
 	if (pending.body != NULL)
 		api_reply(r, pending.status, pending.body);
+	else if (pending.text != NULL)
+		send_text(r, pending.status, pending.ctype, pending.text, pending.len);
+	free(pending.text);
+	pending.text = NULL;
 }
 
 static int
@@ -909,7 +934,7 @@ h_reply_header(struct tremplin_request *r, const char *name, const char *value)
 static void
 h_reply(struct tremplin_request *r, int status, json_t *body)
 {
-	if (r->replied || (pending.r == r && pending.body != NULL)) {
+	if (r->replied || (pending.r == r && (pending.body != NULL || pending.text != NULL))) {
 		json_decref(body);
 		log_warnx("plugin route %s replied twice", r->route->pattern);
 		return;
@@ -922,6 +947,34 @@ h_reply(struct tremplin_request *r, int status, json_t *body)
 		return;
 	}
 	api_reply(r, status, body);
+}
+
+static int
+h_reply_text(
+    struct tremplin_request *r, int status, const char *ctype, const char *body, size_t len)
+{
+	static const char *const types[] = { "text/csv; charset=utf-8",
+		"text/plain; charset=utf-8" };
+	const char *t = NULL;
+
+	for (size_t i = 0; ctype != NULL && i < TR_NELEM(types); i++)
+		if (strcmp(ctype, types[i]) == 0)
+			t = types[i];
+	if (t == NULL || body == NULL || status < 200 || status > 599 || r->replied ||
+	    (pending.r == r && (pending.body != NULL || pending.text != NULL)))
+		return -1;
+	if (pending.r == r) {
+		/* Sent once the handler returns, as its JSON replies are. */
+		if ((pending.text = malloc(len ? len : 1)) == NULL)
+			return -1;
+		memcpy(pending.text, body, len);
+		pending.len = len;
+		pending.ctype = t;
+		pending.status = status;
+		return 0;
+	}
+	send_text(r, status, t, body, len);
+	return 0;
 }
 
 static void
@@ -1551,6 +1604,7 @@ static const struct tremplin_host host = {
 	.valid_siret = valid_siret,
 	.valid_email = valid_email,
 	.valid_label = valid_label,
+	.reply_text = h_reply_text,
 };
 
 /* ---- the loader ---- */

@@ -20,3 +20,4 @@ plugins_production_tests_test_rules_LDADD = $(CMOCKA_LIBS)
 endif
 luarules_DATA += lua/rules/absences_unjustified.lua
 EXTRA_DIST += lua/rules/absences_unjustified.lua
+tremplinctl_SOURCES += src/ctl/cmd_production.c

@@ -1422,6 +1422,285 @@ get_hours(struct tremplin_request *req, void *arg)
 	        "items", items, "total", total));
 }
 
+/* ---- the monthly hours report (ASP, payroll) ---- */
+
+/* The reasons of an absence, in the report's order, with their French headers. */
+static const struct {
+	const char *reason, *header;
+	int paid; /* the contract goes on and the employer pays the hours */
+} report_reasons[] = {
+	{ "justified", "Absences justifiées (h)", 0 },
+	{ "unjustified", "Absences injustifiées (h)", 0 },
+	{ "sick_leave", "Arrêt maladie (h)", 0 },
+	{ "training", "Formation (h)", 1 },
+	{ "pmsmp", "PMSMP (h)", 1 },
+	{ "authorised_leave", "Congés autorisés (h)", 1 },
+};
+#define NREASONS NELEM(report_reasons)
+
+/*
+ * Per person: hours worked (present and late), minutes late, and the hours
+ * of each absence reason: an absent slot counts the hours planned on it,
+ * else 3.5 for a half-day and 7 for a day.
+ */
+static const char report_sql[] =
+    "SELECT employee_id, total(CASE WHEN status != 'absent' THEN hours END),"
+    " total(CASE WHEN status = 'late' THEN late_minutes END),"
+    " total(CASE WHEN reason = 'justified' THEN ah END),"
+    " total(CASE WHEN reason = 'unjustified' THEN ah END),"
+    " total(CASE WHEN reason = 'sick_leave' THEN ah END),"
+    " total(CASE WHEN reason = 'training' THEN ah END),"
+    " total(CASE WHEN reason = 'pmsmp' THEN ah END),"
+    " total(CASE WHEN reason = 'authorised_leave' THEN ah END)"
+    " FROM (SELECT a.employee_id, a.status, a.hours, a.late_minutes, a.reason,"
+    "   CASE WHEN a.status = 'absent' THEN coalesce((SELECT sum(p.hours)"
+    "     FROM production_assignments p WHERE p.employee_id = a.employee_id"
+    "     AND p.date = a.date AND (a.slot = 'day' OR p.slot = a.slot)),"
+    "     CASE a.slot WHEN 'day' THEN 7.0 ELSE 3.5 END) END AS ah"
+    "   FROM production_attendance a WHERE a.date BETWEEN ?1 AND ?2)"
+    " GROUP BY employee_id ORDER BY employee_id";
+
+/* A growing text buffer for the CSV. */
+struct text {
+	char *data;
+	size_t len, cap;
+	int failed;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->failed)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *p;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->data, cap)) == NULL) {
+			t->failed = 1;
+			return;
+		}
+		t->data = p;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+static void
+text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+/*
+ * A CSV field: quoted when it holds the separator, a quote or a line break
+ * (quotes doubled); a leading = + - @ is defused with an apostrophe, so a
+ * spreadsheet never runs a name as a formula.
+ */
+static void
+text_field(struct text *t, const char *s)
+{
+	int quote = s[strcspn(s, ";\"\r\n")] != '\0';
+
+	if (quote)
+		text_add(t, "\"", 1);
+	if (strchr("=+-@", s[0]) != NULL && s[0] != '\0')
+		text_add(t, "'", 1);
+	for (const char *c = s; *c; c++) {
+		if (*c == '"')
+			text_add(t, "\"", 1);
+		text_add(t, c, 1);
+	}
+	if (quote)
+		text_add(t, "\"", 1);
+}
+
+/* Hours with a decimal comma, to the hundredth: 151,67. */
+static void
+text_hours(struct text *t, double h)
+{
+	char b[48];
+	long long cents = (long long)(h * 100 + (h >= 0 ? 0.5 : -0.5));
+
+	snprintf(b, sizeof(b), "%s%lld,%02lld", cents < 0 ? "-" : "",
+	    (cents < 0 ? -cents : cents) / 100, (cents < 0 ? -cents : cents) % 100);
+	text_str(t, b);
+}
+
+static double
+round2(double h)
+{
+	return (double)(long long)(h * 100 + (h >= 0 ? 0.5 : -0.5)) / 100;
+}
+
+static void
+report_csv(struct production *x, struct tremplin_request *req, const json_t *report)
+{
+	const json_t *items = json_object_get(report, "items"), *it;
+	char from[16], to[16];
+	struct text t = { 0 };
+	size_t i;
+
+	/* dd/mm/YYYY */
+	snprintf(from, sizeof(from), "%.2s/%.2s/%.4s", str(report, "from") + 8,
+	    str(report, "from") + 5, str(report, "from"));
+	snprintf(to, sizeof(to), "%.2s/%.2s/%.4s", str(report, "to") + 8, str(report, "to") + 5,
+	    str(report, "to"));
+	text_str(&t, "\xEF\xBB\xBF");
+	text_str(&t, "N° salarié;Nom;Prénom;Du;Au;Heures travaillées;Heures payées");
+	for (size_t r = 0; r < NREASONS; r++) {
+		text_str(&t, ";");
+		text_str(&t, report_reasons[r].header);
+	}
+	text_str(&t, ";Retards (min)\r\n");
+	json_array_foreach (items, i, it) {
+		char id[32], late[32];
+		const json_t *abs = json_object_get(it, "absences");
+
+		snprintf(id, sizeof(id), "%lld",
+		    (long long)json_integer_value(json_object_get(it, "employee_id")));
+		snprintf(late, sizeof(late), "%lld",
+		    (long long)json_integer_value(json_object_get(it, "late_minutes")));
+		text_str(&t, id);
+		text_str(&t, ";");
+		text_field(&t, str(it, "last_name") ? str(it, "last_name") : "");
+		text_str(&t, ";");
+		text_field(&t, str(it, "first_name") ? str(it, "first_name") : "");
+		text_str(&t, ";");
+		text_str(&t, from);
+		text_str(&t, ";");
+		text_str(&t, to);
+		text_str(&t, ";");
+		text_hours(&t, json_number_value(json_object_get(it, "hours_worked")));
+		text_str(&t, ";");
+		text_hours(&t, json_number_value(json_object_get(it, "hours_paid")));
+		for (size_t r = 0; r < NREASONS; r++) {
+			text_str(&t, ";");
+			text_hours(
+			    &t, json_number_value(json_object_get(abs, report_reasons[r].reason)));
+		}
+		text_str(&t, ";");
+		text_str(&t, late);
+		text_str(&t, "\r\n");
+	}
+	if (t.failed ||
+	    x->host->reply_text(req, 200, "text/csv; charset=utf-8", t.data, t.len) != 0)
+		x->host->reply_error(req, 500, "internal", NULL, "cannot build the CSV");
+	free(t.data);
+}
+
+/*
+ * GET /v1/production/reports/monthly-hours?structure=&month=YYYY-MM[&format=csv]:
+ * per person of the structure with attendance that month, hours worked,
+ * hours paid (worked, and absences the employer pays: training, PMSMP,
+ * authorised leave), hours of absence by reason, minutes late; and totals.
+ * Only the people whose attendance the caller may read; the read is audited.
+ */
+static void
+get_monthly_hours(struct tremplin_request *req, void *arg)
+{
+	static const char *const cats[] = { "attendance", NULL };
+	struct production *x = arg;
+	const char *structure_q = x->host->request_query(req, "structure");
+	const char *month = x->host->request_query(req, "month");
+	const char *format = x->host->request_query(req, "format");
+	char first[16], last[16], *end = NULL;
+	long long structure;
+	int64_t d0, d1;
+	json_t *items, *totals, *report;
+	sqlite3_stmt *st;
+
+	structure = structure_q != NULL ? strtoll(structure_q, &end, 10) : 0;
+	if (structure_q == NULL || *structure_q == '\0' || end == NULL || *end != '\0' ||
+	    structure < 1)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "structure", "structure: expected a structure's id");
+	if (month == NULL || strlen(month) != 7 ||
+	    (snprintf(first, sizeof(first), "%s-01", month), d0 = prod_day(first)) < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "month", "month: expected YYYY-MM");
+	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "format", "format: expected json or csv");
+	/* The last day: the day before the first of the next month. */
+	d1 = d0 + 27;
+	for (char b[16]; prod_date(d1 + 1, b, sizeof(b)), strncmp(b, first, 7) == 0;)
+		d1++;
+	prod_date(d1, last, sizeof(last));
+	if ((st = x->host->stmt(x->self, report_sql)) == NULL)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the hours");
+	sqlite3_bind_text(st, 1, first, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+	items = json_array();
+	totals = json_pack("{s:f, s:f, s:I, s:o}", "hours_worked", 0.0, "hours_paid", 0.0,
+	    "late_minutes", (json_int_t)0, "absences", json_object());
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t employee = sqlite3_column_int64(st, 0);
+		struct tremplin_access acc;
+		struct tremplin_error e;
+		json_t *who, *abs, *tabs = json_object_get(totals, "absences");
+		double worked = round2(sqlite3_column_double(st, 1)), paid = worked;
+		json_int_t late = (json_int_t)sqlite3_column_double(st, 2);
+
+		if (x->host->access(req, employee, &acc) != 0 ||
+		    !x->host->can_read(&acc, "attendance"))
+			continue;
+		memset(&e, 0, sizeof(e));
+		who = x->host->record_get(x->self, req, "employee", employee, &e);
+		if (who == NULL ||
+		    json_integer_value(json_object_get(who, "structure_id")) != structure) {
+			json_decref(who);
+			continue;
+		}
+		abs = json_object();
+		for (size_t r = 0; r < NREASONS; r++) {
+			double h = round2(sqlite3_column_double(st, 3 + (int)r));
+			json_t *tv = json_object_get(tabs, report_reasons[r].reason);
+			json_object_set_new(abs, report_reasons[r].reason, json_real(h));
+			json_object_set_new(tabs, report_reasons[r].reason,
+			    json_real(round2(json_number_value(tv) + h)));
+			if (report_reasons[r].paid)
+				paid += h;
+		}
+		paid = round2(paid);
+		json_array_append_new(items,
+		    json_pack("{s:I, s:O?, s:O?, s:f, s:f, s:I, s:o}", "employee_id",
+		        (json_int_t)employee, "last_name", json_object_get(who, "last_name"),
+		        "first_name", json_object_get(who, "first_name"), "hours_worked", worked,
+		        "hours_paid", paid, "late_minutes", late, "absences", abs));
+		json_decref(who);
+		json_object_set_new(totals, "hours_worked",
+		    json_real(round2(
+		        json_number_value(json_object_get(totals, "hours_worked")) + worked)));
+		json_object_set_new(totals, "hours_paid",
+		    json_real(
+		        round2(json_number_value(json_object_get(totals, "hours_paid")) + paid)));
+		json_object_set_new(totals, "late_minutes",
+		    json_integer(
+		        json_integer_value(json_object_get(totals, "late_minutes")) + late));
+		if (x->host->audit(x->self, req, "read", employee, "production_attendance", cats) !=
+		    0) {
+			x->host->stmt_done(st);
+			json_decref(items);
+			json_decref(totals);
+			return x->host->reply_error(
+			    req, 503, "unavailable", NULL, "cannot audit the read");
+		}
+	}
+	x->host->stmt_done(st);
+	report = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "structure_id", (json_int_t)structure,
+	    "month", month, "from", first, "to", last, "items", items, "totals", totals);
+	if (format != NULL && strcmp(format, "csv") == 0) {
+		report_csv(x, req, report);
+		json_decref(report);
+		return;
+	}
+	x->host->reply(req, 200, report);
+}
+
 /* ---- views for site scripts and other plugins (CONTRACTS.md) ---- */
 
 static const struct tremplin_view_param range_params[] = {
@@ -1487,6 +1766,7 @@ static const struct tremplin_record *const records[] = { &client, &contact, &ord
 
 static const char *const planning_query[] = { "from", "to", "team", NULL };
 static const char *const hours_query[] = { "from", "to", "by", NULL };
+static const char *const report_query[] = { "structure", "month", "format", NULL };
 
 static int
 production_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
@@ -1531,6 +1811,14 @@ production_init(const struct tremplin_host *host, struct tremplin_plugin *self, 
 		    .flags = TREMPLIN_ROUTE_PERSONAL,
 		    .query = hours_query,
 		    .fn = get_hours,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_GET,
+		    .path = "/reports/monthly-hours",
+		    .roles = floor_roles,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .query = report_query,
+		    .fn = get_monthly_hours,
 		    .arg = x },
 	};
 	if (host->migrations(self, production_migrations, production_nmigrations) != 0)

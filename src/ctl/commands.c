@@ -90,6 +90,13 @@ const struct command commands[] = {
 	    .min_args = 1,
 	    .max_args = 2,
 	    .run = cmd_export },
+	{ .name = "production",
+	    .usage = "report monthly-hours STRUCTURE YYYY-MM [--csv]",
+	    .help = "a structure's monthly hours (production plugin),\n"
+	            "as JSON or as CSV for the payroll",
+	    .min_args = 4,
+	    .max_args = 5,
+	    .run = cmd_production },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

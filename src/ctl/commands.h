@@ -31,5 +31,7 @@ const struct command *command_find(const char *name);
 
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
+/* production: the production plugin's reports (cmd_production.c). */
+int cmd_production(const struct ctl *, int, char **);
 
 #endif

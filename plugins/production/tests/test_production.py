@@ -333,3 +333,99 @@ def test_policy__every_record_declared(prod):
         assert r["production." + name]["module"] == "production", name
     assert r["production.incident_person"]["fields"]["medical_detail"] == ["safety", "sensitive"]
     assert r["production.attendance"]["personal"] is True
+
+
+# -- the monthly hours report ------------------------------------------------------
+
+
+def test_report__monthly_hours__json_and_csv_agree(prod):
+    import csv
+    import io
+
+    d = prod["d"]
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    other = {"structure": prod["structure"], "cip": prod["cip"], "eti": prod["eti"], "d": d}
+    mine = dict(other, structure=structure)
+    a_, _c = person(mine, contract=None)
+    b_, _c = person(mine, contract=None)
+    stranger, _c = person(other, contract=None)
+
+    def day(date, *entries):
+        r = d.post(P + "/team-attendance", {"date": date, "entries": list(entries)}, who="eti")
+        assert r.status == 200, r
+
+    day("2026-04-01", {"employee_id": a_, "slot": "morning", "status": "present", "hours": 3.5},
+        {"employee_id": a_, "slot": "afternoon", "status": "late", "late_minutes": 20,
+         "hours": 3.25},
+        {"employee_id": b_, "slot": "day", "status": "absent", "reason": "authorised_leave"},
+        {"employee_id": stranger, "slot": "day", "status": "present", "hours": 7})
+    day("2026-04-30", {"employee_id": a_, "slot": "morning", "status": "absent",
+                       "reason": "unjustified"},
+        {"employee_id": a_, "slot": "afternoon", "status": "absent", "reason": "training"},
+        {"employee_id": b_, "slot": "day", "status": "present", "hours": 7})
+    day("2026-05-01", {"employee_id": a_, "slot": "day", "status": "present", "hours": 7})
+
+    q = P + "/reports/monthly-hours?structure=%d&month=2026-04" % structure
+    j = d.get(q, who="coordinator")
+    assert j.status == 200, j
+    items = {i["employee_id"]: i for i in j.body["items"]}
+    assert set(items) == {a_, b_}, j.body
+    assert (items[a_]["hours_worked"], items[a_]["hours_paid"], items[a_]["late_minutes"]) == (
+        6.75, 10.25, 20), items[a_]
+    assert items[a_]["absences"]["unjustified"] == 3.5 and items[a_]["absences"]["training"] == 3.5
+    assert (items[b_]["hours_worked"], items[b_]["hours_paid"]) == (7, 14), items[b_]
+    assert j.body["totals"]["hours_worked"] == 13.75 and j.body["totals"]["hours_paid"] == 24.25
+
+    c = d.call("GET", q + "&format=csv", who="coordinator")
+    assert c.status == 200 and c.headers["Content-Type"].startswith("text/csv"), c
+    assert c.raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(c.raw.decode("utf-8-sig"), newline=""),
+                               delimiter=";"))
+    assert len(rows) == 2
+    num = lambda s: float(s.replace(",", "."))  # noqa: E731
+    for r in rows:
+        i = items[int(r["N° salarié"])]
+        assert (r["Nom"], r["Du"], r["Au"]) == (i["last_name"], "01/04/2026", "30/04/2026"), r
+        assert num(r["Heures travaillées"]) == i["hours_worked"]
+        assert num(r["Heures payées"]) == i["hours_paid"]
+        assert num(r["Absences injustifiées (h)"]) == i["absences"]["unjustified"]
+        assert num(r["Congés autorisés (h)"]) == i["absences"]["authorised_leave"]
+        assert int(r["Retards (min)"]) == i["late_minutes"]
+    assert sum(num(r["Heures payées"]) for r in rows) == j.body["totals"]["hours_paid"]
+    assert "6,75" in c.raw.decode("utf-8-sig")
+
+    for bad, field in (("structure=x&month=2026-04", "structure"),
+                       ("structure=1&month=2026-13", "month"),
+                       ("structure=1&month=2026-04&format=xls", "format")):
+        a = d.get(P + "/reports/monthly-hours?" + bad, who="coordinator")
+        assert (a.status, a.error["field"]) == (400, field), a
+    assert d.get(q).status == 403  # the admin reads no attendance
+
+
+def test_ctl__production_report__json_csv_and_usage(prod):
+    import csv
+    import io
+
+    d = prod["d"]
+    coord = tt.user_of("coordinator")
+    p = tt.ctl("production", "report", "monthly-hours", str(prod["structure"]), "2026-03",
+               socket_path=d.socket, user=coord)
+    assert p.returncode == 0, p.stderr
+    j = __import__("json").loads(p.stdout)
+    assert j["month"] == "2026-03" and j["from"] == "2026-03-01" and j["to"] == "2026-03-31"
+    p = tt.ctl("production", "report", "monthly-hours", str(prod["structure"]), "2026-03",
+               "--csv", socket_path=d.socket, user=coord)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(p.stdout[1:]), delimiter=";"))
+    assert rows[0][:3] == ["N° salarié", "Nom", "Prénom"] and len(rows) == len(j["items"]) + 1
+    # The admin reads no attendance: refused, exit status 1.
+    p = tt.ctl("production", "report", "monthly-hours", str(prod["structure"]), "2026-03",
+               socket_path=d.socket)
+    assert p.returncode == 1 and "403" in p.stderr, (p.returncode, p.stderr)
+    for args in (("report", "monthly-hours", "x1", "2026-03"),
+                 ("report", "monthly-hours", "1", "2026-3"),
+                 ("report", "weekly", "1", "2026-03"),
+                 ("report", "monthly-hours", "1", "2026-03", "--xls")):
+        p = tt.ctl("production", *args, socket_path=d.socket)
+        assert p.returncode == 64, (args, p.stderr)
