@@ -63,6 +63,8 @@ const struct tremplin_migration production_migrations[] = {
 	    " created_by INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
 	    " UNIQUE (employee_id, date, slot));"
 	    "CREATE INDEX production_attendance_date ON production_attendance (date, status);" },
+	/* The weekly hours of the contract in force on the day (hours_below_contract.v1). */
+	{ 2, "ALTER TABLE production_attendance ADD COLUMN contract_weekly_hours REAL" },
 };
 
 const size_t production_nmigrations =

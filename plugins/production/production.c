@@ -976,6 +976,15 @@ static const struct tremplin_column attendance_cols[] = {
 	    .category = "attendance" },
 	COL_CREATED,
 	COL_UPDATED,
+	/*
+	 * The weekly hours of the contract in force that day, set by the check
+	 * from the kernel's view (null: none): the plugin's views compare the
+	 * hours worked with it without reading the kernel's tables.
+	 */
+	{ .name = "contract_weekly_hours",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_NULLABLE,
+	    .category = "identity" },
 };
 
 static const struct tremplin_filter attendance_filters[] = {
@@ -994,9 +1003,10 @@ attendance_check(struct tremplin_request *req, json_t *obj, const json_t *before
 	json_t *reason = json_object_get(obj, "reason");
 	json_t *hours = json_object_get(obj, "hours");
 	int absent = strcmp(status, "absent") == 0;
+	double weekly = 0;
+	char err[200];
 	int rc;
 
-	(void)req;
 	if (absent && (reason == NULL || json_is_null(reason)))
 		return x->host->error(e, 422, "reason", "an absence needs a reason");
 	if (!absent && reason != NULL && !json_is_null(reason))
@@ -1007,6 +1017,12 @@ attendance_check(struct tremplin_request *req, json_t *obj, const json_t *before
 		return x->host->error(e, 422, "late_minutes", "a late arrival needs late_minutes");
 	if (strcmp(status, "late") != 0 && late != NULL && !json_is_null(late))
 		return x->host->error(e, 422, "late_minutes", "late_minutes is for a late arrival");
+	rc = contract_on(x, req, json_integer_value(json_object_get(obj, "employee_id")),
+	    str(obj, "date"), &weekly, err, sizeof(err));
+	if (rc < 0)
+		return x->host->error(e, 503, NULL, "cannot read the contracts: %s", err);
+	json_object_set_new(
+	    obj, "contract_weekly_hours", rc == 1 ? json_real(weekly) : json_null());
 	if (before != NULL)
 		return 0;
 	/* The whole day and its half-days exclude each other. */
@@ -1721,6 +1737,45 @@ static const struct tremplin_view absences_view = {
 	.categories = attendance_categories,
 };
 
+static const struct tremplin_view_param below_params[] = {
+	{ .name = "date", .type = TREMPLIN_VIEW_DATE, .required = 1 },
+	{ .name = "weeks", .type = TREMPLIN_VIEW_INT, .required = 1, .min = 1, .max = 52 },
+};
+static const char *const below_categories[] = { "attendance", "identity", NULL };
+/*
+ * People whose hours worked were below their contract's weekly hours in each
+ * of the `weeks` full weeks (Monday to Sunday) before the week of `date`.
+ * A week counts when the person has attendance recorded in it under a
+ * contract (contract_weekly_hours, as of the days recorded).
+ */
+static const struct tremplin_view below_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "production.hours_below_contract.v1",
+	.description = "people below their contract's weekly hours in each of the :weeks full"
+	               " weeks before :date: employee_id, weeks_below, contract_weekly_hours,"
+	               " last_week_hours",
+	.sql = "WITH RECURSIVE m0(d) AS (SELECT date(:date, '-' || ((CAST(strftime('%w', :date)"
+	       "   AS INTEGER) + 6) % 7) || ' days')),"
+	       " w(k, mon, sun) AS (SELECT 1, date(d, '-7 days'), date(d, '-1 days') FROM m0"
+	       "   UNION ALL SELECT k + 1, date(mon, '-7 days'), date(mon, '-1 days') FROM w"
+	       "   WHERE k < :weeks),"
+	       " pw(employee_id, k, h, c) AS (SELECT a.employee_id, w.k,"
+	       "   total(CASE WHEN a.status != 'absent' THEN a.hours END),"
+	       "   max(a.contract_weekly_hours) FROM w JOIN production_attendance a"
+	       "   ON a.date BETWEEN w.mon AND w.sun GROUP BY a.employee_id, w.k)"
+	       " SELECT b.employee_id, count(*) AS weeks_below,"
+	       " (SELECT c FROM pw p WHERE p.employee_id = b.employee_id AND p.k = 1)"
+	       "   AS contract_weekly_hours,"
+	       " (SELECT h FROM pw p WHERE p.employee_id = b.employee_id AND p.k = 1)"
+	       "   AS last_week_hours"
+	       " FROM pw b WHERE b.c IS NOT NULL AND b.h < b.c GROUP BY b.employee_id"
+	       " HAVING count(*) = :weeks ORDER BY b.employee_id LIMIT 5001",
+	.params = below_params,
+	.nparams = NELEM(below_params),
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = below_categories,
+};
+
 static const struct tremplin_view_param since_params[] = {
 	{ .name = "since", .type = TREMPLIN_VIEW_DATE, .required = 1 },
 };
@@ -1828,7 +1883,8 @@ production_init(const struct tremplin_host *host, struct tremplin_plugin *self, 
 			goto fail;
 	if (host->view_register(self, &absences_view) != 0 ||
 	    host->view_register(self, &incidents_view) != 0 ||
-	    host->view_register(self, &work_orders_view) != 0)
+	    host->view_register(self, &work_orders_view) != 0 ||
+	    host->view_register(self, &below_view) != 0)
 		goto fail;
 	for (size_t i = 0; i < NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)
