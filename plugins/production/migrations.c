@@ -65,6 +65,26 @@ const struct tremplin_migration production_migrations[] = {
 	    "CREATE INDEX production_attendance_date ON production_attendance (date, status);" },
 	/* The weekly hours of the contract in force on the day (hours_below_contract.v1). */
 	{ 2, "ALTER TABLE production_attendance ADD COLUMN contract_weekly_hours REAL" },
+	{ 3,
+	    "CREATE TABLE production_outputs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " work_order_id INTEGER NOT NULL, date TEXT NOT NULL, description TEXT NOT NULL,"
+	    " quantity REAL NOT NULL, unit TEXT NOT NULL, hours_spent REAL NOT NULL,"
+	    " created_by INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	    "CREATE INDEX production_outputs_work_order ON production_outputs (work_order_id, id);"
+	    "CREATE TABLE production_quality_checks (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " work_order_id INTEGER NOT NULL, date TEXT NOT NULL, result TEXT NOT NULL,"
+	    " to_redo TEXT, checked_by INTEGER, client_feedback TEXT, created_at TEXT NOT NULL,"
+	    " updated_at TEXT NOT NULL);"
+	    "CREATE INDEX production_quality_checks_work_order ON production_quality_checks"
+	    " (work_order_id, id);"
+	    "CREATE TABLE production_nonconformities (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " work_order_id INTEGER NOT NULL, found_on TEXT NOT NULL, description TEXT NOT NULL,"
+	    " corrective_action TEXT, closed_on TEXT, created_at TEXT NOT NULL,"
+	    " updated_at TEXT NOT NULL);"
+	    "CREATE TABLE production_supervisions (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " work_order_id INTEGER NOT NULL, date TEXT NOT NULL, slot TEXT NOT NULL,"
+	    " staff_id INTEGER NOT NULL, created_at TEXT NOT NULL,"
+	    " UNIQUE (work_order_id, date, slot, staff_id));" },
 };
 
 const size_t production_nmigrations =

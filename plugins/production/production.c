@@ -412,6 +412,249 @@ static const struct tremplin_record work_order = {
 	.check = work_order_check,
 };
 
+/* ---- output and quality, per work order ---- */
+
+static const char *const half_days[] = { "morning", "afternoon", NULL };
+
+/* What was done on a day: quantities and time spent. */
+static const struct tremplin_column output_cols[] = {
+	COL_ID,
+	{ .name = "work_order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "description",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 300 },
+	{ .name = "quantity",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .min = 0,
+	    .max = 1e9 },
+	{ .name = "unit",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 20 },
+	{ .name = "hours_spent",
+	    .type = TREMPLIN_COL_REAL,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .min = 0,
+	    .max = 10000 },
+	{ .name = "created_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+/* A dated record of a work order falls within its dates. */
+static int
+within_work_order(
+    struct production *x, const json_t *obj, const char *col, struct tremplin_error *e)
+{
+	int rc = exists(x,
+	    "SELECT 1 FROM production_work_orders WHERE id = ?1 AND (start_date > ?2"
+	    " OR end_date < ?2)",
+	    "is", (long long)json_integer_value(json_object_get(obj, "work_order_id")),
+	    str(obj, col));
+
+	if (rc < 0)
+		return x->host->error(e, 503, NULL, "cannot read the work order");
+	if (rc == 1)
+		return x->host->error(e, 422, col, "%s is outside the work order's dates", col);
+	return 0;
+}
+
+static int
+output_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	(void)req, (void)before;
+	return within_work_order(arg, obj, "date", e);
+}
+
+static const struct tremplin_record output = {
+	.size = sizeof(struct tremplin_record),
+	.name = "output",
+	.plural = "outputs",
+	.table = "production_outputs",
+	.columns = output_cols,
+	.ncolumns = NELEM(output_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "work_order",
+	.parent_col = "work_order_id",
+	.nested_as = "outputs",
+	.ops = TREMPLIN_OPS_DEFAULT | TREMPLIN_OP_DELETE,
+	.check = output_check,
+};
+
+static const char *const quality_results[] = { "conform", "to_redo", NULL };
+
+/* A quality check (conform / to redo, with what and who) and the client's feedback. */
+static const struct tremplin_column quality_cols[] = {
+	COL_ID,
+	{ .name = "work_order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "result",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .values = quality_results },
+	{ .name = "to_redo",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 500 },
+	{ .name = "checked_by",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	{ .name = "client_feedback",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 1000 },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static int
+quality_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	int redo = strcmp(str(obj, "result"), "to_redo") == 0;
+
+	(void)req, (void)before;
+	if (redo && str(obj, "to_redo") == NULL)
+		return x->host->error(e, 422, "to_redo", "say what is to redo");
+	if (!redo && str(obj, "to_redo") != NULL)
+		return x->host->error(e, 422, "to_redo", "a conform check has nothing to redo");
+	return within_work_order(x, obj, "date", e);
+}
+
+static const struct tremplin_record quality = {
+	.size = sizeof(struct tremplin_record),
+	.name = "quality_check",
+	.plural = "quality_checks",
+	.table = "production_quality_checks",
+	.columns = quality_cols,
+	.ncolumns = NELEM(quality_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "work_order",
+	.parent_col = "work_order_id",
+	.nested_as = "quality_checks",
+	.check = quality_check,
+};
+
+/* A non-conformity and its corrective action, closed when done. */
+static const struct tremplin_column nonconformity_cols[] = {
+	COL_ID,
+	{ .name = "work_order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "found_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "description",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .max = 1000 },
+	{ .name = "corrective_action",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 1000 },
+	{ .name = "closed_on",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production" },
+	COL_CREATED,
+	COL_UPDATED,
+};
+
+static int
+nonconformity_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	struct production *x = arg;
+	int64_t closed = day_of(obj, "closed_on");
+
+	(void)req, (void)before;
+	if (closed >= 0 && str(obj, "corrective_action") == NULL)
+		return x->host->error(e, 422, "corrective_action",
+		    "a non-conformity closes with its corrective action");
+	if (closed >= 0 && closed < day_of(obj, "found_on"))
+		return x->host->error(e, 422, "closed_on", "closed_on is before found_on");
+	return 0;
+}
+
+static const struct tremplin_record nonconformity = {
+	.size = sizeof(struct tremplin_record),
+	.name = "nonconformity",
+	.plural = "nonconformities",
+	.table = "production_nonconformities",
+	.columns = nonconformity_cols,
+	.ncolumns = NELEM(nonconformity_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "work_order",
+	.parent_col = "work_order_id",
+	.nested_as = "nonconformities",
+	.check = nonconformity_check,
+};
+
+/* The ETI supervising a work order on a half-day: planning warns on a slot without one. */
+static const struct tremplin_column supervision_cols[] = {
+	COL_ID,
+	{ .name = "work_order_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "date",
+	    .type = TREMPLIN_COL_DATE,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	{ .name = "slot",
+	    .type = TREMPLIN_COL_ENUM,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production",
+	    .values = half_days },
+	{ .name = "staff_id",
+	    .type = TREMPLIN_COL_STAFF,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "production" },
+	COL_CREATED,
+};
+
+static int
+supervision_check(struct tremplin_request *req, json_t *obj, const json_t *before,
+    struct tremplin_error *e, void *arg)
+{
+	(void)req, (void)before;
+	return within_work_order(arg, obj, "date", e);
+}
+
+static const struct tremplin_record supervision = {
+	.size = sizeof(struct tremplin_record),
+	.name = "supervision",
+	.plural = "supervisions",
+	.table = "production_supervisions",
+	.columns = supervision_cols,
+	.ncolumns = NELEM(supervision_cols),
+	.owner = TREMPLIN_OWNER_RECORD,
+	.parent = "work_order",
+	.parent_col = "work_order_id",
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST | TREMPLIN_OP_CREATE | TREMPLIN_OP_DELETE,
+	.check = supervision_check,
+};
+
 /* ---- safety: briefings, protective equipment, incidents ---- */
 
 static const struct tremplin_column briefing_cols[] = {
@@ -722,8 +965,6 @@ scalar(struct production *x, double *out, const char *sql, const char *types, ..
 }
 
 /* ---- planning: a person on a work order for a half-day ---- */
-
-static const char *const half_days[] = { "morning", "afternoon", NULL };
 
 static const struct tremplin_column assignment_cols[] = {
 	COL_ID,
@@ -1179,6 +1420,16 @@ post_planning(struct tremplin_request *req, void *arg)
 			        "message", "a skill the work order needs is not acquired yet"));
 		json_decref(missing);
 	}
+	/* No ETI supervising the work order on that half-day: accepted, and said. */
+	if (exists(x,
+	        "SELECT 1 FROM production_supervisions WHERE work_order_id = ?1 AND date = ?2"
+	        " AND slot = ?3",
+	        "iss", (long long)json_integer_value(json_object_get(body, "work_order_id")),
+	        str(body, "date"), str(body, "slot")) == 0)
+		json_array_append_new(warnings,
+		    json_pack("{s:s, s:s, s:s}", "field", "slot", "code", "no_supervisor",
+		        "message",
+		        "no ETI is planned to supervise the work order on that half-day"));
 	if (x->host->commit(x->self) != 0) {
 		json_decref(items);
 		json_decref(warnings);
@@ -1717,6 +1968,64 @@ get_monthly_hours(struct tremplin_request *req, void *arg)
 	x->host->reply(req, 200, report);
 }
 
+/*
+ * GET /v1/production/orders/{id}/progress: planned vs done. Hours: planned
+ * on the work orders, planned for people (assignments), spent (outputs);
+ * quantities by unit: ordered (lines) and done (outputs). Not personal.
+ */
+static void
+get_progress(struct tremplin_request *req, void *arg)
+{
+	static const char hours_sql[] =
+	    "SELECT (SELECT total(planned_hours) FROM production_work_orders WHERE order_id = ?1),"
+	    " (SELECT total(a.hours) FROM production_assignments a JOIN production_work_orders w"
+	    "   ON w.id = a.work_order_id WHERE w.order_id = ?1),"
+	    " (SELECT total(o.hours_spent) FROM production_outputs o JOIN production_work_orders w"
+	    "   ON w.id = o.work_order_id WHERE w.order_id = ?1)"
+	    " FROM production_orders WHERE id = ?1";
+	static const char units_sql[] =
+	    "SELECT unit, total(ordered), total(done) FROM ("
+	    " SELECT unit, quantity AS ordered, 0 AS done FROM production_order_lines"
+	    "   WHERE order_id = ?1"
+	    " UNION ALL SELECT o.unit, 0, o.quantity FROM production_outputs o"
+	    "   JOIN production_work_orders w ON w.id = o.work_order_id WHERE w.order_id = ?1)"
+	    " GROUP BY unit ORDER BY unit";
+	struct production *x = arg;
+	int64_t id = x->host->request_id(req, 0);
+	sqlite3_stmt *st = x->host->stmt(x->self, hours_sql);
+	json_t *body, *units;
+	int rc;
+
+	if (st == NULL)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the order");
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		x->host->stmt_done(st);
+		if (rc == SQLITE_DONE)
+			return x->host->reply_error(
+			    req, 404, "not_found", NULL, "no order %lld", (long long)id);
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the order");
+	}
+	body = json_pack("{s:I, s:f, s:f, s:f}", "order_id", (json_int_t)id, "planned_hours",
+	    round2(sqlite3_column_double(st, 0)), "assigned_hours",
+	    round2(sqlite3_column_double(st, 1)), "hours_spent",
+	    round2(sqlite3_column_double(st, 2)));
+	x->host->stmt_done(st);
+	units = json_array();
+	if ((st = x->host->stmt(x->self, units_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(units,
+			    json_pack("{s:s, s:f, s:f}", "unit",
+			        (const char *)sqlite3_column_text(st, 0), "ordered",
+			        round2(sqlite3_column_double(st, 1)), "done",
+			        round2(sqlite3_column_double(st, 2))));
+		x->host->stmt_done(st);
+	}
+	json_object_set_new(body, "quantities", units);
+	x->host->reply(req, 200, body);
+}
+
 /* ---- views for site scripts and other plugins (CONTRACTS.md) ---- */
 
 static const struct tremplin_view_param range_params[] = {
@@ -1816,8 +2125,8 @@ static const struct tremplin_view work_orders_view = {
 /* ---- life cycle ---- */
 
 static const struct tremplin_record *const records[] = { &client, &contact, &order, &line,
-	&work_order, &briefing, &attendee, &equipment, &incident, &involvement, &assignment,
-	&attendance };
+	&work_order, &output, &quality, &nonconformity, &supervision, &briefing, &attendee,
+	&equipment, &incident, &involvement, &assignment, &attendance };
 
 static const char *const planning_query[] = { "from", "to", "team", NULL };
 static const char *const hours_query[] = { "from", "to", "by", NULL };
@@ -1866,6 +2175,12 @@ production_init(const struct tremplin_host *host, struct tremplin_plugin *self, 
 		    .flags = TREMPLIN_ROUTE_PERSONAL,
 		    .query = hours_query,
 		    .fn = get_hours,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_GET,
+		    .path = "/orders/{id}/progress",
+		    .roles = floor_roles,
+		    .fn = get_progress,
 		    .arg = x },
 		{ .size = sizeof(struct tremplin_route_spec),
 		    .methods = TREMPLIN_GET,

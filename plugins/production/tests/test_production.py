@@ -224,13 +224,17 @@ def test_planning__several_people_all_or_none_then_the_week_for_display(prod):
                                  "employee_ids": people + [stranger]}, who="eti")
     assert (a.status, a.error["field"]) == (422, "employee_ids[2].date"), a
     assert count(d, "production_assignments") == before
+    d.create(P + "/work_orders/%d/supervisions" % wo, {"date": "2026-03-02", "slot": "morning",
+                                                        "staff_id": prod["eti"]}, who="eti")
     a = d.post(P + "/planning", {"work_order_id": wo, "date": "2026-03-02", "slot": "morning",
                                  "employee_ids": people}, who="eti")
     assert a.status == 201 and len(a.body["items"]) == 2, a
-    assert a.body["warnings"] == []  # no skills plugin: nothing to warn about
+    # An ETI supervises; no skills plugin: nothing to warn about.
+    assert a.body["warnings"] == []
     a = d.post(P + "/planning", {"work_order_id": wo, "date": "2026-03-03", "slot": "afternoon",
                                  "hours": 3, "employee_ids": people[:1]}, who="coordinator")
     assert a.status == 201, a
+    assert [(w["code"], w["field"]) for w in a.body["warnings"]] == [("no_supervisor", "slot")]
     a = d.get(P + "/planning?from=2026-03-02&to=2026-03-08&team=" + team, who="eti")
     assert a.status == 200, a
     b = a.body
@@ -327,7 +331,8 @@ def test_incident__medical_detail_the_referent_cips_alone(prod):
 
 def test_policy__every_record_declared(prod):
     r = prod["d"].get("/v1/policy", who="coordinator").body["resources"]
-    for name in ("client", "client_contact", "order", "order_line", "work_order", "briefing",
+    for name in ("client", "client_contact", "order", "order_line", "work_order", "output",
+                 "quality_check", "nonconformity", "supervision", "briefing",
                  "briefing_attendance", "equipment", "incident", "incident_person",
                  "assignment", "attendance"):
         assert r["production." + name]["module"] == "production", name
@@ -429,3 +434,48 @@ def test_ctl__production_report__json_csv_and_usage(prod):
                  ("report", "monthly-hours", "1", "2026-03", "--xls")):
         p = tt.ctl("production", *args, socket_path=d.socket)
         assert p.returncode == 64, (args, p.stderr)
+
+
+# -- output, quality, progress -------------------------------------------------------
+
+
+def test_output_quality_and_progress(prod):
+    d = prod["d"]
+    o = d.create(P + "/orders", {"structure_id": prod["structure"], "client_id": prod["client"],
+                                 "title": "Tonte", "status": "accepted"}, who="eti")["id"]
+    d.create(P + "/orders/%d/lines" % o, {"description": "Tonte", "quantity": 2000, "unit": "m2",
+                                          "unit_price_cents": 15}, who="eti")
+    wo = d.create(P + "/orders/%d/work_orders" % o, {
+        "name": "Tonte parc", "site": "Parc", "start_date": "2026-04-01",
+        "end_date": "2026-04-30", "team": "tonte", "planned_hours": 40}, who="eti")["id"]
+    path = P + "/work_orders/%d" % wo
+    a = d.post(path + "/outputs", {"date": "2026-05-02", "description": "Tonte", "quantity": 10,
+                                   "unit": "m2", "hours_spent": 1}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "date"), a
+    a = d.post(path + "/outputs", {"date": "2026-04-02", "description": "Tonte", "quantity": -1,
+                                   "unit": "m2", "hours_spent": 1}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "quantity"), a
+    for q, h in ((800, 14), (450.5, 7.5)):
+        d.create(path + "/outputs", {"date": "2026-04-02", "description": "Tonte", "quantity": q,
+                                     "unit": "m2", "hours_spent": h}, who="eti")
+    a = d.post(path + "/quality_checks", {"date": "2026-04-03", "result": "to_redo"}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "to_redo"), a
+    q = d.create(path + "/quality_checks", {"date": "2026-04-03", "result": "to_redo",
+                                            "to_redo": "bordures", "client_feedback": "bien"},
+                 who="eti")
+    assert q["checked_by"] == prod["eti"], q
+    n = d.create(path + "/nonconformities", {"found_on": "2026-04-03",
+                                             "description": "Bordures non taillées"}, who="eti")
+    a = d.patch(P + "/nonconformities/%d" % n["id"], {"closed_on": "2026-04-04"}, who="eti")
+    assert (a.status, a.error["field"]) == (422, "corrective_action"), a
+    a = d.patch(P + "/nonconformities/%d" % n["id"], {"closed_on": "2026-04-04",
+                                                      "corrective_action": "repasse"}, who="eti")
+    assert a.status == 200, a
+    got = d.get(path, who="cip").body
+    assert len(got["outputs"]) == 2 and got["quality_checks"][0]["to_redo"] == "bordures", got
+    a = d.get(P + "/orders/%d/progress" % o, who="coordinator")
+    assert a.status == 200, a
+    assert (a.body["planned_hours"], a.body["hours_spent"], a.body["assigned_hours"]) == (
+        40, 21.5, 0), a.body
+    assert a.body["quantities"] == [{"unit": "m2", "ordered": 2000, "done": 1250.5}], a.body
+    assert d.get(P + "/orders/999999/progress", who="eti").status == 404
