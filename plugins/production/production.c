@@ -2026,6 +2026,196 @@ get_progress(struct tremplin_request *req, void *arg)
 	x->host->reply(req, 200, body);
 }
 
+/*
+ * GET /v1/production/reports/indicators?structure=&from=&to=[&format=csv]:
+ * a structure's figures over a period. Hours worked vs contracted (each
+ * ISO week with attendance counts its contract's weekly hours once, prorated
+ * to the days of the week within the period), absenteeism by reason
+ * (absent hours over worked + absent hours), orders by status, work orders
+ * late (their end before today or the period's end, whichever is earlier,
+ * and their order neither done, invoiced nor cancelled), incidents and near
+ * misses of the period, work accidents. People: those whose attendance the
+ * caller reads.
+ */
+static void
+get_indicators(struct tremplin_request *req, void *arg)
+{
+	static const char people_sql[] =
+	    "SELECT employee_id, total(CASE WHEN status != 'absent' THEN hours END),"
+	    " total(CASE WHEN reason = 'justified' THEN ah END),"
+	    " total(CASE WHEN reason = 'unjustified' THEN ah END),"
+	    " total(CASE WHEN reason = 'sick_leave' THEN ah END),"
+	    " total(CASE WHEN reason = 'training' THEN ah END),"
+	    " total(CASE WHEN reason = 'pmsmp' THEN ah END),"
+	    " total(CASE WHEN reason = 'authorised_leave' THEN ah END),"
+	    " (SELECT total(c * n / 7.0) FROM (SELECT max(b.contract_weekly_hours) AS c,"
+	    "   julianday(min(date(b.date, 'weekday 0'), ?2))"
+	    "   - julianday(max(date(b.date, '-6 days', 'weekday 1'), ?1)) + 1 AS n"
+	    "   FROM production_attendance b WHERE b.employee_id = x.employee_id"
+	    "   AND b.date BETWEEN ?1 AND ?2"
+	    "   GROUP BY date(b.date, '-6 days', 'weekday 1')))"
+	    " FROM (SELECT a.employee_id, a.status, a.hours, a.reason,"
+	    "   CASE WHEN a.status = 'absent' THEN coalesce((SELECT sum(p.hours)"
+	    "     FROM production_assignments p WHERE p.employee_id = a.employee_id"
+	    "     AND p.date = a.date AND (a.slot = 'day' OR p.slot = a.slot)),"
+	    "     CASE a.slot WHEN 'day' THEN 7.0 ELSE 3.5 END) END AS ah"
+	    "   FROM production_attendance a WHERE a.date BETWEEN ?1 AND ?2) x"
+	    " GROUP BY employee_id ORDER BY employee_id";
+	static const char orders_sql[] = "SELECT status, count(*) FROM production_orders"
+	                                 " WHERE structure_id = ?1 GROUP BY status ORDER BY status";
+	static const char late_sql[] =
+	    "SELECT count(*) FROM production_work_orders w JOIN production_orders o"
+	    " ON o.id = w.order_id WHERE o.structure_id = ?1 AND w.end_date < ?2"
+	    " AND o.status IN ('quote', 'accepted', 'in_progress')";
+	static const char incidents_sql[] =
+	    "SELECT total(kind = 'incident'), total(kind = 'near_miss'), total(work_accident)"
+	    " FROM production_incidents WHERE structure_id = ?1 AND occurred_on BETWEEN ?2 AND ?3";
+	static const char *const cats[] = { "attendance", NULL };
+	struct production *x = arg;
+	const char *sq = x->host->request_query(req, "structure");
+	const char *from = x->host->request_query(req, "from");
+	const char *to = x->host->request_query(req, "to");
+	const char *format = x->host->request_query(req, "format");
+	double worked = 0, contracted = 0, absent[NREASONS] = { 0 }, absent_total = 0;
+	char *end = NULL, today[16], cutoff[16];
+	long long structure = sq != NULL ? strtoll(sq, &end, 10) : 0;
+	json_t *orders, *abs, *body;
+	sqlite3_stmt *st;
+	int people = 0;
+
+	if (sq == NULL || *sq == '\0' || end == NULL || *end != '\0' || structure < 1)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "structure", "structure: expected a structure's id");
+	if (prod_day(from) < 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "from", "from: expected YYYY-MM-DD");
+	if (prod_day(to) < prod_day(from) || prod_day(to) - prod_day(from) > 366)
+		return x->host->reply_error(req, 400, "bad_request", "to",
+		    "to: expected YYYY-MM-DD, from `from` to a year after it");
+	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+		return x->host->reply_error(
+		    req, 400, "bad_request", "format", "format: expected json or csv");
+	if ((st = x->host->stmt(x->self, people_sql)) == NULL)
+		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the hours");
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t employee = sqlite3_column_int64(st, 0);
+		struct tremplin_access acc;
+		struct tremplin_error e;
+		json_t *who;
+
+		if (x->host->access(req, employee, &acc) != 0 ||
+		    !x->host->can_read(&acc, "attendance"))
+			continue;
+		memset(&e, 0, sizeof(e));
+		who = x->host->record_get(x->self, req, "employee", employee, &e);
+		if (who == NULL ||
+		    json_integer_value(json_object_get(who, "structure_id")) != structure) {
+			json_decref(who);
+			continue;
+		}
+		json_decref(who);
+		if (x->host->audit(x->self, req, "read", employee, "production_attendance", cats) !=
+		    0) {
+			x->host->stmt_done(st);
+			return x->host->reply_error(
+			    req, 503, "unavailable", NULL, "cannot audit the read");
+		}
+		people++;
+		worked += sqlite3_column_double(st, 1);
+		for (size_t r = 0; r < NREASONS; r++) {
+			absent[r] += sqlite3_column_double(st, 2 + (int)r);
+			absent_total += sqlite3_column_double(st, 2 + (int)r);
+		}
+		contracted += sqlite3_column_double(st, 8);
+	}
+	x->host->stmt_done(st);
+	abs = json_object();
+	for (size_t r = 0; r < NREASONS; r++)
+		json_object_set_new(abs, report_reasons[r].reason,
+		    json_pack("{s:f, s:f}", "hours", round2(absent[r]), "rate",
+		        worked + absent_total > 0
+		            ? round2(100 * absent[r] / (worked + absent_total))
+		            : 0.0));
+	orders = json_object();
+	for (size_t i = 0; order_statuses[i] != NULL; i++)
+		json_object_set_new(orders, order_statuses[i], json_integer(0));
+	if ((st = x->host->stmt(x->self, orders_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, structure);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_object_set_new(orders, (const char *)sqlite3_column_text(st, 0),
+			    json_integer(sqlite3_column_int64(st, 1)));
+		x->host->stmt_done(st);
+	}
+	prod_date(x->host->now_ms(x->self) / 86400000, today, sizeof(today));
+	snprintf(cutoff, sizeof(cutoff), "%s", strcmp(today, to) < 0 ? today : to);
+	body = json_pack("{s:I, s:s, s:s, s:i, s:f, s:f, s:f, s:o, s:f, s:o}", "structure_id",
+	    (json_int_t)structure, "from", from, "to", to, "people", people, "hours_worked",
+	    round2(worked), "hours_contracted", round2(contracted), "hours_worked_rate",
+	    contracted > 0 ? round2(100 * worked / contracted) : 0.0, "absences", abs,
+	    "absenteeism_rate",
+	    worked + absent_total > 0 ? round2(100 * absent_total / (worked + absent_total)) : 0.0,
+	    "orders", orders);
+	if ((st = x->host->stmt(x->self, late_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, structure);
+		sqlite3_bind_text(st, 2, cutoff, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			json_object_set_new(
+			    body, "work_orders_late", json_integer(sqlite3_column_int64(st, 0)));
+		x->host->stmt_done(st);
+	}
+	if ((st = x->host->stmt(x->self, incidents_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, structure);
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, to, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			json_object_set_new(body, "incidents",
+			    json_pack("{s:I, s:I, s:I}", "incidents",
+			        (json_int_t)sqlite3_column_double(st, 0), "near_misses",
+			        (json_int_t)sqlite3_column_double(st, 1), "work_accidents",
+			        (json_int_t)sqlite3_column_double(st, 2)));
+		x->host->stmt_done(st);
+	}
+	if (format == NULL || strcmp(format, "csv") != 0)
+		return x->host->reply(req, 200, body);
+	/* One indicator a line: Indicateur;Valeur, the same habits as the hours report. */
+	struct text t = { 0 };
+	char b[64];
+	text_str(&t, "\xEF\xBB\xBFIndicateur;Valeur\r\n");
+	snprintf(b, sizeof(b), "%.2s/%.2s/%.4s", from + 8, from + 5, from);
+	text_str(&t, "Du;");
+	text_str(&t, b);
+	snprintf(b, sizeof(b), "%.2s/%.2s/%.4s", to + 8, to + 5, to);
+	text_str(&t, "\r\nAu;");
+	text_str(&t, b);
+	text_str(&t, "\r\nHeures travaillées;");
+	text_hours(&t, worked);
+	text_str(&t, "\r\nHeures contractuelles;");
+	text_hours(&t, contracted);
+	text_str(&t, "\r\nTaux d'absentéisme (%);");
+	text_hours(&t, json_number_value(json_object_get(body, "absenteeism_rate")));
+	for (size_t r = 0; r < NREASONS; r++) {
+		text_str(&t, "\r\n");
+		text_str(&t, report_reasons[r].header);
+		text_str(&t, ";");
+		text_hours(&t, absent[r]);
+	}
+	for (size_t i = 0; order_statuses[i] != NULL; i++) {
+		snprintf(b, sizeof(b), "\r\nCommandes %s;%lld", order_statuses[i],
+		    (long long)json_integer_value(json_object_get(orders, order_statuses[i])));
+		text_str(&t, b);
+	}
+	snprintf(b, sizeof(b), "\r\nChantiers en retard;%lld\r\n",
+	    (long long)json_integer_value(json_object_get(body, "work_orders_late")));
+	text_str(&t, b);
+	if (t.failed ||
+	    x->host->reply_text(req, 200, "text/csv; charset=utf-8", t.data, t.len) != 0)
+		x->host->reply_error(req, 500, "internal", NULL, "cannot build the CSV");
+	free(t.data);
+	json_decref(body);
+}
+
 /* ---- views for site scripts and other plugins (CONTRACTS.md) ---- */
 
 static const struct tremplin_view_param range_params[] = {
@@ -2131,6 +2321,7 @@ static const struct tremplin_record *const records[] = { &client, &contact, &ord
 static const char *const planning_query[] = { "from", "to", "team", NULL };
 static const char *const hours_query[] = { "from", "to", "by", NULL };
 static const char *const report_query[] = { "structure", "month", "format", NULL };
+static const char *const indicators_query[] = { "structure", "from", "to", "format", NULL };
 
 static int
 production_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
@@ -2181,6 +2372,14 @@ production_init(const struct tremplin_host *host, struct tremplin_plugin *self, 
 		    .path = "/orders/{id}/progress",
 		    .roles = floor_roles,
 		    .fn = get_progress,
+		    .arg = x },
+		{ .size = sizeof(struct tremplin_route_spec),
+		    .methods = TREMPLIN_GET,
+		    .path = "/reports/indicators",
+		    .roles = floor_roles,
+		    .flags = TREMPLIN_ROUTE_PERSONAL,
+		    .query = indicators_query,
+		    .fn = get_indicators,
 		    .arg = x },
 		{ .size = sizeof(struct tremplin_route_spec),
 		    .methods = TREMPLIN_GET,

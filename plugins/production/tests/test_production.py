@@ -479,3 +479,55 @@ def test_output_quality_and_progress(prod):
         40, 21.5, 0), a.body
     assert a.body["quantities"] == [{"unit": "m2", "ordered": 2000, "done": 1250.5}], a.body
     assert d.get(P + "/orders/999999/progress", who="eti").status == 404
+
+
+def test_report__indicators__json_and_csv(prod):
+    import csv
+    import io
+
+    d = prod["d"]
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    mine = dict(prod, structure=structure)
+    e, _c = person(mine)
+    client = d.create(P + "/clients", {"structure_id": structure, "name": "Bailleur",
+                                       "kind": "association"}, who="eti")["id"]
+    for status in ("quote", "accepted"):
+        o = d.create(P + "/orders", {"structure_id": structure, "client_id": client,
+                                     "title": "Haies", "status": status}, who="eti")["id"]
+    d.create(P + "/orders/%d/work_orders" % o, {
+        "name": "Haies", "site": "Cité", "start_date": "2026-03-20", "end_date": "2026-04-01",
+        "team": "haies"}, who="eti")
+    d.create(P + "/incidents", {"structure_id": structure, "kind": "near_miss",
+                                "occurred_on": "2026-04-07", "description": "Glissade"},
+             who="eti")
+    for day in ("2026-04-06", "2026-04-07", "2026-04-08"):
+        assert d.post(P + "/team-attendance", {"date": day, "entries": [
+            {"employee_id": e, "slot": "day", "status": "present", "hours": 7}]},
+            who="eti").status == 200
+    assert d.post(P + "/team-attendance", {"date": "2026-04-09", "entries": [
+        {"employee_id": e, "slot": "day", "status": "absent", "reason": "unjustified"}]},
+        who="eti").status == 200
+    assert d.post(P + "/team-attendance", {"date": "2026-04-10", "entries": [
+        {"employee_id": e, "slot": "morning", "status": "absent", "reason": "training"},
+        {"employee_id": e, "slot": "afternoon", "status": "present", "hours": 3.5}]},
+        who="eti").status == 200
+    q = P + "/reports/indicators?structure=%d&from=2026-04-06&to=2026-04-12" % structure
+    a = d.get(q, who="coordinator")
+    assert a.status == 200, a
+    b = a.body
+    assert (b["people"], b["hours_worked"], b["hours_contracted"]) == (1, 24.5, 26), b
+    assert b["hours_worked_rate"] == 94.23 and b["absenteeism_rate"] == 30, b
+    assert b["absences"]["unjustified"] == {"hours": 7, "rate": 20}, b
+    assert b["absences"]["training"] == {"hours": 3.5, "rate": 10}, b
+    assert b["orders"]["quote"] == 1 and b["orders"]["accepted"] == 1, b
+    assert b["work_orders_late"] == 1, b
+    assert b["incidents"] == {"incidents": 0, "near_misses": 1, "work_accidents": 0}, b
+    c = d.call("GET", q + "&format=csv", who="coordinator")
+    assert c.status == 200 and c.raw.startswith(b"\xef\xbb\xbf"), c
+    rows = dict(csv.reader(io.StringIO(c.raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows["Du"] == "06/04/2026" and rows["Heures travaillées"] == "24,50", rows
+    assert float(rows["Taux d'absentéisme (%)"].replace(",", ".")) == b["absenteeism_rate"]
+    assert d.get(q).status == 403
+    a = d.get(P + "/reports/indicators?structure=%d&from=2026-04-12&to=2026-04-06" % structure,
+              who="coordinator")
+    assert (a.status, a.error["field"]) == (400, "to"), a
