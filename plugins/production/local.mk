@@ -8,7 +8,8 @@ plugins_production_production_la_LDFLAGS = -module -avoid-version -shared $(AM_L
 plugins_production_production_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS)
 EXTRA_DIST += plugins/production/README.md plugins/production/production.conf \
 	plugins/production/tests/conftest.py plugins/production/tests/test_production.py \
-	plugins/production/tests/test_absences_rule.py plugins/production/tests/test_views.py
+	plugins/production/tests/test_absences_rule.py plugins/production/tests/test_views.py \
+	plugins/production/tests/test_demo_month.py
 if HAVE_CMOCKA
 check_PROGRAMS += plugins/production/tests/test_rules
 TESTS += plugins/production/tests/test_rules
@@ -21,3 +22,4 @@ endif
 luarules_DATA += lua/rules/absences_unjustified.lua
 EXTRA_DIST += lua/rules/absences_unjustified.lua
 tremplinctl_SOURCES += src/ctl/cmd_production.c
+libctldemo_a_SOURCES += src/ctl/demo_production.c plugins/production/migrations.c
