@@ -1354,12 +1354,6 @@ out:
 static void
 post_planning(struct tremplin_request *req, void *arg)
 {
-	static const struct tremplin_field fields[] = {
-		{ "work_order_id", TREMPLIN_FIELD_INTEGER, TREMPLIN_FIELD_REQUIRED },
-		{ "date", TREMPLIN_FIELD_STRING, TREMPLIN_FIELD_REQUIRED },
-		{ "slot", TREMPLIN_FIELD_STRING, TREMPLIN_FIELD_REQUIRED },
-		{ "employee_ids", -1, TREMPLIN_FIELD_REQUIRED },
-	};
 	struct production *x = arg;
 	json_t *body = x->host->request_body(req), *ids, *id, *items, *warnings;
 	struct tremplin_error e;
@@ -1367,7 +1361,6 @@ post_planning(struct tremplin_request *req, void *arg)
 	const char *key;
 	json_t *v;
 
-	(void)fields;
 	if (body == NULL)
 		return x->host->reply_error(
 		    req, 400, "bad_request", NULL, "a JSON object is expected");
@@ -1377,6 +1370,19 @@ post_planning(struct tremplin_request *req, void *arg)
 		    strcmp(key, "employee_ids") != 0)
 			return x->host->reply_error(
 			    req, 400, "unknown_field", key, "%s: unknown field", key);
+	/* What the rows share is checked once, named as the request names it. */
+	if (!json_is_integer(json_object_get(body, "work_order_id")) ||
+	    json_integer_value(json_object_get(body, "work_order_id")) < 1)
+		return x->host->reply_error(req, 422, "validation_failed", "work_order_id",
+		    "work_order_id: expected a work order's id");
+	if (prod_day(str(body, "date")) < 0)
+		return x->host->reply_error(
+		    req, 422, "validation_failed", "date", "date: expected YYYY-MM-DD");
+	if (str(body, "slot") == NULL ||
+	    (strcmp(str(body, "slot"), "morning") != 0 &&
+	        strcmp(str(body, "slot"), "afternoon") != 0))
+		return x->host->reply_error(
+		    req, 422, "validation_failed", "slot", "slot: expected morning or afternoon");
 	ids = json_object_get(body, "employee_ids");
 	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > 100)
 		return x->host->reply_error(req, 422, "validation_failed", "employee_ids",
@@ -1595,6 +1601,11 @@ post_team_attendance(struct tremplin_request *req, void *arg)
 		}
 		x->host->stmt_done(st);
 		if (id > 0) {
+			/* The sheet says all of the slot: what an entry leaves out is cleared. */
+			static const char *const optional[] = { "late_minutes", "reason", "hours" };
+			for (size_t k = 0; k < NELEM(optional); k++)
+				if (json_object_get(row, optional[k]) == NULL)
+					json_object_set_new(row, optional[k], json_null());
 			json_object_del(row, "slot");
 			if (x->host->record_update(x->self, req, "attendance", id, row, &e) != 0)
 				id = -1;

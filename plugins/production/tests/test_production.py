@@ -235,6 +235,15 @@ def test_planning__several_people_all_or_none_then_the_week_for_display(prod):
                                  "hours": 3, "employee_ids": people[:1]}, who="coordinator")
     assert a.status == 201, a
     assert [(w["code"], w["field"]) for w in a.body["warnings"]] == [("no_supervisor", "slot")]
+    for body, field in (({"work_order_id": "x"}, "work_order_id"),
+                        ({"date": "2026-02-30"}, "date"), ({"slot": "evening"}, "slot"),
+                        ({"employee_ids": []}, "employee_ids"), ({"extra": 1}, "extra")):
+        full = {"work_order_id": wo, "date": "2026-03-04", "slot": "morning",
+                "employee_ids": people}
+        full.update(body)
+        a = d.post(P + "/planning", full, who="eti")
+        assert a.status in (400, 422) and a.error["field"] == field, a
+    assert count(d, "production_assignments") == before + 3
     a = d.get(P + "/planning?from=2026-03-02&to=2026-03-08&team=" + team, who="eti")
     assert a.status == 200, a
     b = a.body
@@ -289,6 +298,11 @@ def test_attendance__a_team_day_in_one_request_corrections_journaled(prod):
     assert [x[0] for x in events] == ["production.attendance.created",
                                       "production.attendance.updated"], events
     assert events[1][1] == ["reason"], events
+    # The sheet again, the absent person now present: what the entry leaves out is cleared.
+    a = d.post(P + "/team-attendance", {"date": day, "entries": [
+        {"employee_id": b_, "slot": "morning", "status": "present", "hours": 3.5}]}, who="eti")
+    assert a.status == 200 and a.body["items"][0]["reason"] is None, a
+    assert count(d, "production_attendance") == before + 3
     # A whole day beside a half-day of the same date: refused.
     a = d.post(P + "/team-attendance", {"date": day, "entries": [
         {"employee_id": a_, "slot": "day", "status": "present", "hours": 7}]}, who="eti")
