@@ -953,8 +953,7 @@ static int
 h_reply_text(
     struct tremplin_request *r, int status, const char *ctype, const char *body, size_t len)
 {
-	static const char *const types[] = { "text/csv; charset=utf-8",
-		"text/plain; charset=utf-8" };
+	static const char *const types[] = { "text/csv; charset=utf-8" };
 	const char *t = NULL;
 
 	for (size_t i = 0; ctype != NULL && i < TR_NELEM(types); i++)

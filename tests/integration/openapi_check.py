@@ -389,8 +389,7 @@ def _check_plugin_answer(st, what, status, headers, body, method):
         raise AssertionError("%s (a plugin's path) answered %d, neither a success nor an error"
                              % (what, status))
     # A success: JSON, whose shape the plugin documents; or a report as CSV (reply_text).
-    if headers is not None and _media_type(headers.get("content-type")) in ("text/csv",
-                                                                           "text/plain"):
+    if headers is not None and _media_type(headers.get("content-type")) == "text/csv":
         return
     if headers is not None and _media_type(headers.get("content-type")) != "application/json":
         raise AssertionError("%s (a plugin's path) answered %d with Content-Type %r, not JSON"
