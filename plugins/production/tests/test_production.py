@@ -545,3 +545,29 @@ def test_report__indicators__json_and_csv(prod):
     a = d.get(P + "/reports/indicators?structure=%d&from=2026-04-12&to=2026-04-06" % structure,
               who="coordinator")
     assert (a.status, a.error["field"]) == (400, "to"), a
+
+
+# -- configuration ---------------------------------------------------------------
+
+
+def test_conf__commented_section_loads__unknown_setting_refused_naming_it(make_daemon):
+    import os
+
+    conf = os.path.join(tt.TOP_SRCDIR, "plugins", "production", "production.conf")
+    with open(conf) as f:
+        section = f.read()
+    d = make_daemon(start=False, plugin_files=["production"])
+    tt.openapi_plugins({"production": {}})
+    d.write_config(d.config_text(plugins=None) + section)
+    d.start()
+    p = tt.plugins_of(d)["production"]
+    assert (p["state"], p["last_error"]) == ("enabled", None), p
+    d.stop()
+    d.write_config(d.config_text(plugins=None) +
+                   section.replace("-- enabled = true,", "colour = \"red\","))
+    p = d.run("-n")
+    assert p.returncode == 1 and "colour: unknown setting" in p.stderr, p.stderr
+    d.start()
+    p = tt.plugins_of(d)["production"]
+    assert p["state"] == "disabled_config" and "colour" in p["last_error"], p
+    assert d.get("/v1/production/clients", who="eti").status == 404
