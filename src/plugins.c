@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 #include <tremplin/plugin.h>
 

@@ -39,6 +39,21 @@ static const struct view_param contracts_ending_params[] = {
 	{ .name = "days", .type = VP_INT, .required = 1, .min = 0, .max = 3660 },
 };
 
+/* Contracts and suspensions overlapping a period, for planning (the production plugin). */
+static const struct view_param period_params[] = {
+	{ .name = "from", .type = VP_DATE, .required = 1 },
+	{ .name = "to", .type = VP_DATE, .required = 1 },
+	{ .name = "employee_id", .type = VP_INT, .min = 1, .max = 9223372036854775807LL },
+};
+
+static const struct view_param referents_params[] = {
+	{ .name = "employee_id",
+	    .type = VP_INT,
+	    .required = 1,
+	    .min = 1,
+	    .max = 9223372036854775807LL },
+};
+
 static const char *const staff_booleans[] = { "active", NULL };
 static const char *const contracts_ending_booleans[] = { "exit_review_planned", NULL };
 
@@ -109,6 +124,55 @@ static const struct view views[] = {
 	        " FROM passes p JOIN employees e ON e.id = p.employee_id ORDER BY p.id LIMIT 5001",
 	    .roles = CIP | COORD,
 	    .categories = (1u << CAT_IDENTITY) | (1u << CAT_PASS),
+	},
+	{
+	    /*
+	     * Contracts in force at some point of [from, to] (an early end,
+	     * ended_on, is their end): whom a plan may put to work, and for how
+	     * many hours a week. Dates and hours only: no reason, no derogation.
+	     */
+	    .name = "contracts_between.v1",
+	    .description = "contracts in force between :from and :to (optional: employee_id):"
+	                   " contract_id, employee_id, structure_id, start_date, end_date,"
+	                   " weekly_hours",
+	    .sql = "SELECT id AS contract_id, employee_id, structure_id, start_date,"
+	           " coalesce(ended_on, end_date) AS end_date, weekly_hours FROM contracts"
+	           " WHERE start_date <= :to AND coalesce(ended_on, end_date) >= :from"
+	           " AND (:employee_id IS NULL OR employee_id = :employee_id)"
+	           " ORDER BY employee_id, start_date LIMIT 5001",
+	    .params = period_params,
+	    .nparams = TR_NELEM(period_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
+	},
+	{
+	    /* Whom to tell about a person: the referents, when their accounts are active. */
+	    .name = "referents.v1",
+	    .description = "a person's referents: employee_id, referent_cip_id, referent_eti_id",
+	    .sql =
+	        "SELECT e.id AS employee_id, c.id AS referent_cip_id, t.id AS referent_eti_id"
+	        " FROM employees e LEFT JOIN staff c ON c.id = e.referent_cip_id AND c.active = 1"
+	        " LEFT JOIN staff t ON t.id = e.referent_eti_id AND t.active = 1"
+	        " WHERE e.id = :employee_id",
+	    .params = referents_params,
+	    .nparams = TR_NELEM(referents_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
+	},
+	{
+	    /* Suspensions overlapping [from, to]: their dates, never their reason. */
+	    .name = "suspensions_between.v1",
+	    .description = "contract suspensions overlapping :from..:to (optional: employee_id):"
+	                   " contract_id, employee_id, start_date, end_date",
+	    .sql = "SELECT s.contract_id, c.employee_id, s.start_date, s.end_date"
+	           " FROM contract_suspensions s JOIN contracts c ON c.id = s.contract_id"
+	           " WHERE s.start_date <= :to AND s.end_date >= :from"
+	           " AND (:employee_id IS NULL OR c.employee_id = :employee_id)"
+	           " ORDER BY c.employee_id, s.start_date LIMIT 5001",
+	    .params = period_params,
+	    .nparams = TR_NELEM(period_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
 	},
 };
 

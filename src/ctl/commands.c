@@ -151,6 +151,13 @@ const struct command commands[] = {
 	            "the structure's Open Badges key in FILE (mode 0600)",
 	    .max_args = -1,
 	    .run = cmd_skills },
+	{ .name = "production",
+	    .usage = "report monthly-hours STRUCTURE YYYY-MM [--csv]",
+	    .help = "a structure's monthly hours (production plugin),\n"
+	            "as JSON or as CSV for the payroll",
+	    .min_args = 4,
+	    .max_args = 5,
+	    .run = cmd_production },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

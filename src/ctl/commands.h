@@ -48,5 +48,7 @@ int cmd_registry(const struct ctl *, int, char **);
 
 /* skills: the skills plugin's commands (cmd_skills.c). */
 int cmd_skills(const struct ctl *, int, char **);
+/* production: the production plugin's reports (cmd_production.c). */
+int cmd_production(const struct ctl *, int, char **);
 
 #endif

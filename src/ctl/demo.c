@@ -1657,6 +1657,9 @@ demo_create(const struct demo_options *o, struct demo_counts *counts, char *err,
 		snprintf(g.err, sizeof(g.err), "commit: %s", sqlite3_errmsg(db_handle(g.db)));
 		goto fail;
 	}
+	if (o->employees == 0 &&
+	    demo_production(g.db, g.structure, g.today, g.err, sizeof(g.err)) == -1)
+		goto fail;
 	count_all(g.db, counts);
 	rc = 0;
 	goto out;

@@ -40,6 +40,13 @@ struct demo_counts {
  */
 int demo_create(const struct demo_options *, struct demo_counts *, char *err, size_t errlen);
 
+/*
+ * The production plugin's month for the workshop (demo_production.c): its
+ * migrations, then the rows, in a transaction of its own. 0, or -1 with err.
+ */
+struct db;
+int demo_production(struct db *, int64_t structure, int64_t today, char *err, size_t errlen);
+
 /* The names of the demo's staff accounts, for messages: NULL when unknown. */
 const char *demo_account_name(const char *account);
 

@@ -368,6 +368,9 @@ def test_plugin_paths__left_to_named_plugins():
         rejects("does not match", "GET", "/v1/zzplug/things", 404, JSON, err("conflict"))
         rejects("errors are", "GET", "/v1/zzplug/things", 418, JSON, err("internal"))
         rejects("not JSON", "GET", "/v1/zzplug/things", 200, {"Content-Type": "text/plain"}, b"x")
+        # A report a plugin offers as CSV (host->reply_text).
+        oc.check("GET", "/v1/zzplug/report", 200, {"Content-Type": "text/csv; charset=utf-8"},
+                 b"\xef\xbb\xbfa;b\r\n")
         rejects("not JSON", "GET", "/v1/zzplug/things", 200, JSON, b"{x")
         rejects("neither", "GET", "/v1/zzplug/things", 302, JSON, b"")
         # Core paths stay the document's, whatever a plugin is named.

@@ -572,6 +572,10 @@ BUILT_PLUGINS = {"example": "plugins/example/.libs/example.so",
 def built_plugin(name):
     """The path of a plugin `make check` built (fails the test when it is missing)."""
     rel = BUILT_PLUGINS.get(name, "tests/plugins/.libs/%s.so" % name)
+    # A plugin of plugins/<name>/ (built by its local.mk) where no test plugin has the name.
+    shipped = "plugins/%s/.libs/%s.so" % (name, name)
+    if name not in BUILT_PLUGINS and os.path.exists(os.path.join(TOP_BUILDDIR, shipped)):
+        rel = shipped
     path = os.path.join(TOP_BUILDDIR, rel)
     if not os.path.exists(path):
         pytest.fail("no %s: build the plugins with `make check TESTS=` and set TOP_BUILDDIR "

@@ -99,6 +99,9 @@ test_config__shipped_file__loads_with_its_documented_values(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_object_get(c->plugins, "skills"), "referentials_dir")),
 	    "etc/skills");
+	/* The shipped plugins: production (plugins/production), with no setting. */
+	assert_non_null(json_object_get(c->plugins, "production"));
+	assert_int_equal(json_object_size(json_object_get(c->plugins, "production")), 0);
 	config_free(c);
 }
 
