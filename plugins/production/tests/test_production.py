@@ -566,7 +566,7 @@ def test_conf__commented_section_loads__unknown_setting_refused_naming_it(make_d
     d.write_config(d.config_text(plugins=None) +
                    section.replace("-- enabled = true,", "colour = \"red\","))
     p = d.run("-n")
-    assert p.returncode == 1 and "colour: unknown setting" in p.stderr, p.stderr
+    assert p.returncode == 78 and "colour: unknown setting" in p.stderr, p.stderr
     d.start()
     p = tt.plugins_of(d)["production"]
     assert p["state"] == "disabled_config" and "colour" in p["last_error"], p
