@@ -64,6 +64,7 @@ struct events {
 	int dispatching;
 	struct sublist subs;
 	struct published pub[PUBLISHED];
+	struct json_buf text; /* the payload being published, reused */
 };
 
 struct row {
@@ -153,6 +154,7 @@ events_free(struct events *ev)
 	}
 	for (int i = 0; i < PUBLISHED; i++)
 		published_drop(&ev->pub[i]);
+	json_buf_free(&ev->text);
 	event_free(ev->ev);
 	free(ev);
 }
@@ -176,22 +178,21 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	static const char sql[] = "INSERT INTO events (type, subject, payload, actor_id, actor,"
 	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = db_stmt(ev->db, sql);
-	char now[32], *text;
+	char now[32];
 	int64_t id;
 	int rc;
 
 	if (payload == NULL)
 		payload = json_object();
-	text = json_dumps(payload, JSON_COMPACT);
-	if (st == NULL || text == NULL) {
+	/* The same text as json_dumps(JSON_COMPACT), into a buffer kept for the next event. */
+	if (st == NULL || json_dump_compact(payload, &ev->text) == -1) {
 		json_decref(payload);
-		free(text);
 		return -1;
 	}
 	tr_rfc3339(tr_now(), now, sizeof(now));
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev->text.data, (int)ev->text.len, SQLITE_STATIC);
 	if (actor_id > 0)
 		sqlite3_bind_int64(st, 4, actor_id);
 	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
@@ -203,21 +204,20 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 			log_warnx("events: cannot record %s %s: %s", type, subject,
 			    sqlite3_errmsg(db_handle(ev->db)));
 		json_decref(payload);
-		free(text);
 		return -1;
 	}
 	id = sqlite3_last_insert_rowid(db_handle(ev->db));
 	if (!TAILQ_EMPTY(&ev->subs)) {
 		struct published *p = &ev->pub[id % PUBLISHED];
 		published_drop(p);
-		if ((p->payload = json_deep_copy(payload)) != NULL) {
+		if ((p->payload = json_deep_copy(payload)) != NULL &&
+		    (p->text = malloc(ev->text.len + 1)) != NULL) {
+			memcpy(p->text, ev->text.data, ev->text.len + 1);
 			p->id = id;
-			p->text = text;
-			text = NULL;
-		}
+		} else
+			published_drop(p);
 	}
 	json_decref(payload);
-	free(text);
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
 	events_kick(ev);
 	return id;
