@@ -44,9 +44,9 @@ TAILQ_HEAD(sublist, sub);
 
 /*
  * A payload as it was published, so that the dispatcher need not parse it
- * again (parsing is most of its work): a copy of its own (callers may share
- * parts of theirs), used only for the row of that id whose stored text is
- * the same (an id rolled back may be given to another event). Dropped once
+ * again (parsing is most of its work): a tree nobody else holds (see
+ * keep_payload), used only for the row of that id whose stored text is the
+ * same (an id rolled back may be given to another event). Dropped once
  * every subscriber has gone past it.
  */
 struct published {
@@ -103,6 +103,66 @@ published_drop(struct published *p)
 	memset(p, 0, sizeof(*p));
 }
 static void flush(struct events *);
+
+#define KEEP_DEPTH 64 /* deeper than this, a part is copied whole */
+
+/*
+ * Make v, whose reference the journal holds, a tree that no one else can
+ * change: each part that another reference also reaches (the caller's
+ * object in {"object": after}, a "changed" list set with json_object_set)
+ * is replaced by a deep copy; a part only this reference reaches is kept
+ * as it is, since whoever built it gave it to the journal. null, true and
+ * false are jansson's constants. 0, or -1 when out of memory.
+ */
+static int
+keep_parts(json_t *v, int depth)
+{
+	json_t *c;
+
+	if (json_is_object(v)) {
+		for (void *it = json_object_iter(v); it != NULL;
+		     it = json_object_iter_next(v, it)) {
+			json_t *x = json_object_iter_value(it);
+			if (x->refcount == (size_t)-1)
+				continue;
+			if (x->refcount == 1 && depth < KEEP_DEPTH) {
+				if (keep_parts(x, depth + 1) == -1)
+					return -1;
+				continue;
+			}
+			if ((c = json_deep_copy(x)) == NULL ||
+			    json_object_iter_set_new(v, it, c) == -1)
+				return -1;
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+			if (x->refcount == (size_t)-1)
+				continue;
+			if (x->refcount == 1 && depth < KEEP_DEPTH) {
+				if (keep_parts(x, depth + 1) == -1)
+					return -1;
+				continue;
+			}
+			if ((c = json_deep_copy(x)) == NULL || json_array_set_new(v, i, c) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Takes the reference to v; returns a tree only the journal holds, or NULL. */
+static json_t *
+keep_payload(json_t *v)
+{
+	json_t *c;
+
+	if (v->refcount == 1)
+		return keep_parts(v, 0) == 0 ? v : (json_decref(v), NULL);
+	c = json_deep_copy(v);
+	json_decref(v);
+	return c;
+}
 
 static void
 schedule(struct events *ev, int64_t in_ms)
@@ -210,14 +270,15 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 	if (!TAILQ_EMPTY(&ev->subs)) {
 		struct published *p = &ev->pub[id % PUBLISHED];
 		published_drop(p);
-		if ((p->payload = json_deep_copy(payload)) != NULL &&
+		/* Kept, not copied, where the caller gave it whole: the text was written from it. */
+		if ((p->payload = keep_payload(payload)) != NULL &&
 		    (p->text = malloc(ev->text.len + 1)) != NULL) {
 			memcpy(p->text, ev->text.data, ev->text.len + 1);
 			p->id = id;
 		} else
 			published_drop(p);
-	}
-	json_decref(payload);
+	} else
+		json_decref(payload);
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
 	events_kick(ev);
 	return id;
@@ -502,6 +563,34 @@ xdup(const char *t)
 	return d;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_KEPT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHECK_KEPT 1
+#endif
+#endif
+
+/*
+ * In the sanitizer build (the tests'), a payload kept from publish must
+ * still write its stored text: a caller that changed what it gave away
+ * (through a pointer it kept) would show subscribers something else.
+ */
+static void
+kept_unchanged(const struct published *p)
+{
+#ifdef CHECK_KEPT
+	struct json_buf b = { NULL, 0, 0 };
+
+	if (json_dump_compact(p->payload, &b) == -1 || strcmp(b.data, p->text) != 0)
+		fatalx("events: event %lld: its payload was changed after it was published",
+		    (long long)p->id);
+	json_buf_free(&b);
+#else
+	(void)p;
+#endif
+}
+
 /* Read up to DISPATCH_BATCH events after `after` into b; -1 on a database error. */
 static int
 load_batch(struct events *ev, int64_t after, struct batch *b)
@@ -524,9 +613,10 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 		r->subject = xdup((const char *)sqlite3_column_text(st, 2));
 		const char *text = (const char *)sqlite3_column_text(st, 3);
 		const struct published *p = &ev->pub[r->id % PUBLISHED];
-		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0)
+		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0) {
 			r->payload = json_incref(p->payload);
-		else
+			kept_unchanged(p);
+		} else
 			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
 		if (r->payload == NULL)
 			r->payload = json_object();
