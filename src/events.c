@@ -65,11 +65,15 @@ struct events {
 	struct sublist subs;
 	struct published pub[PUBLISHED];
 	struct json_buf text; /* the payload being published, reused */
+	sqlite3_stmt *insert; /* db_stmt's, kept: its cache lives as long as db */
+	time_t now; /* the second now_text writes */
+	char now_text[32];
 };
 
 struct row {
 	int64_t id;
-	char *type, *subject, *actor, *created_at;
+	const char *type, *subject, *actor, *created_at; /* in text */
+	char *text; /* the four strings, one allocation */
 	json_t *payload;
 };
 
@@ -237,8 +241,8 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 {
 	static const char sql[] = "INSERT INTO events (type, subject, payload, actor_id, actor,"
 	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *st = db_stmt(ev->db, sql);
-	char now[32];
+	sqlite3_stmt *st = ev->insert != NULL ? ev->insert : (ev->insert = db_stmt(ev->db, sql));
+	time_t now = tr_now();
 	int64_t id;
 	int rc;
 
@@ -249,14 +253,17 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 		json_decref(payload);
 		return -1;
 	}
-	tr_rfc3339(tr_now(), now, sizeof(now));
+	if (now != ev->now || ev->now_text[0] == '\0') {
+		tr_rfc3339(now, ev->now_text, sizeof(ev->now_text));
+		ev->now = now;
+	}
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ev->text.data, (int)ev->text.len, SQLITE_STATIC);
 	if (actor_id > 0)
 		sqlite3_bind_int64(st, 4, actor_id);
 	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ev->now_text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE) {
@@ -553,14 +560,29 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 	schedule(ev, 0);
 }
 
-static char *
-xdup(const char *t)
+/* A row's four strings copied in one allocation (a batch holds up to DISPATCH_BATCH rows). */
+static void
+row_strings(struct row *r, sqlite3_stmt *st)
 {
-	char *d = strdup(t != NULL ? t : "");
+	static const int cols[4] = { 1, 2, 4, 5 };
+	const char *v[4];
+	size_t len[4], total = 0, off = 0;
+	const char **to[4] = { &r->type, &r->subject, &r->actor, &r->created_at };
 
-	if (d == NULL)
-		fatal("strdup");
-	return d;
+	for (int i = 0; i < 4; i++) {
+		v[i] = (const char *)sqlite3_column_text(st, cols[i]);
+		len[i] = v[i] != NULL ? (size_t)sqlite3_column_bytes(st, cols[i]) : 0;
+		total += len[i] + 1;
+	}
+	if ((r->text = malloc(total)) == NULL)
+		fatal("malloc");
+	for (int i = 0; i < 4; i++) {
+		if (len[i] > 0)
+			memcpy(r->text + off, v[i], len[i]);
+		r->text[off + len[i]] = '\0';
+		*to[i] = r->text + off;
+		off += len[i] + 1;
+	}
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -609,8 +631,7 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 	while (b->n < DISPATCH_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct row *r = &b->rows[b->n++];
 		r->id = sqlite3_column_int64(st, 0);
-		r->type = xdup((const char *)sqlite3_column_text(st, 1));
-		r->subject = xdup((const char *)sqlite3_column_text(st, 2));
+		row_strings(r, st);
 		const char *text = (const char *)sqlite3_column_text(st, 3);
 		const struct published *p = &ev->pub[r->id % PUBLISHED];
 		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0) {
@@ -620,8 +641,6 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
 		if (r->payload == NULL)
 			r->payload = json_object();
-		r->actor = xdup((const char *)sqlite3_column_text(st, 4));
-		r->created_at = xdup((const char *)sqlite3_column_text(st, 5));
 	}
 	if (b->n == DISPATCH_BATCH)
 		rc = SQLITE_DONE;
@@ -635,10 +654,7 @@ free_batch(struct batch *b)
 	if (b == NULL)
 		return;
 	for (int i = 0; i < b->n; i++) {
-		free(b->rows[i].type);
-		free(b->rows[i].subject);
-		free(b->rows[i].actor);
-		free(b->rows[i].created_at);
+		free(b->rows[i].text);
 		json_decref(b->rows[i].payload);
 	}
 	free(b);
