@@ -17,7 +17,7 @@
 
 #define DISPATCH_BATCH 256 /* events read per subscriber per round */
 #define ROUND_BATCHES 8 /* batches a round keeps for subscribers at other cursors */
-#define PUBLISHED 512 /* payloads kept from publish to dispatch, by id modulo this */
+#define PUBLISHED 2048 /* payloads kept from publish to dispatch, by id modulo this */
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
