@@ -332,8 +332,6 @@ json_str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-#define DUMP_FALLBACK 1 /* not for this writer: json_dumps decides */
-
 static int
 buf_put(struct json_buf *b, const char *s, size_t n)
 {
@@ -354,191 +352,21 @@ buf_put(struct json_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s (jansson's rules: no overlong, no surrogate), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n;
-	uint32_t v;
-
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, v = s[0] & 0x1F;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, v = s[0] & 0x0F;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, v = s[0] & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
-	    (n == 4 && v < 0x10000))
-		return 0;
-	return n;
-}
-
-/* A string as jansson writes it without JSON_ENSURE_ASCII nor JSON_ESCAPE_SLASH. */
 static int
-dump_string(struct json_buf *b, const char *str, size_t len)
+buf_append(const char *s, size_t n, void *arg)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t run = 0, i = 0;
-
-	if (buf_put(b, "\"", 1) == -1)
-		return -1;
-	while (i < len) {
-		unsigned char c = s[i];
-		char esc[6];
-		size_t n;
-		if (c >= 0x80) {
-			if ((n = utf8_len(s + i, len - i)) == 0)
-				return DUMP_FALLBACK;
-			i += n;
-			continue;
-		}
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (buf_put(b, str + run, i - run) == -1)
-			return -1;
-		esc[0] = '\\';
-		n = 2;
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xF];
-			n = 6;
-		}
-		if (buf_put(b, esc, n) == -1)
-			return -1;
-		run = ++i;
-	}
-	if (buf_put(b, str + run, len - run) == -1)
-		return -1;
-	return buf_put(b, "\"", 1);
-}
-
-static int
-dump_value(struct json_buf *b, const json_t *v, int depth)
-{
-	char num[32];
-	int rc;
-
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return buf_put(b, "null", 4);
-	case JSON_TRUE:
-		return buf_put(b, "true", 4);
-	case JSON_FALSE:
-		return buf_put(b, "false", 5);
-	case JSON_INTEGER: {
-		json_int_t x = json_integer_value(v);
-		uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
-		char *p = num + sizeof(num);
-		do
-			*--p = (char)('0' + u % 10);
-		while ((u /= 10) != 0);
-		if (x < 0)
-			*--p = '-';
-		return buf_put(b, p, (size_t)(num + sizeof(num) - p));
-	}
-	case JSON_REAL: {
-		/* Rare in payloads: jansson's own formatting of the number alone. */
-		size_t n = json_dumpb(v, num, sizeof(num), JSON_COMPACT | JSON_ENCODE_ANY);
-		if (n == 0 || n > sizeof(num))
-			return DUMP_FALLBACK;
-		return buf_put(b, num, n);
-	}
-	case JSON_STRING:
-		return dump_string(b, json_string_value(v), json_string_length(v));
-	case JSON_ARRAY: {
-		size_t n = json_array_size(v);
-		if (depth >= JSON_DUMP_DEPTH)
-			return DUMP_FALLBACK;
-		if (buf_put(b, "[", 1) == -1)
-			return -1;
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0 && buf_put(b, ",", 1) == -1)
-				return -1;
-			if ((rc = dump_value(b, json_array_get(v, i), depth + 1)) != 0)
-				return rc;
-		}
-		return buf_put(b, "]", 1);
-	}
-	case JSON_OBJECT: {
-		void *it = json_object_iter((json_t *)v);
-		if (depth >= JSON_DUMP_DEPTH)
-			return DUMP_FALLBACK;
-		if (buf_put(b, "{", 1) == -1)
-			return -1;
-		for (int first = 1; it != NULL; it = json_object_iter_next((json_t *)v, it)) {
-			if (!first && buf_put(b, ",", 1) == -1)
-				return -1;
-			first = 0;
-			if ((rc = dump_string(
-			         b, json_object_iter_key(it), json_object_iter_key_len(it))) != 0 ||
-			    (rc = buf_put(b, ":", 1)) != 0 ||
-			    (rc = dump_value(b, json_object_iter_value(it), depth + 1)) != 0)
-				return rc;
-		}
-		return buf_put(b, "}", 1);
-	}
-	}
-	return DUMP_FALLBACK;
+	return buf_put(arg, s, n);
 }
 
 int
 json_dump_compact(const json_t *v, struct json_buf *b)
 {
-	char *text;
-	int rc = DUMP_FALLBACK;
-
 	b->len = 0;
-	if (v != NULL && (json_is_object(v) || json_is_array(v)))
-		rc = dump_value(b, v, 0);
-	if (rc == 0)
-		rc = buf_put(b, "", 0);
-	if (rc == 0) {
-		b->data[b->len] = '\0';
-		return 0;
+	/* jansson's own writer, into a buffer kept from one call to the next. */
+	if (json_dump_callback(v, buf_append, b, JSON_COMPACT) == -1 || buf_put(b, "", 0) == -1) {
+		b->len = 0;
+		return -1;
 	}
-	b->len = 0;
-	if (rc == -1)
-		return -1;
-	/* A loop, a deep or odd value: jansson's own answer, text or failure. */
-	if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
-		return -1;
-	rc = buf_put(b, text, strlen(text));
-	free(text);
-	if (rc == -1)
-		return -1;
 	b->data[b->len] = '\0';
 	return 0;
 }

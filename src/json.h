@@ -69,15 +69,10 @@ struct json_buf {
 };
 
 /*
- * The text json_dumps(v, JSON_COMPACT) gives, byte for byte, into b (NUL
- * terminated, b->len its length), allocating only when b must grow. Its
- * dump formats every container's address into a hash table to detect loops,
- * which is most of its cost on a small payload; here nesting deeper than
- * JSON_DUMP_DEPTH or a string that is not valid UTF-8 is handed to
- * json_dumps itself, so the text and the failures stay jansson's. 0, or -1
- * when json_dumps would fail.
+ * The text json_dumps(v, JSON_COMPACT) gives, written by jansson into b
+ * (NUL terminated, b->len its length), allocating only when b must grow.
+ * 0, or -1 when jansson cannot write it.
  */
-#define JSON_DUMP_DEPTH 64
 int json_dump_compact(const json_t *v, struct json_buf *b);
 void json_buf_free(struct json_buf *b);
 
