@@ -5,8 +5,13 @@
  * Journal side: a fresh database (db_open + db_migrate of the core module),
  * events_new(base, db, 0) and three subscribers on "*". A publisher on the
  * event loop writes one transaction of B events per loop callback, as one
- * API write does (events_publish_change of a structure-like object), so the
- * dispatcher runs between writes as it does in tremplind. Timed from the
+ * API write does, so the dispatcher runs between writes as it does in
+ * tremplind. It publishes as resource_publish does for a structure (a
+ * record that journals its row): the object as loaded after the write,
+ * given to the payload {"object": ...} (built before the clock starts, as
+ * the raw side's text is); or, with -P change, with events_publish_change
+ * of an object the caller keeps (what the kernel did before structures
+ * became records, and staff.c still does), which the journal copies. Timed from the
  * first publish until the loop has nothing left to do: every subscriber has
  * handled every event and its cursor is saved.
  *
@@ -68,6 +73,7 @@ struct publisher {
 	struct db *db;
 	struct event *timer;
 	const struct rows *rows;
+	json_t **given; /* -P record: each event's object, handed to its payload */
 	const struct identity *who;
 	int batch;
 	int next;
@@ -122,7 +128,7 @@ rows_build(struct rows *r, int n)
 		wrap = json_pack("{s:O}", "object", r->objects[i]);
 		if (r->objects[i] == NULL || wrap == NULL)
 			fatalx("json_pack");
-		r->payloads[i] = json_dumps(wrap, JSON_COMPACT | JSON_SORT_KEYS);
+		r->payloads[i] = json_dumps(wrap, JSON_COMPACT);
 		r->subjects[i] = strdup(subject);
 		json_decref(wrap);
 		if (r->payloads[i] == NULL || r->subjects[i] == NULL)
@@ -206,8 +212,20 @@ publish_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	for (; p->next < end; p->next++) {
-		if (events_publish_change(p->ev, p->who, "structure", p->next + 1,
-		        p->rows->objects[p->next], NULL) < 0) {
+		int64_t id;
+		if (p->given != NULL) {
+			/* resource_publish of a record journaling its row, on create. */
+			char type[128], subject[128];
+			json_t *payload = json_pack("{s:o}", "object", p->given[p->next]);
+			p->given[p->next] = NULL;
+			snprintf(type, sizeof(type), "%s.%s", "structure", "created");
+			snprintf(subject, sizeof(subject), "%s/%lld", "structure",
+			    (long long)p->next + 1);
+			id = events_publish_by(p->ev, p->who, type, subject, payload);
+		} else
+			id = events_publish_change(p->ev, p->who, "structure", p->next + 1,
+			    p->rows->objects[p->next], NULL);
+		if (id < 0) {
 			db_rollback(p->db);
 			p->failed = 1;
 			return;
@@ -239,7 +257,8 @@ query_i64(struct db *db, const char *sql, const char *arg)
 }
 
 static struct result
-run_journal(const char *dir, const struct rows *rows, int batch, int round, int delay_ms)
+run_journal(
+    const char *dir, const struct rows *rows, int batch, int round, int delay_ms, int change)
 {
 	static const struct timeval now = { 0, 0 };
 	static const char *const names[NSUBS] = { "bench/a", "bench/b", "bench/c" };
@@ -275,6 +294,14 @@ run_journal(const char *dir, const struct rows *rows, int batch, int round, int 
 	pub.rows = rows;
 	pub.who = &who;
 	pub.batch = batch;
+	if (!change) {
+		/* What resource_load gives the handler after its write: an object of its own. */
+		if ((pub.given = calloc((size_t)rows->n, sizeof(*pub.given))) == NULL)
+			fatal("calloc");
+		for (int i = 0; i < rows->n; i++)
+			if ((pub.given[i] = json_deep_copy(rows->objects[i])) == NULL)
+				fatalx("json_deep_copy");
+	}
 	if ((pub.timer = evtimer_new(base, publish_cb, &pub)) == NULL)
 		fatalx("evtimer_new");
 	sqlite3_commit_hook(db_handle(db), count_commit, &commits);
@@ -302,6 +329,10 @@ run_journal(const char *dir, const struct rows *rows, int batch, int round, int 
 	}
 
 	event_free(pub.timer);
+	if (pub.given != NULL)
+		for (int i = 0; i < rows->n; i++)
+			json_decref(pub.given[i]);
+	free(pub.given);
 	events_free(ev);
 	event_base_free(base);
 	db_close(db);
@@ -381,7 +412,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: events [-v] [-n events] [-b batch,...] [-r rounds] [-d dir]"
-	    " [-D delay_ms] [-o journal|raw]\n");
+	    " [-D delay_ms] [-o journal|raw] [-P record|change]\n");
 	exit(2);
 }
 
@@ -406,13 +437,13 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	int batches[MAX_BATCHES], nbatches, rounds = 5, n = 20000, verbose = 0, c;
-	int delay_ms = 0, journal = 1, raw = 1;
+	int delay_ms = 0, journal = 1, raw = 1, change = 0;
 	char tmpl[1024];
 	struct rows rows;
 	int64_t v;
 
 	nbatches = parse_batches("1,100", batches);
-	while ((c = getopt(argc, argv, "b:D:d:n:o:r:v")) != -1) {
+	while ((c = getopt(argc, argv, "b:D:d:n:o:P:r:v")) != -1) {
 		switch (c) {
 		case 'b':
 			if ((nbatches = parse_batches(optarg, batches)) <= 0)
@@ -431,6 +462,15 @@ main(int argc, char **argv)
 			journal = strcmp(optarg, "journal") == 0;
 			raw = strcmp(optarg, "raw") == 0;
 			if (!journal && !raw)
+				usage();
+			break;
+		case 'P':
+			/* How the events are published: see the top of this file. */
+			if (strcmp(optarg, "change") == 0)
+				change = 1;
+			else if (strcmp(optarg, "record") == 0)
+				change = 0;
+			else
 				usage();
 			break;
 		case 'n':
@@ -462,8 +502,11 @@ main(int argc, char **argv)
 	rows_build(&rows, n);
 
 	printf("events: %d events per run, 3 subscribers on \"*\", %d rounds per side and batch,"
-	       " alternating which side goes first; dispatch delay %d ms\n",
-	    n, rounds, delay_ms);
+	       " alternating which side goes first; dispatch delay %d ms;\n"
+	       "published %s\n",
+	    n, rounds, delay_ms,
+	    change ? "with events_publish_change of an object the caller keeps (-P change)"
+	           : "as resource_publish does, the object given to the payload (-P record)");
 	printf("SQLite %s, libevent %s, jansson %s; databases in %s\n", sqlite3_libversion(),
 	    event_get_version(), JANSSON_VERSION, dir);
 	printf("journal+dispatch: events/s from the first publish until all 3 subscribers have "
@@ -482,11 +525,11 @@ main(int argc, char **argv)
 		for (int r = 0; r < rounds; r++) {
 			struct result j = { 0, 0, 0 }, w = { 0, 0, 0 };
 			if (r % 2 == 0 && journal)
-				j = run_journal(dir, &rows, batches[b], r, delay_ms);
+				j = run_journal(dir, &rows, batches[b], r, delay_ms, change);
 			if (raw)
 				w = run_raw(dir, &rows, batches[b], r);
 			if (r % 2 == 1 && journal)
-				j = run_journal(dir, &rows, batches[b], r, delay_ms);
+				j = run_journal(dir, &rows, batches[b], r, delay_ms, change);
 			jr[r] = j.rate;
 			rr[r] = w.rate;
 			ratio[r] = w.rate > 0 ? j.rate / w.rate : 0;

@@ -14,6 +14,9 @@
 #   ROUNDS        5 runs per side and batch, alternating which side goes first
 #   DELAYS        "0": the dispatcher's delay in ms (event_delay_ms), one
 #                 table per value; tremplind's default is 5
+#   PUBLISH       "record": how events are published (events -P): record, as
+#                 resource_publish gives a structure's row, or change, with
+#                 events_publish_change of an object the caller keeps
 #   BENCH_TMPDIR  where the databases go (default $TMPDIR or /tmp): its file
 #                 system sets the cost of fsync
 #   VERBOSE       1: print every round
@@ -26,6 +29,7 @@ BATCHES=${BATCHES:-1,100}
 ROUNDS=${ROUNDS:-5}
 DELAYS=${DELAYS:-0}
 VERBOSE=${VERBOSE:-0}
+PUBLISH=${PUBLISH:-record}
 
 if [ ! -f "$build/Makefile" ]; then
 	echo "run-events.sh: $build is not a configured tree (run SRCDIR/configure CFLAGS=-O2 there)" >&2
@@ -46,5 +50,5 @@ echo "event journal benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r), databases on $(df -PT "$tmp" | awk 'NR==2 {print $2}')"
 for d in $DELAYS; do
 	echo
-	"$build/bench/events" -n "$N" -b "$BATCHES" -r "$ROUNDS" -D "$d" -d "$tmp" $verbose
+	"$build/bench/events" -n "$N" -b "$BATCHES" -r "$ROUNDS" -D "$d" -P "$PUBLISH" -d "$tmp" $verbose
 done

@@ -17,7 +17,7 @@
 
 #define DISPATCH_BATCH 256 /* events read per subscriber per round */
 #define ROUND_BATCHES 8 /* batches a round keeps for subscribers at other cursors */
-#define PUBLISHED 512 /* payloads kept from publish to dispatch, by id modulo this */
+#define PUBLISHED 2048 /* payloads kept from publish to dispatch, by id modulo this */
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -44,9 +44,9 @@ TAILQ_HEAD(sublist, sub);
 
 /*
  * A payload as it was published, so that the dispatcher need not parse it
- * again (parsing is most of its work): a copy of its own (callers may share
- * parts of theirs), used only for the row of that id whose stored text is
- * the same (an id rolled back may be given to another event). Dropped once
+ * again (parsing is most of its work): a tree nobody else holds (see
+ * keep_payload), used only for the row of that id whose stored text is the
+ * same (an id rolled back may be given to another event). Dropped once
  * every subscriber has gone past it.
  */
 struct published {
@@ -64,11 +64,16 @@ struct events {
 	int dispatching;
 	struct sublist subs;
 	struct published pub[PUBLISHED];
+	struct json_buf text; /* the payload being published, reused */
+	sqlite3_stmt *insert; /* db_stmt's, kept: its cache lives as long as db */
+	time_t now; /* the second now_text writes */
+	char now_text[32];
 };
 
 struct row {
 	int64_t id;
-	char *type, *subject, *actor, *created_at;
+	const char *type, *subject, *actor, *created_at; /* in text */
+	char *text; /* the four strings, one allocation */
 	json_t *payload;
 };
 
@@ -102,6 +107,66 @@ published_drop(struct published *p)
 	memset(p, 0, sizeof(*p));
 }
 static void flush(struct events *);
+
+#define KEEP_DEPTH 64 /* deeper than this, a part is copied whole */
+
+/*
+ * Make v, whose reference the journal holds, a tree that no one else can
+ * change: each part that another reference also reaches (the caller's
+ * object in {"object": after}, a "changed" list set with json_object_set)
+ * is replaced by a deep copy; a part only this reference reaches is kept
+ * as it is, since whoever built it gave it to the journal. null, true and
+ * false are jansson's constants. 0, or -1 when out of memory.
+ */
+static int
+keep_parts(json_t *v, int depth)
+{
+	json_t *c;
+
+	if (json_is_object(v)) {
+		for (void *it = json_object_iter(v); it != NULL;
+		     it = json_object_iter_next(v, it)) {
+			json_t *x = json_object_iter_value(it);
+			if (x->refcount == (size_t)-1)
+				continue;
+			if (x->refcount == 1 && depth < KEEP_DEPTH) {
+				if (keep_parts(x, depth + 1) == -1)
+					return -1;
+				continue;
+			}
+			if ((c = json_deep_copy(x)) == NULL ||
+			    json_object_iter_set_new(v, it, c) == -1)
+				return -1;
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+			if (x->refcount == (size_t)-1)
+				continue;
+			if (x->refcount == 1 && depth < KEEP_DEPTH) {
+				if (keep_parts(x, depth + 1) == -1)
+					return -1;
+				continue;
+			}
+			if ((c = json_deep_copy(x)) == NULL || json_array_set_new(v, i, c) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Takes the reference to v; returns a tree only the journal holds, or NULL. */
+static json_t *
+keep_payload(json_t *v)
+{
+	json_t *c;
+
+	if (v->refcount == 1)
+		return keep_parts(v, 0) == 0 ? v : (json_decref(v), NULL);
+	c = json_deep_copy(v);
+	json_decref(v);
+	return c;
+}
 
 static void
 schedule(struct events *ev, int64_t in_ms)
@@ -153,6 +218,7 @@ events_free(struct events *ev)
 	}
 	for (int i = 0; i < PUBLISHED; i++)
 		published_drop(&ev->pub[i]);
+	json_buf_free(&ev->text);
 	event_free(ev->ev);
 	free(ev);
 }
@@ -175,27 +241,29 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 {
 	static const char sql[] = "INSERT INTO events (type, subject, payload, actor_id, actor,"
 	                          " created_at) VALUES (?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *st = db_stmt(ev->db, sql);
-	char now[32], *text;
+	sqlite3_stmt *st = ev->insert != NULL ? ev->insert : (ev->insert = db_stmt(ev->db, sql));
+	time_t now = tr_now();
 	int64_t id;
 	int rc;
 
 	if (payload == NULL)
 		payload = json_object();
-	text = json_dumps(payload, JSON_COMPACT);
-	if (st == NULL || text == NULL) {
+	/* The same text as json_dumps(JSON_COMPACT), into a buffer kept for the next event. */
+	if (st == NULL || json_dump_compact(payload, &ev->text) == -1) {
 		json_decref(payload);
-		free(text);
 		return -1;
 	}
-	tr_rfc3339(tr_now(), now, sizeof(now));
+	if (now != ev->now || ev->now_text[0] == '\0') {
+		tr_rfc3339(now, ev->now_text, sizeof(ev->now_text));
+		ev->now = now;
+	}
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev->text.data, (int)ev->text.len, SQLITE_STATIC);
 	if (actor_id > 0)
 		sqlite3_bind_int64(st, 4, actor_id);
 	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ev->now_text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE) {
@@ -203,21 +271,21 @@ events_publish(struct events *ev, const char *type, const char *subject, json_t 
 			log_warnx("events: cannot record %s %s: %s", type, subject,
 			    sqlite3_errmsg(db_handle(ev->db)));
 		json_decref(payload);
-		free(text);
 		return -1;
 	}
 	id = sqlite3_last_insert_rowid(db_handle(ev->db));
 	if (!TAILQ_EMPTY(&ev->subs)) {
 		struct published *p = &ev->pub[id % PUBLISHED];
 		published_drop(p);
-		if ((p->payload = json_deep_copy(payload)) != NULL) {
+		/* Kept, not copied, where the caller gave it whole: the text was written from it. */
+		if ((p->payload = keep_payload(payload)) != NULL &&
+		    (p->text = malloc(ev->text.len + 1)) != NULL) {
+			memcpy(p->text, ev->text.data, ev->text.len + 1);
 			p->id = id;
-			p->text = text;
-			text = NULL;
-		}
-	}
-	json_decref(payload);
-	free(text);
+		} else
+			published_drop(p);
+	} else
+		json_decref(payload);
 	/* Dispatch runs from the loop, after the caller's commit (or finds nothing after a rollback). */
 	events_kick(ev);
 	return id;
@@ -492,14 +560,57 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 	schedule(ev, 0);
 }
 
-static char *
-xdup(const char *t)
+/* A row's four strings copied in one allocation (a batch holds up to DISPATCH_BATCH rows). */
+static void
+row_strings(struct row *r, sqlite3_stmt *st)
 {
-	char *d = strdup(t != NULL ? t : "");
+	static const int cols[4] = { 1, 2, 4, 5 };
+	const char *v[4];
+	size_t len[4], total = 0, off = 0;
+	const char **to[4] = { &r->type, &r->subject, &r->actor, &r->created_at };
 
-	if (d == NULL)
-		fatal("strdup");
-	return d;
+	for (int i = 0; i < 4; i++) {
+		v[i] = (const char *)sqlite3_column_text(st, cols[i]);
+		len[i] = v[i] != NULL ? (size_t)sqlite3_column_bytes(st, cols[i]) : 0;
+		total += len[i] + 1;
+	}
+	if ((r->text = malloc(total)) == NULL)
+		fatal("malloc");
+	for (int i = 0; i < 4; i++) {
+		if (len[i] > 0)
+			memcpy(r->text + off, v[i], len[i]);
+		r->text[off + len[i]] = '\0';
+		*to[i] = r->text + off;
+		off += len[i] + 1;
+	}
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_KEPT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHECK_KEPT 1
+#endif
+#endif
+
+/*
+ * In the sanitizer build (the tests'), a payload kept from publish must
+ * still write its stored text: a caller that changed what it gave away
+ * (through a pointer it kept) would show subscribers something else.
+ */
+static void
+kept_unchanged(const struct published *p)
+{
+#ifdef CHECK_KEPT
+	struct json_buf b = { NULL, 0, 0 };
+
+	if (json_dump_compact(p->payload, &b) == -1 || strcmp(b.data, p->text) != 0)
+		fatalx("events: event %lld: its payload was changed after it was published",
+		    (long long)p->id);
+	json_buf_free(&b);
+#else
+	(void)p;
+#endif
 }
 
 /* Read up to DISPATCH_BATCH events after `after` into b; -1 on a database error. */
@@ -520,18 +631,16 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 	while (b->n < DISPATCH_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct row *r = &b->rows[b->n++];
 		r->id = sqlite3_column_int64(st, 0);
-		r->type = xdup((const char *)sqlite3_column_text(st, 1));
-		r->subject = xdup((const char *)sqlite3_column_text(st, 2));
+		row_strings(r, st);
 		const char *text = (const char *)sqlite3_column_text(st, 3);
 		const struct published *p = &ev->pub[r->id % PUBLISHED];
-		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0)
+		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0) {
 			r->payload = json_incref(p->payload);
-		else
+			kept_unchanged(p);
+		} else
 			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
 		if (r->payload == NULL)
 			r->payload = json_object();
-		r->actor = xdup((const char *)sqlite3_column_text(st, 4));
-		r->created_at = xdup((const char *)sqlite3_column_text(st, 5));
 	}
 	if (b->n == DISPATCH_BATCH)
 		rc = SQLITE_DONE;
@@ -545,10 +654,7 @@ free_batch(struct batch *b)
 	if (b == NULL)
 		return;
 	for (int i = 0; i < b->n; i++) {
-		free(b->rows[i].type);
-		free(b->rows[i].subject);
-		free(b->rows[i].actor);
-		free(b->rows[i].created_at);
+		free(b->rows[i].text);
 		json_decref(b->rows[i].payload);
 	}
 	free(b);

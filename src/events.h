@@ -40,7 +40,9 @@ void events_set_delay(struct events *, int delay_ms);
 /*
  * Record an event; must run inside the caller's write transaction. actor is
  * the Unix user or "plugin:<name>"; actor_id the staff id or 0. Takes the
- * payload reference. Returns the event id, or -1 (the caller rolls back).
+ * payload reference: the payload is the caller's no more, nor changed after
+ * (subscribers are handed it as it is, or its parts another reference
+ * reaches copied). Returns the event id, or -1 (the caller rolls back).
  */
 int64_t events_publish(struct events *, const char *type, const char *subject, json_t *payload,
     int64_t actor_id, const char *actor);

@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,4 +330,50 @@ const char *
 json_str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+static int
+buf_put(struct json_buf *b, const char *s, size_t n)
+{
+	if (n >= SIZE_MAX / 2 - b->len)
+		return -1;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *d;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((d = realloc(b->data, cap)) == NULL)
+			return -1;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+buf_append(const char *s, size_t n, void *arg)
+{
+	return buf_put(arg, s, n);
+}
+
+int
+json_dump_compact(const json_t *v, struct json_buf *b)
+{
+	b->len = 0;
+	/* jansson's own writer, into a buffer kept from one call to the next. */
+	if (json_dump_callback(v, buf_append, b, JSON_COMPACT) == -1 || buf_put(b, "", 0) == -1) {
+		b->len = 0;
+		return -1;
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+void
+json_buf_free(struct json_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
 }

@@ -62,6 +62,20 @@ int json_check_fields(json_t *obj, const struct field_spec *specs, size_t nspecs
 /* RFC 7386 merge patch of an object into target, in place. */
 void json_merge_patch(json_t *target, json_t *patch);
 
+/* A growing buffer for json_dump_compact: reused, it stops allocating. */
+struct json_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/*
+ * The text json_dumps(v, JSON_COMPACT) gives, written by jansson into b
+ * (NUL terminated, b->len its length), allocating only when b must grow.
+ * 0, or -1 when jansson cannot write it.
+ */
+int json_dump_compact(const json_t *v, struct json_buf *b);
+void json_buf_free(struct json_buf *b);
+
 /* Convenience: the string at key, or NULL when absent or null. */
 const char *json_str(json_t *obj, const char *key);
 

@@ -300,6 +300,72 @@ test_events__payload_as_committed__not_a_rolled_back_one_nor_changed_after(void 
 	rec_clear(&r);
 }
 
+/* The payload of event id as stored. */
+static char *
+stored_payload(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+	                     "SELECT payload FROM events WHERE id = ?", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		text = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_non_null(text);
+	return text;
+}
+
+static void
+test_events__payload_given__kept_as_given_the_parts_held_elsewhere_copied(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r;
+	json_t *given, *name, *changed;
+	int64_t id[3];
+
+	memset(&r, 0, sizeof(r));
+	r.keep = 1;
+	assert_int_equal(events_subscribe(f->ev, &owner, "t/g", "*", handler, &r), 0);
+	event_base_dispatch(f->base);
+
+	assert_int_equal(db_begin(f->db), 0);
+	/* Given whole: nobody else holds it, the journal keeps it rather than a copy. */
+	given = json_pack("{s:{s:s, s:[i, i], s:n}}", "object", "name", "given", "list", 1, 2, "x");
+	id[0] = events_publish(f->ev, "thing.created", "thing/1", given, 0, "test");
+	/* A string the caller keeps and changes after the commit. */
+	name = json_string("before");
+	id[1] = events_publish(f->ev, "thing.updated", "thing/1",
+	    json_pack("{s:{s:O}, s:[s]}", "object", "name", name, "changed", "name"), 0, "test");
+	/* A list of changes the caller keeps and appends to after. */
+	changed = json_pack("[s]", "name");
+	id[2] = events_publish(f->ev, "thing.updated", "thing/1",
+	    json_pack("{s:{s:s}, s:O}", "object", "name", "third", "changed", changed), 0, "test");
+	assert_int_equal(db_commit(f->db), 0);
+	json_string_set(name, "after");
+	json_decref(name);
+	json_array_append_new(changed, json_string("kind"));
+	json_decref(changed);
+
+	event_base_dispatch(f->base);
+	assert_int_equal(r.n, 3);
+	assert_ptr_equal(r.kept[0], given);
+	assert_string_equal(kept_name(&r, 1), "before");
+	assert_int_equal(json_array_size(json_object_get(r.kept[2], "changed")), 1);
+	/* What each subscriber is handed writes the text the journal stored. */
+	for (int k = 0; k < 3; k++) {
+		char *want = stored_payload(f->db, id[k]),
+		     *got = json_dumps(r.kept[k], JSON_COMPACT);
+		assert_int_equal(r.ids[k], id[k]);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+	}
+	rec_clear(&r);
+}
+
 static void
 test_events__subscribers_at_different_cursors__each_its_own_events_in_order(void **state)
 {
@@ -477,6 +543,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_events__round_of_three_subscribers__cursors_saved_in_one_commit),
 		T(test_events__payload__read_once_and_shared_by_the_round),
+		T(test_events__payload_given__kept_as_given_the_parts_held_elsewhere_copied),
 		T(test_events__payload_as_committed__not_a_rolled_back_one_nor_changed_after),
 		T(test_events__subscribers_at_different_cursors__each_its_own_events_in_order),
 		T(test_events__crash_before_the_rounds_commit__round_delivered_again_never_skipped),

@@ -650,6 +650,57 @@ test_json__query_check__bad_escape_names_its_parameter(void **state)
 		assert_int_equal(api_query_check(good[i], name, sizeof(name)), 0);
 }
 
+/* json_dump_compact writes what json_dumps(JSON_COMPACT) writes, and fails where it fails. */
+static void
+same_as_jansson(json_t *v, struct json_buf *b)
+{
+	char *want = json_dumps(v, JSON_COMPACT);
+
+	if (want == NULL) {
+		assert_int_equal(json_dump_compact(v, b), -1);
+		return;
+	}
+	assert_int_equal(json_dump_compact(v, b), 0);
+	assert_int_equal(b->len, strlen(want));
+	assert_string_equal(b->data, want);
+	free(want);
+}
+
+static void
+test_json__dump_compact__same_text_as_json_dumps(void **state)
+{
+	static const char *const texts[] = {
+		"{\"object\":{\"id\":7,\"name\":\"Atelier n\u00b0 "
+		"1\",\"x\":null},\"changed\":[\"name\"]}",
+		"[]",
+		"{\"a\":\"a longer text than the first, so that the kept buffer grows: "
+		"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
+		"{}",
+	};
+	struct json_buf b = { NULL, 0, 0 };
+	json_t *loop, *inner;
+
+	(void)state;
+	/* One buffer for every call, as the journal keeps it. */
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_t *v = json_loads(texts[i], 0, NULL);
+		assert_non_null(v);
+		same_as_jansson(v, &b);
+		json_decref(v);
+	}
+	/* What jansson refuses to write is refused, the buffer left empty. */
+	loop = json_object();
+	inner = json_object();
+	assert_int_equal(json_object_set(loop, "inner", inner), 0);
+	assert_int_equal(json_object_set(inner, "outer", loop), 0);
+	assert_int_equal(json_dump_compact(loop, &b), -1);
+	assert_int_equal(b.len, 0);
+	json_object_del(inner, "outer");
+	json_decref(inner);
+	json_decref(loop);
+	json_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -684,6 +735,7 @@ main(void)
 		cmocka_unit_test(test_json__query_check__bad_escape_names_its_parameter),
 		cmocka_unit_test(test_json__merge_patch__rfc7386_examples),
 		cmocka_unit_test(test_json__merge_patch__patch_left_unchanged),
+		cmocka_unit_test(test_json__dump_compact__same_text_as_json_dumps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
