@@ -44,6 +44,14 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_SIRETS 32
 #define DEFAULT_BASE "https://emplois.inclusion.beta.gouv.fr/api/v1/"
+/*
+ * The platform's changelog of 2026-07-09: salarieLangueFrancaise's meaning is
+ * inverted to the ASP's with this header, and the inversion is definitive
+ * between 01/11 and 15/11/2026 whatever the header. Asking for it always, the
+ * value has one meaning before, during and after the switch.
+ */
+#define FRENCH_HEADER "X-API-salarieLangueFrancaise-like-asp"
+#define FRENCH_MEANING "asp"
 
 struct conf {
 	char base_url[512];
@@ -648,6 +656,7 @@ struct parsed {
 	int pass_only; /* a notification: the PASS's dates alone */
 	const char *siret, *number, *first, *last, *orienteur, *kind;
 	char birth[11], start[11], end[11];
+	char french[65]; /* salarieLangueFrancaise as sent (ASP meaning); empty: absent */
 };
 
 /* A field of a record in error: counted and said, without the person's data. */
@@ -714,6 +723,25 @@ parse_record(struct registry *x, json_t *rec, size_t index, int pass_only, struc
 			return -1;
 		}
 	p->orienteur = json_is_object(sit) ? jstr(sit, "orienteur") : NULL;
+	/*
+	 * Every request asks for the ASP's meaning (FRENCH_HEADER), the only one
+	 * the platform gives from 15/11/2026: the value is kept as it is, with
+	 * that meaning, never inverted here. Not a boolean: kept verbatim, flagged.
+	 */
+	json_t *fr = json_is_object(sit) ? json_object_get(sit, "salarieLangueFrancaise") : NULL;
+	if (json_is_boolean(fr))
+		snprintf(p->french, sizeof(p->french), "%s", json_is_true(fr) ? "true" : "false");
+	else if (json_is_string(fr) || json_is_number(fr)) {
+		char *t = json_is_string(fr) ? strdup(json_string_value(fr))
+		                             : json_dumps(fr, JSON_ENCODE_ANY);
+		if (t != NULL && t[0] != '\0' && strlen(t) < sizeof(p->french))
+			snprintf(p->french, sizeof(p->french), "%s", t);
+		else
+			snprintf(p->french, sizeof(p->french), "%s", "(too long)");
+		free(t);
+		if (flag_code(x, "salarieLangueFrancaise", p->french) != 0)
+			return -2;
+	}
 	p->kind = reg_prescriber_kind(p->orienteur);
 	if (p->orienteur != NULL && p->kind == NULL && flag_code(x, "orienteur", p->orienteur) != 0)
 		return -2;
@@ -758,6 +786,52 @@ same_name(const char *a, const char *b)
 	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
 }
 
+/*
+ * A platform value Tremplin has no field for: one row per person and field,
+ * created or changed through the declared record (journal, audit, erasure).
+ */
+static int
+keep_value(struct registry *x, int64_t employee_id, const char *field, const char *value,
+    const char *meaning)
+{
+	static const char sql[] = "SELECT id, value, meaning FROM registry_platform_values"
+	                          " WHERE employee_id = ?1 AND field = ?2";
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+	struct tremplin_error e;
+	int64_t id = 0;
+	int same = 0, rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, employee_id);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+		const char *m = (const char *)sqlite3_column_text(st, 2);
+		id = sqlite3_column_int64(st, 0);
+		same = v != NULL && m != NULL && strcmp(v, value) == 0 && strcmp(m, meaning) == 0;
+	}
+	x->host->stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (same)
+		return 0;
+	json_t *obj = json_pack("{s:s, s:s}", "value", value, "meaning", meaning);
+	if (id > 0)
+		rc = x->host->record_update(x->self, NULL, "platform_value", id, obj, &e);
+	else {
+		json_object_set_new(obj, "field", json_string(field));
+		rc = x->host->record_create(x->self, NULL, "platform_value", employee_id, obj, &e) >
+		        0
+		    ? 0
+		    : -1;
+	}
+	json_decref(obj);
+	if (rc != 0)
+		x->host->log(x->self, TREMPLIN_LOG_WARNING, "cannot keep %s: %s", field, e.message);
+	return rc != 0 ? -1 : 0;
+}
+
 static int
 compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t pass_id)
 {
@@ -786,6 +860,9 @@ compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t
 	    (jstr(emp, "prescriber_kind") == NULL || strcmp(jstr(emp, "prescriber_kind"), p->kind)))
 		rc |= propose(x, employee_id, "employee", employee_id, "prescriber_kind",
 		    jstr(emp, "prescriber_kind"), p->kind, &pid);
+	if (p->french[0] != '\0' &&
+	    keep_value(x, employee_id, "salarieLangueFrancaise", p->french, FRENCH_MEANING) != 0)
+		rc = -1;
 pass:
 	if (pass != NULL) {
 		if (jstr(pass, "start_date") == NULL || strcmp(jstr(pass, "start_date"), p->start))
@@ -1132,6 +1209,7 @@ send_page(int64_t now, void *arg)
 	const struct tremplin_http_header headers[] = {
 		{ "Authorization", auth },
 		{ "Accept", "application/json" },
+		{ FRENCH_HEADER, "true" },
 	};
 	const struct tremplin_http_request rq = {
 		.method = "GET",
@@ -1233,6 +1311,44 @@ static const struct tremplin_record proposal = {
 	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
 	.filters = proposal_filters,
 	.nfilters = NELEM(proposal_filters),
+};
+
+/*
+ * salarieLangueFrancaise (and any platform value without a field of ours),
+ * as the platform gives it and with the meaning asked (`asp`): read by the
+ * CIP and the coordinator like the prescriber, never reinterpreted.
+ */
+static const struct tremplin_column value_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "field",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "orientation",
+	    .max = 64 },
+	{ .name = "value",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "orientation",
+	    .max = 64 },
+	{ .name = "meaning",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "orientation",
+	    .max = 32 },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+	{ .name = "updated_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_STAMP },
+};
+
+static const struct tremplin_record platform_value = {
+	.size = sizeof(struct tremplin_record),
+	.name = "platform_value",
+	.plural = "registry_platform_values",
+	.table = "registry_platform_values",
+	.columns = value_columns,
+	.ncolumns = NELEM(value_columns),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
 };
 
 /* GET /v1/registry/proposals?status=pending: each as the caller may see it. */
@@ -1597,7 +1713,8 @@ registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, vo
 		    .arg = x },
 	};
 	if (host->migrations(self, registry_migrations, registry_nmigrations) != 0 ||
-	    host->record(self, &proposal, x) != 0 || ft_init(x->ft) != 0)
+	    host->record(self, &proposal, x) != 0 || host->record(self, &platform_value, x) != 0 ||
+	    ft_init(x->ft) != 0)
 		goto fail;
 	for (size_t i = 0; i < NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)

@@ -424,6 +424,41 @@ def test_page_vanishes__pagination_restarted_nothing_twice(make_daemon, fake):
     assert pages == ["1", "2", "1"], pages
 
 
+def test_salarie_langue_francaise__asp_meaning_asked_kept_verbatim(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    recs = new_records(d.siret, 3)
+    for r, v in zip(recs, [True, False, "NSP"]):
+        r["_french_asp"] = v
+    fake.records = recs
+    run = sync(d)
+    assert run["counts"]["created"] == 3 and run["counts"]["flagged"] == 1, run
+    # Every request opted in: the value has the ASP's meaning, before the switch too.
+    assert fake.french_header and all(h is not None for h in fake.french_header)
+    rows = d.sql("SELECT l.pass_number, v.value, v.meaning FROM registry_platform_values v"
+                 " JOIN registry_links l ON l.employee_id = v.employee_id"
+                 " WHERE v.field = 'salarieLangueFrancaise' ORDER BY l.pass_number")
+    assert rows == [(recs[0]["passIae"], "true", "asp"), (recs[1]["passIae"], "false", "asp"),
+                    (recs[2]["passIae"], "NSP", "asp")], rows
+    assert {"field": "salarieLangueFrancaise", "code": "NSP", "seen": 1} in status(d)["unknown_codes"]
+    # Read through the declared record, by the CIP, not by the ETI.
+    emp = d.sql("SELECT employee_id FROM registry_links WHERE pass_number = ?",
+                (recs[0]["passIae"],))[0][0]
+    a = d.get("/v1/registry/employees/%d/registry_platform_values" % emp, who="cip")
+    assert a.status == 200 and "true" in json.dumps(a.body) and "asp" in json.dumps(a.body), a
+    assert d.get("/v1/registry/employees/%d/registry_platform_values" % emp,
+                 who="eti").status in (403, 404)
+    # After the platform's switch (the header no longer matters): the same values, nothing
+    # rewritten; a value that changed on the platform is updated, once.
+    fake.french_definitive = True
+    recs[1]["_french_asp"] = True
+    for r in recs:
+        r["_modified"] = "2099-01-01"  # all served again by the next since=
+    run = sync(d)
+    assert run["counts"]["matched"] == 3, run
+    vals = d.sql("SELECT value FROM registry_platform_values ORDER BY id")
+    assert vals == [("true",), ("true",), ("NSP",)], vals
+
+
 def test_sync__refused_while_one_runs(make_daemon, fake):
     d = with_registry(make_daemon, fake)
     fake.records = new_records(d.siret, 45)
