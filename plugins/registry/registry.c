@@ -65,6 +65,7 @@ struct conf {
 	long long timeout_ms;
 	int max_attempts;
 	long long backoff_ms, backoff_cap_ms;
+	int quiet_from, quiet_to; /* minutes of the local day; equal: no quiet window */
 	int configured;
 };
 
@@ -87,6 +88,8 @@ struct registry {
 	int64_t timer; /* a pending wait (rate limit, Retry-After, backoff) */
 	int64_t retry_until_ms; /* a Retry-After in force */
 	int64_t next_due_ms;
+	int64_t quiet_timer; /* the scheduled run that waits for the quiet window's end */
+	int64_t last_sched_ms; /* when the last scheduled run started */
 	struct reg_rate rate_all, rate_er;
 	json_t *structures; /* siret -> structure id */
 	json_t *passes; /* "<structure_id>|<number>" -> {pass_id, employee_id} */
@@ -239,6 +242,21 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 		} else if (strcmp(key, "backoff_ms") == 0) {
 			if (int_setting(v, key, 10, 600000, &c.backoff_ms, err, errlen) == -1)
 				return -1;
+		} else if (strcmp(key, "quiet_hours") == 0) {
+			int h1, m1, h2, m2, end = 0;
+			const char *s = json_string_value(v);
+			if (s == NULL ||
+			    sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &end) != 4 ||
+			    (size_t)end != strlen(s) || h1 < 0 || h1 > 23 || h2 < 0 || h2 > 23 ||
+			    m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
+			    h1 * 60 + m1 == h2 * 60 + m2) {
+				snprintf(err, errlen,
+				    "quiet_hours: expected HH:MM-HH:MM, two different times of the "
+				    "daemon's local day (22:00-06:00)");
+				return -1;
+			}
+			c.quiet_from = h1 * 60 + m1;
+			c.quiet_to = h2 * 60 + m2;
 		} else if (strcmp(key, "france_travail") == 0) {
 			ft_section = v; /* taken once the rest is good */
 		} else {
@@ -1226,15 +1244,80 @@ send_page(int64_t now, void *arg)
 		run_fail(x, "cannot send the request: %s", err);
 }
 
+/*
+ * Inside the night's quiet window (the daemon's local time): when it ends,
+ * in ms of the clock; 0 outside it or without one.
+ */
+static int64_t
+quiet_end(const struct registry *x, int64_t now)
+{
+	int from = x->c.quiet_from, to = x->c.quiet_to;
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	if (from == to || localtime_r(&t, &tm) == NULL)
+		return 0;
+	int m = tm.tm_hour * 60 + tm.tm_min;
+	int in = from < to ? (m >= from && m < to) : (m >= from || m < to);
+	if (!in)
+		return 0;
+	int64_t left_s = (int64_t)((to - m + 1440) % 1440) * 60 - tm.tm_sec;
+	return (int64_t)t * 1000 + left_s * 1000;
+}
+
+/* When the next scheduled run may start: after the interval, out of the quiet window. */
+static int64_t
+next_due(const struct registry *x, int64_t from)
+{
+	int64_t due = from + x->c.interval_s * 1000;
+	int64_t end = quiet_end(x, due);
+	return end > 0 ? end : due;
+}
+
+static void
+scheduled_run(struct registry *x, int64_t now)
+{
+	char why[200];
+
+	x->last_sched_ms = now;
+	x->next_due_ms = next_due(x, now);
+	if (run_start(x, "schedule", why, sizeof(why)) != 0)
+		x->host->log(x->self, TREMPLIN_LOG_INFO, "scheduled run skipped: %s", why);
+}
+
+static void
+quiet_over(int64_t now, void *arg)
+{
+	struct registry *x = arg;
+
+	x->quiet_timer = 0;
+	scheduled_run(x, x->host->now_ms(x->self) > now ? x->host->now_ms(x->self) : now);
+}
+
 static void
 tick(int64_t now, void *arg)
 {
 	struct registry *x = arg;
-	char why[200];
+	int64_t end = quiet_end(x, now);
 
-	x->next_due_ms = now + x->c.interval_s * 1000;
-	if (run_start(x, "schedule", why, sizeof(why)) != 0)
-		x->host->log(x->self, TREMPLIN_LOG_INFO, "scheduled run skipped: %s", why);
+	if (end > 0) {
+		/* Due inside the quiet window: the run waits for its end, once. */
+		x->next_due_ms = end;
+		if (x->quiet_timer == 0) {
+			x->quiet_timer = x->host->after(x->self, end - now, quiet_over, x);
+			if (x->quiet_timer < 0)
+				x->quiet_timer = 0;
+			x->host->log(x->self, TREMPLIN_LOG_INFO,
+			    "scheduled run waits for the end of the quiet hours");
+		}
+		return;
+	}
+	/* The run that waited for the window's end took this period's place. */
+	if (x->last_sched_ms > 0 && now - x->last_sched_ms < x->c.interval_s * 500) {
+		x->next_due_ms = next_due(x, x->last_sched_ms);
+		return;
+	}
+	scheduled_run(x, now);
 }
 
 /* ---- proposals: a declared record of the person's ---- */
@@ -1742,7 +1825,7 @@ registry_start(void *ctx)
 		    "not configured (token_file, sirets): no sync until it is");
 		return 0;
 	}
-	x->next_due_ms = x->host->now_ms(x->self) + x->c.interval_s * 1000;
+	x->next_due_ms = next_due(x, x->host->now_ms(x->self));
 	return x->host->every(
 	    x->self, "sync", x->c.interval_s * 1000, x->c.jitter_s * 1000, tick, x);
 }

@@ -156,6 +156,8 @@ def test_conf__commented_section__loads_idle_and_sync_refused(make_daemon):
     ({"rate_employee_records": 61}, "rate_employee_records"),
     ({"rate_overall": 121}, "rate_overall"),
     ({"interval": 10}, "interval"),
+    ({"quiet_hours": "22h-6h"}, "quiet_hours"),
+    ({"quiet_hours": "06:00-06:00"}, "quiet_hours"),
     ({"verify": False}, "verify: unknown"),
 ])
 def test_conf__bad_setting__disabled_naming_it(make_daemon, fake, over, named):
@@ -457,6 +459,57 @@ def test_salarie_langue_francaise__asp_meaning_asked_kept_verbatim(make_daemon, 
     assert run["counts"]["matched"] == 3, run
     vals = d.sql("SELECT value FROM registry_platform_values ORDER BY id")
     assert vals == [("true",), ("true",), ("NSP",)], vals
+
+
+def test_page_vanishes_twice_midway__run_fails_next_resumes_nothing_twice(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    fake.records = new_records(d.siret, 120)  # 6 pages
+    # After page 3 the records shrink to 60 (page 4 is 404): the pagination restarts;
+    # after page 2 again to 40 (page 3 is 404 again): the run fails, said so.
+    fake.vanish_after = [3, 2]
+    failed = sync(d, expect="failed")
+    assert "404" in failed["last_error"], failed
+    assert failed["counts"]["created"] == 60, failed
+    pages = [r[2].get("page", "1") for r in fake.er_requests()]
+    assert pages == ["1", "2", "3", "4", "1", "2", "3"], pages
+    seen = len(fake.er_requests())
+    run = sync(d)
+    assert run["resumed"] is True, run
+    # Resumed where it stopped (page 3, gone): restarted from page 1, nobody created twice.
+    pages = [r[2].get("page", "1") for r in fake.er_requests()[seen:]]
+    assert pages == ["3", "1", "2"], pages
+    assert (run["counts"]["created"], run["counts"]["matched"]) == (0, 40), run
+    assert people(d) == 60
+    assert d.sql("SELECT count(DISTINCT number), count(*) FROM passes")[0] == (60, 60)
+    assert proposals(d) == []
+
+
+def _ms(iso):
+    import datetime
+    return int(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_scheduled_run__due_in_the_quiet_hours_waits_for_their_end(make_daemon, fake, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")  # quiet_hours are the daemon's local time
+    d = with_registry(make_daemon, fake, clock="2026-03-03T01:00:00Z", interval=3600, jitter=0,
+                      quiet_hours="22:00-06:00")
+    fake.records = new_records(d.siret, 3)
+    d.stop()
+    assert d.sql("SELECT count(*) FROM registry_runs")[0][0] == 0
+    # The periodic run last ran two hours before the restart: due at once, in the window.
+    d.sql("INSERT INTO timers (name, last_run_ms) VALUES ('registry/sync', ?) ON CONFLICT (name)"
+          " DO UPDATE SET last_run_ms = excluded.last_run_ms", (_ms("2026-03-03T03:59:52Z"),))
+    start_at(d, "2026-03-03T05:59:52Z")
+    tt.wait_for("the run deferred", lambda: status(d)["next_run_at"] == "2026-03-03T06:00:00Z",
+                timeout=5)
+    assert status(d)["last_run"] is None and fake.er_requests() == []
+    # At the window's end the scheduled run itself runs (not POST /v1/registry/sync).
+    tt.wait_for("the scheduled run", lambda: (status(d)["last_run"] or {}).get("finished_at"),
+                timeout=30)
+    run = status(d)["last_run"]
+    assert run["trigger"] == "schedule" and run["status"] == "ok", run
+    assert run["counts"]["created"] == 3 and people(d) == 3
+    assert status(d)["next_run_at"].startswith("2026-03-03T07:0"), status(d)  # an hour on
 
 
 def test_sync__refused_while_one_runs(make_daemon, fake):
