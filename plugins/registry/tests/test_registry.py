@@ -55,15 +55,15 @@ def token_file(d, fake, mode=0o600):
     return path
 
 
-def with_registry(make_daemon, fake, start=True, clock=None, **over):
+def with_registry(make_daemon, fake, start=True, clock=None, also=(), **over):
     """A daemon with the registry plugin pointed at the fake; its structure's SIRET."""
-    d = make_daemon(start=False, plugin_files=["registry"])
+    d = make_daemon(start=False, plugin_files=["registry"] + list(also))
     siret = tt.make_siret()
     section = {"base_url": fake.base, "token_file": token_file(d, fake), "sirets": [siret],
                "backoff_ms": 50, "max_attempts": 3, "timeout": 2}
     section.update(over)
     d.settings["extra"]["ca_file"] = fake.ca
-    d.write_config(mode=0o600, plugins={"registry": section})
+    d.write_config(mode=0o600, plugins=dict({"registry": section}, **{p: {} for p in also}))
     d.siret = siret
     if start:
         start_at(d, clock)
@@ -616,8 +616,8 @@ def ft(fake):
     f.close()
 
 
-def with_ft(make_daemon, fake, ft, secret=None, **over):
-    d = with_registry(make_daemon, fake, start=False)
+def with_ft(make_daemon, fake, ft, secret=None, also=(), **over):
+    d = with_registry(make_daemon, fake, start=False, also=also)
     path = os.path.join(d.dir, "ft.secret")
     with open(path, "w") as f:
         f.write((secret or ft.secret) + "\n")
@@ -711,3 +711,61 @@ def test_france_travail__wrong_secret__said_nothing_fetched(make_daemon, fake, f
     s = ft_done(d)
     assert "refused the client (401: invalid_client)" in s["last_error"], s
     assert ft.api_requests == [] and s["fetched"] == 0
+
+
+# -- the skills plugin's side: ROME fiches as referential proposals -----------
+
+
+def test_rome_fiches__offered_to_skills__coordinator_accepts_a_new_version(make_daemon, fake, ft):
+    d = with_ft(make_daemon, fake, ft, also=["skills"])
+    sync(d)
+    ft_done(d)
+
+    def offered(status="pending", who="coordinator"):
+        a = d.get("/v1/skills/rome_proposals?status=%s" % status, who=who)
+        assert a.status == 200, a
+        return a.body["items"]
+
+    items = offered()
+    assert [(i["rome_code"], i["fiche_version"]) for i in items] == [("A1203", 1), ("F1703", 1)]
+    assert d.get("/v1/skills/rome_proposals", who="cip").status == 403
+    f1703 = [i for i in items if i["rome_code"] == "F1703"][0]
+    # The ETI decides (the skills are theirs to write); the coordinator reads.
+    assert d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {},
+                  who="coordinator").status == 403
+    a = d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {}, who="eti")
+    assert a.status == 200 and a.body["status"] == "accepted", a
+    ref = d.get("/v1/skills/referentials/%d" % a.body["referential_id"], who="eti").body
+    assert (ref["code"], ref["version"], ref["source"]) == ("ROME-F1703", 1, "rome"), ref
+    comps = d.get("/v1/skills/referentials/%d/competences" % ref["id"], who="eti").body["items"]
+    assert sorted((c["external_code"], c["title"]) for c in comps) == [
+        ("100001", "Monter un mur"), ("100002", "Lire un plan")]
+    again = d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {}, who="eti")
+    assert again.status == 409, again
+    a1203 = [i for i in items if i["rome_code"] == "A1203"][0]
+    r = d.post("/v1/skills/rome_proposals/%d/reject" % a1203["id"], {}, who="eti")
+    assert r.status == 200 and r.body["status"] == "rejected" and r.body["referential_id"] is None
+    assert d.post("/v1/skills/rome_proposals/999/accept", {}, who="eti").status == 404
+    # Nothing new on France Travail: nothing offered again (the rejected one neither).
+    sync(d)
+    ft_done(d)
+    assert offered() == []
+    # The fiche changes: its new version is offered once, and accepted as version 2;
+    # version 1 stays, with its competences.
+    ft.fiches["F1703"] = fiche("F1703", "Maçonnerie", [("100001", "Monter un mur"),
+                                                       ("100003", "Enduire")])
+    sync(d)
+    ft_done(d)
+    [new] = offered()
+    assert (new["rome_code"], new["fiche_version"]) == ("F1703", 2), new
+    a = d.post("/v1/skills/rome_proposals/%d/accept" % new["id"], {}, who="eti")
+    assert a.status == 200, a
+    assert d.sql("SELECT code, version FROM skills_referentials WHERE source = 'rome'"
+                 " ORDER BY version") == [("ROME-F1703", 1), ("ROME-F1703", 2)]
+    assert offered() == []
+
+
+def test_rome_proposals__without_the_registry_plugin__none(make_daemon):
+    d = make_daemon(plugin_files=["skills"], plugins={"skills": {}})
+    a = d.get("/v1/skills/rome_proposals", who="coordinator")
+    assert a.status == 200 and a.body["items"] == [], a
