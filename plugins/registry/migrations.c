@@ -11,6 +11,10 @@
  *                       file or PASS the platform says otherwise, for a CIP
  *   registry_unknown_codes codes the plugin does not know, verbatim
  *   registry_rome       France Travail's ROME fiches, versioned (ft.c)
+ *   registry_platform_values the declared record "platform_value": a field
+ *                       the platform gives that Tremplin has no place for
+ *                       (salarieLangueFrancaise), verbatim, with the meaning
+ *                       it was asked with
  */
 #include "migrations.h"
 
@@ -55,6 +59,15 @@ const struct tremplin_migration registry_migrations[] = {
 	    "CREATE TABLE registry_rome (code TEXT PRIMARY KEY, libelle TEXT NOT NULL,"
 	    "  version INTEGER NOT NULL, competences TEXT NOT NULL, fetched_at TEXT NOT NULL,"
 	    "  changed_at TEXT NOT NULL)" },
+	/*
+	 * A value of the platform's kept as it says it, with the meaning the
+	 * request asked for (salarieLangueFrancaise changed meaning in 2026).
+	 */
+	{ 3,
+	    "CREATE TABLE registry_platform_values (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  employee_id INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+	    "  meaning TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+	    "  UNIQUE (employee_id, field))" },
 };
 
 const size_t registry_nmigrations = sizeof(registry_migrations) / sizeof(registry_migrations[0]);

@@ -44,6 +44,14 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_SIRETS 32
 #define DEFAULT_BASE "https://emplois.inclusion.beta.gouv.fr/api/v1/"
+/*
+ * The platform's changelog of 2026-07-09: salarieLangueFrancaise's meaning is
+ * inverted to the ASP's with this header, and the inversion is definitive
+ * between 01/11 and 15/11/2026 whatever the header. Asking for it always, the
+ * value has one meaning before, during and after the switch.
+ */
+#define FRENCH_HEADER "X-API-salarieLangueFrancaise-like-asp"
+#define FRENCH_MEANING "asp"
 
 struct conf {
 	char base_url[512];
@@ -57,6 +65,7 @@ struct conf {
 	long long timeout_ms;
 	int max_attempts;
 	long long backoff_ms, backoff_cap_ms;
+	int quiet_from, quiet_to; /* minutes of the local day; equal: no quiet window */
 	int configured;
 };
 
@@ -79,6 +88,8 @@ struct registry {
 	int64_t timer; /* a pending wait (rate limit, Retry-After, backoff) */
 	int64_t retry_until_ms; /* a Retry-After in force */
 	int64_t next_due_ms;
+	int64_t quiet_timer; /* the scheduled run that waits for the quiet window's end */
+	int64_t last_sched_ms; /* when the last scheduled run started */
 	struct reg_rate rate_all, rate_er;
 	json_t *structures; /* siret -> structure id */
 	json_t *passes; /* "<structure_id>|<number>" -> {pass_id, employee_id} */
@@ -231,6 +242,21 @@ registry_config(void *ctx, json_t *section, char *err, size_t errlen)
 		} else if (strcmp(key, "backoff_ms") == 0) {
 			if (int_setting(v, key, 10, 600000, &c.backoff_ms, err, errlen) == -1)
 				return -1;
+		} else if (strcmp(key, "quiet_hours") == 0) {
+			int h1, m1, h2, m2, end = 0;
+			const char *s = json_string_value(v);
+			if (s == NULL ||
+			    sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &end) != 4 ||
+			    (size_t)end != strlen(s) || h1 < 0 || h1 > 23 || h2 < 0 || h2 > 23 ||
+			    m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
+			    h1 * 60 + m1 == h2 * 60 + m2) {
+				snprintf(err, errlen,
+				    "quiet_hours: expected HH:MM-HH:MM, two different times of the "
+				    "daemon's local day (22:00-06:00)");
+				return -1;
+			}
+			c.quiet_from = h1 * 60 + m1;
+			c.quiet_to = h2 * 60 + m2;
 		} else if (strcmp(key, "france_travail") == 0) {
 			ft_section = v; /* taken once the rest is good */
 		} else {
@@ -648,6 +674,7 @@ struct parsed {
 	int pass_only; /* a notification: the PASS's dates alone */
 	const char *siret, *number, *first, *last, *orienteur, *kind;
 	char birth[11], start[11], end[11];
+	char french[65]; /* salarieLangueFrancaise as sent (ASP meaning); empty: absent */
 };
 
 /* A field of a record in error: counted and said, without the person's data. */
@@ -714,6 +741,25 @@ parse_record(struct registry *x, json_t *rec, size_t index, int pass_only, struc
 			return -1;
 		}
 	p->orienteur = json_is_object(sit) ? jstr(sit, "orienteur") : NULL;
+	/*
+	 * Every request asks for the ASP's meaning (FRENCH_HEADER), the only one
+	 * the platform gives from 15/11/2026: the value is kept as it is, with
+	 * that meaning, never inverted here. Not a boolean: kept verbatim, flagged.
+	 */
+	json_t *fr = json_is_object(sit) ? json_object_get(sit, "salarieLangueFrancaise") : NULL;
+	if (json_is_boolean(fr))
+		snprintf(p->french, sizeof(p->french), "%s", json_is_true(fr) ? "true" : "false");
+	else if (json_is_string(fr) || json_is_number(fr)) {
+		char *t = json_is_string(fr) ? strdup(json_string_value(fr))
+		                             : json_dumps(fr, JSON_ENCODE_ANY);
+		if (t != NULL && t[0] != '\0' && strlen(t) < sizeof(p->french))
+			snprintf(p->french, sizeof(p->french), "%s", t);
+		else
+			snprintf(p->french, sizeof(p->french), "%s", "(too long)");
+		free(t);
+		if (flag_code(x, "salarieLangueFrancaise", p->french) != 0)
+			return -2;
+	}
 	p->kind = reg_prescriber_kind(p->orienteur);
 	if (p->orienteur != NULL && p->kind == NULL && flag_code(x, "orienteur", p->orienteur) != 0)
 		return -2;
@@ -758,6 +804,52 @@ same_name(const char *a, const char *b)
 	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
 }
 
+/*
+ * A platform value Tremplin has no field for: one row per person and field,
+ * created or changed through the declared record (journal, audit, erasure).
+ */
+static int
+keep_value(struct registry *x, int64_t employee_id, const char *field, const char *value,
+    const char *meaning)
+{
+	static const char sql[] = "SELECT id, value, meaning FROM registry_platform_values"
+	                          " WHERE employee_id = ?1 AND field = ?2";
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+	struct tremplin_error e;
+	int64_t id = 0;
+	int same = 0, rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, employee_id);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+		const char *m = (const char *)sqlite3_column_text(st, 2);
+		id = sqlite3_column_int64(st, 0);
+		same = v != NULL && m != NULL && strcmp(v, value) == 0 && strcmp(m, meaning) == 0;
+	}
+	x->host->stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (same)
+		return 0;
+	json_t *obj = json_pack("{s:s, s:s}", "value", value, "meaning", meaning);
+	if (id > 0)
+		rc = x->host->record_update(x->self, NULL, "platform_value", id, obj, &e);
+	else {
+		json_object_set_new(obj, "field", json_string(field));
+		rc = x->host->record_create(x->self, NULL, "platform_value", employee_id, obj, &e) >
+		        0
+		    ? 0
+		    : -1;
+	}
+	json_decref(obj);
+	if (rc != 0)
+		x->host->log(x->self, TREMPLIN_LOG_WARNING, "cannot keep %s: %s", field, e.message);
+	return rc != 0 ? -1 : 0;
+}
+
 static int
 compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t pass_id)
 {
@@ -786,6 +878,9 @@ compare(struct registry *x, const struct parsed *p, int64_t employee_id, int64_t
 	    (jstr(emp, "prescriber_kind") == NULL || strcmp(jstr(emp, "prescriber_kind"), p->kind)))
 		rc |= propose(x, employee_id, "employee", employee_id, "prescriber_kind",
 		    jstr(emp, "prescriber_kind"), p->kind, &pid);
+	if (p->french[0] != '\0' &&
+	    keep_value(x, employee_id, "salarieLangueFrancaise", p->french, FRENCH_MEANING) != 0)
+		rc = -1;
 pass:
 	if (pass != NULL) {
 		if (jstr(pass, "start_date") == NULL || strcmp(jstr(pass, "start_date"), p->start))
@@ -1132,6 +1227,7 @@ send_page(int64_t now, void *arg)
 	const struct tremplin_http_header headers[] = {
 		{ "Authorization", auth },
 		{ "Accept", "application/json" },
+		{ FRENCH_HEADER, "true" },
 	};
 	const struct tremplin_http_request rq = {
 		.method = "GET",
@@ -1148,15 +1244,80 @@ send_page(int64_t now, void *arg)
 		run_fail(x, "cannot send the request: %s", err);
 }
 
+/*
+ * Inside the night's quiet window (the daemon's local time): when it ends,
+ * in ms of the clock; 0 outside it or without one.
+ */
+static int64_t
+quiet_end(const struct registry *x, int64_t now)
+{
+	int from = x->c.quiet_from, to = x->c.quiet_to;
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	if (from == to || localtime_r(&t, &tm) == NULL)
+		return 0;
+	int m = tm.tm_hour * 60 + tm.tm_min;
+	int in = from < to ? (m >= from && m < to) : (m >= from || m < to);
+	if (!in)
+		return 0;
+	int64_t left_s = (int64_t)((to - m + 1440) % 1440) * 60 - tm.tm_sec;
+	return (int64_t)t * 1000 + left_s * 1000;
+}
+
+/* When the next scheduled run may start: after the interval, out of the quiet window. */
+static int64_t
+next_due(const struct registry *x, int64_t from)
+{
+	int64_t due = from + x->c.interval_s * 1000;
+	int64_t end = quiet_end(x, due);
+	return end > 0 ? end : due;
+}
+
+static void
+scheduled_run(struct registry *x, int64_t now)
+{
+	char why[200];
+
+	x->last_sched_ms = now;
+	x->next_due_ms = next_due(x, now);
+	if (run_start(x, "schedule", why, sizeof(why)) != 0)
+		x->host->log(x->self, TREMPLIN_LOG_INFO, "scheduled run skipped: %s", why);
+}
+
+static void
+quiet_over(int64_t now, void *arg)
+{
+	struct registry *x = arg;
+
+	x->quiet_timer = 0;
+	scheduled_run(x, x->host->now_ms(x->self) > now ? x->host->now_ms(x->self) : now);
+}
+
 static void
 tick(int64_t now, void *arg)
 {
 	struct registry *x = arg;
-	char why[200];
+	int64_t end = quiet_end(x, now);
 
-	x->next_due_ms = now + x->c.interval_s * 1000;
-	if (run_start(x, "schedule", why, sizeof(why)) != 0)
-		x->host->log(x->self, TREMPLIN_LOG_INFO, "scheduled run skipped: %s", why);
+	if (end > 0) {
+		/* Due inside the quiet window: the run waits for its end, once. */
+		x->next_due_ms = end;
+		if (x->quiet_timer == 0) {
+			x->quiet_timer = x->host->after(x->self, end - now, quiet_over, x);
+			if (x->quiet_timer < 0)
+				x->quiet_timer = 0;
+			x->host->log(x->self, TREMPLIN_LOG_INFO,
+			    "scheduled run waits for the end of the quiet hours");
+		}
+		return;
+	}
+	/* The run that waited for the window's end took this period's place. */
+	if (x->last_sched_ms > 0 && now - x->last_sched_ms < x->c.interval_s * 500) {
+		x->next_due_ms = next_due(x, x->last_sched_ms);
+		return;
+	}
+	scheduled_run(x, now);
 }
 
 /* ---- proposals: a declared record of the person's ---- */
@@ -1233,6 +1394,44 @@ static const struct tremplin_record proposal = {
 	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
 	.filters = proposal_filters,
 	.nfilters = NELEM(proposal_filters),
+};
+
+/*
+ * salarieLangueFrancaise (and any platform value without a field of ours),
+ * as the platform gives it and with the meaning asked (`asp`): read by the
+ * CIP and the coordinator like the prescriber, never reinterpreted.
+ */
+static const struct tremplin_column value_columns[] = {
+	{ .name = "id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "employee_id", .type = TREMPLIN_COL_INT, .flags = TREMPLIN_COL_SERVER },
+	{ .name = "field",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED | TREMPLIN_COL_FIXED,
+	    .category = "orientation",
+	    .max = 64 },
+	{ .name = "value",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "orientation",
+	    .max = 64 },
+	{ .name = "meaning",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_REQUIRED,
+	    .category = "orientation",
+	    .max = 32 },
+	{ .name = "created_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_CREATED },
+	{ .name = "updated_at", .type = TREMPLIN_COL_TEXT, .flags = TREMPLIN_COL_STAMP },
+};
+
+static const struct tremplin_record platform_value = {
+	.size = sizeof(struct tremplin_record),
+	.name = "platform_value",
+	.plural = "registry_platform_values",
+	.table = "registry_platform_values",
+	.columns = value_columns,
+	.ncolumns = NELEM(value_columns),
+	.owner = TREMPLIN_OWNER_PERSON,
+	.ops = TREMPLIN_OP_GET | TREMPLIN_OP_LIST,
 };
 
 /* GET /v1/registry/proposals?status=pending: each as the caller may see it. */
@@ -1597,7 +1796,8 @@ registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, vo
 		    .arg = x },
 	};
 	if (host->migrations(self, registry_migrations, registry_nmigrations) != 0 ||
-	    host->record(self, &proposal, x) != 0 || ft_init(x->ft) != 0)
+	    host->record(self, &proposal, x) != 0 || host->record(self, &platform_value, x) != 0 ||
+	    ft_init(x->ft) != 0)
 		goto fail;
 	for (size_t i = 0; i < NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)
@@ -1625,7 +1825,7 @@ registry_start(void *ctx)
 		    "not configured (token_file, sirets): no sync until it is");
 		return 0;
 	}
-	x->next_due_ms = x->host->now_ms(x->self) + x->c.interval_s * 1000;
+	x->next_due_ms = next_due(x, x->host->now_ms(x->self));
 	return x->host->every(
 	    x->self, "sync", x->c.interval_s * 1000, x->c.jitter_s * 1000, tick, x);
 }

@@ -110,6 +110,18 @@ const struct tremplin_migration skills_migrations[] = {
 	    "  session_id INTEGER NOT NULL,"
 	    "  attended INTEGER, note TEXT, created_at TEXT NOT NULL,"
 	    "  UNIQUE (employee_id, session_id));" },
+	/*
+	 * ROME fiches the registry plugin fetched (its view registry.rome_fiches.v1),
+	 * each version offered once as a new referential version a coordinator
+	 * accepts or rejects. No personal data.
+	 */
+	{ 6,
+	    "CREATE TABLE skills_rome_proposals ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  rome_code TEXT NOT NULL, fiche_version INTEGER NOT NULL, libelle TEXT NOT NULL,"
+	    "  competences TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+	    "  referential_id INTEGER, decided_by INTEGER, decided_at TEXT,"
+	    "  created_at TEXT NOT NULL, UNIQUE (rome_code, fiche_version))" },
 };
 
 const size_t skills_nmigrations = sizeof(skills_migrations) / sizeof(skills_migrations[0]);

@@ -1367,6 +1367,289 @@ post_load(struct tremplin_request *req, void *arg)
 	json_decref(doc);
 }
 
+/* ---- ROME fiches offered by the registry plugin ---- */
+
+/*
+ * The registry plugin keeps France Travail's fiches métiers in its own table
+ * and shows them by the view registry.rome_fiches.v1; this plugin keeps its
+ * own proposals of them (one per fiche version) and makes an accepted one a
+ * referential (code ROME-<code>, the next version) like an import. Without
+ * the registry plugin the view fails and there is nothing to propose.
+ */
+static int
+rome_refresh(struct skills *s, char *why, size_t whylen)
+{
+	static const char ins[] =
+	    "INSERT INTO skills_rome_proposals (rome_code, fiche_version, libelle, competences,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (rome_code, fiche_version)"
+	    " DO NOTHING";
+	static const char old[] =
+	    "UPDATE skills_rome_proposals SET status = 'superseded'"
+	    " WHERE rome_code = ?1 AND fiche_version < ?2 AND status = 'pending'";
+	json_t *rows = NULL;
+	char now[32];
+	time_t t = (time_t)(s->host->now_ms(s->self) / 1000);
+	struct tm tm;
+	size_t i;
+	int rc = 0;
+
+	if (s->host->view(s->self, NULL, "registry.rome_fiches.v1", NULL, &rows, why, whylen) != 0)
+		return 1; /* the registry plugin is not loaded: nothing offered */
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (i = 0; i < json_array_size(rows) && rc == 0; i++) {
+		const json_t *r = json_array_get(rows, i);
+		const char *code = json_string_value(json_object_get(r, "code"));
+		const char *lib = json_string_value(json_object_get(r, "libelle"));
+		const char *comp = json_string_value(json_object_get(r, "competences"));
+		json_int_t ver = json_integer_value(json_object_get(r, "version"));
+		sqlite3_stmt *st;
+		if (code == NULL || lib == NULL || comp == NULL || ver <= 0)
+			continue;
+		for (int k = 0; k < 2 && rc == 0; k++) {
+			if ((st = s->host->stmt(s->self, k == 0 ? old : ins)) == NULL) {
+				rc = -1;
+				break;
+			}
+			sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, ver);
+			if (k == 1) {
+				sqlite3_bind_text(st, 3, lib, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(st, 4, comp, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
+			}
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = -1;
+			s->host->stmt_done(st);
+		}
+	}
+	json_decref(rows);
+	return rc;
+}
+
+static json_t *
+rome_row(sqlite3_stmt *st)
+{
+	json_error_t jerr;
+	const char *comp = (const char *)sqlite3_column_text(st, 4);
+	json_t *c = comp ? json_loads(comp, 0, &jerr) : NULL;
+	json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:o, s:s}", "id",
+	    (json_int_t)sqlite3_column_int64(st, 0), "rome_code", sqlite3_column_text(st, 1),
+	    "fiche_version", (json_int_t)sqlite3_column_int64(st, 2), "libelle",
+	    sqlite3_column_text(st, 3), "competences", c ? c : json_array(), "status",
+	    sqlite3_column_text(st, 5));
+	json_object_set_new(o, "referential_id",
+	    sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null()
+	                                              : json_integer(sqlite3_column_int64(st, 6)));
+	json_object_set_new(o, "decided_by",
+	    sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null()
+	                                              : json_integer(sqlite3_column_int64(st, 7)));
+	json_object_set_new(o, "decided_at",
+	    sqlite3_column_type(st, 8) == SQLITE_NULL
+	        ? json_null()
+	        : json_string((const char *)sqlite3_column_text(st, 8)));
+	return o;
+}
+
+#define ROME_COLS                                                                                  \
+	"SELECT id, rome_code, fiche_version, libelle, competences, status, referential_id,"       \
+	" decided_by, decided_at FROM skills_rome_proposals"
+
+static int
+rome_refresh_txn(void *arg)
+{
+	void **a = arg;
+	return rome_refresh(a[0], a[1], 200) < 0 ? -1 : 0;
+}
+
+/*
+ * GET /v1/skills/rome_proposals[?status=pending]: the fiches offered, refreshed
+ * from the view (the ETI, who accepts or rejects them; the coordinator reads).
+ */
+static void
+get_rome_proposals(struct tremplin_request *req, void *arg)
+{
+	struct skills *s = arg;
+	const char *status = s->host->request_query(req, "status");
+	char why[200] = "";
+	void *targ[2] = { s, why };
+	sqlite3_stmt *st;
+	json_t *items = json_array();
+
+	if (s->host->transaction(s->self, rome_refresh_txn, targ) != 0) {
+		json_decref(items);
+		s->host->reply_error(req, 500, "internal", NULL, "the ROME fiches cannot be read");
+		return;
+	}
+	st = s->host->stmt(s->self,
+	    status ? ROME_COLS " WHERE status = ?1 ORDER BY id" : ROME_COLS " ORDER BY id");
+	if (st == NULL) {
+		json_decref(items);
+		s->host->reply_error(req, 500, "internal", NULL, "the proposals cannot be read");
+		return;
+	}
+	if (status)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(items, rome_row(st));
+	s->host->stmt_done(st);
+	s->host->reply(req, 200, json_pack("{s:o}", "items", items));
+}
+
+struct rome_decision {
+	struct skills *s;
+	struct tremplin_request *req;
+	int64_t id, staff_id;
+	int accept;
+	struct import im;
+	int status; /* an answer other than the import's: 404, 409 */
+	char msg[160];
+};
+
+static int
+rome_decide_txn(void *arg)
+{
+	struct rome_decision *d = arg;
+	struct skills *s = d->s;
+	sqlite3_stmt *st = s->host->stmt(s->self, ROME_COLS " WHERE id = ?1");
+	json_t *row = NULL, *doc, *blocks, *comps;
+	int64_t version = 1;
+	char code[80], now[32];
+	time_t t = (time_t)(s->host->now_ms(s->self) / 1000);
+	struct tm tm;
+	size_t i;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, d->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		row = rome_row(st);
+	s->host->stmt_done(st);
+	if (row == NULL) {
+		d->status = 404;
+		snprintf(d->msg, sizeof(d->msg), "no ROME proposal %lld", (long long)d->id);
+		return -1;
+	}
+	if (strcmp(json_string_value(json_object_get(row, "status")), "pending") != 0) {
+		d->status = 409;
+		snprintf(d->msg, sizeof(d->msg), "this proposal is %s already",
+		    json_string_value(json_object_get(row, "status")));
+		json_decref(row);
+		return -1;
+	}
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(
+	    code, sizeof(code), "ROME-%s", json_string_value(json_object_get(row, "rome_code")));
+	if (d->accept) {
+		/* The next version of the referential of that code: the old ones stay. */
+		if ((st = s->host->stmt(s->self,
+		         "SELECT coalesce(max(version), 0) + 1 FROM"
+		         " skills_referentials WHERE code = ?1")) == NULL) {
+			json_decref(row);
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int64(st, 0);
+		s->host->stmt_done(st);
+		comps = json_array();
+		json_t *src = json_object_get(row, "competences");
+		for (i = 0; i < json_array_size(src); i++) {
+			const json_t *c = json_array_get(src, i);
+			json_array_append_new(comps,
+			    json_pack("{s:O, s:O, s:s, s:O}", "code", json_object_get(c, "code"),
+			        "title", json_object_get(c, "libelle"), "kind", "savoir_faire",
+			        "external_code", json_object_get(c, "code")));
+		}
+		blocks = json_pack("[{s:O, s:O, s:o}]", "code", json_object_get(row, "rome_code"),
+		    "title", json_object_get(row, "libelle"), "competences", comps);
+		doc = json_pack("{s:s, s:O, s:I, s:s, s:[s,s,s,s], s:i, s:o}", "code", code,
+		    "title", json_object_get(row, "libelle"), "version", (json_int_t)version,
+		    "source", "rome", "levels", "non acquis", "en cours d'acquisition", "acquis",
+		    "maîtrisé", "acquired_from", 3, "blocks", blocks);
+		/*
+		 * As the caller, like an import: the ETI writes the skills (DOMAIN.md's
+		 * table; the coordinator reads them, so cannot accept one).
+		 */
+		d->im = (struct import){ .s = s, .req = d->req, .doc = doc };
+		int rc = import_txn(&d->im);
+		json_decref(d->im.parsed);
+		json_decref(doc);
+		if (rc != 0) {
+			json_decref(row);
+			return -1;
+		}
+	}
+	json_decref(row);
+	if ((st = s->host->stmt(s->self,
+	         "UPDATE skills_rome_proposals SET status = ?2, referential_id = ?3,"
+	         " decided_by = ?4, decided_at = ?5 WHERE id = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_text(st, 2, d->accept ? "accepted" : "rejected", -1, SQLITE_STATIC);
+	if (d->accept)
+		sqlite3_bind_int64(st, 3, d->im.id);
+	else
+		sqlite3_bind_null(st, 3);
+	if (d->staff_id > 0)
+		sqlite3_bind_int64(st, 4, d->staff_id);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
+	int ok = sqlite3_step(st) == SQLITE_DONE;
+	s->host->stmt_done(st);
+	return ok ? 0 : -1;
+}
+
+static void
+rome_decide(struct tremplin_request *req, struct skills *s, int accept)
+{
+	struct rome_decision d = {
+		.s = s, .req = req, .id = s->host->request_id(req, 0), .accept = accept
+	};
+	struct tremplin_caller who = { 0 };
+	sqlite3_stmt *st;
+
+	s->host->request_caller(req, &who);
+	d.staff_id = who.staff_id;
+	if (s->host->transaction(s->self, rome_decide_txn, &d) != 0) {
+		if (d.status)
+			s->host->reply_error(req, d.status,
+			    d.status == 404 ? "not_found" : "conflict", NULL, "%s", d.msg);
+		else
+			s->host->reply_error(req, d.im.err.status ? d.im.err.status : 500,
+			    d.im.err.code ? d.im.err.code : "internal",
+			    d.im.field[0] ? d.im.field : NULL, "%s",
+			    d.im.err.message[0] ? d.im.err.message : "the decision was not kept");
+		return;
+	}
+	if ((st = s->host->stmt(s->self, ROME_COLS " WHERE id = ?1")) == NULL) {
+		s->host->reply_error(req, 500, "internal", NULL, "the proposal cannot be read");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, d.id);
+	json_t *o = sqlite3_step(st) == SQLITE_ROW ? rome_row(st) : NULL;
+	s->host->stmt_done(st);
+	if (o == NULL) {
+		s->host->reply_error(req, 500, "internal", NULL, "the proposal cannot be read");
+		return;
+	}
+	s->host->reply(req, 200, o);
+}
+
+static void
+post_rome_accept(struct tremplin_request *req, void *arg)
+{
+	rome_decide(req, arg, 1);
+}
+
+static void
+post_rome_reject(struct tremplin_request *req, void *arg)
+{
+	rome_decide(req, arg, 0);
+}
+
 /* GET /v1/skills/referentials/{id}/export: the referential in the import's shape. */
 static void
 get_export(struct tremplin_request *req, void *arg)
@@ -2387,6 +2670,7 @@ html_text(struct tremplin_request *req, char **buf, size_t *len, size_t *cap, co
 static const char *const matrix_query[] = { "referential_id", "eti_id", NULL };
 static const char *const export_query[] = { "format", NULL };
 static const char *const file_query[] = { "format", NULL };
+static const char *const rome_query[] = { "status", NULL };
 
 static int
 skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
@@ -2409,6 +2693,25 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 		    .roles = TREMPLIN_ROLE_ETI,
 		    .flags = TREMPLIN_ROUTE_BODY,
 		    .fn = post_import,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_GET,
+		    .path = "/rome_proposals",
+		    .roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_COORDINATOR,
+		    .query = rome_query,
+		    .fn = get_rome_proposals,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/rome_proposals/{id}/accept",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .fn = post_rome_accept,
+		    .arg = s },
+		{ .size = sizeof(routes[0]),
+		    .methods = TREMPLIN_POST,
+		    .path = "/rome_proposals/{id}/reject",
+		    .roles = TREMPLIN_ROLE_ETI,
+		    .fn = post_rome_reject,
 		    .arg = s },
 		{ .size = sizeof(routes[0]),
 		    .methods = TREMPLIN_POST,

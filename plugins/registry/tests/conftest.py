@@ -19,6 +19,7 @@ _spec.loader.exec_module(_fixtures)
 import tremplin_test as _tt  # noqa: E402
 
 _tt.BUILT_PLUGINS.setdefault("registry", "plugins/registry/.libs/registry.so")
+_tt.BUILT_PLUGINS.setdefault("skills", "plugins/skills/.libs/skills.so")  # ROME proposals
 
 daemon = _fixtures.daemon
 module_daemons = _fixtures.module_daemons

@@ -16,7 +16,15 @@ Served over real TLS with the CA tests/net/make-ca.sh makes. It counts every
 request (time, path, query, whether it carried the token) and can be told to
 fail: down (502 on everything), fail_next (a list of statuses or "slow" or
 "malformed" answered to the next employee-records requests), and
-vanish_after_page1 (the records shrink once page 1 was served).
+vanish_after_page1 (the records shrink once page 1 was served), vanish_after
+(a list of page numbers: after serving that page, the records shrink to it, so
+the next page is 404; each used once).
+
+salarieLangueFrancaise (situationSalarie): a record made with french=<the
+value in the ASP's meaning> is served with that meaning when the request
+carries X-API-salarieLangueFrancaise-like-asp or once the inversion is
+definitive (french_definitive, the platform from 15/11/2026), and inverted
+otherwise, as the changelog of 2026-07-09 says.
 """
 
 import datetime
@@ -47,7 +55,7 @@ def ddmmyyyy(iso):
 
 
 def employee_record(siret, pass_number, first, last, birth, start, end, orienteur="PE",
-                    modified="2026-01-01", raw_dates=None):
+                    modified="2026-01-01", raw_dates=None, french=None):
     """An employee record as the platform gives it (ASP shape); dates given ISO, sent dd/mm/YYYY.
     raw_dates: {field: text} sent as they are (a malformed date)."""
     pp = {
@@ -65,6 +73,7 @@ def employee_record(siret, pass_number, first, last, birth, start, end, orienteu
         "situationSalarie": {"orienteur": orienteur, "niveauFormation": "00",
                              "salarieEnEmploi": False},
         "status": "PROCESSED",
+        "_french_asp": french,
     }
 
 
@@ -80,6 +89,10 @@ class FakeEmplois:
         self.down = False
         self.fail_next = []
         self.vanish_after_page1 = False
+        self.vanish_after = []
+        self.french_definitive = False
+        self.french_header = []  # per employee-records request: the opt-in header's value
+        self._asp = False
         self.slow_s = 0.0  # every employee-records answer waits this long
         self.slow_answer_s = 1.5  # a "slow" in fail_next: past a 1 s timeout
         self.lock = threading.Lock()
@@ -148,6 +161,10 @@ class FakeEmplois:
                 self.early += 1
             self.requests.append([now, url.path, query, authorised, None])
             entry = self.requests[-1]
+            hv = h.headers.get("X-API-salarieLangueFrancaise-like-asp")
+            self._asp = hv is not None
+            if url.path.endswith("/employee-records/"):
+                self.french_header.append(hv)
             status = self.route(h, url, query, now, authorised)
             entry[4] = status
 
@@ -183,6 +200,15 @@ class FakeEmplois:
             time.sleep(self.slow_s)
         return self.listing(h, "employee-records/", self.records, query)
 
+    def served(self, r):
+        out = {k: v for k, v in r.items() if not k.startswith("_")}
+        asp = r.get("_french_asp")
+        if asp is not None:
+            meaning_asp = self._asp or self.french_definitive
+            out["situationSalarie"] = dict(out["situationSalarie"],
+                                           salarieLangueFrancaise=asp if meaning_asp else not asp)
+        return out
+
     def listing(self, h, endpoint, rows, query):
         since = query.get("since")
         if since is not None:
@@ -201,8 +227,7 @@ class FakeEmplois:
         pages = max(1, (len(rows) + PAGE - 1) // PAGE)
         if page < 1 or page > pages:
             return self.answer(h, 404, {"detail": "Page non valide."})
-        results = [{k: v for k, v in r.items() if not k.startswith("_")}
-                   for r in rows[(page - 1) * PAGE:page * PAGE]]
+        results = [self.served(r) for r in rows[(page - 1) * PAGE:page * PAGE]]
 
         def link(n):
             q = dict(query, page=str(n))
@@ -213,4 +238,8 @@ class FakeEmplois:
         if page == 1 and self.vanish_after_page1 and endpoint == "employee-records/":
             self.vanish_after_page1 = False
             del self.records[len(self.records) - PAGE:]
+        if (endpoint == "employee-records/" and self.vanish_after
+                and self.vanish_after[0] == page):
+            self.vanish_after.pop(0)
+            del self.records[page * PAGE:]
         return self.answer(h, 200, body)

@@ -55,15 +55,15 @@ def token_file(d, fake, mode=0o600):
     return path
 
 
-def with_registry(make_daemon, fake, start=True, clock=None, **over):
+def with_registry(make_daemon, fake, start=True, clock=None, also=(), **over):
     """A daemon with the registry plugin pointed at the fake; its structure's SIRET."""
-    d = make_daemon(start=False, plugin_files=["registry"])
+    d = make_daemon(start=False, plugin_files=["registry"] + list(also))
     siret = tt.make_siret()
     section = {"base_url": fake.base, "token_file": token_file(d, fake), "sirets": [siret],
                "backoff_ms": 50, "max_attempts": 3, "timeout": 2}
     section.update(over)
     d.settings["extra"]["ca_file"] = fake.ca
-    d.write_config(mode=0o600, plugins={"registry": section})
+    d.write_config(mode=0o600, plugins=dict({"registry": section}, **{p: {} for p in also}))
     d.siret = siret
     if start:
         start_at(d, clock)
@@ -156,6 +156,8 @@ def test_conf__commented_section__loads_idle_and_sync_refused(make_daemon):
     ({"rate_employee_records": 61}, "rate_employee_records"),
     ({"rate_overall": 121}, "rate_overall"),
     ({"interval": 10}, "interval"),
+    ({"quiet_hours": "22h-6h"}, "quiet_hours"),
+    ({"quiet_hours": "06:00-06:00"}, "quiet_hours"),
     ({"verify": False}, "verify: unknown"),
 ])
 def test_conf__bad_setting__disabled_naming_it(make_daemon, fake, over, named):
@@ -424,6 +426,92 @@ def test_page_vanishes__pagination_restarted_nothing_twice(make_daemon, fake):
     assert pages == ["1", "2", "1"], pages
 
 
+def test_salarie_langue_francaise__asp_meaning_asked_kept_verbatim(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    recs = new_records(d.siret, 3)
+    for r, v in zip(recs, [True, False, "NSP"]):
+        r["_french_asp"] = v
+    fake.records = recs
+    run = sync(d)
+    assert run["counts"]["created"] == 3 and run["counts"]["flagged"] == 1, run
+    # Every request opted in: the value has the ASP's meaning, before the switch too.
+    assert fake.french_header and all(h is not None for h in fake.french_header)
+    rows = d.sql("SELECT l.pass_number, v.value, v.meaning FROM registry_platform_values v"
+                 " JOIN registry_links l ON l.employee_id = v.employee_id"
+                 " WHERE v.field = 'salarieLangueFrancaise' ORDER BY l.pass_number")
+    assert rows == [(recs[0]["passIae"], "true", "asp"), (recs[1]["passIae"], "false", "asp"),
+                    (recs[2]["passIae"], "NSP", "asp")], rows
+    assert {"field": "salarieLangueFrancaise", "code": "NSP", "seen": 1} in status(d)["unknown_codes"]
+    # Read through the declared record, by the CIP, not by the ETI.
+    emp = d.sql("SELECT employee_id FROM registry_links WHERE pass_number = ?",
+                (recs[0]["passIae"],))[0][0]
+    a = d.get("/v1/registry/employees/%d/registry_platform_values" % emp, who="cip")
+    assert a.status == 200 and "true" in json.dumps(a.body) and "asp" in json.dumps(a.body), a
+    assert d.get("/v1/registry/employees/%d/registry_platform_values" % emp,
+                 who="eti").status in (403, 404)
+    # After the platform's switch (the header no longer matters): the same values, nothing
+    # rewritten; a value that changed on the platform is updated, once.
+    fake.french_definitive = True
+    recs[1]["_french_asp"] = True
+    for r in recs:
+        r["_modified"] = "2099-01-01"  # all served again by the next since=
+    run = sync(d)
+    assert run["counts"]["matched"] == 3, run
+    vals = d.sql("SELECT value FROM registry_platform_values ORDER BY id")
+    assert vals == [("true",), ("true",), ("NSP",)], vals
+
+
+def test_page_vanishes_twice_midway__run_fails_next_resumes_nothing_twice(make_daemon, fake):
+    d = with_registry(make_daemon, fake)
+    fake.records = new_records(d.siret, 120)  # 6 pages
+    # After page 3 the records shrink to 60 (page 4 is 404): the pagination restarts;
+    # after page 2 again to 40 (page 3 is 404 again): the run fails, said so.
+    fake.vanish_after = [3, 2]
+    failed = sync(d, expect="failed")
+    assert "404" in failed["last_error"], failed
+    assert failed["counts"]["created"] == 60, failed
+    pages = [r[2].get("page", "1") for r in fake.er_requests()]
+    assert pages == ["1", "2", "3", "4", "1", "2", "3"], pages
+    seen = len(fake.er_requests())
+    run = sync(d)
+    assert run["resumed"] is True, run
+    # Resumed where it stopped (page 3, gone): restarted from page 1, nobody created twice.
+    pages = [r[2].get("page", "1") for r in fake.er_requests()[seen:]]
+    assert pages == ["3", "1", "2"], pages
+    assert (run["counts"]["created"], run["counts"]["matched"]) == (0, 40), run
+    assert people(d) == 60
+    assert d.sql("SELECT count(DISTINCT number), count(*) FROM passes")[0] == (60, 60)
+    assert proposals(d) == []
+
+
+def _ms(iso):
+    import datetime
+    return int(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_scheduled_run__due_in_the_quiet_hours_waits_for_their_end(make_daemon, fake, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")  # quiet_hours are the daemon's local time
+    d = with_registry(make_daemon, fake, clock="2026-03-03T01:00:00Z", interval=3600, jitter=0,
+                      quiet_hours="22:00-06:00")
+    fake.records = new_records(d.siret, 3)
+    d.stop()
+    assert d.sql("SELECT count(*) FROM registry_runs")[0][0] == 0
+    # The periodic run last ran two hours before the restart: due at once, in the window.
+    d.sql("INSERT INTO timers (name, last_run_ms) VALUES ('registry/sync', ?) ON CONFLICT (name)"
+          " DO UPDATE SET last_run_ms = excluded.last_run_ms", (_ms("2026-03-03T03:59:52Z"),))
+    start_at(d, "2026-03-03T05:59:52Z")
+    tt.wait_for("the run deferred", lambda: status(d)["next_run_at"] == "2026-03-03T06:00:00Z",
+                timeout=5)
+    assert status(d)["last_run"] is None and fake.er_requests() == []
+    # At the window's end the scheduled run itself runs (not POST /v1/registry/sync).
+    tt.wait_for("the scheduled run", lambda: (status(d)["last_run"] or {}).get("finished_at"),
+                timeout=30)
+    run = status(d)["last_run"]
+    assert run["trigger"] == "schedule" and run["status"] == "ok", run
+    assert run["counts"]["created"] == 3 and people(d) == 3
+    assert status(d)["next_run_at"].startswith("2026-03-03T07:0"), status(d)  # an hour on
+
+
 def test_sync__refused_while_one_runs(make_daemon, fake):
     d = with_registry(make_daemon, fake)
     fake.records = new_records(d.siret, 45)
@@ -528,8 +616,8 @@ def ft(fake):
     f.close()
 
 
-def with_ft(make_daemon, fake, ft, secret=None, **over):
-    d = with_registry(make_daemon, fake, start=False)
+def with_ft(make_daemon, fake, ft, secret=None, also=(), **over):
+    d = with_registry(make_daemon, fake, start=False, also=also)
     path = os.path.join(d.dir, "ft.secret")
     with open(path, "w") as f:
         f.write((secret or ft.secret) + "\n")
@@ -623,3 +711,61 @@ def test_france_travail__wrong_secret__said_nothing_fetched(make_daemon, fake, f
     s = ft_done(d)
     assert "refused the client (401: invalid_client)" in s["last_error"], s
     assert ft.api_requests == [] and s["fetched"] == 0
+
+
+# -- the skills plugin's side: ROME fiches as referential proposals -----------
+
+
+def test_rome_fiches__offered_to_skills__coordinator_accepts_a_new_version(make_daemon, fake, ft):
+    d = with_ft(make_daemon, fake, ft, also=["skills"])
+    sync(d)
+    ft_done(d)
+
+    def offered(status="pending", who="coordinator"):
+        a = d.get("/v1/skills/rome_proposals?status=%s" % status, who=who)
+        assert a.status == 200, a
+        return a.body["items"]
+
+    items = offered()
+    assert [(i["rome_code"], i["fiche_version"]) for i in items] == [("A1203", 1), ("F1703", 1)]
+    assert d.get("/v1/skills/rome_proposals", who="cip").status == 403
+    f1703 = [i for i in items if i["rome_code"] == "F1703"][0]
+    # The ETI decides (the skills are theirs to write); the coordinator reads.
+    assert d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {},
+                  who="coordinator").status == 403
+    a = d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {}, who="eti")
+    assert a.status == 200 and a.body["status"] == "accepted", a
+    ref = d.get("/v1/skills/referentials/%d" % a.body["referential_id"], who="eti").body
+    assert (ref["code"], ref["version"], ref["source"]) == ("ROME-F1703", 1, "rome"), ref
+    comps = d.get("/v1/skills/referentials/%d/competences" % ref["id"], who="eti").body["items"]
+    assert sorted((c["external_code"], c["title"]) for c in comps) == [
+        ("100001", "Monter un mur"), ("100002", "Lire un plan")]
+    again = d.post("/v1/skills/rome_proposals/%d/accept" % f1703["id"], {}, who="eti")
+    assert again.status == 409, again
+    a1203 = [i for i in items if i["rome_code"] == "A1203"][0]
+    r = d.post("/v1/skills/rome_proposals/%d/reject" % a1203["id"], {}, who="eti")
+    assert r.status == 200 and r.body["status"] == "rejected" and r.body["referential_id"] is None
+    assert d.post("/v1/skills/rome_proposals/999/accept", {}, who="eti").status == 404
+    # Nothing new on France Travail: nothing offered again (the rejected one neither).
+    sync(d)
+    ft_done(d)
+    assert offered() == []
+    # The fiche changes: its new version is offered once, and accepted as version 2;
+    # version 1 stays, with its competences.
+    ft.fiches["F1703"] = fiche("F1703", "Maçonnerie", [("100001", "Monter un mur"),
+                                                       ("100003", "Enduire")])
+    sync(d)
+    ft_done(d)
+    [new] = offered()
+    assert (new["rome_code"], new["fiche_version"]) == ("F1703", 2), new
+    a = d.post("/v1/skills/rome_proposals/%d/accept" % new["id"], {}, who="eti")
+    assert a.status == 200, a
+    assert d.sql("SELECT code, version FROM skills_referentials WHERE source = 'rome'"
+                 " ORDER BY version") == [("ROME-F1703", 1), ("ROME-F1703", 2)]
+    assert offered() == []
+
+
+def test_rome_proposals__without_the_registry_plugin__none(make_daemon):
+    d = make_daemon(plugin_files=["skills"], plugins={"skills": {}})
+    a = d.get("/v1/skills/rome_proposals", who="coordinator")
+    assert a.status == 200 and a.body["items"] == [], a
