@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -76,8 +77,16 @@ outbox_queue(struct db *db, const struct outbox_entry *e, int64_t *id)
 	}
 	if (changes == 0)
 		return 0;
+	int64_t rowid = sqlite3_last_insert_rowid(db_handle(db));
+	/* What staff see of it, in the same transaction. */
+	if (alerts_from_outbox(db, e, rowid) == -1) {
+		if (!db_full(db, NULL))
+			log_warnx("outbox: cannot make the alert of %s: %s", e->kind,
+			    sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
 	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db_handle(db));
+		*id = rowid;
 	return 1;
 }
 
@@ -164,5 +173,5 @@ outbox_forget_employee(struct db *db, int64_t employee_id)
 	sqlite3_bind_int64(st, 1, employee_id);
 	rc = sqlite3_step(st);
 	db_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? alerts_forget_employee(db, employee_id) : -1;
 }

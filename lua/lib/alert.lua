@@ -7,7 +7,9 @@
 -- Queues one notification per role in `roles` and per staff account in
 -- `staff`, each with the dedup key "<kind>:<about>:<recipient>": when the
 -- rule sees the same thing again (the next day, after a restart), nothing
--- new is queued. Returns how many were queued now.
+-- new is queued. Returns how many were queued now. The notifications of one
+-- kind and about are one alert (its recipients: the roles' active accounts
+-- and the staff accounts), which alert.resolve or a pass's finish resolves.
 local alert = {}
 
 function alert.once(a)
@@ -30,6 +32,40 @@ function alert.once(a)
     end
   end
   return queued
+end
+
+-- The alert of kind and about is resolved: its cause is gone. Returns
+-- whether one was open.
+function alert.resolve(kind, about)
+  return resolve(kind .. ":" .. tostring(about)) > 0
+end
+
+-- A rule's pass over what it checks: every alert of `kind` the pass raises
+-- (or raised before and still sees) with p:once{...}, then p:finish()
+-- resolves the rule's other open alerts of that kind, whose cause is gone.
+--
+-- local p = alert.pass("contract_ending")
+-- for _, c in ipairs(rows) do p:once{ about = c.contract_id, ... } end
+-- p:finish()   --> how many were resolved
+function alert.pass(kind)
+  assert(type(kind) == "string", "alert.pass(kind)")
+  local seen, queued = {}, 0
+  local pass = {}
+  function pass:once(a)
+    assert(type(a) == "table" and a.about ~= nil, "pass:once: about is required")
+    seen[#seen + 1] = kind .. ":" .. tostring(a.about)
+    local copy = {}
+    for k, v in pairs(a) do copy[k] = v end
+    copy.kind = kind
+    local n = alert.once(copy)
+    queued = queued + n
+    return n
+  end
+  function pass:queued() return queued end
+  function pass:finish()
+    return resolve { prefix = kind .. ":", keep = seen }
+  end
+  return pass
 end
 
 -- "2026-03-12" -> "12/03/2026", as dates are written in French.

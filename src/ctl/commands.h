@@ -32,4 +32,7 @@ const struct command *command_find(const char *name);
 /* demo: fills a new database with demo data (cmd_demo.c). */
 int cmd_demo(const struct ctl *, int, char **);
 
+/* alerts: list, acknowledge or resolve alerts (cmd_alerts.c). */
+int cmd_alerts(const struct ctl *, int, char **);
+
 #endif
