@@ -68,6 +68,45 @@ function alert.pass(kind)
   return pass
 end
 
+-- The last day of a period of n months from d (DOMAIN.md, pass_rules.h):
+-- the day before the same day n months later, or the last day of that
+-- month when it has no such day. ("2026-03-02", 1) -> "2026-04-01".
+function alert.period_end(d, n)
+  local y, m, day = string.match(d, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  assert(y, "alert.period_end: not a date: " .. tostring(d))
+  y, m, day = tonumber(y), tonumber(m) + n, tonumber(day)
+  y = y + (m - 1) // 12
+  m = (m - 1) % 12 + 1
+  local last = date.days_between(string.format("%04d-%02d-01", y, m),
+    date.add_days(string.format("%04d-%02d-28", y, m), 4):sub(1, 8) .. "01")
+  if day > last then
+    return string.format("%04d-%02d-%02d", y, m, last)
+  end
+  return date.add_days(string.format("%04d-%02d-%02d", y, m, day), -1)
+end
+
+-- Whom a rule about a person tells: the referent CIP when there is one,
+-- every CIP otherwise; with `also` (a list of roles).
+function alert.to_cip(referent_cip_id, also)
+  local roles = {}
+  for _, r in ipairs(also or {}) do roles[#roles + 1] = r end
+  if referent_cip_id then
+    return roles, { referent_cip_id }
+  end
+  roles[#roles + 1] = "cip"
+  return roles, nil
+end
+
+-- "dans 10 jours", "demain", "aujourd'hui"; "il y a 3 jours" for the past.
+function alert.when_fr(today, d)
+  local left = date.days_between(today, d)
+  if left == 0 then return "aujourd'hui" end
+  if left == 1 then return "demain" end
+  if left > 1 then return string.format("dans %d jours", left) end
+  if left == -1 then return "hier" end
+  return string.format("il y a %d jours", -left)
+end
+
 -- "2026-03-12" -> "12/03/2026", as dates are written in French.
 function alert.date_fr(d)
   local y, m, day = string.match(d, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
