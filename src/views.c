@@ -48,6 +48,10 @@ static const struct view_param date_params[] = {
 	{ .name = "date", .type = VP_DATE, .required = 1 },
 };
 
+static const struct view_param employee_params[] = {
+	{ .name = "employee_id", .type = VP_INT, .required = 1, .min = 1, .max = INT64_MAX },
+};
+
 static const char *const staff_booleans[] = { "active", NULL };
 static const char *const contracts_ending_booleans[] = { "exit_review_planned", NULL };
 
@@ -165,6 +169,20 @@ static const struct view views[] = {
 	    .roles = ETI | CIP | COORD,
 	    /* That reviews were held, and when; who the referent is. */
 	    .categories = (1u << CAT_REVIEW_META) | (1u << CAT_IDENTITY),
+	},
+	{
+	    /* Whom to tell about a person: their referents, when those accounts are active. */
+	    .name = "referents.v1",
+	    .description = "a person's referents: employee_id, referent_cip_id, referent_eti_id",
+	    .sql =
+	        "SELECT e.id AS employee_id, c.id AS referent_cip_id, t.id AS referent_eti_id"
+	        " FROM employees e LEFT JOIN staff c ON c.id = e.referent_cip_id AND c.active = 1"
+	        " LEFT JOIN staff t ON t.id = e.referent_eti_id AND t.active = 1"
+	        " WHERE e.id = :employee_id LIMIT 5001",
+	    .params = employee_params,
+	    .nparams = TR_NELEM(employee_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
 	},
 };
 

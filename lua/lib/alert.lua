@@ -107,6 +107,25 @@ function alert.when_fr(today, d)
   return string.format("il y a %d jours", -left)
 end
 
+-- A rule on a plugin's data needs its view: when the plugin is not loaded
+-- the rule stops loading with that reason (GET /v1/plugins shows it in the
+-- script's last_error) and starts at the next reload once it is there.
+function alert.needs_view(name, plugin, params)
+  local ok, why = pcall(view, name, params)
+  if ok then return end
+  if string.find(tostring(why), "no view named", 1, true) then
+    error(string.format("needs the %s plugin, which is not loaded (no view %s): the rule " ..
+      "stays off until it is loaded and the scripts are reloaded", plugin, name), 0)
+  end
+  error(why, 0)
+end
+
+-- The referent CIP of a person (nil when none, or not active).
+function alert.referent_cip(employee_id)
+  local r = view("referents.v1", { employee_id = employee_id })[1]
+  return r and r.referent_cip_id
+end
+
 -- "2026-03-12" -> "12/03/2026", as dates are written in French.
 function alert.date_fr(d)
   local y, m, day = string.match(d, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")

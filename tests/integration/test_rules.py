@@ -157,3 +157,44 @@ def test_rules__bad_option__refused_with_the_reason(base, rule, option, value, w
     ls.start_daemon(d, clock="2026-03-02T08:00:00Z")
     p = ls.wait_state(d, rule, "disabled_failed")
     assert words in p["last_error"], p
+
+
+@pytest.mark.parametrize("rule, view", [
+    ("safety_incident", "production.incidents.v1"),
+    ("hours_below_contract", "production.hours_below_contract.v1"),
+])
+def test_rules_on_plugin_data__plugin_absent__off_with_the_reason(base, rule, view):
+    d = base["d"]
+    d.settings["extra"]["scripts"] = {rule: {"role": "coordinator"}}
+    d.write_config()
+    ls.start_daemon(d, clock="2026-03-02T08:00:00Z")
+    p = ls.wait_state(d, rule, "disabled_failed")
+    assert ("needs the production plugin, which is not loaded (no view %s)" % view
+            in p["last_error"]), p
+    assert d.list_all("/v1/alerts", who="coordinator") == []
+
+
+def test_registry_pass_end_changed__event__referent_cip_told_once(base):
+    d, ids = base["d"], base["ids"]
+    emp = add_person(d, base["structure"], referent=ids["cip"])
+    section = {"role": "coordinator"}
+    # A first start makes the handler's cursor; the events come after it.
+    d.settings["extra"]["scripts"] = {"registry_pass_end_changed": section}
+    d.write_config()
+    ls.start_daemon(d, clock="2026-03-02T08:00:00Z")
+    assert ls.item(d, "registry_pass_end_changed")["state"] == "enabled"
+    d.stop()
+    for proposal in (41, 41, 42):
+        execute(d, "INSERT INTO events (type, subject, payload, actor, created_at) VALUES"
+                   " ('registry.pass_end_changed', 'employee/%d', ?, 'plugin:registry', ?)"
+                   % emp, ('{"employee_id": %d, "pass_id": 7, "proposal_id": %d}'
+                           % (emp, proposal), NOW))
+    ls.start_daemon(d, clock="2026-03-02T09:00:00Z")
+    got = tt.wait_for("two alerts", lambda: (lambda a: a if len(a) == 2 else None)(
+        d.list_all("/v1/alerts", "kind=registry_pass_end_changed", who="cip")))
+    d.stop()
+    for a in got:
+        assert a["recipients"] == [ids["cip"]] and a["employee_id"] == emp and a["mine"]
+        assert a["message"] == (
+            "La Plateforme de l'inclusion signale une nouvelle date de fin pour le PASS IAE n°7"
+            " (salarié n°%d). Merci de vérifier la proposition et d'y répondre." % emp)
