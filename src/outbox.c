@@ -103,7 +103,7 @@ outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int6
 	    " WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))"
 	    " OR (status = 'claimed' AND lease_until <= ?4) ORDER BY id LIMIT ?5)"
 	    " RETURNING id, source, kind, recipient_role, recipient_staff_id, employee_id, message,"
-	    " attempts";
+	    " attempts, alert_id";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	json_t *out;
 	char now[32];
