@@ -397,8 +397,9 @@ alert_change(struct tremplin_request *r, int resolve)
 		api_error(r, 409, "conflict", "state", "the alert is resolved already");
 		return;
 	}
+	int acknowledged = strcmp(state, "acknowledged") == 0;
 	json_decref(o);
-	if (!resolve && strcmp(state, "acknowledged") == 0) {
+	if (!resolve && acknowledged) {
 		/* Acknowledging twice changes nothing: who acknowledged first stays. */
 		if ((o = alert_load(r)) != NULL)
 			api_reply(r, 200, o);
