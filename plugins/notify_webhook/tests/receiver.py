@@ -3,7 +3,7 @@ CLI), a server certificate for localhost from it, Python's http.server with ssl.
 
 Each request is recorded (path, headers, body); what it answers is decided per
 path by `script`: a list of (status, headers) answered in turn, the last one
-kept (default 200).
+kept (default 200); a third element is seconds to wait before answering.
 """
 
 import http.server
@@ -11,6 +11,7 @@ import os
 import ssl
 import subprocess
 import threading
+import time
 
 
 def make_ca(directory):
@@ -49,12 +50,18 @@ class Receiver:
                                                           in self.headers.items()},
                                               "body": body.decode()})
                     steps = receiver.script.get(self.path) or [(200, {})]
-                    status, headers = steps.pop(0) if len(steps) > 1 else steps[0]
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    step = steps.pop(0) if len(steps) > 1 else steps[0]
+                status, headers = step[0], step[1]
+                if len(step) > 2:
+                    time.sleep(step[2])  # a slow receiver
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the client went (a timeout, a killed daemon)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -73,7 +73,7 @@ def notify_script(kinds, key="k"):
 
 
 def webhook_daemon(make_daemon, tls, path="/ok", kinds=None, clock=T0, notify=("pass_ending",),
-                   **more):
+                   ca=None, **more):
     endpoint = {"url": tls["receiver"].url(path), "keys_file": tls["keys_file"]}
     if kinds:
         endpoint["kinds"] = kinds
@@ -83,7 +83,7 @@ def webhook_daemon(make_daemon, tls, path="/ok", kinds=None, clock=T0, notify=("
                          files={"rules/n.lua": notify_script(notify)}, start=False,
                          plugin_files=["notify_webhook"],
                          plugins={"notify_webhook": section},
-                         extra={"ca_file": tls["ca"]})
+                         extra={"ca_file": ca or tls["ca"]})
     ls.start_daemon(d, clock=clock)
     return d
 
@@ -220,3 +220,44 @@ def test_bad_configuration__refused_naming_the_setting(make_daemon, tls, change,
                     plugins={"notify_webhook": section}, extra={"ca_file": tls["ca"]})
     p = d.run("-n")
     assert p.returncode != 0 and words in p.stderr, p
+
+
+def test_wrong_ca__tls_error__not_delivered(make_daemon, tls, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other-ca")
+    os.chmod(other, 0o755)
+    d = webhook_daemon(make_daemon, tls, path="/ok", ca=make_ca(str(other)))
+    row = tt.wait_for("a failed attempt", lambda: (lambda x: x[0] if x and x[0]["state"] ==
+                                                   "pending" and x[0]["last_error"] else None)(
+        deliveries(d)))
+    assert row["last_status"] is None and row["attempts"] == 1
+    assert tls["receiver"].got("/ok") == []
+
+
+def test_timeout__tried_again_with_the_same_id(make_daemon, tls):
+    r = tls["receiver"]
+    r.script["/slow"] = [(200, {}, 3), (200, {})]
+    d = webhook_daemon(make_daemon, tls, path="/slow", timeout_ms=1000)
+    row = tt.wait_for("a timed-out attempt", lambda: (lambda x: x[0] if x and x[0]["state"] ==
+                                                      "pending" and x[0]["last_error"] else None)(
+        deliveries(d)))
+    assert row["attempts"] == 1 and row["last_status"] is None
+    d.stop()
+    ls.start_daemon(d, clock="2026-03-02T12:00:00Z")
+    tt.wait_for("sent", lambda: deliveries(d, "?state=sent"))
+    got = r.got("/slow")
+    assert len(got) == 2 and got[0]["headers"]["webhook-id"] == got[1]["headers"]["webhook-id"]
+
+
+def test_kill_9_mid_delivery__sent_again_after_restart_same_id(make_daemon, tls):
+    r = tls["receiver"]
+    r.script["/hang"] = [(200, {}, 5), (200, {})]
+    d = webhook_daemon(make_daemon, tls, path="/hang")
+    tt.wait_for("the request in flight", lambda: len(r.got("/hang")) == 1)
+    d.kill()
+    assert d.sql("SELECT state FROM notify_webhook_deliveries") == [("sending",)]
+    # After the lease (timeout + a minute), on the test clock.
+    ls.start_daemon(d, clock="2026-03-02T08:10:00Z")
+    tt.wait_for("sent", lambda: deliveries(d, "?state=sent"))
+    got = r.got("/hang")
+    assert len(got) == 2 and got[0]["headers"]["webhook-id"] == got[1]["headers"]["webhook-id"]
+    assert got[0]["body"] == got[1]["body"]
