@@ -6,6 +6,7 @@ reviews are written into the database while the daemon is stopped (as in
 test_lua_rule.py); the rules run from the source tree's lua/ directory.
 """
 
+import os
 import sqlite3
 
 import pytest
@@ -198,3 +199,68 @@ def test_registry_pass_end_changed__event__referent_cip_told_once(base):
         assert a["message"] == (
             "La Plateforme de l'inclusion signale une nouvelle date de fin pour le PASS IAE n°7"
             " (salarié n°%d). Merci de vérifier la proposition et d'y répondre." % emp)
+
+
+def with_production(d):
+    """The stand-in production plugin (tests/plugins/fakeproduction.c), linked as production.so."""
+    plugins = os.path.join(d.dir, "plugins")
+    os.makedirs(plugins, exist_ok=True)
+    link = os.path.join(plugins, "production.so")
+    if not os.path.lexists(link):
+        os.symlink(tt.built_plugin("fakeproduction"), link)
+    d.settings["plugin_dir"] = plugins
+    d.settings["plugins"] = {"production": {}}
+    tt.openapi_plugins({"production": {}})
+    d.write_config()
+
+
+def test_safety_incident__coordinator__and_the_cip_of_whom_it_hurt(base):
+    d, ids = base["d"], base["ids"]
+    hurt = add_person(d, base["structure"], referent=ids["cip"])
+    with_production(d)
+    section = {"role": "coordinator", "options": {"days": 7}}
+    d.settings["extra"]["scripts"] = {"safety_incident": section}
+    d.write_config()
+    ls.start_daemon(d, clock="2026-03-02T08:00:00Z")  # makes the plugin's tables
+    d.stop()
+    execute(d, "INSERT INTO production_incidents VALUES (1, '2026-03-02', 'incident', ?, ?)",
+            (base["structure"], hurt))
+    execute(d, "INSERT INTO production_incidents VALUES (2, '2026-03-02', 'near_miss', ?, NULL)",
+            (base["structure"],))
+    got, _ = run_rule(d, "safety_incident", section, "2026-03-02T09:00:00Z")
+    assert len(got) == 2, got
+    by = {a.get("employee_id"): a for a in got}
+    assert sorted(by[hurt]["recipients"]) == sorted([ids["coordinator"], ids["cip"]])
+    assert by[hurt]["message"] == (
+        "Un incident de sécurité (n°1, le 02/03/2026) a touché le salarié n°%d. Merci de"
+        " prendre de ses nouvelles et de vérifier les déclarations à faire." % hurt)
+    assert by[None]["recipients"] == [ids["coordinator"]]
+    assert by[None]["message"].startswith("Un presque-accident (n°2)")
+    # The next run: nothing more.
+    got, _ = run_rule(d, "safety_incident", section, "2026-03-03T09:00:00Z")
+    assert len(got) == 2
+
+
+def test_hours_below_contract__coordinator__back_to_normal__resolved(base):
+    d, ids = base["d"], base["ids"]
+    emp = add_person(d, base["structure"])
+    with_production(d)
+    section = {"role": "coordinator", "options": {"weeks": 3}}
+    d.settings["extra"]["scripts"] = {"hours_below_contract": section}
+    d.write_config()
+    ls.start_daemon(d, clock="2026-03-02T08:00:00Z")
+    d.stop()
+    execute(d, "INSERT INTO production_below VALUES (?, 2, 26, 20)", (emp,))
+    got, _ = run_rule(d, "hours_below_contract", section, "2026-03-09T08:00:00Z")
+    assert got == []
+    execute(d, "UPDATE production_below SET weeks_below = 3")
+    got, _ = run_rule(d, "hours_below_contract", section, "2026-03-16T08:00:00Z")
+    assert len(got) == 1 and got[0]["recipients"] == [ids["coordinator"]], got
+    assert got[0]["message"].startswith("Le salarié n°%d a travaillé moins" % emp)
+    # A week later, still below (4 weeks): the same episode, the same alert.
+    execute(d, "UPDATE production_below SET weeks_below = 4")
+    got, _ = run_rule(d, "hours_below_contract", section, "2026-03-23T08:00:00Z")
+    assert len(got) == 1 and got[0]["state"] == "open"
+    execute(d, "DELETE FROM production_below")
+    got, _ = run_rule(d, "hours_below_contract", section, "2026-03-30T08:00:00Z")
+    assert [(a["state"], a["resolved_reason"]) for a in got] == [("resolved", "rule")]
