@@ -2,7 +2,7 @@
 --
 -- local alert = use("alert")
 -- alert.once{ kind = "contract_ending", about = "12:2026-03-12", employee_id = 7,
---             roles = { "coordinator" }, staff = { 4 }, message = "..." }
+--             roles = { "coordinator" }, staff = { 4 }, referents = { "cip" }, message = "..." }
 --
 -- Queues one notification per role in `roles` and per staff account in
 -- `staff`, each with the dedup key "<kind>:<about>:<recipient>": when the
@@ -18,13 +18,27 @@ function alert.once(a)
   assert(a.about ~= nil, "alert.once: about (what the alert is about) is required")
   local about = tostring(a.about)
   local queued = 0
-  for _, role in ipairs(a.roles or {}) do
+  local roles, staff = {}, {}
+  for _, r in ipairs(a.roles or {}) do roles[#roles + 1] = r end
+  for _, id in ipairs(a.staff or {}) do staff[#staff + 1] = id end
+  -- referents = { "cip", "eti" }: the person's referent of each kind (every
+  -- account of that role when the person has none, or it is not active).
+  if a.referents then
+    assert(a.employee_id, "alert.once: referents needs employee_id")
+    local r = view("referents.v1", { employee_id = a.employee_id })[1] or {}
+    for _, kind in ipairs(a.referents) do
+      assert(kind == "cip" or kind == "eti", "alert.once: referents are \"cip\" or \"eti\"")
+      local id = r["referent_" .. kind .. "_id"]
+      if id then staff[#staff + 1] = id else roles[#roles + 1] = kind end
+    end
+  end
+  for _, role in ipairs(roles) do
     if notify { kind = a.kind, recipient_role = role, employee_id = a.employee_id,
                 message = a.message, dedup_key = a.kind .. ":" .. about .. ":" .. role } then
       queued = queued + 1
     end
   end
-  for _, id in ipairs(a.staff or {}) do
+  for _, id in ipairs(staff) do
     if notify { kind = a.kind, recipient_staff_id = id, employee_id = a.employee_id,
                 message = a.message,
                 dedup_key = a.kind .. ":" .. about .. ":staff" .. tostring(id) } then

@@ -6,6 +6,8 @@ while the daemon is stopped, as in test_lua_rule.py.
 """
 
 import json
+import os
+import shutil
 import sqlite3
 
 import pytest
@@ -242,3 +244,25 @@ def test_alerts__erasure_forgets_them(world):
     left = alerts(d, "coordinator")
     assert [x["employee_id"] for x in left] == [world["no_referent"][0]]
     assert d.sql("SELECT count(*) FROM alerts WHERE employee_id = ?", (emp,)) == [(0,)]
+
+
+def test_alerts__to_the_referents__or_the_role(world):
+    d, ids = world["d"], world["ids"]
+    soon, nr = world["soon"][0], world["no_referent"][0]
+    files = {"rules/r.lua": (
+        "local alert = use('alert')\n"
+        "for _, e in ipairs({ %d, %d }) do\n"
+        "  alert.once { kind = 'k', about = e, employee_id = e, referents = { 'cip', 'eti' },"
+        " message = 'Un message.' }\n"
+        "end\n" % (soon, nr))}
+    ls.set_scripts(d, {"r": {"role": "coordinator"}}, files=files)
+    d.settings["extra"]["script_dir"] = d.lua_dir = os.path.join(d.dir, "lua")
+    os.makedirs(os.path.join(d.lua_dir, "lib"), exist_ok=True)
+    shutil.copy(os.path.join(ls.TOP_LUA, "lib", "alert.lua"), os.path.join(d.lua_dir, "lib"))
+    ls.write_files(d.lua_dir, files)
+    d.write_config()
+    ls.start_daemon(d, clock=MONDAY)
+    got = {a["employee_id"]: a for a in wait_alerts(d, 2)}
+    # The referent CIP; no referent ETI: every ETI. No referent at all: every CIP and ETI.
+    assert sorted(got[soon]["recipients"]) == sorted([ids["cip"], ids["eti"]])
+    assert sorted(got[nr]["recipients"]) == sorted([ids["cip"], world["other_cip"], ids["eti"]])
