@@ -482,6 +482,7 @@ take_outbox(struct webhook *w, int64_t now)
 
 static void update_delivery(struct webhook *w, int64_t id, const char *state, int64_t next_at,
     long status, const char *error);
+static void send_due(struct webhook *w, int64_t now, const char *only);
 
 static void
 delivered(const struct tremplin_http_response *r, void *arg)
@@ -502,6 +503,8 @@ delivered(const struct tremplin_http_response *r, void *arg)
 	}
 	if (r->error == TREMPLIN_HTTP_OK && r->status >= 200 && r->status < 300) {
 		update_delivery(w, c->id, "sent", 0, r->status, NULL);
+		/* Its place in flight goes to the endpoint's next due one, without a tick's wait. */
+		send_due(w, now, c->endpoint);
 		free(c);
 		return;
 	}
@@ -665,7 +668,7 @@ send_one(struct webhook *w, struct endpoint *e, int64_t id, const char *msg_id, 
 }
 
 static void
-send_due(struct webhook *w, int64_t now)
+send_due(struct webhook *w, int64_t now, const char *only)
 {
 	/* Due: pending and its time come, or sending with its lease ended (a crash). */
 	static const char due[] =
@@ -686,8 +689,8 @@ send_due(struct webhook *w, int64_t now)
 		size_t i;
 		json_t *r;
 
-		if (room <= 0 || endpoint_disabled(w, e->name) ||
-		    (st = w->host->stmt(w->self, due)) == NULL) {
+		if ((only != NULL && strcmp(only, e->name) != 0) || room <= 0 ||
+		    endpoint_disabled(w, e->name) || (st = w->host->stmt(w->self, due)) == NULL) {
 			json_decref(rows);
 			continue;
 		}
@@ -739,7 +742,7 @@ tick(int64_t now_ms, void *arg)
 	/* No endpoint: the outbox is left to the other channels. */
 	if (w->nep > 0)
 		take_outbox(w, now_ms);
-	send_due(w, now_ms);
+	send_due(w, now_ms, NULL);
 }
 
 /* ---- routes ---- */

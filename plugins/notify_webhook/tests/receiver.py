@@ -63,7 +63,11 @@ class Receiver:
                 except OSError:
                     pass  # the client went (a timeout, a killed daemon)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 512  # many connections at once (bench/webhooks.py)
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(directory, "server.pem"),
                             os.path.join(directory, "server.key"))
