@@ -584,6 +584,38 @@ static const struct migration core_migrations[] = {
 	    "ALTER TABLE outbox ADD COLUMN last_error TEXT;" },
 	/* A goal the CIP shares with the ETI (a CACES, a licence: they shape learning). */
 	{ 12, "ALTER TABLE goals ADD COLUMN shared_with_eti INTEGER NOT NULL DEFAULT 0;" },
+	/*
+	 * Alerts (issue 13): what staff see of the outbox. Each entry joins
+	 * the open alert of its rule and subject (alert_key: its dedup_key
+	 * without the recipient) or opens one; at most one is open (or
+	 * acknowledged) per key. Recipients are staff accounts, resolved when
+	 * the entry is queued (a role: its active accounts).
+	 */
+	{ 13,
+	    "CREATE TABLE alerts ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  source TEXT NOT NULL,"
+	    "  kind TEXT NOT NULL,"
+	    "  alert_key TEXT,"
+	    "  employee_id INTEGER,"
+	    "  message TEXT NOT NULL,"
+	    "  state TEXT NOT NULL DEFAULT 'open',"
+	    "  acknowledged_by INTEGER REFERENCES staff (id),"
+	    "  acknowledged_at TEXT,"
+	    "  resolved_by INTEGER REFERENCES staff (id),"
+	    "  resolved_at TEXT,"
+	    "  resolved_reason TEXT," /* staff | rule */
+	    "  created_at TEXT NOT NULL,"
+	    "  updated_at TEXT NOT NULL);"
+	    "CREATE UNIQUE INDEX alerts_open_key ON alerts (alert_key) WHERE state != 'resolved';"
+	    "CREATE INDEX alerts_employee ON alerts (employee_id, id);"
+	    "CREATE TABLE alert_recipients ("
+	    "  alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,"
+	    "  staff_id INTEGER NOT NULL REFERENCES staff (id),"
+	    "  via TEXT NOT NULL," /* role:<role> | staff */
+	    "  PRIMARY KEY (alert_id, staff_id));"
+	    "CREATE INDEX alert_recipients_staff ON alert_recipients (staff_id, alert_id);"
+	    "ALTER TABLE outbox ADD COLUMN alert_id INTEGER;" },
 };
 
 const struct db_module core_module = {

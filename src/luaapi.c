@@ -1,6 +1,8 @@
 /* What a site script may call (luahost_int.h). */
 #include "luahost_int.h"
 
+#include "alerts.h"
+
 /* ---- the script API ---- */
 
 /* on(event_type, handler) */
@@ -411,6 +413,78 @@ l_notify(lua_State *L)
 	return 1;
 }
 
+/*
+ * resolve(key) or resolve{prefix =, keep = {keys}}: the cause is gone, so
+ * the script's own open alert of key (a dedup_key without its recipient),
+ * or every one whose key starts with prefix but those in keep, is resolved,
+ * in the call's transaction as notify. Returns how many.
+ */
+static int
+l_resolve(lua_State *L)
+{
+	struct version *v = lh_version_of(L);
+	struct luahost *h = v->s->h;
+	char source[64], full[300], *keep_text = NULL;
+	const char *key = NULL, *prefix = NULL;
+	json_t *keep = NULL;
+	int64_t n;
+	int rc;
+
+	snprintf(source, sizeof(source), "lua:%s", v->s->name);
+	if (lua_type(L, 1) == LUA_TSTRING)
+		key = lua_tostring(L, 1);
+	else if (lua_type(L, 1) == LUA_TTABLE) {
+		if (lua_getfield(L, 1, "prefix") != LUA_TSTRING)
+			return luaL_error(L, "resolve: prefix must be a string");
+		prefix = lua_tostring(L, -1);
+		keep = json_array();
+		if (lua_getfield(L, 1, "keep") == LUA_TTABLE) {
+			for (lua_Integer i = 1; lua_geti(L, -1, i) != LUA_TNIL; i++) {
+				if (lua_type(L, -1) != LUA_TSTRING || i > 5000 ||
+				    snprintf(full, sizeof(full), "lua:%s:%s", v->s->name,
+				        lua_tostring(L, -1)) >= (int)sizeof(full)) {
+					json_decref(keep);
+					return luaL_error(L,
+					    "resolve: keep must be a list of at most "
+					    "5000 keys of at most 200 characters");
+				}
+				json_array_append_new(keep, json_string(full));
+				lua_pop(L, 1);
+			}
+			lua_pop(L, 1);
+		} else if (!lua_isnil(L, -1)) {
+			json_decref(keep);
+			return luaL_error(L, "resolve: keep must be a list of keys");
+		}
+		lua_pop(L, 1);
+	} else
+		return luaL_error(L, "resolve: give a key, or {prefix = ..., keep = {...}}");
+	if (snprintf(full, sizeof(full), "lua:%s:%s", v->s->name, key ? key : prefix) >=
+	    (int)sizeof(full)) {
+		json_decref(keep);
+		return luaL_error(L, "resolve: a key is at most 200 characters");
+	}
+	if (keep != NULL && (keep_text = json_dumps(keep, JSON_COMPACT)) == NULL) {
+		json_decref(keep);
+		return luaL_error(L, "resolve: out of memory");
+	}
+	json_decref(keep);
+	if (!h->tx_open) {
+		if (db_begin(h->srv->db) == -1) {
+			free(keep_text);
+			return luaL_error(L, "resolve: the database is busy; try again later");
+		}
+		h->tx_open = 1;
+	}
+	rc = alerts_resolve_by_rule(
+	    h->srv->db, source, key ? full : NULL, key ? NULL : full, keep_text, &n);
+	free(keep_text);
+	if (rc == -1)
+		return luaL_error(L, "resolve: %s", sqlite3_errmsg(db_handle(h->srv->db)));
+	lua_pushinteger(L, (lua_Integer)n);
+	return 1;
+}
+
 void
 log_line(struct version *v, const char *level, const char *msg, size_t len)
 {
@@ -778,6 +852,7 @@ lh_setup_entry(lua_State *L)
 		{ "every", l_every },
 		{ "view", l_view },
 		{ "notify", l_notify },
+		{ "resolve", l_resolve },
 		{ "log", l_log },
 		{ "print", l_print },
 		{ "http", l_http },

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -76,8 +77,16 @@ outbox_queue(struct db *db, const struct outbox_entry *e, int64_t *id)
 	}
 	if (changes == 0)
 		return 0;
+	int64_t rowid = sqlite3_last_insert_rowid(db_handle(db));
+	/* What staff see of it, in the same transaction. */
+	if (alerts_from_outbox(db, e, rowid) == -1) {
+		if (!db_full(db, NULL))
+			log_warnx("outbox: cannot make the alert of %s: %s", e->kind,
+			    sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
 	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db_handle(db));
+		*id = rowid;
 	return 1;
 }
 
@@ -94,7 +103,7 @@ outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int6
 	    " WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))"
 	    " OR (status = 'claimed' AND lease_until <= ?4) ORDER BY id LIMIT ?5)"
 	    " RETURNING id, source, kind, recipient_role, recipient_staff_id, employee_id, message,"
-	    " attempts";
+	    " attempts, alert_id";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	json_t *out;
 	char now[32];
@@ -164,5 +173,5 @@ outbox_forget_employee(struct db *db, int64_t employee_id)
 	sqlite3_bind_int64(st, 1, employee_id);
 	rc = sqlite3_step(st);
 	db_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? alerts_forget_employee(db, employee_id) : -1;
 }

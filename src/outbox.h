@@ -31,15 +31,17 @@ struct outbox_entry {
  */
 int outbox_check(struct db *, const struct outbox_entry *, char *why, size_t whylen);
 /*
- * Queue one in the caller's open transaction: 1 queued (*id set), 0 one
- * with the same dedup_key was already, -1 on a database error (logged).
+ * Queue one in the caller's open transaction, with its alert (alerts.h):
+ * 1 queued (*id set), 0 one with the same dedup_key was already, -1 on a
+ * database error (logged).
  */
 int outbox_queue(struct db *, const struct outbox_entry *, int64_t *id);
 /*
  * Claim up to max notifications due at now_ms for channel: pending ones,
  * and claimed ones whose lease ended. Each is claimed until now_ms +
  * lease_ms. A new array of {id, source, kind, recipient_role,
- * recipient_staff_id, employee_id, message, attempts}; NULL on an error.
+ * recipient_staff_id, employee_id, message, attempts, alert_id} (the
+ * entries of one alert share alert_id); NULL on an error.
  */
 json_t *outbox_claim(struct db *, const char *channel, int max, int64_t lease_ms, int64_t now_ms);
 /*
@@ -49,7 +51,7 @@ json_t *outbox_claim(struct db *, const char *channel, int max, int64_t lease_ms
  */
 int outbox_done(struct db *, const char *channel, int64_t id, int ok, const char *error,
     int64_t retry_at_ms, int64_t now_ms);
-/* Drop what is queued about a person (their file is erased). */
+/* Drop what is queued about a person, and their alerts (their file is erased). */
 int outbox_forget_employee(struct db *, int64_t employee_id);
 
 #endif

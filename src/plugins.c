@@ -337,7 +337,8 @@ personal_table(const char *t)
 		if (strcmp(catalogued[i], t) == 0)
 			return 1;
 	/* The tables of the person's file the kernel keeps beside its records. */
-	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0;
+	return strcmp(t, "outbox") == 0 || strcmp(t, "record_catalogue") == 0 ||
+	    strcmp(t, "alerts") == 0 || strcmp(t, "alert_recipients") == 0;
 }
 
 /* The last refusal, to say why a migration failed (SQLite says only "not authorized"). */

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <openssl/x509.h>
 
+#include "alerts.h"
 #include "api.h"
 #include "backup.h"
 #include "config.h"
@@ -295,6 +296,22 @@ const struct route core_routes[] = {
 	    .fn = retention_confirm,
 	    .action = ACT_RETENTION_CONFIRM,
 	    .flags = RF_BODY },
+	/* Alerts: every staff role; each handler shows and changes only what the caller may. */
+	{ .method = M_GET,
+	    .pattern = "/v1/alerts",
+	    .fn = alerts_list,
+	    .action = ACT_PLUGIN_ROUTE,
+	    .roles = ROLES_STAFF },
+	{ .method = M_POST,
+	    .pattern = "/v1/alerts/{id}/ack",
+	    .fn = alerts_ack,
+	    .action = ACT_PLUGIN_ROUTE,
+	    .roles = ROLES_STAFF },
+	{ .method = M_POST,
+	    .pattern = "/v1/alerts/{id}/resolve",
+	    .fn = alerts_resolve,
+	    .action = ACT_PLUGIN_ROUTE,
+	    .roles = ROLES_STAFF },
 };
 
 const size_t ncore_routes = TR_NELEM(core_routes);

@@ -46,12 +46,17 @@ static const struct view_param period_params[] = {
 	{ .name = "employee_id", .type = VP_INT, .min = 1, .max = 9223372036854775807LL },
 };
 
-static const struct view_param referents_params[] = {
-	{ .name = "employee_id",
-	    .type = VP_INT,
-	    .required = 1,
-	    .min = 1,
-	    .max = 9223372036854775807LL },
+static const struct view_param date_days_params[] = {
+	{ .name = "date", .type = VP_DATE, .required = 1 },
+	{ .name = "days", .type = VP_INT, .required = 1, .min = 0, .max = 3660 },
+};
+
+static const struct view_param date_params[] = {
+	{ .name = "date", .type = VP_DATE, .required = 1 },
+};
+
+static const struct view_param employee_params[] = {
+	{ .name = "employee_id", .type = VP_INT, .required = 1, .min = 1, .max = INT64_MAX },
 };
 
 static const char *const staff_booleans[] = { "active", NULL };
@@ -146,16 +151,81 @@ static const struct view views[] = {
 	    .categories = 1u << CAT_IDENTITY,
 	},
 	{
-	    /* Whom to tell about a person: the referents, when their accounts are active. */
+	    /*
+	     * The current PASS IAE (the latest started on `date`) of people in
+	     * the pathway (no exit in force) whose end falls within `days` days
+	     * of it: the initial end pushed back by its suspensions (each both
+	     * ends included) and its prolongations, as pass_rules.h counts them.
+	     */
+	    .name = "passes_ending.v1",
+	    .description = "PASS IAE ending within :days days of :date: pass_id, employee_id,"
+	                   " end_date, referent_cip_id",
+	    .sql =
+	        "SELECT pass_id, employee_id, end_date, referent_cip_id FROM (SELECT p.id AS"
+	        " pass_id, p.employee_id, s.id AS referent_cip_id, date(p.initial_end_date,"
+	        " printf('%+d days', CAST(coalesce((SELECT sum(julianday(x.end_date) -"
+	        " julianday(x.start_date) + 1) FROM pass_suspensions x WHERE x.pass_id = p.id), 0)"
+	        " AS INTEGER) + coalesce((SELECT sum(y.days) FROM pass_prolongations y"
+	        " WHERE y.pass_id = p.id), 0))) AS end_date"
+	        " FROM passes p JOIN employees e ON e.id = p.employee_id"
+	        " LEFT JOIN staff s ON s.id = e.referent_cip_id AND s.active = 1"
+	        " WHERE p.start_date <= :date AND NOT EXISTS (SELECT 1 FROM passes q"
+	        "   WHERE q.employee_id = p.employee_id AND q.start_date > p.start_date"
+	        "   AND q.start_date <= :date)"
+	        " AND (e.status != 'exited' OR NOT EXISTS (SELECT 1 FROM exits x"
+	        "   WHERE x.employee_id = p.employee_id AND x.exit_date >= p.start_date)))"
+	        " WHERE end_date >= :date AND end_date <= date(:date, printf('%+d days', :days))"
+	        " ORDER BY end_date, pass_id LIMIT 5001",
+	    .params = date_days_params,
+	    .nparams = TR_NELEM(date_days_params),
+	    .roles = ETI | CIP | COORD,
+	    /* The PASS's end; who the referent is. */
+	    .categories = (1u << CAT_PASS) | (1u << CAT_IDENTITY),
+	},
+	{
+	    /*
+	     * People under a contract running on `date`, with the start of
+	     * their pathway (their first contract since their last exit), the
+	     * last entry review held and the last entry or intermediate review
+	     * held (on or before `date`): what a rule needs to say a review is
+	     * overdue. Dates only, never a review's content.
+	     */
+	    .name = "reviews_due.v1",
+	    .description = "people under contract on :date: employee_id, referent_cip_id,"
+	                   " pathway_start, entry_held_on, last_held_on",
+	    .sql =
+	        "SELECT employee_id, referent_cip_id, pathway_start, entry_held_on, last_held_on"
+	        " FROM (SELECT e.id AS employee_id, s.id AS referent_cip_id,"
+	        " (SELECT min(c.start_date) FROM contracts c WHERE c.employee_id = e.id"
+	        "   AND c.start_date <= :date AND c.start_date > coalesce((SELECT x.exit_date"
+	        "   FROM exits x WHERE x.employee_id = e.id AND x.exit_date <= :date), '')) AS"
+	        " pathway_start,"
+	        " (SELECT max(r.held_on) FROM reviews r WHERE r.employee_id = e.id"
+	        "   AND r.kind = 'entry' AND r.held_on <= :date) AS entry_held_on,"
+	        " (SELECT max(r.held_on) FROM reviews r WHERE r.employee_id = e.id"
+	        "   AND r.kind IN ('entry', 'intermediate') AND r.held_on <= :date) AS"
+	        " last_held_on"
+	        " FROM employees e LEFT JOIN staff s ON s.id = e.referent_cip_id AND s.active = 1"
+	        " WHERE EXISTS (SELECT 1 FROM contracts c WHERE c.employee_id = e.id"
+	        "   AND c.ended_on IS NULL AND c.start_date <= :date AND c.end_date >= :date))"
+	        " WHERE pathway_start IS NOT NULL ORDER BY employee_id LIMIT 5001",
+	    .params = date_params,
+	    .nparams = TR_NELEM(date_params),
+	    .roles = ETI | CIP | COORD,
+	    /* That reviews were held, and when; who the referent is. */
+	    .categories = (1u << CAT_REVIEW_META) | (1u << CAT_IDENTITY),
+	},
+	{
+	    /* Whom to tell about a person: their referents, when those accounts are active. */
 	    .name = "referents.v1",
 	    .description = "a person's referents: employee_id, referent_cip_id, referent_eti_id",
 	    .sql =
 	        "SELECT e.id AS employee_id, c.id AS referent_cip_id, t.id AS referent_eti_id"
 	        " FROM employees e LEFT JOIN staff c ON c.id = e.referent_cip_id AND c.active = 1"
 	        " LEFT JOIN staff t ON t.id = e.referent_eti_id AND t.active = 1"
-	        " WHERE e.id = :employee_id",
-	    .params = referents_params,
-	    .nparams = TR_NELEM(referents_params),
+	        " WHERE e.id = :employee_id LIMIT 5001",
+	    .params = employee_params,
+	    .nparams = TR_NELEM(employee_params),
 	    .roles = ETI | CIP | COORD,
 	    .categories = 1u << CAT_IDENTITY,
 	},

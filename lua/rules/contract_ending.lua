@@ -13,7 +13,10 @@
 -- every CIP, by role) and the coordinators, by role.
 -- Once: the dedup key names the contract and its end date, so a second run
 -- queues nothing, and a contract renewed to a later end is announced again
--- when that end comes near.
+-- when that end comes near. The CIP's and the coordinator's notifications
+-- are one alert (GET /v1/alerts).
+-- Resolved by the rule: when a daily run no longer sees the contract (an
+-- exit review was planned, the contract was renewed, ended or is past).
 -- The message says who and what to do, never why: the person as every
 -- recipient (CIP, coordinator) may see them, first name and initial
 -- ("Sabrina M.", the view's employee_display), never an id.
@@ -43,7 +46,7 @@ end
 
 local function check()
   local today = date.today()
-  local queued = 0
+  local pass = alert.pass("contract_ending")
   for _, c in ipairs(view("contracts_ending.v1", { date = today, days = days })) do
     if not c.exit_review_planned then
       local message = string.format(
@@ -52,8 +55,7 @@ local function check()
         c.employee_display, alert.date_fr(c.end_date),
         when(date.days_between(today, c.end_date)))
       local cip = c.referent_cip_id
-      queued = queued + alert.once {
-        kind = "contract_ending",
+      pass:once {
         about = c.contract_id .. ":" .. c.end_date,
         employee_id = c.employee_id,
         roles = cip and { "coordinator" } or { "cip", "coordinator" },
@@ -62,8 +64,13 @@ local function check()
       }
     end
   end
-  if queued > 0 then
-    log("info", string.format("%d notification(s) of contracts ending queued", queued))
+  if pass:queued() > 0 then
+    log("info", string.format("%d notification(s) of contracts ending queued", pass:queued()))
+  end
+  -- An exit review planned, a contract renewed, ended or past: its alert resolves.
+  local resolved = pass:finish()
+  if resolved > 0 then
+    log("info", string.format("%d alert(s) of contracts ending resolved", resolved))
   end
 end
 

@@ -158,6 +158,12 @@ const struct command commands[] = {
 	    .min_args = 4,
 	    .max_args = 5,
 	    .run = cmd_production },
+	{ .name = "alerts",
+	    .usage = "[--state S] [--kind K] [--employee ID] | ack ID | resolve ID",
+	    .help = "your alerts first, then those you may see; or\n"
+	            "acknowledge or resolve alert ID",
+	    .max_args = -1,
+	    .run = cmd_alerts },
 	{ .name = "demo",
 	    .usage = "--database PATH [--as ACCOUNT[=USER]] [--employees N]",
 	    .help = "fill a new database with demo data (demo --help)",

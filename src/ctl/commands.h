@@ -51,4 +51,7 @@ int cmd_skills(const struct ctl *, int, char **);
 /* production: the production plugin's reports (cmd_production.c). */
 int cmd_production(const struct ctl *, int, char **);
 
+/* alerts: list, acknowledge or resolve alerts (cmd_alerts.c). */
+int cmd_alerts(const struct ctl *, int, char **);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "db.h"
 #include "handlers.h"
 #include "outbox.h"
@@ -226,6 +227,90 @@ test_check__recipient_and_person_must_exist(void **state)
 	assert_non_null(strstr(why, "employee_id 9 is not an employee"));
 }
 
+static void
+test_alert_key__the_dedup_key_without_its_own_recipient(void **state)
+{
+	struct outbox_entry e = entry;
+	char key[64];
+
+	(void)state;
+	assert_int_equal(alerts_key_of(&e, key, sizeof(key)), -1); /* no dedup_key */
+	e.dedup_key = "lua:r:contract_ending:12:2026-03-12:cip";
+	assert_int_equal(alerts_key_of(&e, key, sizeof(key)), 0);
+	assert_string_equal(key, "lua:r:contract_ending:12:2026-03-12");
+	/* Another recipient's suffix is not this entry's: kept. */
+	e.dedup_key = "lua:r:contract_ending:12:coordinator";
+	assert_int_equal(alerts_key_of(&e, key, sizeof(key)), 0);
+	assert_string_equal(key, "lua:r:contract_ending:12:coordinator");
+	e.recipient_role = NULL;
+	e.recipient_staff_id = 4;
+	e.dedup_key = "lua:r:k:1:staff4";
+	assert_int_equal(alerts_key_of(&e, key, sizeof(key)), 0);
+	assert_string_equal(key, "lua:r:k:1");
+	e.dedup_key = "lua:r:k:1:staff41";
+	assert_int_equal(alerts_key_of(&e, key, sizeof(key)), 0);
+	assert_string_equal(key, "lua:r:k:1:staff41");
+	assert_int_equal(alerts_key_of(&e, key, 8), -1);
+}
+
+static int64_t
+alerts_where(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+test_alerts__one_per_key_while_open__resolved_by_the_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_entry e = entry;
+	int64_t id, n;
+
+	assert_int_equal(db_begin(f->db), 0);
+	e.dedup_key = "lua:test:k:1:cip";
+	assert_int_equal(outbox_queue(f->db, &e, &id), 1);
+	e.recipient_role = "coordinator";
+	e.dedup_key = "lua:test:k:1:coordinator";
+	assert_int_equal(outbox_queue(f->db, &e, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(count(f->db, "1"), 2);
+	assert_int_equal(alerts_where(f->db, "SELECT count(*) FROM alerts"), 1);
+	assert_int_equal(
+	    alerts_where(f->db, "SELECT count(DISTINCT alert_id) FROM outbox WHERE alert_id > 0"),
+	    1);
+	/* Resolved by its rule: keep names what is still there, prefix what it checks. */
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(alerts_resolve_by_rule(
+	                     f->db, "lua:test", NULL, "lua:test:k:", "[\"lua:test:k:1\"]", &n),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    alerts_resolve_by_rule(f->db, "lua:other", "lua:test:k:1", NULL, NULL, &n), 0);
+	assert_int_equal(n, 0); /* not another script's */
+	assert_int_equal(
+	    alerts_resolve_by_rule(f->db, "lua:test", NULL, "lua:test:k:", "[]", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(alerts_where(f->db,
+	                     "SELECT count(*) FROM alerts WHERE state = 'resolved' AND"
+	                     " resolved_reason = 'rule' AND resolved_by IS NULL"),
+	    1);
+	/* The same key again after it was resolved: a new alert. */
+	assert_int_equal(db_begin(f->db), 0);
+	e.dedup_key = "lua:test:k:1:admin";
+	e.recipient_role = "admin";
+	assert_int_equal(outbox_queue(f->db, &e, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(alerts_where(f->db, "SELECT count(*) FROM alerts"), 2);
+}
+
 int
 main(void)
 {
@@ -243,6 +328,9 @@ main(void)
 		    test_forget_employee__their_notifications_gone_others_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_check__recipient_and_person_must_exist, setup, teardown),
+		cmocka_unit_test(test_alert_key__the_dedup_key_without_its_own_recipient),
+		cmocka_unit_test_setup_teardown(
+		    test_alerts__one_per_key_while_open__resolved_by_the_rule, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
