@@ -35,7 +35,9 @@ cmd_alerts(const struct ctl *ctl, int argc, char **argv)
 
 	if (argc >= 2 && (strcmp(argv[1], "ack") == 0 || strcmp(argv[1], "resolve") == 0)) {
 		if (argc != 3 || !is_id(argv[2])) {
-			fprintf(stderr, PROG ": usage: alerts %s ID\n", argv[1]);
+			fprintf(stderr,
+			    "usage : " PROG " alerts %s ID (ID : le numéro de l'alerte)\n",
+			    argv[1]);
 			return EXIT_USAGE;
 		}
 		snprintf(path, sizeof(path), "/v1/alerts/%s/%s", argv[2], argv[1]);
@@ -53,10 +55,11 @@ cmd_alerts(const struct ctl *ctl, int argc, char **argv)
 		if (name == NULL || i + 1 >= argc ||
 		    (strcmp(name, "employee_id") == 0 ? !is_id(argv[i + 1])
 		                                      : !is_word(argv[i + 1]))) {
-			fprintf(stderr,
-			    PROG
-			    ": usage: alerts [--state open|acknowledged|resolved] [--kind KIND] "
-			    "[--employee ID] | alerts ack ID | alerts resolve ID\n");
+			fputs("usage : " PROG
+			      " alerts [--state open|acknowledged|resolved] [--kind KIND] "
+			      "[--employee ID] | " PROG " alerts ack ID | " PROG
+			      " alerts resolve ID\n",
+			    stderr);
 			return EXIT_USAGE;
 		}
 		at += (size_t)snprintf(path + at, sizeof(path) - at, "&%s=%s", name, argv[i + 1]);

@@ -229,9 +229,9 @@ def test_alerts__tremplinctl(world):
     p = tt.ctl("alerts", "resolve", str(listed[0]["id"]), socket_path=d.socket, user="bin")
     assert p.returncode == 0 and json.loads(p.stdout)["state"] == "resolved", p
     p = tt.ctl("alerts", "--state", "closed", socket_path=d.socket)
-    assert p.returncode == 1 and "(field: state)" in p.stderr, p
+    assert p.returncode == 1 and "(champ : state)" in p.stderr, p
     p = tt.ctl("alerts", "--colour", "red", socket_path=d.socket)
-    assert p.returncode == 64 and "usage: alerts" in p.stderr, p
+    assert p.returncode == 64 and "usage : tremplinctl alerts" in p.stderr, p
 
 
 def test_alerts__erasure_forgets_them(world):
