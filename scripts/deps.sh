@@ -6,7 +6,8 @@ build="build-essential autoconf automake libtool pkg-config liblua5.4-dev libeve
 libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev"
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets.
 test="libcmocka-dev python3 python3-pytest python3-jsonschema clang-format systemd util-linux
-clang libclang-rt-14-dev openssl nodejs opensmtpd"
+clang libclang-rt-14-dev openssl nodejs postfix sasl2-bin
+libsasl2-modules"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 # npm comes with some builds of nodejs (NodeSource's); Debian ships it apart.
