@@ -14,7 +14,7 @@ dist_notify_mail_templates_DATA = etc/notify_mail/default.txt etc/notify_mail/co
 	etc/notify_mail/pass_ending.txt etc/notify_mail/review_overdue.txt \
 	etc/notify_mail/safety_incident.txt etc/notify_mail/hours_below_contract.txt \
 	etc/notify_mail/registry_pass_end_changed.txt etc/notify_mail/absences_unjustified.txt \
-	etc/notify_mail/skills_stale.txt
+	etc/notify_mail/skills_stale.txt etc/notify_mail/digest.txt
 
 if HAVE_CMOCKA
 check_PROGRAMS += plugins/notify_mail/tests/test_mime

@@ -55,6 +55,7 @@ struct mail {
 	char templates[512];
 	long timeout_ms;
 	int64_t dead_after_ms;
+	int digest_hour; /* the daemon's local time */
 	CURLM *multi;
 	int in_flight;
 	int64_t pump_timer;
@@ -134,6 +135,7 @@ mail_config(void *ctx, json_t *section, char *err, size_t errlen)
 	snprintf(n.templates, sizeof(n.templates), "%s", NOTIFY_MAIL_TEMPLATES);
 	n.timeout_ms = 30000;
 	n.dead_after_ms = 96 * 3600 * 1000LL;
+	n.digest_hour = 7;
 	json_object_foreach (section, key, v) {
 		int bad = 0;
 		if (strcmp(key, "url") == 0)
@@ -155,6 +157,10 @@ mail_config(void *ctx, json_t *section, char *err, size_t errlen)
 			bad = !json_is_integer(v) || json_integer_value(v) < 1000 ||
 			    json_integer_value(v) > 120000 ||
 			    (n.timeout_ms = (long)json_integer_value(v)) == 0;
+		else if (strcmp(key, "digest_hour") == 0)
+			bad = !json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 23 ||
+			    ((n.digest_hour = (int)json_integer_value(v)), 0);
 		else if (strcmp(key, "dead_after_hours") == 0)
 			bad = !json_is_integer(v) || json_integer_value(v) < 1 ||
 			    json_integer_value(v) > 720 ||
@@ -166,8 +172,9 @@ mail_config(void *ctx, json_t *section, char *err, size_t errlen)
 			    "%s: unknown setting, or not of its type (url: smtps:// or smtp:// "
 			    "with "
 			    "STARTTLS; from: an address; from_name, auth_file, ca_file, "
-			    "templates_dir: strings; timeout_ms: 1000 to 120000; dead_after_hours: "
-			    "1 to 720)",
+			    "templates_dir: strings; timeout_ms: 1000 to 120000; digest_hour: 0 to "
+			    "23; "
+			    "dead_after_hours: 1 to 720)",
 			    key);
 			return -1;
 		}
@@ -222,17 +229,23 @@ read_template(struct mail *m, const char *kind)
 	return NULL;
 }
 
-/* tpl with {nom} and {alerte} replaced: a new string, or NULL. */
+/*
+ * tpl with {nom}, {alerte}, {nombre} and {liste} replaced (list: NULL in a
+ * single alert's message): a new string, or NULL.
+ */
 static char *
-fill(const char *tpl, const char *name, int64_t alert_id)
+fill(const char *tpl, const char *name, int64_t alert_id, int count, const char *list)
 {
-	char num[24];
+	char num[24], cnt[24];
 	size_t cap = strlen(tpl) + 1, at = 0;
 	char *out;
 
+	if (list == NULL)
+		list = "";
 	snprintf(num, sizeof(num), "%lld", (long long)alert_id);
+	snprintf(cnt, sizeof(cnt), "%d", count);
 	for (const char *p = tpl; (p = strchr(p, '{')) != NULL; p++)
-		cap += strlen(name) + sizeof(num);
+		cap += strlen(name) + sizeof(num) + strlen(list);
 	if ((out = malloc(cap)) == NULL)
 		return NULL;
 	for (const char *p = tpl; *p != '\0';) {
@@ -242,6 +255,10 @@ fill(const char *tpl, const char *name, int64_t alert_id)
 			put = name, skip = 5;
 		else if (strncmp(p, "{alerte}", 8) == 0)
 			put = num, skip = 8;
+		else if (strncmp(p, "{nombre}", 8) == 0)
+			put = cnt, skip = 8;
+		else if (strncmp(p, "{liste}", 7) == 0)
+			put = list, skip = 7;
 		if (put != NULL) {
 			size_t k = strlen(put);
 			memcpy(out + at, put, k);
@@ -254,23 +271,68 @@ fill(const char *tpl, const char *name, int64_t alert_id)
 	return out;
 }
 
+/* A template's first line (its subject), without the "Tremplin : " a digest line needs not. */
+static int
+summary_of(struct mail *m, const char *kind, char *out, size_t size)
+{
+	char *tpl = read_template(m, kind);
+	const char *p;
+
+	if (tpl == NULL)
+		return -1;
+	tpl[strcspn(tpl, "\n")] = '\0';
+	p = strncmp(tpl, "Tremplin : ", 11) == 0 ? tpl + 11 : tpl;
+	snprintf(out, size, "%s", p);
+	free(tpl);
+	return 0;
+}
+
 /*
- * The message of one delivery: the template's first line is the subject,
- * the rest (after a blank line) the body. A new string, or NULL.
+ * The message of a batch: one alert (a kind's template), or a digest of
+ * several (digest.txt, a line per alert). The template's first line is
+ * the subject, the rest (after a blank line) the body. A new string, or
+ * NULL.
  */
 static char *
-compose(struct mail *m, const char *kind, int64_t alert_id, int64_t staff_id, const char *name,
-    const char *email, int64_t now)
+compose(struct mail *m, json_t *alerts, int digest, int64_t batch, int64_t staff_id,
+    const char *name, const char *email, int64_t now)
 {
-	char *tpl = read_template(m, kind), *text, *nl, msgid[256], *msg;
+	const char *kind = json_string_value(json_object_get(json_array_get(alerts, 0), "kind"));
+	int64_t alert_id =
+	    json_integer_value(json_object_get(json_array_get(alerts, 0), "alert_id"));
+	char *tpl, *text, *nl, msgid[256], *msg, *list = NULL;
+	size_t i, cap = 0, at = 0;
+	json_t *a;
 
-	if (tpl == NULL) {
+	if (kind == NULL || (tpl = read_template(m, digest ? "digest" : kind)) == NULL) {
 		m->host->log(m->self, TREMPLIN_LOG_WARNING, "no template for %s nor default in %s",
-		    kind, m->templates);
+		    digest     ? "digest"
+		        : kind ? kind
+		               : "?",
+		    m->templates);
 		return NULL;
 	}
-	text = fill(tpl, name, alert_id);
+	if (digest) {
+		cap = json_array_size(alerts) * 300 + 1;
+		if ((list = malloc(cap)) == NULL) {
+			free(tpl);
+			return NULL;
+		}
+		list[0] = '\0';
+		json_array_foreach (alerts, i, a) {
+			char line[256];
+			if (summary_of(m, json_string_value(json_object_get(a, "kind")), line,
+			        sizeof(line)) == -1)
+				snprintf(line, sizeof(line), "une alerte à traiter");
+			int w = snprintf(list + at, cap - at, "- alerte n° %lld : %s\n",
+			    (long long)json_integer_value(json_object_get(a, "alert_id")), line);
+			if (w > 0 && (size_t)w < cap - at)
+				at += (size_t)w;
+		}
+	}
+	text = fill(tpl, name, alert_id, (int)json_array_size(alerts), list);
 	free(tpl);
+	free(list);
 	if (text == NULL || (nl = strchr(text, '\n')) == NULL) {
 		free(text);
 		return NULL;
@@ -279,7 +341,10 @@ compose(struct mail *m, const char *kind, int64_t alert_id, int64_t staff_id, co
 	const char *body = nl + 1;
 	while (*body == '\n')
 		body++;
-	if (mime_message_id(alert_id, staff_id, m->domain, msgid, sizeof(msgid)) == -1) {
+	int ok = digest ? snprintf(msgid, sizeof(msgid), "<tremplin.digest.%lld.%lld@%s>",
+	                      (long long)batch, (long long)staff_id, m->domain) < (int)sizeof(msgid)
+	                : mime_message_id(alert_id, staff_id, m->domain, msgid, sizeof(msgid)) == 0;
+	if (!ok) {
 		free(text);
 		return NULL;
 	}
@@ -405,7 +470,7 @@ update_delivery(struct mail *m, int64_t id, const char *state, int64_t next_at, 
 {
 	static const char sql[] =
 	    "UPDATE notify_mail_deliveries SET state = ?1, next_at = coalesce(?2, next_at),"
-	    " lease_until = NULL, last_error = ?3, updated_at = ?4 WHERE id = ?5";
+	    " lease_until = NULL, last_error = ?3, updated_at = ?4 WHERE batch = ?5";
 	sqlite3_stmt *st = m->host->stmt(m->self, sql);
 	char stamp[32];
 
@@ -474,7 +539,7 @@ finished(struct mail *m, CURL *easy, CURLcode rc)
 		m->host->log(m->self, TREMPLIN_LOG_INFO, "delivery %lld sent", (long long)s->id);
 	} else {
 		static const char sql[] =
-		    "SELECT attempts FROM notify_mail_deliveries WHERE id = ?";
+		    "SELECT max(attempts) FROM notify_mail_deliveries WHERE batch = ?";
 		sqlite3_stmt *st = m->host->stmt(m->self, sql);
 		int attempts = 1;
 		char why[CURL_ERROR_SIZE + 64];
@@ -566,43 +631,108 @@ start_send(struct mail *m, int64_t id, char *msg, const char *email)
 	return 0;
 }
 
+/* The next digest_hour:00, the daemon's local time, at or after now. */
+static int64_t
+next_digest(struct mail *m, int64_t now)
+{
+	time_t t = (time_t)(now / 1000), d;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	for (int day = 0; day < 3; day++) {
+		struct tm x = tm;
+		x.tm_mday += day;
+		x.tm_hour = m->digest_hour;
+		x.tm_min = x.tm_sec = 0;
+		x.tm_isdst = -1;
+		if ((d = mktime(&x)) != (time_t)-1 && (int64_t)d * 1000 >= now)
+			return (int64_t)d * 1000;
+	}
+	return now + 24 * 3600 * 1000LL;
+}
+
+static int
+run(struct mail *m, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st = m->host->stmt(m->self, sql);
+
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, a);
+		sqlite3_bind_int64(st, 2, b);
+	}
+	return exec_done(m, st);
+}
+
+/*
+ * What is due goes out in batches: an alert alone (batch = its delivery's
+ * id) or, for an account that chose the daily digest, every alert waiting
+ * at the digest hour (batch = the smallest id). A batch keeps its number,
+ * hence its Message-ID, through its retries.
+ */
+static void
+make_batches(struct mail *m, int64_t now)
+{
+	/* Not yet sent to an account that chose the digest: wait for the digest hour. */
+	static const char defer[] =
+	    "UPDATE notify_mail_deliveries SET digest = 1, next_at = ?1 WHERE state = 'pending'"
+	    " AND batch IS NULL AND digest = 0 AND ?2 >= 0 AND staff_id IN"
+	    " (SELECT staff_id FROM notify_mail_prefs WHERE digest = 1)";
+	/* The groups are computed before the update (an aggregate is materialized). */
+	static const char digests[] =
+	    "UPDATE notify_mail_deliveries AS d SET batch = g.b FROM (SELECT staff_id, min(id) AS b"
+	    " FROM notify_mail_deliveries WHERE digest = 1 AND batch IS NULL AND state = 'pending'"
+	    " AND next_at <= ?1 AND ?2 >= 0 GROUP BY staff_id) AS g WHERE d.staff_id = g.staff_id"
+	    " AND d.digest = 1 AND d.batch IS NULL AND d.state = 'pending' AND d.next_at <= ?1";
+	static const char alone[] =
+	    "UPDATE notify_mail_deliveries SET batch = id WHERE digest = 0 AND batch IS NULL"
+	    " AND state = 'pending' AND next_at <= ?1 AND ?2 >= 0";
+
+	if (run(m, defer, next_digest(m, now), 0) == -1 || run(m, digests, now, 0) == -1 ||
+	    run(m, alone, now, 0) == -1)
+		m->host->log(m->self, TREMPLIN_LOG_WARNING, "cannot make the batches due; later");
+}
+
 static void
 send_due(struct mail *m, int64_t now)
 {
 	static const char due[] =
-	    "SELECT id, alert_id, staff_id, kind, first_at FROM notify_mail_deliveries"
-	    " WHERE (state = 'pending' AND next_at <= ?1) OR (state = 'sending' AND lease_until <= "
-	    "?1)"
-	    " ORDER BY next_at, id LIMIT ?2";
+	    "SELECT batch, staff_id, max(digest), min(first_at) FROM notify_mail_deliveries"
+	    " WHERE batch IS NOT NULL AND ((state = 'pending' AND next_at <= ?1)"
+	    " OR (state = 'sending' AND lease_until <= ?1)) GROUP BY batch, staff_id"
+	    " ORDER BY min(next_at), batch LIMIT ?2";
+	static const char alerts_of[] = "SELECT alert_id, kind FROM notify_mail_deliveries"
+	                                " WHERE batch = ? ORDER BY alert_id";
 	static const char take[] = "UPDATE notify_mail_deliveries SET state = 'sending',"
-	                           " lease_until = ?1, attempts = attempts + 1 WHERE id = ?2";
+	                           " lease_until = ?1, attempts = attempts + 1 WHERE batch = ?2";
 	int room = IN_FLIGHT - m->in_flight;
 	sqlite3_stmt *st;
 	json_t *rows, *r;
 	size_t i;
 
-	if (room <= 0 || (st = m->host->stmt(m->self, due)) == NULL)
+	if (room <= 0)
+		return;
+	make_batches(m, now);
+	if ((st = m->host->stmt(m->self, due)) == NULL)
 		return;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, room);
 	rows = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(rows,
-		    json_pack("{s:I, s:I, s:I, s:s, s:I}", "id",
-		        (json_int_t)sqlite3_column_int64(st, 0), "alert_id",
-		        (json_int_t)sqlite3_column_int64(st, 1), "staff_id",
-		        (json_int_t)sqlite3_column_int64(st, 2), "kind",
-		        (const char *)sqlite3_column_text(st, 3), "first_at",
-		        (json_int_t)sqlite3_column_int64(st, 4)));
+		    json_pack("{s:I, s:I, s:b, s:I}", "batch",
+		        (json_int_t)sqlite3_column_int64(st, 0), "staff_id",
+		        (json_int_t)sqlite3_column_int64(st, 1), "digest",
+		        sqlite3_column_int(st, 2), "first_at",
+		        (json_int_t)sqlite3_column_int64(st, 3)));
 	m->host->stmt_done(st);
 	json_array_foreach (rows, i, r) {
-		int64_t id = json_integer_value(json_object_get(r, "id"));
+		int64_t batch = json_integer_value(json_object_get(r, "batch"));
 		int64_t staff_id = json_integer_value(json_object_get(r, "staff_id"));
 		struct tremplin_error err = { 0 };
 		if (now - json_integer_value(json_object_get(r, "first_at")) > m->dead_after_ms) {
-			update_delivery(m, id, "dead", 0, "not delivered within its window");
+			update_delivery(m, batch, "dead", 0, "not delivered within its window");
 			m->host->log(m->self, TREMPLIN_LOG_WARNING,
-			    "delivery %lld is dead after its window", (long long)id);
+			    "delivery %lld is dead after its window", (long long)batch);
 			continue;
 		}
 		/* The address now (it may have changed since the alert). */
@@ -611,27 +741,98 @@ send_due(struct mail *m, int64_t now)
 		const char *name = json_string_value(json_object_get(staff, "name"));
 		if (email == NULL || !json_is_true(json_object_get(staff, "active"))) {
 			update_delivery(
-			    m, id, "dead", 0, "the account has no email or is inactive");
+			    m, batch, "dead", 0, "the account has no email or is inactive");
 			json_decref(staff);
 			continue;
 		}
-		char *msg = compose(m, json_string_value(json_object_get(r, "kind")),
-		    json_integer_value(json_object_get(r, "alert_id")), staff_id, name ? name : "",
-		    email, now);
+		json_t *alerts = json_array();
+		if ((st = m->host->stmt(m->self, alerts_of)) != NULL) {
+			sqlite3_bind_int64(st, 1, batch);
+			while (sqlite3_step(st) == SQLITE_ROW)
+				json_array_append_new(alerts,
+				    json_pack("{s:I, s:s}", "alert_id",
+				        (json_int_t)sqlite3_column_int64(st, 0), "kind",
+				        (const char *)sqlite3_column_text(st, 1)));
+			m->host->stmt_done(st);
+		}
+		char *msg = compose(m, alerts, json_is_true(json_object_get(r, "digest")), batch,
+		    staff_id, name ? name : "", email, now);
+		json_decref(alerts);
 		if (msg == NULL) {
-			update_delivery(m, id, "pending", now + BACKOFF_BASE_MS, "cannot compose");
+			update_delivery(
+			    m, batch, "pending", now + BACKOFF_BASE_MS, "cannot compose");
 			json_decref(staff);
 			continue;
 		}
 		if ((st = m->host->stmt(m->self, take)) != NULL) {
 			sqlite3_bind_int64(st, 1, now + m->timeout_ms + LEASE_MS);
-			sqlite3_bind_int64(st, 2, id);
+			sqlite3_bind_int64(st, 2, batch);
 		}
-		if (exec_done(m, st) == -1 || start_send(m, id, msg, email) == -1)
-			update_delivery(m, id, "pending", now + BACKOFF_BASE_MS, "cannot start");
+		if (exec_done(m, st) == -1 || start_send(m, batch, msg, email) == -1)
+			update_delivery(m, batch, "pending", now + BACKOFF_BASE_MS, "cannot start");
 		json_decref(staff);
 	}
 	json_decref(rows);
+}
+
+/* ---- the recipient's choice: each alert at once, or a daily digest ---- */
+
+static void preference(struct tremplin_request *req, void *arg, int writing);
+
+static void
+preference_get(struct tremplin_request *req, void *arg)
+{
+	preference(req, arg, 0);
+}
+
+static void
+preference_put(struct tremplin_request *req, void *arg)
+{
+	preference(req, arg, 1);
+}
+
+static void
+preference(struct tremplin_request *req, void *arg, int writing)
+{
+	static const char get[] = "SELECT digest FROM notify_mail_prefs WHERE staff_id = ?";
+	static const char put[] = "INSERT INTO notify_mail_prefs (staff_id, digest) VALUES (?1, ?2)"
+	                          " ON CONFLICT (staff_id) DO UPDATE SET digest = ?2";
+	static const struct tremplin_field fields[] = {
+		{ "digest", TREMPLIN_FIELD_BOOLEAN, TREMPLIN_FIELD_REQUIRED },
+	};
+	struct mail *m = arg;
+	struct tremplin_caller c = { 0 };
+	json_t *body = m->host->request_body(req);
+	sqlite3_stmt *st;
+	int digest = 0;
+
+	m->host->request_caller(req, &c);
+	if (c.staff_id <= 0) {
+		m->host->reply_error(req, 403, "forbidden", NULL, "no staff account");
+		return;
+	}
+	if (writing && !json_is_object(body)) {
+		m->host->reply_error(
+		    req, 400, "bad_request", "digest", "expected a JSON object {digest: boolean}");
+		return;
+	}
+	if (writing) {
+		if (m->host->check_fields(req, body, fields, 1, 1) == -1)
+			return;
+		digest = json_is_true(json_object_get(body, "digest"));
+		if (run(m, put, c.staff_id, digest) == -1) {
+			m->host->reply_error(
+			    req, 500, "internal", NULL, "cannot record the choice");
+			return;
+		}
+	} else if ((st = m->host->stmt(m->self, get)) != NULL) {
+		sqlite3_bind_int64(st, 1, c.staff_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			digest = sqlite3_column_int(st, 0);
+		m->host->stmt_done(st);
+	}
+	m->host->reply(
+	    req, 200, json_pack("{s:b, s:i}", "digest", digest, "digest_hour", m->digest_hour));
 }
 
 static void
@@ -654,7 +855,8 @@ list_deliveries(struct tremplin_request *req, void *arg)
 {
 	static const char sql[] =
 	    "SELECT id, alert_id, staff_id, kind, state, attempts, last_error, created_at,"
-	    " updated_at FROM notify_mail_deliveries WHERE id > ?1 AND (?2 IS NULL OR state = ?2)"
+	    " updated_at, batch, digest FROM notify_mail_deliveries WHERE id > ?1 AND (?2 IS NULL "
+	    "OR state = ?2)"
 	    " ORDER BY id LIMIT ?3";
 	struct mail *m = arg;
 	const char *state = m->host->request_query(req, "state");
@@ -684,8 +886,13 @@ list_deliveries(struct tremplin_request *req, void *arg)
 		if (++n > limit)
 			break;
 		last = sqlite3_column_int64(st, 0);
-		mime_message_id(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2), m->domain,
-		    msgid, sizeof(msgid));
+		if (sqlite3_column_int(st, 10) && sqlite3_column_type(st, 9) != SQLITE_NULL)
+			snprintf(msgid, sizeof(msgid), "<tremplin.digest.%lld.%lld@%s>",
+			    (long long)sqlite3_column_int64(st, 9),
+			    (long long)sqlite3_column_int64(st, 2), m->domain);
+		else
+			mime_message_id(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+			    m->domain, msgid, sizeof(msgid));
 		json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s}", "id",
 		    (json_int_t)last, "alert_id", (json_int_t)sqlite3_column_int64(st, 1),
 		    "staff_id", (json_int_t)sqlite3_column_int64(st, 2), "message_id", msgid,
@@ -709,7 +916,8 @@ replay(struct tremplin_request *req, void *arg)
 {
 	static const char sql[] =
 	    "UPDATE notify_mail_deliveries SET state = 'pending', next_at = ?1, first_at = ?1,"
-	    " attempts = 0, lease_until = NULL WHERE id = ?2 AND state = 'dead' RETURNING id";
+	    " attempts = 0, lease_until = NULL WHERE (id = ?2 OR batch = (SELECT batch FROM"
+	    " notify_mail_deliveries WHERE id = ?2)) AND state = 'dead' RETURNING id";
 	struct mail *m = arg;
 	int64_t id = m->host->request_id(req, 0), now = m->host->now_ms(m->self);
 	sqlite3_stmt *st = m->host->stmt(m->self, sql);
@@ -745,10 +953,15 @@ static const struct tremplin_migration migrations[] = {
 	    "  lease_until INTEGER,"
 	    "  first_at INTEGER NOT NULL,"
 	    "  last_error TEXT,"
+	    "  batch INTEGER," /* what goes in one message: its Message-ID */
+	    "  digest INTEGER NOT NULL DEFAULT 0,"
 	    "  created_at TEXT NOT NULL,"
 	    "  updated_at TEXT NOT NULL,"
 	    "  UNIQUE (alert_id, staff_id));"
-	    "CREATE INDEX notify_mail_due ON notify_mail_deliveries (state, next_at);" },
+	    "CREATE INDEX notify_mail_due ON notify_mail_deliveries (state, next_at);"
+	    "CREATE INDEX notify_mail_batch ON notify_mail_deliveries (batch);"
+	    "CREATE TABLE notify_mail_prefs (staff_id INTEGER PRIMARY KEY,"
+	    " digest INTEGER NOT NULL);" },
 };
 
 static int
@@ -778,8 +991,26 @@ mail_init(const struct tremplin_host *host, struct tremplin_plugin *self, void *
 		.fn = replay,
 		.arg = m,
 	};
+	const struct tremplin_route_spec choice = {
+		.size = sizeof(choice),
+		.methods = TREMPLIN_GET,
+		.path = "/preference",
+		.roles = TREMPLIN_ROLES_STAFF,
+		.fn = preference_get,
+		.arg = m,
+	};
+	const struct tremplin_route_spec choose = {
+		.size = sizeof(choose),
+		.methods = TREMPLIN_PUT,
+		.path = "/preference",
+		.roles = TREMPLIN_ROLES_STAFF,
+		.flags = TREMPLIN_ROUTE_BODY,
+		.fn = preference_put,
+		.arg = m,
+	};
 	if (host->migrations(self, migrations, sizeof(migrations) / sizeof(migrations[0])) != 0 ||
-	    host->route(self, &list) != 0 || host->route(self, &again) != 0) {
+	    host->route(self, &list) != 0 || host->route(self, &again) != 0 ||
+	    host->route(self, &choice) != 0 || host->route(self, &choose) != 0) {
 		free(m);
 		*ctx = NULL;
 		return -1;

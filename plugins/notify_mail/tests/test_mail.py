@@ -181,20 +181,22 @@ def smtp():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def notify_script():
-    return "".join("notify { kind = 'pass_ending', recipient_role = '%s', dedup_key = 'p:%s',"
-                   " message = %s }\n" % (role, role, tt.lua_string(SECRET_WORDS))
-                   for role in ("coordinator", "cip"))
+def notify_script(kinds=("pass_ending",)):
+    return "".join("notify { kind = '%s', recipient_role = '%s', dedup_key = '%s:%s',"
+                   " message = %s }\n" % (kind, role, kind, role, tt.lua_string(SECRET_WORDS))
+                   for kind in kinds for role in ("coordinator", "cip"))
 
 
-def mail_daemon(make_daemon, smtp, clock=T0, starttls=False):
+def mail_daemon(make_daemon, smtp, clock=T0, starttls=False, kinds=("pass_ending",),
+                scripts=True, **more):
     url = ("smtp://localhost:%d" % smtp.smtp_port if starttls
            else "smtps://localhost:%d" % smtp.smtps_port)
     section = {"url": url, "from": "tremplin@tremplin.test",
                "auth_file": smtp.auth, "ca_file": smtp.ca,
                "templates_dir": os.path.join(tt.TOP_SRCDIR, "etc", "notify_mail")}
-    d = ls.script_daemon(make_daemon, {"n": {"role": "coordinator"}},
-                         files={"rules/n.lua": notify_script()}, start=False,
+    section.update(more)
+    d = ls.script_daemon(make_daemon, {"n": {"role": "coordinator"}} if scripts else {},
+                         files={"rules/n.lua": notify_script(kinds)}, start=False,
                          plugin_files=["notify_mail"], plugins={"notify_mail": section},
                          staff=STAFF)
     ls.start_daemon(d, clock=clock)
@@ -278,3 +280,45 @@ def test_server_down_then_dead_replayed_then_up__same_message_id(make_daemon, sm
     got = smtp.wait_messages(3)
     assert len(got) == 3
     assert [m["Message-ID"] for m in got].count(dead[0]["message_id"]) == 2
+
+
+def test_daily_digest_for_who_chose_it__one_message_at_the_hour(make_daemon, smtp, monkeypatch):
+    # digest_hour is the daemon's local time: UTC here, whatever the machine's.
+    monkeypatch.setenv("TZ", "UTC")
+    smtp.start()
+    # The CIP chooses the digest before any alert (no script yet).
+    d = mail_daemon(make_daemon, smtp, scripts=False, digest_hour=7)
+    assert d.get("/v1/notify_mail/preference", who="cip").body == {"digest": False,
+                                                                   "digest_hour": 7}
+    a = d.call("PUT", "/v1/notify_mail/preference", {"digest": "yes"}, who="cip")
+    assert a.status in (400, 422) and a.body["error"]["field"] == "digest", a
+    a = d.call("PUT", "/v1/notify_mail/preference", {"digest": True}, who="cip")
+    assert a.status == 200 and a.body == {"digest": True, "digest_hour": 7}, a
+    d.stop()
+    ls.set_scripts(d, {"n": {"role": "coordinator"}},
+                   files={"rules/n.lua": notify_script(("pass_ending", "review_overdue"))})
+    ls.start_daemon(d, clock=T0)
+    # The coordinator: each alert at once; the CIP: nothing before 7:00 the next day.
+    got = smtp.wait_messages(2)
+    assert {m["To"].addresses[0].addr_spec for m in got} == {"coord@tremplin.test"}
+    tt.wait_for("the CIP's waiting", lambda: (lambda x: x if len(x) == 2 else None)(
+        [i for i in deliveries(d, "?state=pending") if i["staff_id"] == staff_ids(d)[
+            "cip@tremplin.test"]]))
+    assert len(smtp.messages()) == 2
+    d.stop()
+    ls.start_daemon(d, clock="2026-03-03T07:00:30Z")
+    got = smtp.wait_messages(3)
+    assert len(got) == 3
+    digest = [m for m in got if m["To"].addresses[0].addr_spec == "cip@tremplin.test"]
+    assert len(digest) == 1
+    m = digest[0]
+    assert str(m["Subject"]) == "Tremplin : vos alertes du jour (2)"
+    assert m["Message-ID"].startswith("<tremplin.digest.")
+    body = m.get_content()
+    alerts = sorted(r[0] for r in d.sql("SELECT DISTINCT alert_id FROM outbox"))
+    assert "- alerte n° %d : un PASS IAE arrive à échéance" % alerts[0] in body
+    assert "- alerte n° %d : un bilan de suivi à tenir" % alerts[1] in body
+    for word in ("santé", "note", "confidentiel", "http"):
+        assert word not in body.lower()
+    sent = [i for i in deliveries(d, "?state=sent") if i["message_id"] == m["Message-ID"]]
+    assert len(sent) == 2
