@@ -7,7 +7,8 @@ libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev libpango1.0-dev"
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets.
 test="libcmocka-dev python3 python3-pytest python3-jsonschema python3-prometheus-client clang-format
 systemd util-linux bash-completion
-clang libclang-rt-14-dev openssl nodejs poppler-utils"
+clang libclang-rt-14-dev openssl nodejs poppler-utils postfix sasl2-bin
+libsasl2-modules"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 # npm comes with some builds of nodejs (NodeSource's); Debian ships it apart.

@@ -90,6 +90,47 @@ outbox_queue(struct db *db, const struct outbox_entry *e, int64_t *id)
 	return 1;
 }
 
+/*
+ * Each claimed entry's recipients as the alerts core resolved them (its
+ * account, or its role's active accounts when it was queued), with what a
+ * channel needs to reach them: {staff_id, name, email} (email null when the
+ * account has none).
+ */
+static int
+add_recipients(struct db *db, json_t *claimed)
+{
+	static const char sql[] =
+	    "SELECT s.id AS staff_id, s.name, s.email FROM alert_recipients r"
+	    " JOIN staff s ON s.id = r.staff_id WHERE r.alert_id = ?1 AND s.active = 1"
+	    " AND ((r.via = 'staff' AND r.staff_id = ?2) OR r.via = 'role:' || ?3) ORDER BY s.id";
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (claimed, i, e) {
+		sqlite3_stmt *st = db_stmt(db, sql);
+		json_t *who = json_array();
+		const char *role = json_string_value(json_object_get(e, "recipient_role"));
+		int rc;
+
+		if (st == NULL) {
+			json_decref(who);
+			return -1;
+		}
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(e, "alert_id")));
+		sqlite3_bind_int64(
+		    st, 2, json_integer_value(json_object_get(e, "recipient_staff_id")));
+		if (role != NULL)
+			sqlite3_bind_text(st, 3, role, -1, SQLITE_TRANSIENT);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(who, db_row_to_json(st));
+		db_done(st);
+		json_object_set_new(e, "recipients", who);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *
 outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int64_t now_ms)
 {
@@ -121,7 +162,7 @@ outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int6
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(out, db_row_to_json(st));
 	db_done(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE || add_recipients(db, out) == -1) {
 		json_decref(out);
 		return NULL;
 	}

@@ -40,8 +40,9 @@ int outbox_queue(struct db *, const struct outbox_entry *, int64_t *id);
  * Claim up to max notifications due at now_ms for channel: pending ones,
  * and claimed ones whose lease ended. Each is claimed until now_ms +
  * lease_ms. A new array of {id, source, kind, recipient_role,
- * recipient_staff_id, employee_id, message, attempts, alert_id} (the
- * entries of one alert share alert_id); NULL on an error.
+ * recipient_staff_id, employee_id, message, attempts, alert_id, recipients}
+ * (the entries of one alert share alert_id; recipients: the entry's staff
+ * accounts, [{staff_id, name, email}]); NULL on an error.
  */
 json_t *outbox_claim(struct db *, const char *channel, int max, int64_t lease_ms, int64_t now_ms);
 /*
