@@ -367,6 +367,44 @@ static const struct tremplin_filter work_order_filters[] = {
 	{ .name = "to", .column = "start_date", .op = TREMPLIN_FILTER_TO },
 };
 
+/*
+ * The required skill codes are the skills plugin's (a competence's code or
+ * external code) when it is loaded; free codes otherwise.
+ */
+static int
+skills_known(struct production *x, struct tremplin_request *req, const json_t *codes,
+    struct tremplin_error *e)
+{
+	json_t *rows = NULL, *code, *r;
+	char err[200];
+	size_t i, j;
+	int rc = 0;
+
+	if (json_array_size(codes) == 0)
+		return 0;
+	if (x->host->view(x->self, req, "skills.competences.v1", NULL, &rows, err, sizeof(err)) !=
+	    0) {
+		if (strncmp(err, "no view named", 13) == 0)
+			return 0; /* no skills plugin: free codes */
+		return x->host->error(e, 503, "skills", "cannot read the skills referentials");
+	}
+	json_array_foreach (codes, i, code) {
+		int found = 0;
+		json_array_foreach (rows, j, r)
+			if (json_equal(json_object_get(r, "code"), code) ||
+			    json_equal(json_object_get(r, "external_code"), code))
+				found = 1;
+		if (!found) {
+			rc = x->host->error(e, 422, "skills",
+			    "%s is not a competence of the skills referentials",
+			    json_string_value(code) ? json_string_value(code) : "?");
+			break;
+		}
+	}
+	json_decref(rows);
+	return rc;
+}
+
 static int
 work_order_check(struct tremplin_request *req, json_t *obj, const json_t *before,
     struct tremplin_error *e, void *arg)
@@ -375,9 +413,10 @@ work_order_check(struct tremplin_request *req, json_t *obj, const json_t *before
 	int64_t start = day_of(obj, "start_date"), end = day_of(obj, "end_date");
 	int64_t id = json_integer_value(json_object_get(obj, "id"));
 
-	(void)req;
 	if (end < start)
 		return x->host->error(e, 422, "end_date", "end_date is before start_date");
+	if (skills_known(x, req, json_object_get(obj, "skills"), e) != 0)
+		return -1;
 	/* Within the order's dates, when it has them. */
 	if (exists(x,
 	        "SELECT 1 FROM production_orders WHERE id = ?1 AND ((start_date IS NOT NULL"
@@ -1327,9 +1366,13 @@ skills_missing(struct production *x, struct tremplin_request *req, int64_t wo, i
 		need = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	x->host->stmt_done(st);
 	/* Without the skills plugin its view does not exist: no warning can be given. */
-	if (json_array_size(need) == 0 ||
-	    x->host->view(x->self, req, "skills.acquired.v1", params, &rows, err, sizeof(err)) != 0)
+	if (json_array_size(need) == 0)
 		goto out;
+	if (x->host->view(x->self, req, "skills.acquired.v1", params, &rows, err, sizeof(err)) !=
+	    0) {
+		x->host->log(x->self, TREMPLIN_LOG_DEBUG, "skills.acquired.v1: %s", err);
+		goto out;
+	}
 	json_array_foreach (need, i, code) {
 		json_t *r;
 		int ok = 0;
