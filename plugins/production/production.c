@@ -1362,7 +1362,9 @@ skills_missing(struct production *x, struct tremplin_request *req, int64_t wo, i
 	char err[200];
 	size_t i, j;
 
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+	/* The work order's id was never bound: no warning was ever given. */
+	if (st != NULL && sqlite3_bind_int64(st, 1, wo) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		need = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	x->host->stmt_done(st);
 	/* Without the skills plugin its view does not exist: no warning can be given. */

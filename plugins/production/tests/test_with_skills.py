@@ -43,3 +43,26 @@ def test_work_order__skill_code_unknown_to_the_referentials__422_nothing_written
     assert (a.status, a.error["field"]) == (422, "skills") and "ZZ9.9" in a.error["message"], a
     assert d.sql("SELECT count(*) FROM production_work_orders")[0][0] == before
 
+
+
+def test_planning__required_skill_not_acquired__accepted_with_a_warning(both):
+    d = both["d"]
+    e = d.create("/v1/employees", {
+        "structure_id": both["structure"], "first_name": "Camille", "last_name": tt.unique("S"),
+        "birth_date": "1988-03-02", "prescriber_kind": "france_travail",
+        "referent_cip_id": both["cip"], "referent_eti_id": both["eti"]}, who="cip")["id"]
+    d.create("/v1/employees/%d/contracts" % e, {"start_date": "2026-01-15",
+                                                "end_date": "2026-05-14", "weekly_hours": 26},
+             who="cip")
+    b = d.create(P + "/briefings", {"structure_id": both["structure"], "topic": "Gestes",
+                                    "held_on": "2026-01-15"}, who="eti")["id"]
+    d.create(P + "/employees/%d/briefing_attendances" % e, {"briefing_id": b}, who="eti")
+    code = sorted(both["comps"])[0]
+    wo = d.create(P + "/orders/%d/work_orders" % both["order"], wo_body([code]), who="eti")["id"]
+    d.create(P + "/work_orders/%d/supervisions" % wo, {"date": "2026-03-02", "slot": "morning",
+                                                        "staff_id": both["eti"]}, who="eti")
+    a = d.post(P + "/planning", {"work_order_id": wo, "date": "2026-03-02", "slot": "morning",
+                                 "employee_ids": [e]}, who="eti")
+    assert a.status == 201, a
+    warned = [(w["code"], w["employee_id"], w["skill"]) for w in a.body["warnings"]]
+    assert warned == [("skill_not_acquired", e, code)], a.body
