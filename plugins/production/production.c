@@ -368,8 +368,9 @@ static const struct tremplin_filter work_order_filters[] = {
 };
 
 /*
- * The required skill codes are the skills plugin's (a competence's code or
- * external code) when it is loaded; free codes otherwise.
+ * The required skill codes are the skills plugin's (a competence's external
+ * code, else its own, as skills.acquired.v1 names it) when it is loaded;
+ * free codes otherwise.
  */
 static int
 skills_known(struct production *x, struct tremplin_request *req, const json_t *codes,
@@ -391,8 +392,7 @@ skills_known(struct production *x, struct tremplin_request *req, const json_t *c
 	json_array_foreach (codes, i, code) {
 		int found = 0;
 		json_array_foreach (rows, j, r)
-			if (json_equal(json_object_get(r, "code"), code) ||
-			    json_equal(json_object_get(r, "external_code"), code))
+			if (json_equal(json_object_get(r, "code"), code))
 				found = 1;
 		if (!found) {
 			rc = x->host->error(e, 422, "skills",

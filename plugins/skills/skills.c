@@ -1024,9 +1024,11 @@ static const struct tremplin_view acquired_view = {
 static const struct tremplin_view competences_view = {
 	.size = sizeof(struct tremplin_view),
 	.name = "skills.competences.v1",
-	.description = "the competences of the referentials: code, external_code, competence_id",
-	.sql =
-	    "SELECT code, external_code, id AS competence_id FROM skills_competences ORDER BY id",
+	/* The code as skills.acquired.v1 gives it (external, else own): one code per competence. */
+	.description =
+	    "the competences of the referentials: code (external, else own), competence_id",
+	.sql = "SELECT coalesce(external_code, code) AS code, id AS competence_id"
+	       " FROM skills_competences ORDER BY id",
 	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
 };
 
