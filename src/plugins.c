@@ -1101,6 +1101,14 @@ h_can_read(const struct tremplin_access *pa, const char *category)
 }
 
 static int
+h_audited(const char *category)
+{
+	enum category c = category_from_name(category);
+
+	return c == CAT_MAX ? -1 : policy_audited(c);
+}
+
+static int
 h_can_write(const struct tremplin_access *pa, const char *category)
 {
 	struct access a;
@@ -1626,6 +1634,7 @@ static const struct tremplin_host host = {
 	.valid_email = valid_email,
 	.valid_label = valid_label,
 	.reply_bytes = h_reply_bytes,
+	.audited = h_audited,
 };
 
 /* ---- the loader ---- */

@@ -478,6 +478,7 @@ collection_path(const struct resource *res, char *buf, size_t size)
 }
 
 static void resource_get_route(struct tremplin_request *);
+static int categorised(const struct resource *);
 
 static int
 add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
@@ -507,6 +508,13 @@ add_routes(struct router *rt, struct resource *res, char *err, size_t errlen)
 	if (!res->person) {
 		readers = writers = 0;
 		for (size_t i = 0; i < res->ncols; i++) {
+			/*
+			 * Ids and timestamps ("none") let nobody in to a categorised
+			 * record, as readable_at_all says: else the admin passes the
+			 * route and meets a 404 where it should meet a 403.
+			 */
+			if (res->cat[i] == CAT_NONE && categorised(res))
+				continue;
 			readers |= policy_roles(res->cat[i], 0);
 			if (!server_col(res, &res->cols[i]))
 				writers |= policy_roles(res->cat[i], 1);

@@ -1020,6 +1020,18 @@ static const struct tremplin_view acquired_view = {
 	.booleans = acquired_booleans,
 };
 
+/* The referentials' competence codes, for another plugin to check a code against. */
+static const struct tremplin_view competences_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "skills.competences.v1",
+	/* The code as skills.acquired.v1 gives it (external, else own): one code per competence. */
+	.description =
+	    "the competences of the referentials: code (external, else own), competence_id",
+	.sql = "SELECT coalesce(external_code, code) AS code, id AS competence_id"
+	       " FROM skills_competences ORDER BY id",
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+};
+
 static const struct tremplin_view_param stale_params[] = {
 	{ .name = "date", .type = TREMPLIN_VIEW_DATE, .required = 1 },
 	{ .name = "weeks", .type = TREMPLIN_VIEW_INT, .required = 1, .min = 1, .max = 104 },
@@ -2798,6 +2810,7 @@ skills_init(const struct tremplin_host *host, struct tremplin_plugin *self, void
 	    host->record(self, &participation, s) != 0 ||
 	    host->view_register(self, &acquired_view) != 0 ||
 	    host->view_register(self, &stale_view) != 0 ||
+	    host->view_register(self, &competences_view) != 0 ||
 	    host->subscribe(self, "contracts", "contract.*", on_contract, s) != 0 ||
 	    host->subscribe(self, "employees", "employee.*", on_employee, s) != 0)
 		goto fail;

@@ -1445,3 +1445,48 @@ def test_audit__identity_reads_unrecorded__social_reads_and_writes_recorded(worl
     for name in ("eti", "cip"):
         a = world.call(C[name], "GET", "/v1/audit")
         assert a.status == 403, a
+
+
+# ---------------------------------------------------------------------------
+# Records of nobody's, of the shipped plugins as the shipped configuration loads them
+
+
+@pytest.fixture(scope="module")
+def shipped(module_daemons):
+    """The production and skills plugins loaded as etc/tremplin.conf loads them."""
+    refs = os.path.join(tt.TOP_SRCDIR, "etc", "skills")
+    d = module_daemons(plugin_files=["production", "skills"],
+                       plugins={"production": {}, "skills": {"referentials_dir": refs}})
+    a = d.get("/v1/policy", who="coordinator")
+    assert a.status == 200, a
+    return d, a.body
+
+
+def nobodys_readers(policy, v):
+    """The roles a record of nobody's lets in (GET): those its categories let read, ids
+    and timestamps ("none") counting only for a record with no other category."""
+    cats = {c for cs in v["fields"].values() for c in cs}
+    if cats - {"none"}:
+        cats -= {"none"}
+    return {r for c in cats for r in policy["categories"][c]["read"]} - {"referent_cip"} | (
+        {"cip"} if any("referent_cip" in policy["categories"][c]["read"] for c in cats)
+        else set())
+
+
+@pytest.mark.parametrize("role", ["eti", "cip", "coordinator", "admin"])
+def test_nobodys__plugin_records__a_role_its_categories_do_not_let_read_gets_403(shipped, role):
+    """Every plugin record of nobody's the policy lists: GET on an item (any id) answers
+    403 to a role none of its categories lets read, and never 403 to one they do."""
+    d, policy = shipped
+    seen = 0
+    for res, v in policy["resources"].items():
+        if v["personal"] or v["module"] == "kernel" or v.get("item") is None:
+            continue
+        path = re.sub(r"\{[a-z_]*\}", "1", v["item"]) + "/999999"
+        a = d.get(path, who=role)
+        if role in nobodys_readers(policy, v):
+            assert a.status != 403, (res, role, path, a)
+        else:
+            assert (a.status, a.error["code"]) == (403, "forbidden"), (res, role, path, a)
+        seen += 1
+    assert seen >= 3, "the plugins' records of nobody's were not found in the policy"

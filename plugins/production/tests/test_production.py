@@ -105,7 +105,8 @@ def test_client__company_with_its_siret_and_contacts_nested(prod):
     # The CIP reads production data but does not write it; the admin reads none.
     assert d.post(P + "/clients", {"structure_id": prod["structure"], "name": "X",
                                    "kind": "individual"}, who="cip").status == 403
-    assert d.get(P + "/clients/%d" % c["id"], who="admin").status in (403, 404)
+    got = d.get(P + "/clients/%d" % c["id"], who="admin")
+    assert got.status == 403, got
 
 
 def test_order__status_moves_only_as_allowed(prod):
@@ -384,9 +385,20 @@ def test_report__monthly_hours__json_and_csv_agree(prod):
         {"employee_id": b_, "slot": "day", "status": "present", "hours": 7})
     day("2026-05-01", {"employee_id": a_, "slot": "day", "status": "present", "hours": 7})
 
+    def audited(e):
+        return [x for x in d.get("/v1/audit?employee_id=%d" % e, who="coordinator").body["items"]
+                if "production_attendance" in str(x)]
+
+    before = audited(a_)
+    assert before, "the attendance writes are audited: the filter finds them"
     q = P + "/reports/monthly-hours?structure=%d&month=2026-04" % structure
     j = d.get(q, who="coordinator")
     assert j.status == 200, j
+    # The policy does not audit attendance (GET /v1/policy): the report adds no entry.
+    assert d.get("/v1/policy").body["categories"]["attendance"]["audited"] is False
+    assert audited(a_) == before
+    # The ETI reads anyone's attendance: the same people, decided once.
+    assert {i["employee_id"] for i in d.get(q, who="eti").body["items"]} == {a_, b_}
     items = {i["employee_id"]: i for i in j.body["items"]}
     assert set(items) == {a_, b_}, j.body
     assert (items[a_]["hours_worked"], items[a_]["hours_paid"], items[a_]["late_minutes"]) == (
