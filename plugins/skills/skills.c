@@ -305,6 +305,40 @@ competence_scale(struct skills *s, int64_t competence_id, char *kind, size_t kin
 	return n;
 }
 
+/*
+ * The start of the person's first contract as the kernel has it now: for
+ * files and contracts made while the plugin was not loaded, which its
+ * copy (fed by the kernel's events) never saw. Every contract: the whole
+ * range of the calendar's years (calendar.h).
+ */
+static int
+first_contract_of_kernel(struct skills *s, int64_t employee_id, char *buf, size_t size)
+{
+	json_t *params = json_pack("{s:s, s:s, s:I}", "from", "1900-01-01", "to", "2199-12-31",
+	    "employee_id", (json_int_t)employee_id);
+	json_t *rows = NULL, *row;
+	const char *first = NULL;
+	char err[256];
+	size_t i;
+
+	if (params == NULL)
+		return 0;
+	if (s->host->view(s->self, NULL, "contracts_between.v1", params, &rows, err, sizeof(err)) !=
+	    0)
+		s->host->log(s->self, TREMPLIN_LOG_WARNING, "the kernel's contracts: %s", err);
+	else
+		json_array_foreach (rows, i, row) {
+			const char *d = json_string_value(json_object_get(row, "start_date"));
+			if (d != NULL && (first == NULL || strcmp(d, first) < 0))
+				first = d;
+		}
+	if (first != NULL)
+		snprintf(buf, size, "%s", first);
+	json_decref(rows);
+	json_decref(params);
+	return first != NULL;
+}
+
 /* The start of the person's first contract, as the kernel's events told it. */
 static int
 first_contract(struct skills *s, int64_t employee_id, char *buf, size_t size)
@@ -322,7 +356,7 @@ first_contract(struct skills *s, int64_t employee_id, char *buf, size_t size)
 		found = 1;
 	}
 	s->host->stmt_done(st);
-	return found;
+	return found || first_contract_of_kernel(s, employee_id, buf, size);
 }
 
 /* The role of an active staff account ("eti"...), from the staff view. */

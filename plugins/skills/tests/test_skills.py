@@ -362,6 +362,37 @@ def test_evaluation__person_without_contract__refused(world):
     assert "no contract" in a.error["message"]
 
 
+def test_evaluation__person_hired_while_the_plugin_was_not_loaded__accepted(make_daemon):
+    """A structure that loads the plugin on a database that holds files already:
+    the kernel's contracts count, though the plugin never saw their events."""
+    d = make_daemon(start=False, plugin_files=["skills"], plugins={})
+    with ls.environment(TREMPLIN_TEST_CLOCK=CLOCK):
+        d.start()
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    before = new_person(d, structure, staff, start="2026-01-05")
+    nothing = new_person(d, structure, staff, start=None)
+    d.stop()
+    d.write_config(plugins=SECTION)
+    with ls.environment(TREMPLIN_TEST_CLOCK=CLOCK):
+        d.start()
+    assert d.post("/v1/skills/referentials/load", {"name": "espaces_verts"},
+                  who="eti").status == 201
+    comp = d.list_all("/v1/skills/referentials/1/competences", who="eti")[0]["id"]
+    body = {"competence_id": comp, "level": 2, "evaluator_id": staff["sys"]["id"]}
+    a = d.post("/v1/skills/employees/%d/evaluations" % before,
+               dict(body, evaluated_on="2026-02-02"), who="eti")
+    assert a.status == 201, a
+    # Before the first contract, or without one, still refused.
+    a = d.post("/v1/skills/employees/%d/evaluations" % before,
+               dict(body, evaluated_on="2026-01-02"), who="eti")
+    assert (a.status, a.error["field"]) == (422, "evaluated_on"), a
+    a = d.post("/v1/skills/employees/%d/evaluations" % nothing,
+               dict(body, evaluated_on="2026-02-02"), who="eti")
+    assert (a.status, a.error["field"]) == (422, "evaluated_on"), a
+    assert len(d.sql("SELECT id FROM skills_evaluations")) == 1
+
+
 def test_evaluation__cip_evaluates_savoir_etre__self_evaluation_kind(world):
     d, w = world["d"], world
     a = d.post(evaluations(w), ev_body(w, ("savoir_etre", "SE1.1"), evaluator_id=w["cip"],
