@@ -523,19 +523,9 @@ l_log(lua_State *L)
 static int
 l_print(lua_State *L)
 {
-	int n = lua_gettop(L);
-	luaL_Buffer b;
 	size_t len;
+	const char *msg = luabox_print_text(L, &len);
 
-	luaL_buffinit(L, &b);
-	for (int i = 1; i <= n; i++) {
-		luabox_tolstring(L, i, NULL);
-		if (i > 1)
-			luaL_addchar(&b, '\t');
-		luaL_addvalue(&b);
-	}
-	luaL_pushresult(&b);
-	const char *msg = lua_tolstring(L, -1, &len);
 	log_line(lh_version_of(L), "info", msg, len);
 	return 0;
 }

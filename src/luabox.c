@@ -485,6 +485,23 @@ box_move(lua_State *L)
 /* ---- no addresses: tostring, print and string.format ---- */
 
 const char *
+luabox_print_text(lua_State *L, size_t *len)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		luabox_tolstring(L, i, NULL);
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	return lua_tolstring(L, -1, len);
+}
+
+const char *
 luabox_tolstring(lua_State *L, int idx, size_t *len)
 {
 	idx = lua_absindex(L, idx);

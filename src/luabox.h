@@ -91,6 +91,11 @@ int luabox_spend(lua_State *, int64_t units, size_t bytes);
  * type only, json.null "null". Pushes the text and returns it.
  */
 const char *luabox_tolstring(lua_State *, int idx, size_t *len);
+/*
+ * print's text: every value on the stack as luabox_tolstring writes it,
+ * separated by tabs, pushed on the stack; the string and *len.
+ */
+const char *luabox_print_text(lua_State *, size_t *len);
 /* Whether a call is running (the host refuses some functions outside one). */
 int luabox_in_call(struct luabox *);
 
