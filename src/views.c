@@ -55,6 +55,11 @@ static const struct view_param date_params[] = {
 	{ .name = "date", .type = VP_DATE, .required = 1 },
 };
 
+/* A page of every contract: ids above after_id (0, the first page). */
+static const struct view_param page_params[] = {
+	{ .name = "after_id", .type = VP_INT, .min = 0, .max = INT64_MAX },
+};
+
 static const struct view_param employee_params[] = {
 	{ .name = "employee_id", .type = VP_INT, .required = 1, .min = 1, .max = INT64_MAX },
 };
@@ -226,6 +231,26 @@ static const struct view views[] = {
 	        " WHERE e.id = :employee_id LIMIT 5001",
 	    .params = employee_params,
 	    .nparams = TR_NELEM(employee_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
+	},
+	{
+	    /*
+	     * Every contract, 1000 at a time by id (pass the last contract_id
+	     * as after_id for the next page): what a plugin keeps of the
+	     * pathway rebuilds from it when it was not loaded while files and
+	     * contracts were made. The referent ETI is the file's, active or not
+	     * (as the person's record gives it).
+	     */
+	    .name = "contracts_page.v1",
+	    .description = "every contract, 1000 by id after :after_id (optional): contract_id,"
+	                   " employee_id, start_date, end_date, ended_on, referent_eti_id",
+	    .sql = "SELECT c.id AS contract_id, c.employee_id, c.start_date, c.end_date,"
+	           " c.ended_on, e.referent_eti_id FROM contracts c"
+	           " JOIN employees e ON e.id = c.employee_id"
+	           " WHERE c.id > coalesce(:after_id, 0) ORDER BY c.id LIMIT 1000",
+	    .params = page_params,
+	    .nparams = TR_NELEM(page_params),
 	    .roles = ETI | CIP | COORD,
 	    .categories = 1u << CAT_IDENTITY,
 	},

@@ -1108,7 +1108,8 @@ exec_bind2(struct skills *s, const char *sql, int64_t a, int64_t b, int nb)
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, a);
+	if (nb > 0)
+		sqlite3_bind_int64(st, 1, a);
 	if (nb > 1)
 		sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
@@ -1194,6 +1195,94 @@ on_employee(const struct tremplin_event *ev, void *arg)
 	    id, json_is_integer(eti) ? json_integer_value(eti) : 0, 2);
 	json_decref(emp);
 	return rc == 0 ? TREMPLIN_EVENT_DONE : TREMPLIN_EVENT_FAILED;
+}
+
+/*
+ * Rebuild the copy from the kernel (contracts_page.v1, a page of 1000 at a
+ * time) in one transaction: the events tell what changes while the plugin
+ * is loaded, never what was made while it was not (a person hired, a
+ * referent changed, a file erased). Run at start; the events that follow
+ * write the same values again (record_get), so the order does not matter.
+ */
+struct reconcile {
+	struct skills *s;
+	size_t contracts;
+};
+
+static int
+reconcile_row(struct skills *s, const json_t *row)
+{
+	static const char contract[] =
+	    "INSERT INTO skills_contracts (contract_id, employee_id, start_date, end_date, "
+	    "ended_on) VALUES (?1, ?2, ?3, ?4, ?5)";
+	static const char person[] =
+	    "INSERT INTO skills_people (employee_id, referent_eti_id) VALUES (?1, ?2)"
+	    " ON CONFLICT (employee_id) DO NOTHING";
+	const json_t *eti = json_object_get(row, "referent_eti_id");
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = s->host->stmt(s->self, contract)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(row, "contract_id")));
+	sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(row, "employee_id")));
+	sqlite3_bind_text(
+	    st, 3, json_string_value(json_object_get(row, "start_date")), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(
+	    st, 4, json_string_value(json_object_get(row, "end_date")), -1, SQLITE_TRANSIENT);
+	if (json_is_string(json_object_get(row, "ended_on")))
+		sqlite3_bind_text(st, 5, json_string_value(json_object_get(row, "ended_on")), -1,
+		    SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	s->host->stmt_done(st);
+	if (rc != SQLITE_DONE || (st = s->host->stmt(s->self, person)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(row, "employee_id")));
+	if (json_is_integer(eti))
+		sqlite3_bind_int64(st, 2, json_integer_value(eti));
+	rc = sqlite3_step(st);
+	s->host->stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+reconcile_txn(void *arg)
+{
+	struct reconcile *r = arg;
+	struct skills *s = r->s;
+	json_int_t after = 0;
+	char err[256];
+
+	if (exec_bind2(s, "DELETE FROM skills_contracts", 0, 0, 0) != 0 ||
+	    exec_bind2(s, "DELETE FROM skills_people", 0, 0, 0) != 0)
+		return -1;
+	for (;;) {
+		json_t *params = json_pack("{s:I}", "after_id", after), *rows = NULL, *row;
+		size_t i, n;
+
+		if (params == NULL)
+			return -1;
+		if (s->host->view(
+		        s->self, NULL, "contracts_page.v1", params, &rows, err, sizeof(err)) != 0) {
+			json_decref(params);
+			s->host->log(
+			    s->self, TREMPLIN_LOG_WARNING, "the kernel's contracts: %s", err);
+			return -1;
+		}
+		json_decref(params);
+		json_array_foreach (rows, i, row) {
+			if (reconcile_row(s, row) != 0) {
+				json_decref(rows);
+				return -1;
+			}
+			after = json_integer_value(json_object_get(row, "contract_id"));
+		}
+		n = json_array_size(rows);
+		json_decref(rows);
+		r->contracts += n;
+		if (n == 0)
+			return 0;
+	}
 }
 
 /* ---- import, load and export of a referential ---- */
@@ -2963,7 +3052,15 @@ skills_config(void *ctx, json_t *section, char *err, size_t errlen)
 static int
 skills_start(void *ctx)
 {
-	(void)ctx;
+	struct reconcile r = { .s = ctx };
+
+	/* A failure leaves the copy as the events made it: logged, the plugin runs on. */
+	if (r.s->host->transaction(r.s->self, reconcile_txn, &r) == 0)
+		r.s->host->log(r.s->self, TREMPLIN_LOG_INFO,
+		    "%zu contracts of the pathway read from the kernel", r.contracts);
+	else
+		r.s->host->log(r.s->self, TREMPLIN_LOG_WARNING,
+		    "the kernel's contracts could not be read: the skills' copy is kept as it was");
 	return 0;
 }
 

@@ -514,6 +514,65 @@ def test_rule_skills_stale__referent_eti_told_once(make_daemon):
             if "notification" in x] == []
 
 
+def test_copy__files_made_or_changed_while_unloaded__rebuilt_at_start(make_daemon):
+    """The plugin's copy of contracts and referent ETIs is fed by events while it is
+    loaded; what was done while it was not (hired, referent changed, contract ended
+    early, file erased) is read from the kernel when it starts: the matrix and the
+    rule skills_stale then see the team as the kernel has it."""
+    d = ls.script_daemon(make_daemon, {}, start=False, script_dir=ls.TOP_LUA,
+                         plugin_files=["skills"], plugins={})
+    ls.start_daemon(d, CLOCK)
+    staff = {s["unix_user"]: s for s in d.list_all("/v1/staff")}
+    eti2 = d.create("/v1/staff", tt.staff_body(name="Encadrante Deux"))["id"]
+    structure = d.create("/v1/structures", tt.structure_body())["id"]
+    ended = new_person(d, structure, staff)           # ends early while unloaded
+    moved = new_person(d, structure, staff)           # referent changed while unloaded
+    erased = new_person(d, structure, staff, start="2019-01-07", end="2019-06-30")
+    d.stop()
+    d.write_config(plugins=SECTION)                    # loaded once: sees nobody hired
+    ls.start_daemon(d, CLOCK)
+    settled(d)
+    assert d.post("/v1/skills/referentials/load", {"name": "espaces_verts"},
+                  who="eti").status == 201
+    d.stop()
+    d.write_config(plugins={})                         # unloaded again
+    ls.start_daemon(d, CLOCK)
+    contract = d.list_all("/v1/employees/%d/contracts" % ended, who="cip")[0]["id"]
+    a = d.patch("/v1/contracts/%d" % contract, {"ended_on": "2026-02-27"}, who="cip")
+    assert a.status == 200, a
+    a = d.patch("/v1/employees/%d" % moved, {"referent_eti_id": eti2}, who="cip")
+    assert a.status == 200, a
+    hired = new_person(d, structure, staff, eti="sys")
+    a = d.patch("/v1/employees/%d" % hired, {"referent_eti_id": eti2}, who="cip")
+    assert a.status == 200, a
+    assert d.post("/v1/employees/%d/exits" % erased,
+                  {"exit_date": "2019-06-30", "category": "emploi_durable",
+                   "destination": "CDI"}, who="cip").status == 201
+    a = d.call("DELETE", "/v1/employees/%d" % erased, {"reason": "request"}, who="coordinator")
+    assert a.status == 200, a
+    d.stop()
+    d.write_config(plugins=SECTION)
+    ls.set_scripts(d, {"skills_stale": {"role": "coordinator", "options": {"weeks": 6}}})
+    ls.start_daemon(d, RULE_CLOCK)
+    assert sorted(d.sql("SELECT c.employee_id, c.ended_on, p.referent_eti_id"
+                        " FROM skills_contracts c JOIN skills_people p USING (employee_id)")) \
+        == sorted([(ended, "2026-02-27", staff["sys"]["id"]), (moved, None, eti2),
+                   (hired, None, eti2)])
+    rid = d.list_all("/v1/skills/referentials", who="eti")[0]["id"]
+    team = d.get("/v1/skills/matrix?referential_id=%d&eti_id=%d" % (rid, eti2), who="eti")
+    assert team.status == 200, team
+    assert sorted(r["employee_id"] for r in team.body["people"]) == sorted([moved, hired])
+    mine = d.get("/v1/skills/matrix?referential_id=%d&eti_id=%d" % (rid, staff["sys"]["id"]),
+                 who="eti")
+    assert mine.status == 200 and mine.body["people"] == [], mine
+    ls.wait_line(d, "skills_stale", "2 notification(s)")
+    got = ls.outbox(d, "source = 'lua:skills_stale'")
+    assert sorted((r["recipient_staff_id"], r["employee_id"]) for r in got) == sorted(
+        [(eti2, moved), (eti2, hired)]), got
+    assert d.sql("SELECT count(*) FROM skills_people WHERE employee_id = ?", (erased,)) \
+        == [(0,)]
+
+
 def test_rule_skills_stale__without_the_plugin__fails_saying_why(make_daemon):
     d = ls.script_daemon(make_daemon, {"skills_stale": {"role": "coordinator"}}, start=False,
                          script_dir=ls.TOP_LUA)
