@@ -7,8 +7,8 @@
 -- the proposal.
 --
 -- When: on each event (durable cursor: none is missed while the daemon is
--- down). Without the registry plugin no such event is published and the
--- rule tells nobody.
+-- down). Without the registry plugin the rule does not load and says why
+-- (GET /v1/plugins): it declares the plugin's view registry.pass_proposals.v1.
 -- Once: one alert per proposal. Staff resolve it once the proposal is
 -- handled.
 --
@@ -18,6 +18,7 @@
 local alert = use("alert")
 
 view("referents.v1", { employee_id = 1 })
+alert.needs_view("registry.pass_proposals.v1", "registry", { employee_id = 1 })
 
 on("registry.pass_end_changed", function(event)
   local p = event.payload

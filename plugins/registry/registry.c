@@ -1742,6 +1742,33 @@ post_sync(struct tremplin_request *req, void *arg)
 
 /* ---- life cycle ---- */
 
+static const char *const pass_categories[] = { "pass_iae", NULL };
+static const struct tremplin_view_param pass_proposals_params[] = {
+	{ .name = "employee_id",
+	    .type = TREMPLIN_VIEW_INT,
+	    .required = 1,
+	    .min = 1,
+	    .max = INT64_MAX },
+};
+/*
+ * A person's proposals on their PASS IAE, without the values (the rule
+ * registry_pass_end_changed reads it, and declares it so that without this
+ * plugin it stays off, saying why).
+ */
+static const struct tremplin_view pass_proposals_view = {
+	.size = sizeof(struct tremplin_view),
+	.name = "registry.pass_proposals.v1",
+	.description = "a person's proposals on a PASS IAE from the national platform:"
+	               " proposal_id, pass_id, field, status, created_at",
+	.sql = "SELECT id AS proposal_id, target_id AS pass_id, field, status, created_at"
+	       " FROM registry_proposals WHERE target = 'pass' AND employee_id = :employee_id"
+	       " ORDER BY id LIMIT 1000",
+	.params = pass_proposals_params,
+	.nparams = 1,
+	.roles = TREMPLIN_ROLE_ETI | TREMPLIN_ROLE_CIP | TREMPLIN_ROLE_COORDINATOR,
+	.categories = pass_categories,
+};
+
 static int
 registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
 {
@@ -1797,7 +1824,7 @@ registry_init(const struct tremplin_host *host, struct tremplin_plugin *self, vo
 	};
 	if (host->migrations(self, registry_migrations, registry_nmigrations) != 0 ||
 	    host->record(self, &proposal, x) != 0 || host->record(self, &platform_value, x) != 0 ||
-	    ft_init(x->ft) != 0)
+	    host->view_register(self, &pass_proposals_view) != 0 || ft_init(x->ft) != 0)
 		goto fail;
 	for (size_t i = 0; i < NELEM(routes); i++)
 		if (host->route(self, &routes[i]) != 0)

@@ -175,10 +175,33 @@ def test_rules_on_plugin_data__plugin_absent__off_with_the_reason(base, rule, vi
     assert d.list_all("/v1/alerts", who="coordinator") == []
 
 
+def with_registry(d):
+    """The registry plugin (loaded, idle: no token_file nor sirets), as shipped."""
+    plugins = os.path.join(d.dir, "plugins")
+    os.makedirs(plugins, exist_ok=True)
+    link = os.path.join(plugins, "registry.so")
+    if not os.path.lexists(link):
+        os.symlink(tt.built_plugin("registry"), link)
+    d.settings["plugin_dir"] = plugins
+    d.settings["plugins"] = {"registry": {}}
+    d.write_config()
+
+
+def test_registry_pass_end_changed__without_the_registry_plugin__off_saying_why(base):
+    d = base["d"]
+    d.settings["extra"]["scripts"] = {"registry_pass_end_changed": {"role": "coordinator"}}
+    d.write_config()
+    ls.start_daemon(d, clock="2026-03-02T08:00:00Z")
+    p = ls.wait_state(d, "registry_pass_end_changed", "disabled_failed")
+    assert ("needs the registry plugin, which is not loaded"
+            " (no view registry.pass_proposals.v1)" in p["last_error"]), p
+
+
 def test_registry_pass_end_changed__event__referent_cip_told_once(base):
     d, ids = base["d"], base["ids"]
     emp = add_person(d, base["structure"], referent=ids["cip"])
     section = {"role": "coordinator"}
+    with_registry(d)
     # A first start makes the handler's cursor; the events come after it.
     d.settings["extra"]["scripts"] = {"registry_pass_end_changed": section}
     d.write_config()
