@@ -32,6 +32,7 @@ struct db {
 	int full; /* a write failed for lack of space; none succeeded since */
 	time_t full_at;
 	uint64_t txns; /* transactions begun: tells one from the next */
+	int64_t migrated_before; /* schema_migrations' last rowid at open */
 };
 
 /* The open databases, so that db_done() finds the one a statement belongs to. */
@@ -203,6 +204,13 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		    path);
 		db_close(db);
 		return -1;
+	}
+	/* What was recorded before this connection: what a `formerly` may name. */
+	if (sqlite3_prepare_v2(db->h, "SELECT coalesce(max(rowid), 0) FROM schema_migrations", -1,
+	        &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			db->migrated_before = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
 	}
 	/*
 	 * Keep -wal and -shm at close (the WAL emptied: see db_close): a start on
@@ -397,6 +405,32 @@ db_module_version(struct db *db, const char *module)
 	return v;
 }
 
+/*
+ * Whether the migration was applied before under another module's name: the
+ * database recorded its `formerly` before this connection opened it (rows
+ * are never deleted from schema_migrations, so rowids only grow). 1 it was,
+ * 0 not, -1 SQLite failed.
+ */
+static int
+applied_formerly(struct db *db, const struct migration_formerly *was)
+{
+	static const char sql[] = "SELECT 1 FROM schema_migrations"
+	                          " WHERE module = ? AND version = ? AND rowid <= ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (was == NULL)
+		return 0;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, was->module, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, was->old_version);
+	sqlite3_bind_int64(st, 3, db->migrated_before);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Whether any row refers to a row that does not exist (or the check fails). */
 static int
 foreign_keys_broken(struct db *db)
@@ -470,10 +504,23 @@ db_migrate(
 			const struct migration *mg = &mod->migrations[i];
 			if (mg->version <= have)
 				continue;
-			/* A plugin's migration runs with the plugin's rights (sqlguard.h). */
-			const void *prev = sqlguard_enter(mod->owner);
-			int bad = exec(db, mg->sql, why, sizeof(why)) == -1;
-			sqlguard_leave(prev);
+			const struct migration_formerly *was = NULL;
+			for (size_t k = 0; k < mod->nformerly; k++)
+				if (mod->formerly[k].version == mg->version)
+					was = &mod->formerly[k];
+			int before = applied_formerly(db, was), bad = 0;
+			if (before == -1) {
+				snprintf(err, errlen,
+				    "%s: cannot read the schema version of module %s", db->path,
+				    was->module);
+				goto fail;
+			}
+			if (!before) {
+				/* A plugin's migration runs with the plugin's rights (sqlguard.h). */
+				const void *prev = sqlguard_enter(mod->owner);
+				bad = exec(db, mg->sql, why, sizeof(why)) == -1;
+				sqlguard_leave(prev);
+			}
 			if (bad) {
 				snprintf(err, errlen, "%s: migration %s %d failed: %s", db->path,
 				    mod->name, mg->version, why);
@@ -494,7 +541,11 @@ db_migrate(
 				    db->path, mod->name, mg->version, sqlite3_errmsg(db->h));
 				goto fail;
 			}
-			log_info("db: applied migration %s %d", mod->name, mg->version);
+			if (before)
+				log_info("db: migration %s %d was applied as %s %d", mod->name,
+				    mg->version, was->module, was->old_version);
+			else
+				log_info("db: applied migration %s %d", mod->name, mg->version);
 		}
 	}
 	if (foreign_keys_broken(db)) {

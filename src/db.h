@@ -15,12 +15,24 @@ struct migration {
 	const char *sql;
 };
 
+/*
+ * A module's step that was applied earlier under another module's name and
+ * version (a step that moved from one module to another).
+ */
+struct migration_formerly {
+	int version; /* this module's */
+	const char *module;
+	int old_version;
+};
+
 /* A module's migrations, in ascending version order. */
 struct db_module {
 	const char *name;
 	const struct migration *migrations;
 	size_t nmigrations;
 	const void *owner; /* a plugin's: its migrations run with its rights (sqlguard.h) */
+	const struct migration_formerly *formerly; /* in any order; may be NULL */
+	size_t nformerly;
 };
 
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
@@ -31,6 +43,9 @@ const char *db_path(struct db *);
 /*
  * Apply every missing migration of every module in one transaction. A module
  * whose recorded version is newer than the code is refused: nothing changes.
+ * A missing migration whose `formerly` the database recorded before
+ * db_open is recorded without running (what this connection recorded does
+ * not count: a step split in two keeps the old number on one side).
  */
 int db_migrate(
     struct db *, const struct db_module *const *mods, size_t nmods, char *err, size_t errlen);

@@ -108,6 +108,7 @@ struct tremplin_plugin {
 	char last_error[512];
 	json_t *section;
 	struct migration *migrations;
+	struct migration_formerly *formerly;
 	struct db_module module;
 	struct hooklist hooks;
 	int initialised;
@@ -248,6 +249,34 @@ h_migrations(struct tremplin_plugin *p, const struct tremplin_migration *m, size
 	p->module.owner = p;
 	p->module.migrations = p->migrations;
 	p->module.nmigrations = n;
+	return 0;
+}
+
+static int
+h_migration_formerly(struct tremplin_plugin *p, int version, const char *module, int old_version)
+{
+	size_t n = p->module.nmigrations;
+
+	if (p->state != PS_LOADING || version < 1 || (size_t)version > n || module == NULL ||
+	    strcmp(module, p->name) == 0 || old_version < 1 || strlen(module) > 32) {
+		h_log(p, TREMPLIN_LOG_WARNING,
+		    "migration_formerly: a migration given in init, another module, a version "
+		    "from 1");
+		return -1;
+	}
+	if (p->formerly == NULL && (p->formerly = calloc(n, sizeof(*p->formerly))) == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < p->module.nformerly; i++)
+		if (p->formerly[i].version == version) {
+			h_log(
+			    p, TREMPLIN_LOG_WARNING, "migration %d: formerly given twice", version);
+			return -1;
+		}
+	p->formerly[p->module.nformerly].version = version;
+	p->formerly[p->module.nformerly].module = module; /* static text, alive while loaded */
+	p->formerly[p->module.nformerly].old_version = old_version;
+	p->module.nformerly++;
+	p->module.formerly = p->formerly;
 	return 0;
 }
 
@@ -1635,6 +1664,7 @@ static const struct tremplin_host host = {
 	.valid_label = valid_label,
 	.reply_bytes = h_reply_bytes,
 	.audited = h_audited,
+	.migration_formerly = h_migration_formerly,
 };
 
 /* ---- the loader ---- */
@@ -1703,6 +1733,10 @@ unload(struct tremplin_plugin *p)
 	free(p->migrations);
 	p->migrations = NULL;
 	p->module.nmigrations = 0;
+	free(p->formerly);
+	p->formerly = NULL;
+	p->module.formerly = NULL;
+	p->module.nformerly = 0;
 	/*
 	 * Once init was called (desc is set just before), the daemon may hold
 	 * pointers into the plugin's image: the statement cache keys on its SQL

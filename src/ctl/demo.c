@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../kernel/kernel.h"
 #include "calendar.h"
 #include "db.h"
 #include "util.h"
@@ -1594,7 +1595,8 @@ count_all(struct db *db, struct demo_counts *n)
 int
 demo_create(const struct demo_options *o, struct demo_counts *counts, char *err, size_t errlen)
 {
-	const struct db_module *const modules[] = { &core_module, demo_skills_module() };
+	const struct db_module *const modules[] = { &core_module, kernel_db_module(),
+		demo_skills_module() };
 	struct gen g;
 	char annexe[32], why[512];
 	int created, rc = -1, extra_cip = 0, extra_eti = 0, y, m, d;

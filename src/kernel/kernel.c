@@ -92,6 +92,12 @@ static int
 kernel_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **ctx)
 {
 	*ctx = NULL;
+	if (host->migrations(self, kernel_migrations, nkernel_migrations) != 0)
+		return -1;
+	for (size_t i = 0; i < nkernel_formerly; i++)
+		if (host->migration_formerly(self, kernel_formerly[i].version,
+		        kernel_formerly[i].module, kernel_formerly[i].old_version) != 0)
+			return -1;
 	for (size_t i = 0; i < nkernel_records; i++)
 		if (host->record(self, kernel_records[i], NULL) != 0)
 			return -1;

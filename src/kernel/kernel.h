@@ -4,6 +4,8 @@
 
 #include <tremplin/plugin.h>
 
+#include "db.h"
+
 struct tremplin_request;
 
 /* Hand-written routes the kernel registers beside its records' derived ones. */
@@ -42,6 +44,17 @@ extern const struct tremplin_route_spec indicator_route;
 		.name = "updated_at", .type = TREMPLIN_COL_TEXT,                                   \
 		.flags = TREMPLIN_COL_SERVER | TREMPLIN_COL_STAMP                                  \
 	}
+
+/*
+ * The kernel's schema (kernel_schema.c): its migrations, declared in init,
+ * and where its first steps were applied before (the core module's).
+ */
+extern const struct tremplin_migration kernel_migrations[];
+extern const size_t nkernel_migrations;
+extern const struct migration_formerly kernel_formerly[];
+extern const size_t nkernel_formerly;
+/* The same as a module for db_migrate, for what builds a database without the loader. */
+const struct db_module *kernel_db_module(void);
 
 /* Registered by the loader before any plugin, with its routes under /v1. */
 extern const struct tremplin_plugin_desc kernel_module;

@@ -31,11 +31,11 @@ static struct server srv;
 static void
 setup(void)
 {
-	const struct db_module *mods[] = { &core_module };
+	const struct db_module *mods[] = { &core_module, kernel_db_module() };
 	char err[512];
 
 	FUZZ_CHECK(db_open(":memory:", &srv.db, err, sizeof(err)) == 0);
-	FUZZ_CHECK(db_migrate(srv.db, mods, 1, err, sizeof(err)) == 0);
+	FUZZ_CHECK(db_migrate(srv.db, mods, 2, err, sizeof(err)) == 0);
 	FUZZ_CHECK(sqlite3_exec(db_handle(srv.db),
 	               "INSERT INTO staff (id, name, unix_user, role, created_at, updated_at) "
 	               "VALUES (1, 'Une CIP', 'cip1', 'cip', '2026-01-01T00:00:00Z', "

@@ -637,6 +637,20 @@ mb_init(const struct tremplin_host *host, struct tremplin_plugin *self, void **c
 	*ctx = m;
 	if (host->migrations(self, migrations, 1) != 0)
 		return -1;
+#if MB_DECL == 0
+	/*
+	 * migration_formerly: refused for a version it did not give, its own
+	 * name, an old version below 1, twice for one version. The one it keeps
+	 * names a module no database holds: the step runs as any other.
+	 */
+	if (host->migration_formerly(self, 2, "ghost", 1) != -1 ||
+	    host->migration_formerly(self, 1, MB_NAME, 1) != -1 ||
+	    host->migration_formerly(self, 1, "ghost", 0) != -1 ||
+	    host->migration_formerly(self, 1, NULL, 1) != -1 ||
+	    host->migration_formerly(self, 1, "ghost", 1) != 0 ||
+	    host->migration_formerly(self, 1, "ghost", 2) != -1)
+		return -1;
+#endif
 #if MB_DECL >= 1 && MB_DECL <= 4
 	if (host->record(self, &note, m) != 0)
 		return -1;

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "util.h"
 #include "handlers.h"
+#include "kernel/kernel.h"
 #include "log.h"
 
 struct fixture {
@@ -502,24 +503,32 @@ test_db__row_to_json__columns_by_name_with_types(void **state)
 	sqlite3_finalize(st);
 }
 
+/* The platform's schema, then the kernel's up to `version`. */
+static void
+migrate_kernel_upto(struct db *db, int version)
+{
+	struct db_module upto = *kernel_db_module();
+	const struct db_module *mods[] = { &core_module, &upto };
+
+	upto.nmigrations = 0;
+	while (upto.nmigrations < kernel_db_module()->nmigrations &&
+	    kernel_db_module()->migrations[upto.nmigrations].version <= version)
+		upto.nmigrations++;
+	migrate_ok(db, mods, 2);
+}
+
 /*
- * Core migration 7 rebuilds the employees table (AUTOINCREMENT): a rebuild
- * must not cascade its DROP to the rows that refer to it, and afterwards
- * the id of an erased person is not given again.
+ * Kernel migration 4 (core 7 before) rebuilds the employees table
+ * (AUTOINCREMENT): a rebuild must not cascade its DROP to the rows that
+ * refer to it, and afterwards the id of an erased person is not given again.
  */
 static void
-test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused(void **state)
+test_db__kernel_rebuild_of_employees__children_kept_erased_id_not_reused(void **state)
 {
 	struct fixture *f = *state;
 	sqlite3 *h = db_handle(f->db);
-	struct db_module upto6 = core_module;
-	const struct db_module *mods[] = { &upto6 };
 
-	upto6.nmigrations = 0;
-	while (upto6.nmigrations < core_module.nmigrations &&
-	    core_module.migrations[upto6.nmigrations].version <= 6)
-		upto6.nmigrations++;
-	migrate_ok(f->db, mods, 1);
+	migrate_kernel_upto(f->db, 3);
 	exec_ok(h,
 	    "INSERT INTO structures (id, name, siret, kind, created_at, updated_at)"
 	    " VALUES (1, 'Atelier', '73282932000074', 'ACI', 'x', 'x');"
@@ -530,8 +539,7 @@ test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused(void **st
 	    "INSERT INTO notes (employee_id, text, created_at) VALUES (1, 'n1', 'x'), (2, 'n2', "
 	    "'x');");
 
-	const struct db_module *all[] = { &core_module };
-	migrate_ok(f->db, all, 1);
+	migrate_kernel_upto(f->db, 1000);
 	assert_int_equal(query_int(h, "SELECT count(*) FROM notes"), 2);
 	assert_int_equal(query_int(h, "SELECT count(*) FROM employees"), 2);
 	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
@@ -543,6 +551,192 @@ test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused(void **st
 	    " prescriber_kind, status, last_contact_at, created_at, updated_at)"
 	    " VALUES (1, 'E', 'F', '1992-01-01', 'spip', 'in_pathway', 'x', 'x', 'x')");
 	assert_int_equal(query_int(h, "SELECT max(id) FROM employees"), 3);
+}
+
+/*
+ * A step that moved from module "old" (its version 2) to module "new": a
+ * database that recorded old 2 before it was opened records new 1 without
+ * running it; a fresh one runs it, even though "old" keeps a step of its own
+ * numbered 2 (a split step) that this connection recorded first.
+ */
+static const struct migration old_before[] = {
+	{ 1, "CREATE TABLE old_a (x);" },
+	{ 2, "CREATE TABLE old_b (x); CREATE TABLE moved (x);" },
+};
+static const struct migration old_after[] = {
+	{ 1, "CREATE TABLE old_a (x);" },
+	{ 2, "CREATE TABLE old_b (x);" }, /* the part of step 2 that stayed */
+};
+static const struct migration new_steps[] = {
+	{ 1, "CREATE TABLE moved (x);" },
+	{ 2, "CREATE TABLE new_c (x);" },
+};
+static const struct migration_formerly new_formerly[] = { { 1, "old", 2 } };
+
+static void
+test_db__formerly__recorded_before_open_adopted_else_run(void **state)
+{
+	struct fixture *f = *state;
+	const struct db_module before = {
+		.name = "old", .migrations = old_before, .nmigrations = TR_NELEM(old_before)
+	};
+	const struct db_module after = {
+		.name = "old", .migrations = old_after, .nmigrations = TR_NELEM(old_after)
+	};
+	const struct db_module moved = { .name = "new",
+		.migrations = new_steps,
+		.nmigrations = TR_NELEM(new_steps),
+		.formerly = new_formerly,
+		.nformerly = TR_NELEM(new_formerly) };
+	const struct db_module *mods_before[] = { &before };
+	const struct db_module *mods_after[] = { &after, &moved };
+	const struct db_module *only_after[] = { &after };
+	const struct db_module *only_moved[] = { &moved };
+	sqlite3 *h;
+
+	/* A fresh database, one module at a time as the daemon does: "moved" is made once. */
+	migrate_ok(f->db, only_after, 1);
+	migrate_ok(f->db, only_moved, 1);
+	h = db_handle(f->db);
+	assert_int_equal(table_exists(h, "moved"), 1);
+	assert_int_equal(table_exists(h, "new_c"), 1);
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM schema_migrations WHERE module = 'new'"), 2);
+
+	/* A database of the old code: reopened, "new" 1 is recorded without running. */
+	exec_ok(h,
+	    "DROP TABLE old_a; DROP TABLE old_b; DROP TABLE moved; DROP TABLE new_c;"
+	    "DELETE FROM schema_migrations;");
+	migrate_ok(f->db, mods_before, 1);
+	exec_ok(h, "INSERT INTO moved VALUES ('kept')");
+	db_close(f->db);
+	if (db_open(f->path, &f->db, err, sizeof(err)) != 0)
+		fail_msg("db_open: %s", err);
+	h = db_handle(f->db);
+	migrate_ok(f->db, mods_after, 2); /* CREATE TABLE moved would fail: it exists */
+	assert_int_equal(query_int(h, "SELECT count(*) FROM moved WHERE x = 'kept'"), 1);
+	assert_int_equal(table_exists(h, "new_c"), 1);
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM schema_migrations WHERE module = 'new'"), 2);
+	assert_int_equal(db_module_version(f->db, "old"), 2);
+}
+
+/* Every object of the schema as one text (rootpages left out), to compare two databases. */
+static char *
+schema_text(sqlite3 *h)
+{
+	static const char sql[] = "SELECT type || ' ' || name || ' ' || tbl_name || ': ' ||"
+	                          " coalesce(sql, '') FROM sqlite_schema ORDER BY type, name";
+	size_t cap = 1 << 16, len = 0;
+	char *out = calloc(1, cap);
+	sqlite3_stmt *st;
+
+	assert_non_null(out);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("prepare: %s", sqlite3_errmsg(h));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+		size_t n = strlen(row);
+		while (len + n + 2 > cap) {
+			cap *= 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		memcpy(out + len, row, n);
+		len += n;
+		out[len++] = '\n';
+		out[len] = '\0';
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/*
+ * A database made before the kernel's migrations left the core module
+ * (fixtures: core migrations 1 to `upto`, by main at 3a1b053), upgraded,
+ * ends with the schema of a fresh one, its rows kept, the moved steps
+ * recorded under the kernel and the core's numbers unchanged.
+ */
+static void
+upgrade_from_fixture(struct fixture *f, int upto)
+{
+	const struct db_module *mods[] = { &core_module, kernel_db_module() };
+	const char *top = getenv("TOP_SRCDIR");
+	char path[PATH_MAX], fresh[PATH_MAX + 8], *dump, *a, *b;
+	struct db *fdb;
+	sqlite3 *h;
+	FILE *fp;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/tests/unit/fixtures/core%d-before-kernel-split.sql",
+	    top ? top : "../..", upto);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((size = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(dump = calloc(1, (size_t)size + 1));
+	assert_int_equal(fread(dump, 1, (size_t)size, fp), (size_t)size);
+	fclose(fp);
+
+	/* The old database, loaded with the setup's connection closed, then reopened. */
+	db_close(f->db);
+	unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	exec_ok(h, dump);
+	sqlite3_close(h);
+	free(dump);
+	if (db_open(f->path, &f->db, err, sizeof(err)) != 0)
+		fail_msg("db_open: %s", err);
+	/* Each module in a call of its own, the platform's first, as the daemon does. */
+	migrate_ok(f->db, mods, 1);
+	migrate_ok(f->db, mods + 1, 1);
+	h = db_handle(f->db);
+
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", f->dir);
+	if (db_open(fresh, &fdb, err, sizeof(err)) != 0)
+		fail_msg("db_open: %s", err);
+	migrate_ok(fdb, mods, 1);
+	migrate_ok(fdb, mods + 1, 1);
+	a = schema_text(h);
+	b = schema_text(db_handle(fdb));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	db_close(fdb);
+	/* Every kernel step recorded once; the core's numbers as they were. */
+	assert_int_equal(
+	    query_int(h, "SELECT count(*) FROM schema_migrations WHERE module = 'kernel'"),
+	    (int64_t)nkernel_migrations);
+	assert_int_equal(db_module_version(f->db, "core"), 13);
+	assert_int_equal(db_module_version(f->db, "kernel"), (int)nkernel_migrations);
+
+	/* The rows are there; the ids never given again, kernel 5 ran once. */
+	assert_int_equal(query_int(h,
+	                     "SELECT count(*) FROM employees WHERE last_name = 'Bernard'"
+	                     " AND status_reason IS NULL"),
+	    1);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM goals WHERE shared_with_eti = 0"), 1);
+	assert_int_equal(query_int(h, "SELECT count(*) FROM outbox WHERE alert_id IS NULL"), 1);
+	exec_ok(h, "INSERT INTO notes (employee_id, text, created_at) VALUES (1, 'n', 'x')");
+	/*
+	 * The fixtures journal note/5 after the notes' sequence was seeded (at
+	 * 2): at core 7, kernel 5 seeds it past 5; at core 13 it is not run again.
+	 */
+	assert_int_equal(query_int(h, "SELECT max(id) FROM notes"), upto == 7 ? 6 : 3);
+	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
+}
+
+static void
+test_db__kernel_split__database_at_core_13_upgraded_like_a_fresh_one(void **state)
+{
+	upgrade_from_fixture(*state, 13);
+}
+
+/* Core 8 is recorded by the platform before the kernel's turn: kernel 5 must still run. */
+static void
+test_db__kernel_split__database_at_core_7_upgraded_like_a_fresh_one(void **state)
+{
+	upgrade_from_fixture(*state, 7);
 }
 
 static void
@@ -570,12 +764,13 @@ test_db__checkpoint_truncate__wal_emptied_or_busy_while_a_reader_holds_it(void *
 }
 
 /*
- * Core migration 8 rebuilds the tables of a person's records the same way:
- * rows and cascades kept, and no id given again, not even one the journal
- * names though its row was deleted before the migration ran.
+ * Kernel migration 5 (and core 8 for the outbox; both were core 8) rebuilds
+ * the tables of a person's records the same way: rows and cascades kept,
+ * and no id given again, not even one the journal names though its row was
+ * deleted before the migration ran.
  */
 static void
-test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone(void **state)
+test_db__kernel_rebuild_of_records__ids_never_reused_even_those_already_gone(void **state)
 {
 	static const char *const tables[] = { "contracts", "contract_renewals",
 		"contract_suspensions", "ai_placements", "passes", "pass_suspensions",
@@ -583,15 +778,9 @@ test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone(void 
 		"reviews", "notes", "exits", "outbox" };
 	struct fixture *f = *state;
 	sqlite3 *h = db_handle(f->db);
-	struct db_module upto7 = core_module;
-	const struct db_module *mods[] = { &upto7 };
 	char sql[256];
 
-	upto7.nmigrations = 0;
-	while (upto7.nmigrations < core_module.nmigrations &&
-	    core_module.migrations[upto7.nmigrations].version <= 7)
-		upto7.nmigrations++;
-	migrate_ok(f->db, mods, 1);
+	migrate_kernel_upto(f->db, 4);
 	exec_ok(h,
 	    "INSERT INTO structures (id, name, siret, kind, created_at, updated_at)"
 	    " VALUES (1, 'Atelier', '73282932000074', 'ACI', 'x', 'x');"
@@ -609,8 +798,7 @@ test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone(void 
 	    " ('note.created', 'note/9', '{}', 'x', 'x'),"
 	    " ('barrier.created', 'barrier/x', '{}', 'x', 'x');");
 
-	const struct db_module *all[] = { &core_module };
-	migrate_ok(f->db, all, 1);
+	migrate_kernel_upto(f->db, 1000);
 	assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
 	for (size_t i = 0; i < TR_NELEM(tables); i++) {
 		snprintf(sql, sizeof(sql),
@@ -807,11 +995,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_db__row_to_json__columns_by_name_with_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_db__core_rebuild_of_employees__children_kept_erased_id_not_reused, setup,
+		    test_db__kernel_rebuild_of_employees__children_kept_erased_id_not_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_db__core_rebuild_of_records__ids_never_reused_even_those_already_gone,
+		    test_db__kernel_rebuild_of_records__ids_never_reused_even_those_already_gone,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__formerly__recorded_before_open_adopted_else_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__kernel_split__database_at_core_13_upgraded_like_a_fresh_one, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_db__kernel_split__database_at_core_7_upgraded_like_a_fresh_one, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_db__write_fails_for_lack_of_space__full_until_a_write_succeeds, setup,
 		    teardown),

@@ -14,6 +14,7 @@
 #include "alerts.h"
 #include "db.h"
 #include "handlers.h"
+#include "kernel/kernel.h"
 #include "outbox.h"
 
 struct fixture {
@@ -25,7 +26,7 @@ struct fixture {
 static int
 setup(void **state)
 {
-	const struct db_module *mods[] = { &core_module };
+	const struct db_module *mods[] = { &core_module, kernel_db_module() };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
@@ -36,7 +37,7 @@ setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	if (db_open(f->path, &f->db, err, sizeof(err)) != 0 ||
-	    db_migrate(f->db, mods, 1, err, sizeof(err)) != 0) {
+	    db_migrate(f->db, mods, 2, err, sizeof(err)) != 0) {
 		print_error("%s\n", err);
 		return -1;
 	}
