@@ -156,6 +156,36 @@ static const struct migration core_migrations[] = {
 	    "  PRIMARY KEY (alert_id, staff_id));"
 	    "CREATE INDEX alert_recipients_staff ON alert_recipients (staff_id, alert_id);"
 	    "ALTER TABLE outbox ADD COLUMN alert_id INTEGER;" },
+	/*
+	 * Delivery per channel: each channel plugin (e-mail, webhooks) takes
+	 * every notification, with its own claim, lease, attempts and outcome,
+	 * so that one channel's failure never holds the other. A channel takes
+	 * what is queued from its first claim on, and what no channel had taken
+	 * then (outbox_channel_starts). outbox.status now says only whether a
+	 * channel has taken it ('sent') or not ('pending'). A claim in flight
+	 * keeps its channel and lease.
+	 */
+	{ 14,
+	    "CREATE TABLE outbox_channels ("
+	    "  outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,"
+	    "  channel TEXT NOT NULL," /* plugin:<name> */
+	    "  status TEXT NOT NULL," /* claimed | pending | sent | failed */
+	    "  attempts INTEGER NOT NULL DEFAULT 0,"
+	    "  lease_until INTEGER,"
+	    "  next_attempt_at INTEGER,"
+	    "  last_error TEXT,"
+	    "  updated_at TEXT NOT NULL,"
+	    "  PRIMARY KEY (outbox_id, channel)) WITHOUT ROWID;"
+	    "CREATE TABLE outbox_channel_starts (channel TEXT PRIMARY KEY,"
+	    "  from_id INTEGER NOT NULL) WITHOUT ROWID;"
+	    "INSERT INTO outbox_channels (outbox_id, channel, status, attempts, lease_until,"
+	    "  updated_at) SELECT id, claimed_by, 'claimed', attempts, lease_until, updated_at"
+	    "  FROM outbox WHERE status = 'claimed' AND claimed_by IS NOT NULL;"
+	    "UPDATE outbox SET status = 'pending' WHERE status = 'claimed';"
+	    "ALTER TABLE outbox DROP COLUMN claimed_by;"
+	    "ALTER TABLE outbox DROP COLUMN lease_until;"
+	    "ALTER TABLE outbox DROP COLUMN next_attempt_at;"
+	    "ALTER TABLE outbox DROP COLUMN last_error;" },
 	/* The next platform step goes here, numbered after the last above. */
 };
 

@@ -1,6 +1,7 @@
 #include "outbox.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
@@ -131,26 +132,76 @@ add_recipients(struct db *db, json_t *claimed)
 	return 0;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Run one statement binding channel as ?1: 0, or -1 on an error. */
+static int
+exec_channel(struct db *db, const char *sql, const char *channel)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 json_t *
 outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int64_t now_ms)
 {
 	/*
-	 * One statement: what is due (pending and past its next attempt, or
-	 * claimed by anyone with an ended lease) becomes this channel's.
+	 * A channel's first claim marks where it starts: at what no channel
+	 * has taken yet, else at what comes next (a channel added later does
+	 * not send what another delivered long ago).
 	 */
-	static const char sql[] =
-	    "UPDATE outbox SET status = 'claimed', claimed_by = ?1, lease_until = ?2,"
-	    " attempts = attempts + 1, updated_at = ?3 WHERE id IN (SELECT id FROM outbox"
-	    " WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))"
-	    " OR (status = 'claimed' AND lease_until <= ?4) ORDER BY id LIMIT ?5)"
-	    " RETURNING id, source, kind, recipient_role, recipient_staff_id, employee_id, message,"
-	    " attempts, alert_id";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	static const char start[] =
+	    "INSERT INTO outbox_channel_starts (channel, from_id) VALUES (?1,"
+	    " coalesce((SELECT min(id) FROM outbox WHERE status = 'pending'),"
+	    " (SELECT coalesce(max(id), 0) + 1 FROM outbox)))"
+	    " ON CONFLICT (channel) DO NOTHING";
+	/*
+	 * One statement: what is due for this channel (never taken by it,
+	 * pending past its next attempt, or claimed with an ended lease)
+	 * becomes claimed by it.
+	 */
+	static const char take[] =
+	    "INSERT INTO outbox_channels (outbox_id, channel, status, attempts, lease_until,"
+	    " updated_at) SELECT o.id, ?1, 'claimed', 1, ?2, ?3 FROM outbox o"
+	    " LEFT JOIN outbox_channels c ON c.outbox_id = o.id AND c.channel = ?1"
+	    " WHERE o.id >= (SELECT from_id FROM outbox_channel_starts WHERE channel = ?1)"
+	    " AND (c.status IS NULL"
+	    "  OR (c.status = 'pending' AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?4))"
+	    "  OR (c.status = 'claimed' AND c.lease_until <= ?4))"
+	    " ORDER BY o.id LIMIT ?5"
+	    " ON CONFLICT (outbox_id, channel) DO UPDATE SET status = 'claimed',"
+	    " lease_until = excluded.lease_until, attempts = attempts + 1,"
+	    " updated_at = excluded.updated_at RETURNING outbox_id";
+	static const char row[] =
+	    "SELECT o.id, o.source, o.kind, o.recipient_role, o.recipient_staff_id, o.employee_id,"
+	    " o.message, c.attempts, o.alert_id FROM outbox o JOIN outbox_channels c"
+	    " ON c.outbox_id = o.id AND c.channel = ?1 WHERE o.id = ?2";
+	sqlite3_stmt *st;
+	int64_t ids[500];
+	size_t n = 0;
 	json_t *out;
 	char now[32];
 	int rc;
 
-	if (st == NULL || channel == NULL || max < 1)
+	if (channel == NULL || max < 0 || max > (int)TR_NELEM(ids) ||
+	    exec_channel(db, start, channel) == -1)
+		return NULL;
+	if (max == 0)
+		return json_array();
+	if ((st = db_stmt(db, take)) == NULL)
 		return NULL;
 	now_text(now_ms, now, sizeof(now));
 	sqlite3_bind_text(st, 1, channel, -1, SQLITE_TRANSIENT);
@@ -158,11 +209,30 @@ outbox_claim(struct db *db, const char *channel, int max, int64_t lease_ms, int6
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, now_ms);
 	sqlite3_bind_int(st, 5, max);
-	out = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(out, db_row_to_json(st));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < TR_NELEM(ids))
+		ids[n++] = sqlite3_column_int64(st, 0);
 	db_done(st);
-	if (rc != SQLITE_DONE || add_recipients(db, out) == -1) {
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return NULL;
+	/* Claimed now: were the rest to fail, their lease ends and they come again. */
+	qsort(ids, n, sizeof(ids[0]), cmp_id);
+	out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if ((st = db_stmt(db, row)) == NULL) {
+			json_decref(out);
+			return NULL;
+		}
+		sqlite3_bind_text(st, 1, channel, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(out, db_row_to_json(st));
+		db_done(st);
+		if (rc != SQLITE_ROW) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	if (add_recipients(db, out) == -1) {
 		json_decref(out);
 		return NULL;
 	}
@@ -174,9 +244,19 @@ outbox_done(struct db *db, const char *channel, int64_t id, int ok, const char *
     int64_t retry_at_ms, int64_t now_ms)
 {
 	static const char sql[] =
-	    "UPDATE outbox SET status = ?1, next_attempt_at = ?2, last_error = ?3,"
-	    " claimed_by = NULL, lease_until = NULL, updated_at = ?4"
-	    " WHERE id = ?5 AND status = 'claimed' AND claimed_by = ?6";
+	    "UPDATE outbox_channels SET status = ?1, next_attempt_at = ?2, last_error = ?3,"
+	    " lease_until = NULL, updated_at = ?4"
+	    " WHERE outbox_id = ?5 AND channel = ?6 AND status = 'claimed'";
+	/* The entry's own status: taken by a channel (sent), or given up by all so far. */
+	static const char entry[] =
+	    "UPDATE outbox SET status = CASE WHEN ?1 THEN 'sent' ELSE 'failed' END,"
+	    " updated_at = ?2 WHERE id = ?3 AND (status = 'pending' OR (?1 AND status = 'failed'))";
+	/* What the channel has finished from its start on is behind it: later claims skip it. */
+	static const char advance[] =
+	    "UPDATE outbox_channel_starts SET from_id = coalesce((SELECT min(o.id) FROM outbox o"
+	    " LEFT JOIN outbox_channels c ON c.outbox_id = o.id AND c.channel = ?1"
+	    " WHERE o.id >= from_id AND (c.status IS NULL OR c.status IN ('claimed', 'pending'))),"
+	    " (SELECT coalesce(max(id), 0) + 1 FROM outbox)) WHERE channel = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	char now[32];
 	int rc, changes;
@@ -199,7 +279,20 @@ outbox_done(struct db *db, const char *channel, int64_t id, int ok, const char *
 	rc = sqlite3_step(st);
 	changes = sqlite3_changes(db_handle(db));
 	db_done(st);
-	return rc == SQLITE_DONE && changes == 1 ? 0 : -1;
+	if (rc != SQLITE_DONE || changes != 1)
+		return -1;
+	if (ok || retry_at_ms <= 0) {
+		if ((st = db_stmt(db, entry)) == NULL)
+			return -1;
+		sqlite3_bind_int(st, 1, ok != 0);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, id);
+		rc = sqlite3_step(st);
+		db_done(st);
+		if (rc != SQLITE_DONE || exec_channel(db, advance, channel) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int

@@ -37,18 +37,23 @@ int outbox_check(struct db *, const struct outbox_entry *, char *why, size_t why
  */
 int outbox_queue(struct db *, const struct outbox_entry *, int64_t *id);
 /*
- * Claim up to max notifications due at now_ms for channel: pending ones,
- * and claimed ones whose lease ended. Each is claimed until now_ms +
- * lease_ms. A new array of {id, source, kind, recipient_role,
+ * Claim up to max notifications due at now_ms for channel: those it has
+ * not taken, those it is to try again, and its claims whose lease ended
+ * (each channel claims every entry on its own). Each is claimed until
+ * now_ms + lease_ms. A channel takes entries from its first call on, and
+ * those no channel had taken then; max 0 only makes that first call (a
+ * channel says so when it starts, before another may deliver). A new array of {id, source, kind, recipient_role,
  * recipient_staff_id, employee_id, message, attempts, alert_id, recipients}
  * (the entries of one alert share alert_id; recipients: the entry's staff
  * accounts, [{staff_id, name, email}]); NULL on an error.
  */
 json_t *outbox_claim(struct db *, const char *channel, int max, int64_t lease_ms, int64_t now_ms);
 /*
- * A claimed notification delivered (ok) or not: then tried again from
- * retry_at_ms, or given up (status failed) when retry_at_ms is 0. -1 when
- * it is not the channel's claim any more, or on a database error.
+ * A channel's claimed notification delivered (ok) or not: then tried
+ * again from retry_at_ms, or given up (failed) when retry_at_ms is 0. The
+ * entry's own status is sent once a channel delivered it, failed while
+ * every channel that finished with it gave up. -1 when it is not the
+ * channel's claim (any more), or on a database error.
  */
 int outbox_done(struct db *, const char *channel, int64_t id, int ok, const char *error,
     int64_t retry_at_ms, int64_t now_ms);

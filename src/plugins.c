@@ -1595,7 +1595,7 @@ h_outbox_claim(struct tremplin_plugin *p, int max, int64_t lease_ms)
 {
 	char channel[48];
 
-	if (max < 1 || max > 500 || lease_ms < 1000 || p->set->srv->db == NULL)
+	if (max < 0 || max > 500 || lease_ms < 1000 || p->set->srv->db == NULL)
 		return NULL;
 	snprintf(channel, sizeof(channel), "plugin:%s", p->name);
 	return outbox_claim(p->set->srv->db, channel, max, lease_ms, h_now_ms(p));

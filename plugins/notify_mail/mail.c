@@ -179,14 +179,19 @@ mail_config(void *ctx, json_t *section, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (n.url[0] == '\0' || n.from[0] == '\0') {
-		snprintf(err, errlen, "%s: required", n.url[0] == '\0' ? "url" : "from");
+	/* Neither: loaded and idle, the outbox left to the other channels. One: a mistake. */
+	if ((n.url[0] == '\0') != (n.from[0] == '\0')) {
+		snprintf(err, errlen, "%s: required with %s", n.url[0] == '\0' ? "url" : "from",
+		    n.url[0] == '\0' ? "from" : "url");
 		return -1;
 	}
 	if (auth != NULL && read_auth(auth, &n, err, errlen) == -1)
 		return -1;
-	at = strchr(n.from, '@');
-	snprintf(n.domain, sizeof(n.domain), "%s", at + 1);
+	if ((at = strchr(n.from, '@')) != NULL)
+		snprintf(n.domain, sizeof(n.domain), "%s", at + 1);
+	else
+		m->host->log(m->self, TREMPLIN_LOG_INFO,
+		    "idle: no url nor from set, no e-mail is sent (see the plugin's README)");
 	/* Keep what runs (host, multi handle); take the settings. */
 	n.host = m->host;
 	n.self = m->self;
@@ -842,6 +847,9 @@ tick(int64_t now_ms, void *arg)
 
 	(void)now_ms;
 	now_ms = m->host->now_ms(m->self);
+	/* Idle (no server set): the outbox is left to the other channels. */
+	if (m->url[0] == '\0')
+		return;
 	take_outbox(m, now_ms);
 	send_due(m, now_ms);
 }
@@ -1025,6 +1033,9 @@ mail_start(void *ctx)
 
 	if ((m->multi = curl_multi_init()) == NULL)
 		return -1;
+	/* A channel from now: what is queued before the first tick is ours too. */
+	if (m->url[0] != '\0')
+		json_decref(m->host->outbox_claim(m->self, 0, LEASE_MS));
 	return m->host->every(m->self, "tick", 1000, 0, tick, m);
 }
 

@@ -930,6 +930,9 @@ webhook_start(void *ctx)
 {
 	struct webhook *w = ctx;
 
+	/* A channel from now: what is queued before the first tick is ours too. */
+	if (w->nep > 0)
+		json_decref(w->host->outbox_claim(w->self, 0, LEASE_MS));
 	return w->host->every(w->self, "tick", 1000, 0, tick, w);
 }
 

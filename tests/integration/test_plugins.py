@@ -520,4 +520,6 @@ def test_notify__in_the_causes_transaction__claimed_once_by_the_channel(make_dae
     assert [(i["kind"], i["message"], i["attempts"]) for i in got] == \
         [("contract_ending", msg, 1)]
     assert d.post("/v1/relay/deliver", {}, who="coordinator").body["items"] == []
-    assert d.sql("SELECT status, claimed_by FROM outbox") == [("sent", None)]
+    assert d.sql("SELECT status FROM outbox") == [("sent",)]
+    assert d.sql("SELECT channel, status, lease_until FROM outbox_channels") == \
+        [("plugin:relay", "sent", None)]

@@ -116,8 +116,30 @@ test_queue__same_dedup_key__queued_once(void **state)
 	assert_int_equal(count(f->db, "1"), 1);
 }
 
+/* A count over a channel's rows (outbox_channels). */
+static int64_t
+count_channel(struct db *db, const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox_channels WHERE %s", where);
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int64_t
+id_at(json_t *a, size_t i)
+{
+	return json_integer_value(json_object_get(json_array_get(a, i), "id"));
+}
+
 static void
-test_claim__exclusive_until_the_lease_ends__then_claimable_again(void **state)
+test_claim__each_channel_takes_every_entry_exclusive_until_its_lease_ends(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id;
@@ -130,25 +152,81 @@ test_claim__exclusive_until_the_lease_ends__then_claimable_again(void **state)
 	a = outbox_claim(f->db, "plugin:mail", 2, 60000, 1000);
 	assert_non_null(a);
 	assert_int_equal(json_array_size(a), 2);
+	assert_true(id_at(a, 0) < id_at(a, 1));
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(a, 0), "attempts")), 1);
-	/* Another channel gets only what is left. */
+	/* Another channel takes all three: a channel's claim is its own. */
 	b = outbox_claim(f->db, "plugin:webhook", 10, 120000, 1000);
-	assert_int_equal(json_array_size(b), 1);
+	assert_int_equal(json_array_size(b), 3);
 	c = outbox_claim(f->db, "plugin:webhook", 10, 60000, 2000);
 	assert_int_equal(json_array_size(c), 0);
 	json_decref(c);
-	/* The mail channel crashed: past its lease, its two are due again. */
+	/* The mail channel gets its third, not again its first two while their lease runs. */
+	c = outbox_claim(f->db, "plugin:mail", 10, 60000, 2000);
+	assert_int_equal(json_array_size(c), 1);
+	assert_int_equal(id_at(c, 0), id);
+	json_decref(c);
+	/* The webhook channel delivers: mail's claims stand, untouched. */
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(
+		    outbox_done(f->db, "plugin:webhook", id_at(b, i), 1, NULL, 0, 3000), 0);
+	assert_int_equal(count(f->db, "status = 'sent'"), 3);
+	assert_int_equal(count_channel(f->db, "channel = 'plugin:mail' AND status = 'claimed'"), 3);
+	/* The mail channel crashed: past its lease, its entries are due again, to it only. */
 	c = outbox_claim(f->db, "plugin:webhook", 10, 60000, 61001);
+	assert_int_equal(json_array_size(c), 0);
+	json_decref(c);
+	c = outbox_claim(f->db, "plugin:mail", 10, 60000, 61001);
 	assert_int_equal(json_array_size(c), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0), "attempts")), 2);
-	/* A done from the channel that lost the claim is refused. */
-	assert_int_equal(
-	    outbox_done(f->db, "plugin:mail",
-	        json_integer_value(json_object_get(json_array_get(a, 0), "id")), 1, NULL, 0, 62000),
-	    -1);
+	/* A done from a channel that has no claim on it is refused. */
+	assert_int_equal(outbox_done(f->db, "plugin:webhook", id_at(a, 0), 1, NULL, 0, 62000), -1);
+	assert_int_equal(outbox_done(f->db, "plugin:other", id_at(a, 0), 1, NULL, 0, 62000), -1);
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
+}
+
+static void
+test_claim__a_channel_added_later_starts_at_what_no_channel_took(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id, first;
+	json_t *a;
+
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &entry, &first), 1);
+	assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	/* A channel that says so at its start (max 0) claims nothing yet, and is one. */
+	a = outbox_claim(f->db, "plugin:started", 0, 60000, 500);
+	assert_non_null(a);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	a = outbox_claim(f->db, "plugin:mail", 1, 60000, 1000);
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(outbox_done(f->db, "plugin:mail", first, 1, NULL, 0, 1000), 0);
+	json_decref(a);
+	a = outbox_claim(f->db, "plugin:started", 10, 60000, 1500);
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(id_at(a, 0), first);
+	json_decref(a);
+	/* First claim of webhooks: the entry mail delivered is behind it; the other is not. */
+	a = outbox_claim(f->db, "plugin:webhook", 10, 60000, 2000);
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(id_at(a, 0), id);
+	json_decref(a);
+	/* Queued afterwards: both channels take it. */
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(outbox_queue(f->db, &entry, &id), 1);
+	assert_int_equal(db_commit(f->db), 0);
+	a = outbox_claim(f->db, "plugin:webhook", 10, 60000, 3000);
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(id_at(a, 0), id);
+	json_decref(a);
+	a = outbox_claim(f->db, "plugin:mail", 10, 60000, 3000);
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(id_at(a, 1), id);
+	json_decref(a);
 }
 
 static void
@@ -166,7 +244,7 @@ test_done__sent_retried_or_given_up(void **state)
 	assert_int_equal(json_array_size(a), 3);
 	int64_t ids[3];
 	for (int i = 0; i < 3; i++)
-		ids[i] = json_integer_value(json_object_get(json_array_get(a, i), "id"));
+		ids[i] = id_at(a, (size_t)i);
 	json_decref(a);
 	assert_int_equal(outbox_done(f->db, "plugin:mail", ids[0], 1, NULL, 0, 2000), 0);
 	assert_int_equal(
@@ -174,14 +252,25 @@ test_done__sent_retried_or_given_up(void **state)
 	assert_int_equal(
 	    outbox_done(f->db, "plugin:mail", ids[2], 0, "550 no such user", 0, 2000), 0);
 	assert_int_equal(count(f->db, "status = 'sent'"), 1);
-	assert_int_equal(count(f->db, "status = 'failed' AND last_error = '550 no such user'"), 1);
+	assert_int_equal(count(f->db, "status = 'pending'"), 1);
+	assert_int_equal(count(f->db, "status = 'failed'"), 1);
+	assert_int_equal(
+	    count_channel(f->db, "status = 'failed' AND last_error = '550 no such user'"), 1);
+	/* Done twice: refused, nothing changed. */
+	assert_int_equal(outbox_done(f->db, "plugin:mail", ids[0], 1, NULL, 0, 2000), -1);
 	/* The retried one is due at 5000, not before. */
 	a = outbox_claim(f->db, "plugin:mail", 10, 60000, 4999);
 	assert_int_equal(json_array_size(a), 0);
 	json_decref(a);
 	a = outbox_claim(f->db, "plugin:mail", 10, 60000, 5000);
 	assert_int_equal(json_array_size(a), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(a, 0), "id")), ids[1]);
+	assert_int_equal(id_at(a, 0), ids[1]);
+	json_decref(a);
+	/* Another channel delivers what mail gave up: sent. */
+	a = outbox_claim(f->db, "plugin:webhook", 10, 60000, 6000);
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(outbox_done(f->db, "plugin:webhook", ids[2], 1, NULL, 0, 6000), 0);
+	assert_int_equal(count(f->db, "status = 'failed'"), 0);
 	json_decref(a);
 }
 
@@ -321,7 +410,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_queue__same_dedup_key__queued_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_claim__exclusive_until_the_lease_ends__then_claimable_again, setup,
+		    test_claim__each_channel_takes_every_entry_exclusive_until_its_lease_ends,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_claim__a_channel_added_later_starts_at_what_no_channel_took, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_done__sent_retried_or_given_up, setup, teardown),

@@ -7,6 +7,7 @@ ca_file, verification on. Messages are parsed by Python's email package.
 """
 
 import email
+import json
 import email.policy
 import os
 import shutil
@@ -322,3 +323,68 @@ def test_daily_digest_for_who_chose_it__one_message_at_the_hour(make_daemon, smt
         assert word not in body.lower()
     sent = [i for i in deliveries(d, "?state=sent") if i["message_id"] == m["Message-ID"]]
     assert len(sent) == 2
+
+
+def test_mail_and_webhooks_together__each_delivers_every_alert__one_down_holds_not_the_other(
+        make_daemon, smtp):
+    """Both channels loaded: each claims every outbox entry on its own. The
+    webhook receiver fails while mail is sent; the daemon is killed (-9) with the
+    webhook delivery waiting for its retry; after the restart it is delivered,
+    signed (checked by the standardwebhooks library), and no mail is sent twice."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "notify_webhook", "tests"))
+    from receiver import Receiver
+    import test_webhook as wh
+    smtp.start()
+    r = Receiver(smtp.dir)
+    try:
+        r.script["/down"] = [(500, {}), (503, {}), (200, {})]
+        keys = os.path.join(smtp.dir, "hooks.key")
+        with open(keys, "w") as f:
+            f.write(wh.SECRET_A + "\n")
+        os.chmod(keys, 0o600)
+        mail = {"url": "smtps://localhost:%d" % smtp.smtps_port,
+                "from": "tremplin@tremplin.test", "auth_file": smtp.auth, "ca_file": smtp.ca,
+                "templates_dir": os.path.join(tt.TOP_SRCDIR, "etc", "notify_mail")}
+        hooks = {"endpoints": {"partner": {"url": r.url("/down"), "keys_file": keys}},
+                 "allow_private": True}
+        d = ls.script_daemon(make_daemon, {"n": {"role": "coordinator"}},
+                             files={"rules/n.lua": notify_script()}, start=False,
+                             plugin_files=["notify_mail", "notify_webhook"],
+                             plugins={"notify_mail": mail, "notify_webhook": hooks},
+                             staff=STAFF, extra={"ca_file": smtp.ca})
+        ls.start_daemon(d, clock=T0)
+        # Mail goes while the receiver answers 500: the webhook's failures hold it not.
+        got = smtp.wait_messages(2)
+        assert sorted(m["To"].addresses[0].addr_spec for m in got) == [
+            "cip@tremplin.test", "coord@tremplin.test"]
+        row = tt.wait_for("a webhook retry planned", lambda: (lambda x: x[0] if x and x[0][
+            "state"] == "pending" and x[0]["last_status"] == 500 else None)(
+            d.get("/v1/notify_webhook/deliveries", who="coordinator").body["items"]))
+        assert row["attempts"] == 1
+        tt.wait_for("mail recorded sent", lambda: len(deliveries(d, "?state=sent")) == 2)
+        assert sorted(d.sql("SELECT channel, status FROM outbox_channels")) == [
+            ("plugin:notify_mail", "sent"), ("plugin:notify_mail", "sent"),
+            ("plugin:notify_webhook", "sent"), ("plugin:notify_webhook", "sent")]
+        d.kill()
+        # Hours later on the test clock: the backoff is over; the receiver answers 503, then 200.
+        ls.start_daemon(d, clock="2026-03-02T14:00:00Z")
+        tt.wait_for("the second attempt", lambda: len(r.got("/down")) == 2)
+        d.stop()
+        ls.start_daemon(d, clock="2026-03-02T20:00:00Z")
+        tt.wait_for("delivered", lambda: d.get("/v1/notify_webhook/deliveries?state=sent",
+                                               who="coordinator").body["items"])
+        hooks_got = r.got("/down")
+        assert len(hooks_got) == 3
+        assert len({g["headers"]["webhook-id"] for g in hooks_got}) == 1
+        last = hooks_got[-1]
+        assert wh.verify([last], wh.SECRET_A,
+                         now=int(last["headers"]["webhook-timestamp"])) == ["ok"]
+        body = json.loads(last["body"])
+        assert body["kind"] == "pass_ending" and "santé" not in last["body"]
+        d.stop()
+        # Nothing sent twice by mail; every entry taken by each channel once.
+        assert len(smtp.messages()) == 2
+        assert d.sql("SELECT count(*) FROM outbox_channels") == [(4,)]
+    finally:
+        r.close()
