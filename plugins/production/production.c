@@ -1237,7 +1237,9 @@ assignment_check(struct tremplin_request *req, json_t *obj, const json_t *before
 		    "a time range is for slot hours only");
 	if (slot_range(x, slot, json_string_value(st), json_string_value(et), &span) != 0)
 		return x->host->error(e, 422, "slot", "slot: expected morning, afternoon or hours");
-	/* A time range counts its real hours against the week. */
+	/* A time range counts its real hours against the week, at most the column's 10. */
+	if (timed && plan_range_hours(span) > 10)
+		return x->host->error(e, 422, "end_time", "a time range lasts at most 10 hours");
 	if (timed)
 		json_object_set_new(obj, "hours", json_real(plan_range_hours(span)));
 	prod_date(monday, from, sizeof(from));

@@ -77,6 +77,7 @@ def test_hours__bad_ranges_refused_naming_the_field(prod):
     for start, end, field in (("09:10", "10:00", "start_time"), ("9:00", "10:00", "start_time"),
                               ("09:00", "09:50", "end_time"), ("10:00", "10:00", "end_time"),
                               ("11:00", "10:00", "end_time"), ("09:00", "24:15", "end_time"),
+                              ("07:00", "17:15", "end_time"),
                               (None, "10:00", "start_time")):
         a = timed(prod, e, wo, "2026-01-19", start, end)
         assert (a.status, a.error["field"]) == (422, field), (start, end, a)
@@ -98,7 +99,7 @@ def test_hours__overlap_with_half_days_and_ranges_at_their_boundaries(prod):
     assert (a.body["start_time"], a.body["end_time"]) == ("12:00", "13:30"), a.body
     # Crossing the morning's end, or another range, is a double booking.
     for start, end in (("11:45", "12:15"), ("07:45", "08:15"), ("12:30", "13:00"),
-                       ("06:00", "18:00")):
+                       ("06:00", "15:00")):
         a = timed(prod, e, wo, "2026-01-19", start, end)
         assert (a.status, a.error["field"]) == (422, "slot"), (start, end, a)
         assert "already planned" in a.error["message"], a
