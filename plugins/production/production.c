@@ -417,7 +417,13 @@ work_order_check(struct tremplin_request *req, json_t *obj, const json_t *before
 
 	if (end < start)
 		return x->host->error(e, 422, "end_date", "end_date is before start_date");
-	if (skills_known(x, req, json_object_get(obj, "skills"), e) != 0)
+	/*
+	 * Codes are checked when given: a work order made with free codes before
+	 * the skills plugin was loaded stays editable (its other fields).
+	 */
+	if ((before == NULL ||
+	        !json_equal(json_object_get(before, "skills"), json_object_get(obj, "skills"))) &&
+	    skills_known(x, req, json_object_get(obj, "skills"), e) != 0)
 		return -1;
 	/* Within the order's dates, when it has them. */
 	if (exists(x,
