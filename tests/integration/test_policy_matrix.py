@@ -31,6 +31,13 @@ record needs sample values only (OTHER, create_bodies). A plugin's record is
 documented in its plugin's README, not in docs/openapi.json: the JSON types of
 its fields are learnt from its answers.
 
+The production and skills plugins' records are walked the same way, without
+a list (test_plugins__every_field_of_every_record__...): a daemon loading them
+(and the example) serves tremplinctl demo's workshop, which holds a row of
+each; per role (the CIP referent of some of its people), every field of each
+record is shown or hidden on GET, and its PATCH and a POST of a copy are
+answered or refused 403 as its category in GET /v1/policy says.
+
 Computed fields (a PASS's end and status, which no column holds) are in the
 policy's "fields" with their category and in its "computed" list: each is
 expected in an answer iff the caller reads its category, with the value
