@@ -9,7 +9,8 @@ plugins_production_production_la_LIBADD = $(JANSSON_LIBS) $(SQLITE_LIBS)
 EXTRA_DIST += plugins/production/README.md plugins/production/production.conf \
 	plugins/production/tests/conftest.py plugins/production/tests/test_production.py \
 	plugins/production/tests/test_absences_rule.py plugins/production/tests/test_views.py \
-	plugins/production/tests/test_demo_month.py plugins/production/tests/test_with_skills.py
+	plugins/production/tests/test_demo_month.py plugins/production/tests/test_with_skills.py \
+	plugins/production/tests/test_hours.py
 if HAVE_CMOCKA
 check_PROGRAMS += plugins/production/tests/test_rules
 TESTS += plugins/production/tests/test_rules

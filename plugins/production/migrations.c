@@ -85,6 +85,27 @@ const struct tremplin_migration production_migrations[] = {
 	    " work_order_id INTEGER NOT NULL, date TEXT NOT NULL, slot TEXT NOT NULL,"
 	    " staff_id INTEGER NOT NULL, created_at TEXT NOT NULL,"
 	    " UNIQUE (work_order_id, date, slot, staff_id));" },
+	/*
+	 * Planning by the hours: an assignment is a half-day (slot morning or
+	 * afternoon) or a time range (slot "hours", start_time and end_time
+	 * "HH:MM"). The half-day's UNIQUE goes (two ranges may share a day; the
+	 * check refuses any overlap), so the table is rebuilt with its rows.
+	 */
+	{ 4,
+	    "CREATE TABLE production_assignments_new (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " employee_id INTEGER NOT NULL, work_order_id INTEGER NOT NULL, date TEXT NOT NULL,"
+	    " slot TEXT NOT NULL, hours REAL NOT NULL DEFAULT 3.5, created_by INTEGER,"
+	    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, start_time TEXT,"
+	    " end_time TEXT);"
+	    "INSERT INTO production_assignments_new (id, employee_id, work_order_id, date, slot,"
+	    " hours, created_by, created_at, updated_at) SELECT id, employee_id, work_order_id,"
+	    " date, slot, hours, created_by, created_at, updated_at FROM production_assignments;"
+	    "DROP TABLE production_assignments;"
+	    "ALTER TABLE production_assignments_new RENAME TO production_assignments;"
+	    "CREATE INDEX production_assignments_date ON production_assignments (date, "
+	    "work_order_id);"
+	    "CREATE INDEX production_assignments_employee ON production_assignments"
+	    " (employee_id, date);" },
 };
 
 const size_t production_nmigrations =

@@ -31,6 +31,8 @@
 struct production {
 	const struct tremplin_host *host;
 	struct tremplin_plugin *self;
+	/* The hours of a half-day (config morning, afternoon): a time range overlapping them. */
+	struct prod_range morning, afternoon;
 };
 
 #define COL_ID                                                                                     \
@@ -415,7 +417,13 @@ work_order_check(struct tremplin_request *req, json_t *obj, const json_t *before
 
 	if (end < start)
 		return x->host->error(e, 422, "end_date", "end_date is before start_date");
-	if (skills_known(x, req, json_object_get(obj, "skills"), e) != 0)
+	/*
+	 * Codes are checked when given: a work order made with free codes before
+	 * the skills plugin was loaded stays editable (its other fields).
+	 */
+	if ((before == NULL ||
+	        !json_equal(json_object_get(before, "skills"), json_object_get(obj, "skills"))) &&
+	    skills_known(x, req, json_object_get(obj, "skills"), e) != 0)
 		return -1;
 	/* Within the order's dates, when it has them. */
 	if (exists(x,
@@ -455,6 +463,8 @@ static const struct tremplin_record work_order = {
 /* ---- output and quality, per work order ---- */
 
 static const char *const half_days[] = { "morning", "afternoon", NULL };
+/* What a planning entry is: a half-day, or a time range of the day (start_time, end_time). */
+static const char *const plan_slots[] = { "morning", "afternoon", "hours", NULL };
 
 /* What was done on a day: quantities and time spent. */
 static const struct tremplin_column output_cols[] = {
@@ -1022,13 +1032,25 @@ static const struct tremplin_column assignment_cols[] = {
 	    .type = TREMPLIN_COL_ENUM,
 	    .flags = TREMPLIN_COL_REQUIRED,
 	    .category = "production",
-	    .values = half_days },
+	    .values = plan_slots },
+	/* A half-day's hours count as given (3.5 unless said); a time range's are its own. */
 	{ .name = "hours",
 	    .type = TREMPLIN_COL_REAL,
 	    .category = "production",
 	    .min = 0.25,
 	    .max = 10,
 	    .def = "3.5" },
+	/* Slot "hours": the time range, "HH:MM" on quarter hours; null for a half-day. */
+	{ .name = "start_time",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 5 },
+	{ .name = "end_time",
+	    .type = TREMPLIN_COL_TEXT,
+	    .flags = TREMPLIN_COL_NULLABLE,
+	    .category = "production",
+	    .max = 5 },
 	{ .name = "created_by",
 	    .type = TREMPLIN_COL_STAFF,
 	    .flags = TREMPLIN_COL_AUTHOR | TREMPLIN_COL_NULLABLE,
@@ -1129,6 +1151,60 @@ equipment_missing(struct production *x, int64_t work_order_id, int64_t employee,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The span of a day a slot takes: a half-day's configured hours, a time
+ * range's own ("day": the whole day); 0, or -1 when the slot is unknown.
+ */
+static int
+slot_range(const struct production *x, const char *slot, const char *start, const char *end,
+    struct prod_range *r)
+{
+	if (slot == NULL)
+		return -1;
+	if (strcmp(slot, "morning") == 0)
+		*r = x->morning;
+	else if (strcmp(slot, "afternoon") == 0)
+		*r = x->afternoon;
+	else if (strcmp(slot, "day") == 0)
+		*r = (struct prod_range){ 0, 24 * 60 };
+	else if (strcmp(slot, "hours") == 0) {
+		r->start = prod_minutes(start);
+		r->end = prod_minutes(end);
+		if (r->start < 0 || r->end <= r->start)
+			return -1;
+	} else
+		return -1;
+	return 0;
+}
+
+/*
+ * Whether a row of (slot, start_time, end_time) answered by sql, bound to
+ * (employee, date, self), takes a minute of r: 1 yes, 0 no, -1 on an error.
+ */
+static int
+overlaps_any(struct production *x, const char *sql, int64_t employee, const char *date,
+    long long self, struct prod_range r)
+{
+	sqlite3_stmt *st = x->host->stmt(x->self, sql);
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, employee);
+	sqlite3_bind_text(st, 2, date, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, self);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct prod_range o;
+		if (slot_range(x, (const char *)sqlite3_column_text(st, 0),
+		        (const char *)sqlite3_column_text(st, 1),
+		        (const char *)sqlite3_column_text(st, 2), &o) == 0 &&
+		    plan_overlap(r, o))
+			found = 1;
+	}
+	x->host->stmt_done(st);
+	return rc == SQLITE_DONE ? found : -1;
+}
+
 static int
 assignment_check(struct tremplin_request *req, json_t *obj, const json_t *before,
     struct tremplin_error *e, void *arg)
@@ -1144,6 +1220,34 @@ assignment_check(struct tremplin_request *req, json_t *obj, const json_t *before
 	enum plan_verdict v;
 	int rc;
 
+	struct prod_range span;
+	int timed = slot != NULL && strcmp(slot, "hours") == 0;
+	json_t *st = json_object_get(obj, "start_time"), *et = json_object_get(obj, "end_time");
+
+	/* A time range: both ends on quarter hours, the end after the start; a half-day: none. */
+	if (timed) {
+		if (prod_minutes(json_string_value(st)) < 0)
+			return x->host->error(e, 422, "start_time",
+			    "start_time: expected HH:MM on a quarter hour for slot hours");
+		if (prod_minutes(json_string_value(et)) < 0 ||
+		    prod_minutes(json_string_value(et)) == 0)
+			return x->host->error(e, 422, "end_time",
+			    "end_time: expected HH:MM on a quarter hour, up to 24:00, for slot "
+			    "hours");
+		if (prod_minutes(json_string_value(et)) <= prod_minutes(json_string_value(st)))
+			return x->host->error(
+			    e, 422, "end_time", "end_time must be after start_time");
+	} else if ((st != NULL && !json_is_null(st)) || (et != NULL && !json_is_null(et)))
+		return x->host->error(e, 422,
+		    st != NULL && !json_is_null(st) ? "start_time" : "end_time",
+		    "a time range is for slot hours only");
+	if (slot_range(x, slot, json_string_value(st), json_string_value(et), &span) != 0)
+		return x->host->error(e, 422, "slot", "slot: expected morning, afternoon or hours");
+	/* A time range counts its real hours against the week, at most the column's 10. */
+	if (timed && plan_range_hours(span) > 10)
+		return x->host->error(e, 422, "end_time", "a time range lasts at most 10 hours");
+	if (timed)
+		json_object_set_new(obj, "hours", json_real(plan_range_hours(span)));
 	prod_date(monday, from, sizeof(from));
 	prod_date(monday + 6, to, sizeof(to));
 	f.hours = json_number_value(json_object_get(obj, "hours"));
@@ -1158,14 +1262,15 @@ assignment_check(struct tremplin_request *req, json_t *obj, const json_t *before
 	if (rc < 0)
 		return x->host->error(e, 503, NULL, "cannot read the contracts: %s", err);
 	f.contract_active = rc;
-	if ((f.absent = exists(x,
-	         "SELECT 1 FROM production_attendance WHERE employee_id = ?1 AND date = ?2"
-	         " AND status = 'absent' AND (slot = ?3 OR slot = 'day' OR ?3 IS NULL)",
-	         "iss", (long long)employee, date, slot)) < 0 ||
-	    (f.double_booked = exists(x,
-	         "SELECT 1 FROM production_assignments WHERE employee_id = ?1 AND date = ?2"
-	         " AND slot = ?3 AND id != ?4",
-	         "issi", (long long)employee, date, slot, self)) < 0 ||
+	/* Absent on a half-day (or the day) whose hours the entry's span crosses. */
+	if ((f.absent = overlaps_any(x,
+	         "SELECT slot, NULL, NULL FROM production_attendance WHERE employee_id = ?1"
+	         " AND date = ?2 AND status = 'absent' AND ?3 = ?3",
+	         employee, date, 0, span)) < 0 ||
+	    (f.double_booked = overlaps_any(x,
+	         "SELECT slot, start_time, end_time FROM production_assignments"
+	         " WHERE employee_id = ?1 AND date = ?2 AND id != ?3",
+	         employee, date, self, span)) < 0 ||
 	    scalar(x, &f.week_planned,
 	        "SELECT coalesce(sum(hours), 0) FROM production_assignments WHERE employee_id = ?1"
 	        " AND date BETWEEN ?2 AND ?3 AND id != ?4",
@@ -1413,6 +1518,7 @@ post_planning(struct tremplin_request *req, void *arg)
 	json_object_foreach (body, key, v)
 		if (strcmp(key, "work_order_id") != 0 && strcmp(key, "date") != 0 &&
 		    strcmp(key, "slot") != 0 && strcmp(key, "hours") != 0 &&
+		    strcmp(key, "start_time") != 0 && strcmp(key, "end_time") != 0 &&
 		    strcmp(key, "employee_ids") != 0)
 			return x->host->reply_error(
 			    req, 400, "unknown_field", key, "%s: unknown field", key);
@@ -1424,11 +1530,15 @@ post_planning(struct tremplin_request *req, void *arg)
 	if (prod_day(str(body, "date")) < 0)
 		return x->host->reply_error(
 		    req, 422, "validation_failed", "date", "date: expected YYYY-MM-DD");
+	/* A time range (start_time, end_time) is slot "hours", said or not. */
+	if (json_object_get(body, "start_time") != NULL && json_object_get(body, "slot") == NULL)
+		json_object_set_new(body, "slot", json_string("hours"));
 	if (str(body, "slot") == NULL ||
 	    (strcmp(str(body, "slot"), "morning") != 0 &&
-	        strcmp(str(body, "slot"), "afternoon") != 0))
-		return x->host->reply_error(
-		    req, 422, "validation_failed", "slot", "slot: expected morning or afternoon");
+	        strcmp(str(body, "slot"), "afternoon") != 0 &&
+	        strcmp(str(body, "slot"), "hours") != 0))
+		return x->host->reply_error(req, 422, "validation_failed", "slot",
+		    "slot: expected morning, afternoon or hours (with start_time and end_time)");
 	ids = json_object_get(body, "employee_ids");
 	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > 100)
 		return x->host->reply_error(req, 422, "validation_failed", "employee_ids",
@@ -1451,6 +1561,10 @@ post_planning(struct tremplin_request *req, void *arg)
 
 		if (json_object_get(body, "hours") != NULL)
 			json_object_set(row, "hours", json_object_get(body, "hours"));
+		if (json_object_get(body, "start_time") != NULL)
+			json_object_set(row, "start_time", json_object_get(body, "start_time"));
+		if (json_object_get(body, "end_time") != NULL)
+			json_object_set(row, "end_time", json_object_get(body, "end_time"));
 		memset(&e, 0, sizeof(e));
 		rid = x->host->record_create(
 		    x->self, req, "assignment", json_integer_value(id), row, &e);
@@ -1472,16 +1586,22 @@ post_planning(struct tremplin_request *req, void *arg)
 			        "message", "a skill the work order needs is not acquired yet"));
 		json_decref(missing);
 	}
-	/* No ETI supervising the work order on that half-day: accepted, and said. */
-	if (exists(x,
-	        "SELECT 1 FROM production_supervisions WHERE work_order_id = ?1 AND date = ?2"
-	        " AND slot = ?3",
-	        "iss", (long long)json_integer_value(json_object_get(body, "work_order_id")),
-	        str(body, "date"), str(body, "slot")) == 0)
-		json_array_append_new(warnings,
-		    json_pack("{s:s, s:s, s:s}", "field", "slot", "code", "no_supervisor",
-		        "message",
-		        "no ETI is planned to supervise the work order on that half-day"));
+	/* No ETI supervising the work order at an overlapping time: accepted, and said. */
+	{
+		struct prod_range span;
+		if (slot_range(x, str(body, "slot"), str(body, "start_time"), str(body, "end_time"),
+		        &span) == 0 &&
+		    overlaps_any(x,
+		        "SELECT slot, NULL, NULL FROM production_supervisions WHERE work_order_id "
+		        "= ?1"
+		        " AND date = ?2 AND ?3 = ?3",
+		        json_integer_value(json_object_get(body, "work_order_id")),
+		        str(body, "date"), 0, span) == 0)
+			json_array_append_new(warnings,
+			    json_pack("{s:s, s:s, s:s}", "field", "slot", "code", "no_supervisor",
+			        "message",
+			        "no ETI is planned to supervise the work order at that time"));
+	}
 	if (x->host->commit(x->self) != 0) {
 		json_decref(items);
 		json_decref(warnings);
@@ -1499,10 +1619,11 @@ static void
 get_planning(struct tremplin_request *req, void *arg)
 {
 	static const char sql[] =
-	    "SELECT a.id, a.employee_id, a.date, a.slot, a.hours, w.id, w.name, w.site, w.team"
+	    "SELECT a.id, a.employee_id, a.date, a.slot, a.hours, w.id, w.name, w.site, w.team,"
+	    " a.start_time, a.end_time"
 	    " FROM production_assignments a JOIN production_work_orders w ON w.id = a.work_order_id"
 	    " WHERE a.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR w.team = ?3)"
-	    " ORDER BY a.employee_id, a.date, a.slot";
+	    " ORDER BY a.employee_id, a.date, a.slot, a.start_time";
 	struct production *x = arg;
 	const char *from = x->host->request_query(req, "from");
 	const char *to = x->host->request_query(req, "to");
@@ -1569,10 +1690,18 @@ get_planning(struct tremplin_request *req, void *arg)
 			day = json_object();
 			json_object_set_new(cells, date, day);
 		}
-		json_object_set_new(day, slot,
-		    json_pack("{s:I, s:f, s:I, s:s, s:s, s:s}", "assignment_id",
-		        (json_int_t)sqlite3_column_int64(st, 0), "hours",
-		        sqlite3_column_double(st, 4), "work_order_id",
+		const char *t0 = (const char *)sqlite3_column_text(st, 9);
+		const char *t1 = (const char *)sqlite3_column_text(st, 10);
+		char key[16];
+		/* A time range's cell is named by its hours ("09:00-11:30") and says them. */
+		if (strcmp(slot, "hours") == 0 && t0 != NULL && t1 != NULL)
+			snprintf(key, sizeof(key), "%s-%s", t0, t1);
+		else
+			snprintf(key, sizeof(key), "%s", slot);
+		json_object_set_new(day, key,
+		    json_pack("{s:s?, s:s?, s:I, s:f, s:I, s:s, s:s, s:s}", "start_time", t0,
+		        "end_time", t1, "assignment_id", (json_int_t)sqlite3_column_int64(st, 0),
+		        "hours", sqlite3_column_double(st, 4), "work_order_id",
 		        (json_int_t)sqlite3_column_int64(st, 5), "work_order",
 		        (const char *)sqlite3_column_text(st, 6), "site",
 		        (const char *)sqlite3_column_text(st, 7), "team",
@@ -2422,6 +2551,9 @@ production_init(const struct tremplin_host *host, struct tremplin_plugin *self, 
 		return -1;
 	x->host = host;
 	x->self = self;
+	/* The half-days' hours unless the configuration says otherwise (README). */
+	x->morning = (struct prod_range){ 8 * 60, 12 * 60 };
+	x->afternoon = (struct prod_range){ 13 * 60 + 30, 17 * 60 };
 	*ctx = x;
 	const struct tremplin_route_spec routes[] = {
 		{ .size = sizeof(struct tremplin_route_spec),
@@ -2497,16 +2629,49 @@ fail:
 	return -1;
 }
 
-/* No settings yet: an unknown key is refused, naming it. */
+/*
+ * morning, afternoon: a half-day's hours, "HH:MM-HH:MM" on quarter hours
+ * (a time range overlapping them is a double booking). Another key is
+ * refused, naming it.
+ */
 static int
 production_config(void *ctx, json_t *section, char *err, size_t errlen)
 {
+	struct production *x = ctx;
 	const char *key;
 	json_t *v;
 
-	(void)ctx;
 	json_object_foreach (section, key, v) {
-		snprintf(err, errlen, "%s: unknown setting", key);
+		struct prod_range *r = strcmp(key, "morning") == 0 ? &x->morning
+		    : strcmp(key, "afternoon") == 0                ? &x->afternoon
+		                                                   : NULL;
+		const char *s = json_string_value(v);
+		char a[6], b[6];
+
+		if (strcmp(key, "enabled") == 0)
+			continue;
+		if (r == NULL) {
+			snprintf(err, errlen, "%s: unknown setting", key);
+			return -1;
+		}
+		if (s == NULL || strlen(s) != 11 || s[5] != '-') {
+			snprintf(err, errlen, "%s: expected \"HH:MM-HH:MM\"", key);
+			return -1;
+		}
+		memcpy(a, s, 5);
+		a[5] = '\0';
+		memcpy(b, s + 6, 5);
+		b[5] = '\0';
+		r->start = prod_minutes(a);
+		r->end = prod_minutes(b);
+		if (r->start < 0 || r->end <= r->start) {
+			snprintf(err, errlen,
+			    "%s: expected HH:MM-HH:MM on quarter hours, end after start", key);
+			return -1;
+		}
+	}
+	if (plan_overlap(x->morning, x->afternoon)) {
+		snprintf(err, errlen, "afternoon: overlaps the morning");
 		return -1;
 	}
 	return 0;

@@ -1,6 +1,7 @@
 /* The production plugin's rules: pure, no I/O (see rules.h). */
 #include "rules.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,7 +150,8 @@ plan_reason(enum plan_verdict v)
 	case PLAN_ABSENT:
 		return "the person is marked absent that day";
 	case PLAN_DOUBLE_BOOKED:
-		return "the person is already planned on that half-day";
+		return "the person is already planned at that time (the same half-day or an "
+		       "overlapping time)";
 	case PLAN_WEEK_HOURS:
 		return "the week's planned hours would exceed the contract's weekly hours";
 	case PLAN_NO_EQUIPMENT:
@@ -169,4 +171,41 @@ hours_between(const struct prod_hours *rows, size_t n, int64_t from, int64_t to)
 		if (rows[i].day >= from && rows[i].day <= to)
 			sum += rows[i].hours;
 	return sum;
+}
+
+int
+prod_minutes(const char *s)
+{
+	int h, m;
+
+	if (s == NULL || strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
+	    !isdigit((unsigned char)s[1]) || s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return -1;
+	h = (s[0] - '0') * 10 + (s[1] - '0');
+	m = (s[3] - '0') * 10 + (s[4] - '0');
+	/* Quarter hours within the day; 24:00 closes the day. */
+	if (m % 15 != 0 || m > 45 || h > 24 || (h == 24 && m != 0))
+		return -1;
+	return h * 60 + m;
+}
+
+void
+prod_hhmm(int minutes, char *buf, size_t len)
+{
+	if (minutes < 0 || minutes > 24 * 60)
+		minutes = 0;
+	snprintf(buf, len, "%02d:%02d", minutes / 60, minutes % 60);
+}
+
+int
+plan_overlap(struct prod_range a, struct prod_range b)
+{
+	return a.start < b.end && b.start < a.end;
+}
+
+double
+plan_range_hours(struct prod_range r)
+{
+	return r.end > r.start ? (r.end - r.start) / 60.0 : 0;
 }

@@ -38,7 +38,7 @@ enum plan_verdict {
 	PLAN_OUTSIDE_WORK_ORDER, /* date: outside the work order's dates */
 	PLAN_NO_CONTRACT, /* date: no active contract that day */
 	PLAN_ABSENT, /* date: already marked absent that day */
-	PLAN_DOUBLE_BOOKED, /* slot: already planned on that half-day */
+	PLAN_DOUBLE_BOOKED, /* slot: already planned at an overlapping time */
 	PLAN_WEEK_HOURS, /* hours: the week's planned hours beyond the contract's */
 	PLAN_NO_EQUIPMENT, /* work_order_id: a required protective item not issued */
 	PLAN_NO_BRIEFING, /* date: no safety briefing before a first assignment */
@@ -60,6 +60,24 @@ struct plan_facts {
 enum plan_verdict plan_check(const struct plan_facts *f);
 const char *plan_field(enum plan_verdict v);
 const char *plan_reason(enum plan_verdict v);
+
+/*
+ * Planning by the hours: "HH:MM" -> minutes since midnight, on a quarter
+ * hour, from 00:00 to 24:00; -1 otherwise.
+ */
+int prod_minutes(const char *s);
+/* minutes -> "HH:MM" (buf of 6 at least). */
+void prod_hhmm(int minutes, char *buf, size_t len);
+
+/* A span of a day in minutes, [start, end): a half-day's configured hours or a time range. */
+struct prod_range {
+	int start, end;
+};
+
+/* 1 when two spans of one day share a minute: touching ends do not overlap. */
+int plan_overlap(struct prod_range a, struct prod_range b);
+/* The hours a time range counts. */
+double plan_range_hours(struct prod_range r);
 
 /* Hours roll-up: the sum of hours of the rows of days within [from, to]. */
 struct prod_hours {

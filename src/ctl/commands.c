@@ -152,11 +152,13 @@ const struct command commands[] = {
 	    .max_args = -1,
 	    .run = cmd_skills },
 	{ .name = "production",
-	    .usage = "report monthly-hours STRUCTURE YYYY-MM [--csv]",
+	    .usage = "report monthly-hours STRUCTURE YYYY-MM [--csv] | plan WORK_ORDER DATE"
+	             " (morning|afternoon|--from HH:MM --to HH:MM) EMPLOYEE...",
 	    .help = "a structure's monthly hours (production plugin),\n"
-	            "as JSON or as CSV for the payroll",
+	            "as JSON or as CSV for the payroll; plan people on a work order\n"
+	            "for a half-day or a time range",
 	    .min_args = 4,
-	    .max_args = 5,
+	    .max_args = -1,
 	    .run = cmd_production },
 	{ .name = "alerts",
 	    .usage = "[--state S] [--kind K] [--employee ID] | ack ID | resolve ID",

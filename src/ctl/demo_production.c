@@ -314,7 +314,27 @@ demo_production(struct db *db, int64_t structure, int64_t today, char *err, size
 	    " relevée', NULL, 0, ?5, ?5)",
 	    "issis", structure, d, order_seed[1].site, wos[1], stamp);
 	incident = last_id(h);
-	(void)incident;
+	/*
+	 * A row of each record besides (the policy matrix reads every field of
+	 * each): the town hall's contact, the person who saw the near miss, an
+	 * ETI supervising that morning, a non-conformity put right.
+	 */
+	RUN("INSERT INTO production_client_contacts (client_id, name, role, email, phone,"
+	    " created_at) VALUES (?1, 'Hélène Marchand', 'Responsable espaces verts',"
+	    " 'h.marchand@example.org', '05 55 00 00 00', ?2)",
+	    "is", clients[0], stamp);
+	if (n > 0)
+		RUN("INSERT INTO production_incident_people (employee_id, incident_id, involvement,"
+		    " created_at, updated_at) VALUES (?1, ?2, 'involved', ?3, ?3)",
+		    "iis", people[0], incident, stamp);
+	RUN("INSERT INTO production_supervisions (work_order_id, date, slot, staff_id,"
+	    " created_at) SELECT ?1, ?2, 'morning', id, ?3 FROM staff WHERE role = 'eti'"
+	    " ORDER BY id LIMIT 1",
+	    "iss", wos[0], d, stamp);
+	RUN("INSERT INTO production_nonconformities (work_order_id, found_on, description,"
+	    " corrective_action, closed_on, created_at, updated_at) VALUES (?1, ?2,"
+	    " 'Bordures non reprises', 'Reprise des bordures le lendemain', ?2, ?3, ?3)",
+	    "iss", wos[0], d, stamp);
 #undef RUN
 	if (db_commit(db) == -1) {
 		snprintf(err, errlen, "production demo: commit: %s", sqlite3_errmsg(h));

@@ -25,6 +25,73 @@ ok_facts(void)
 	return f;
 }
 
+#define M(s) prod_minutes(s)
+
+static void
+test_times__quarter_hours_within_the_day(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(M("00:00"), 0);
+	assert_int_equal(M("09:15"), 555);
+	assert_int_equal(M("24:00"), 1440);
+	assert_int_equal(M("24:15"), -1);
+	assert_int_equal(M("09:10"), -1);
+	assert_int_equal(M("09:60"), -1);
+	assert_int_equal(M("9:15"), -1);
+	assert_int_equal(M("09:15:00"), -1);
+	assert_int_equal(M(NULL), -1);
+	prod_hhmm(M("13:30"), buf, sizeof(buf));
+	assert_string_equal(buf, "13:30");
+}
+
+static void
+test_overlap__touching_a_half_day_end_is_none_crossing_it_is(void **state)
+{
+	/* The default half-days: morning 08:00-12:00, afternoon 13:30-17:00. */
+	struct prod_range morning = { M("08:00"), M("12:00") };
+	struct prod_range afternoon = { M("13:30"), M("17:00") };
+	struct prod_range touch = { M("12:00"), M("13:30") };
+	struct prod_range cross = { M("11:45"), M("12:30") };
+	struct prod_range before = { M("07:00"), M("08:00") };
+	struct prod_range inside = { M("09:00"), M("11:30") };
+	struct prod_range late = { M("17:00"), M("18:00") };
+	struct prod_range lunch_cross = { M("13:15"), M("13:45") };
+
+	(void)state;
+	assert_false(plan_overlap(touch, morning));
+	assert_false(plan_overlap(morning, touch));
+	assert_false(plan_overlap(touch, afternoon));
+	assert_true(plan_overlap(cross, morning));
+	assert_false(plan_overlap(cross, afternoon));
+	assert_false(plan_overlap(before, morning));
+	assert_true(plan_overlap(inside, morning));
+	assert_true(plan_overlap(morning, inside));
+	assert_false(plan_overlap(late, afternoon));
+	assert_true(plan_overlap(lunch_cross, afternoon));
+	assert_true(plan_overlap(lunch_cross, touch));
+	assert_true(plan_overlap(morning, morning));
+	assert_false(plan_overlap(morning, afternoon));
+}
+
+static void
+test_range_hours__the_real_hours_count_against_the_week(void **state)
+{
+	struct plan_facts f = ok_facts();
+	struct prod_range r = { M("09:00"), M("11:30") };
+
+	(void)state;
+	assert_true(plan_range_hours(r) == 2.5);
+	assert_true(plan_range_hours((struct prod_range){ M("08:00"), M("08:15") }) == 0.25);
+	/* 35 a week: 32.5 planned leaves room for 09:00-11:30 exactly, not a quarter more. */
+	f.week_planned = 32.5;
+	f.hours = plan_range_hours(r);
+	assert_int_equal(plan_check(&f), PLAN_OK);
+	f.hours = plan_range_hours((struct prod_range){ M("09:00"), M("11:45") });
+	assert_int_equal(plan_check(&f), PLAN_WEEK_HOURS);
+}
+
 static void
 test_dates__calendar_and_weeks(void **state)
 {
@@ -173,6 +240,9 @@ main(void)
 		cmocka_unit_test(test_planned_twice__refused_on_slot),
 		cmocka_unit_test(test_each_refusal__its_field_and_order),
 		cmocka_unit_test(test_order_transitions),
+		cmocka_unit_test(test_times__quarter_hours_within_the_day),
+		cmocka_unit_test(test_overlap__touching_a_half_day_end_is_none_crossing_it_is),
+		cmocka_unit_test(test_range_hours__the_real_hours_count_against_the_week),
 		cmocka_unit_test(test_hours_roll_up__week_and_month_bounds),
 	};
 
