@@ -1117,9 +1117,12 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 		snprintf(what, sizeof(what), "on(\"%s\") handler, event %lld", j->sub->type,
 		    (long long)j->event_id);
 		row = &j->sub->failures_in_row;
-		if (!lh_disables(v, st, row))
+		if (!lh_disables(v, st, row)) {
+			if (st != LB_OK)
+				lh_drop_events(h, j->sub);
 			events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
 			    st == LB_OK ? NULL : luabox_status_name(st));
+		}
 		break;
 	case JOB_TIMER:
 		snprintf(what, sizeof(what), "every() job %s", j->timer->name);
