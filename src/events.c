@@ -609,7 +609,14 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 		s->next = s->cursor;
 		failed(ev, s, event_id, error);
 	}
-	/* The next round saves it (with the others' cursors) and, unless it backs off, goes on. */
+	/*
+	 * The next round saves it (with the others' cursors) and, unless it
+	 * backs off, goes on. While half a window is still in flight the
+	 * handler has work: the round (its cursor commit) waits, so a window
+	 * costs one commit per half of it, not one per event.
+	 */
+	if (s->window > 1 && s->win_n > s->window / 2 && s->retry_at == 0)
+		return;
 	schedule(ev, 0);
 }
 
