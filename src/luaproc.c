@@ -58,6 +58,7 @@ struct lworker {
 	struct bufferevent *bev; /* once loaded: the loop reads it */
 	struct event *deadline;
 	struct job *job; /* the job it runs; NULL when idle */
+	TAILQ_HEAD(jobbatch, job) batch; /* events sent with job, to run after it in order */
 	json_t *notes; /* the running call's notifications */
 	int64_t started_us;
 	int dead;
@@ -937,6 +938,7 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 		fatal("calloc");
 	w->v = v;
 	w->fd = -1;
+	TAILQ_INIT(&w->batch);
 	v->w = w;
 	if ((v->text = malloc(len + 1)) == NULL)
 		fatal("malloc");
@@ -979,6 +981,7 @@ void
 lp_version_stop(struct version *v)
 {
 	struct lworker *w = v->w;
+	struct job *j;
 
 	if (w == NULL)
 		return;
@@ -987,6 +990,10 @@ lp_version_stop(struct version *v)
 	if (w->job != NULL) {
 		free(w->job->http);
 		lh_job_free(w->job);
+	}
+	while ((j = TAILQ_FIRST(&w->batch)) != NULL) {
+		TAILQ_REMOVE(&w->batch, j, entry);
+		lh_job_free(j);
 	}
 	json_decref(w->notes);
 	free(w);
@@ -1041,6 +1048,51 @@ job_message(struct version *v, struct job *j)
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 static int finish(struct lworker *w, enum luabox_status st, char *err);
 
+#define EVENT_BATCH 32 /* events sent to a worker in one message */
+
+/* j is the call the worker runs now: its state and deadline start. */
+static void
+begin_call(struct lworker *w, struct job *j)
+{
+	struct version *v = w->v;
+	int64_t ms = limit_of(v, "time_ms") + GRACE_MS;
+	struct timeval tv;
+
+	w->job = j;
+	w->started_us = lh_mono_us();
+	json_decref(w->notes);
+	w->notes = json_array();
+	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
+	evtimer_add(w->deadline, &tv);
+}
+
+/* The batch's events not run back in front of the queue, in their order. */
+static void
+requeue(struct lworker *w)
+{
+	struct luahost *h = w->v->s->h;
+	struct job *k;
+
+	while ((k = TAILQ_LAST(&w->batch, jobbatch)) != NULL) {
+		TAILQ_REMOVE(&w->batch, k, entry);
+		TAILQ_INSERT_HEAD(&h->jobs, k, entry);
+	}
+}
+
+/* One event of a batch: the arguments of an "event" call. */
+static json_t *
+event_item(struct job *j)
+{
+	return json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s, s:O}}", "sub", j->sub->ref, "event",
+	    "id", (json_int_t)j->event_id, "type", j->type, "subject", j->subject, "actor",
+	    j->actor, "created_at", j->created_at, "payload",
+	    j->payload ? j->payload : json_null());
+}
+
 /* Hand j to the idle worker w. 1 when that stopped the script (w is then freed). */
 static int
 send_job(struct lworker *w, struct job *j)
@@ -1049,25 +1101,67 @@ send_job(struct lworker *w, struct job *j)
 	json_t *m = job_message(v, j);
 	size_t len;
 	char *f = m ? luamsg_frame(m, &len) : NULL;
-	struct timeval tv;
-	int64_t ms = limit_of(v, "time_ms") + GRACE_MS;
 
 	json_decref(m);
-	w->job = j;
-	w->started_us = lh_mono_us();
-	w->notes = json_array();
-	v->notifies = v->logs = v->logs_dropped = 0;
-	v->pending_known = 0;
+	begin_call(w, j);
 	if (f == NULL || bufferevent_write(w->bev, f, len) == -1) {
 		free(f);
 		/* Cannot be said to the worker: failed as an error of the call. */
 		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
 	}
 	free(f);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
-	evtimer_add(w->deadline, &tv);
+	return 0;
+}
+
+/*
+ * The events queued for v after j (an event), up to EVENT_BATCH with j,
+ * sent in one message: the worker runs them in order, each a call of its
+ * own with its own "done", so that a handler's events cost a message each
+ * way per batch, not per event. Taken only up to v's next job of another
+ * kind, so v's jobs keep their order. 1 when that stopped the script.
+ */
+static int
+send_events(struct lworker *w, struct job *j)
+{
+	struct version *v = w->v;
+	struct luahost *h = v->s->h;
+	json_t *items = json_array(), *m;
+	struct job *k, *next;
+	json_int_t now = (json_int_t)sched_now(h->srv->sched);
+	size_t len;
+	char *f;
+	int n = 1;
+
+	for (k = TAILQ_FIRST(&h->jobs); k != NULL && n < EVENT_BATCH; k = next) {
+		next = TAILQ_NEXT(k, entry);
+		if (k->v != v)
+			continue;
+		if (k->kind != JOB_EVENT)
+			break;
+		TAILQ_REMOVE(&h->jobs, k, entry);
+		TAILQ_INSERT_TAIL(&w->batch, k, entry);
+		n++;
+	}
+	if (n == 1)
+		return send_job(w, j);
+	json_array_append_new(items, event_item(j));
+	TAILQ_FOREACH (k, &w->batch, entry)
+		json_array_append_new(items, event_item(k));
+	m = json_pack(
+	    "{s:s, s:{s:I, s:o}}", "call", "events", "args", "now_ms", now, "items", items);
+	f = m ? luamsg_frame(m, &len) : NULL;
+	json_decref(m);
+	if (f == NULL) {
+		/* Too large together: one at a time. */
+		requeue(w);
+		return send_job(w, j);
+	}
+	begin_call(w, j);
+	if (bufferevent_write(w->bev, f, len) == -1) {
+		free(f);
+		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
+	}
+	free(f);
 	return 0;
 }
 
@@ -1109,6 +1203,9 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	/* Written only by a call that succeeded and passed no quota. */
 	if (st == LB_OK && commit_notes(v, &err) == -1)
 		st = LB_ERROR;
+	/* The worker ends a batch at a failure: the rest goes back to the queue. */
+	if (st != LB_OK)
+		requeue(w);
 	json_decref(w->notes);
 	w->notes = NULL;
 	s->disk_full = 0;
@@ -1254,6 +1351,13 @@ read_cb(struct bufferevent *bev, void *arg)
 			struct luahost *h = w->v->s->h;
 			if (finish(w, st, err))
 				return; /* w is gone */
+			struct job *k = TAILQ_FIRST(&w->batch);
+			if (k != NULL) {
+				/* The batch's next event, which the worker runs now. */
+				TAILQ_REMOVE(&w->batch, k, entry);
+				begin_call(w, k);
+				continue;
+			}
 			lp_run_jobs(h);
 			continue;
 		}
@@ -1308,8 +1412,9 @@ lp_run_jobs(struct luahost *h)
 			continue;
 		TAILQ_REMOVE(&h->jobs, j, entry);
 		n++;
-		if (send_job(w, j))
-			next = TAILQ_FIRST(&h->jobs); /* its script went, and its jobs */
+		/* Its script may have gone, and its jobs, or a batch taken some. */
+		(void)(j->kind == JOB_EVENT ? send_events(w, j) : send_job(w, j));
+		next = TAILQ_FIRST(&h->jobs);
 	}
 	return n;
 }

@@ -627,6 +627,33 @@ confine(void)
 #endif
 }
 
+/*
+ * Several events in one message: each runs as its own call and is answered
+ * by its own "done"; the first that fails ends the batch (the parent hands
+ * the rest again, after the journal's retry).
+ */
+static void
+events_batch(json_t *a)
+{
+	json_t *items = json_object_get(a, "items"), *it, *done;
+	size_t i;
+
+	json_array_foreach (items, i, it) {
+		char *err = NULL;
+		enum luabox_status st;
+
+		W.logs = W.logs_dropped = 0;
+		st = luabox_run(W.box, event_entry, it, &err);
+		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
+		    luabox_status_name(st), "error", err, "memory",
+		    (json_int_t)luabox_memory(W.box), "logs_dropped", W.logs_dropped);
+		free(err);
+		send_or_exit(done);
+		if (st != LB_OK)
+			break;
+	}
+}
+
 int
 luaworker_main(int fd)
 {
@@ -643,6 +670,11 @@ luaworker_main(int fd)
 
 		W.now_ms = json_integer_value(json_object_get(a, "now_ms"));
 		W.logs = W.logs_dropped = 0;
+		if (call != NULL && strcmp(call, "events") == 0 && W.box != NULL) {
+			events_batch(a);
+			json_decref(m);
+			continue;
+		}
 		if (call == NULL)
 			err = strdup("a message without a call");
 		else if (strcmp(call, "load") == 0)
