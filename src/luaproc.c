@@ -23,6 +23,7 @@
  * the daemon, are untouched.
  */
 #include "luahost_int.h"
+#include "alerts.h"
 #include "luamsg.h"
 
 #include <arpa/inet.h>
@@ -278,19 +279,32 @@ call_notify(struct version *v, json_t *a, char *err, size_t errlen)
 	return json_true();
 }
 
-/* Write the call's notifications, in one transaction: -1 with err. */
+/* One resolve note applied: its count in *n. -1 on a database error. */
 static int
-commit_notes(struct version *v, char **err)
+apply_resolve(struct db *db, const json_t *r, int64_t *n)
 {
-	struct db *db = v->s->h->srv->db;
+	const char *keep = json_string_value(json_object_get(r, "keep"));
+
+	return alerts_resolve_by_rule(db, json_string_value(json_object_get(r, "source")),
+	    json_string_value(json_object_get(r, "key")),
+	    json_string_value(json_object_get(r, "prefix")), keep, n);
+}
+
+/* The call's notes (notifications and resolves) in order, in the open transaction. */
+static int
+apply_notes(struct version *v, struct db *db)
+{
 	size_t i;
 	json_t *n;
+	int64_t count;
 
-	if (json_array_size(v->w->notes) == 0)
-		return 0;
-	if (db_begin(db) == -1)
-		goto fail;
 	json_array_foreach (v->w->notes, i, n) {
+		const json_t *r = json_object_get(n, "resolve");
+		if (r != NULL) {
+			if (apply_resolve(db, r, &count) == -1)
+				return -1;
+			continue;
+		}
 		const char *role = json_string_value(json_object_get(n, "recipient_role"));
 		struct outbox_entry e = {
 			.source = json_string_value(json_object_get(n, "source")),
@@ -302,10 +316,25 @@ commit_notes(struct version *v, char **err)
 			.message = json_string_value(json_object_get(n, "message")),
 			.dedup_key = json_string_value(json_object_get(n, "dedup_key")),
 		};
-		if (outbox_queue(db, &e, NULL) == -1) {
-			db_rollback(db);
-			goto fail;
-		}
+		if (outbox_queue(db, &e, NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write the call's notifications and resolves, in one transaction: -1 with err. */
+static int
+commit_notes(struct version *v, char **err)
+{
+	struct db *db = v->s->h->srv->db;
+
+	if (json_array_size(v->w->notes) == 0)
+		return 0;
+	if (db_begin(db) == -1)
+		goto fail;
+	if (apply_notes(v, db) == -1) {
+		db_rollback(db);
+		goto fail;
 	}
 	if (db_commit(db) == -1)
 		goto fail;
@@ -315,6 +344,83 @@ fail:
 	        sqlite3_errmsg(db_handle(db))) == -1)
 		*err = NULL;
 	return -1;
+}
+
+/*
+ * resolve() from a worker: {key} or {prefix, keep}. Kept with the call's
+ * notifications and written with them when the call succeeds, in order (as
+ * in-process, where both go in the call's transaction). The count it
+ * returns is what the call's notes so far and this resolve would do: they
+ * are applied in a transaction rolled back at once.
+ */
+static json_t *
+call_resolve(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	struct db *db = v->s->h->srv->db;
+	const char *key = json_string_value(json_object_get(a, "key"));
+	const char *prefix = json_string_value(json_object_get(a, "prefix"));
+	json_t *keep = json_object_get(a, "keep"), *full_keep = NULL, *x, *r;
+	char source[64], full[300], *keep_text = NULL;
+	int64_t n = 0;
+	size_t i;
+	int rc;
+
+	snprintf(source, sizeof(source), "lua:%s", v->s->name);
+	if ((key == NULL) == (prefix == NULL) ||
+	    (key == NULL && keep != NULL && !json_is_array(keep))) {
+		snprintf(err, errlen, "resolve: give a key, or {prefix = ..., keep = {...}}");
+		return NULL;
+	}
+	if (snprintf(full, sizeof(full), "lua:%s:%s", v->s->name, key ? key : prefix) >=
+	    (int)sizeof(full)) {
+		snprintf(err, errlen, "resolve: a key is at most 200 characters");
+		return NULL;
+	}
+	if (prefix != NULL) {
+		full_keep = json_array();
+		json_array_foreach (keep, i, x) {
+			char k[300];
+			if (!json_is_string(x) || i >= 5000 ||
+			    snprintf(k, sizeof(k), "lua:%s:%s", v->s->name, json_string_value(x)) >=
+			        (int)sizeof(k)) {
+				json_decref(full_keep);
+				snprintf(err, errlen,
+				    "resolve: keep must be a list of at most 5000 keys of at most "
+				    "200 "
+				    "characters");
+				return NULL;
+			}
+			json_array_append_new(full_keep, json_string(k));
+		}
+		if ((keep_text = json_dumps(full_keep, JSON_COMPACT)) == NULL) {
+			json_decref(full_keep);
+			snprintf(err, errlen, "resolve: out of memory");
+			return NULL;
+		}
+		json_decref(full_keep);
+	}
+	r = json_pack("{s:s, s:s}", "source", source, key ? "key" : "prefix", full);
+	if (r != NULL && keep_text != NULL)
+		json_object_set_new(r, "keep", json_string(keep_text));
+	free(keep_text);
+	if (r == NULL) {
+		snprintf(err, errlen, "resolve: out of memory");
+		return NULL;
+	}
+	if (db_begin(db) == -1) {
+		json_decref(r);
+		snprintf(err, errlen, "resolve: the database is busy; try again later");
+		return NULL;
+	}
+	rc = apply_notes(v, db) == -1 ? -1 : apply_resolve(db, r, &n);
+	db_rollback(db);
+	if (rc == -1) {
+		json_decref(r);
+		snprintf(err, errlen, "resolve: %s", sqlite3_errmsg(db_handle(db)));
+		return NULL;
+	}
+	json_array_append_new(v->w->notes, json_pack("{s:o}", "resolve", r));
+	return json_integer((json_int_t)n);
 }
 
 static json_t *
@@ -542,6 +648,7 @@ static const struct {
 } calls[] = {
 	{ "view", call_view, 1 },
 	{ "notify", call_notify, 1 },
+	{ "resolve", call_resolve, 1 },
 	{ "use", call_use, 1 },
 	{ "http", call_http, 1 },
 	{ "log", call_log, 0 },

@@ -325,6 +325,51 @@ w_notify(lua_State *L)
 	return hostcall(L, "notify", arg_json(L, 1, "notify"));
 }
 
+/* resolve(key) or resolve{prefix =, keep = {keys}}: checked and named by the daemon. */
+static int
+w_resolve(lua_State *L)
+{
+	json_t *a;
+
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		size_t len;
+		const char *k = lua_tolstring(L, 1, &len);
+		if ((a = json_pack("{s:s%}", "key", k, len)) == NULL)
+			return luaL_error(L, "resolve: a key is text of at most 200 characters");
+	} else if (lua_type(L, 1) == LUA_TTABLE) {
+		size_t len;
+		if (lua_getfield(L, 1, "prefix") != LUA_TSTRING)
+			return luaL_error(L, "resolve: prefix must be a string");
+		const char *p = lua_tolstring(L, -1, &len);
+		json_t *keep = json_array();
+		if ((a = json_pack("{s:s%, s:o}", "prefix", p, len, "keep", keep)) == NULL)
+			return luaL_error(L, "resolve: prefix is text of at most 200 characters");
+		if (lua_getfield(L, 1, "keep") == LUA_TTABLE) {
+			for (lua_Integer i = 1; lua_geti(L, -1, i) != LUA_TNIL; i++) {
+				const char *k = lua_type(L, -1) == LUA_TSTRING
+				    ? lua_tolstring(L, -1, &len)
+				    : NULL;
+				json_t *x = k && i <= 5000 ? json_stringn(k, len) : NULL;
+				if (x == NULL) {
+					json_decref(a);
+					return luaL_error(L,
+					    "resolve: keep must be a list of at most 5000 keys of "
+					    "at "
+					    "most 200 characters");
+				}
+				json_array_append_new(keep, x);
+				lua_pop(L, 1);
+			}
+		} else if (!lua_isnil(L, -1)) {
+			json_decref(a);
+			return luaL_error(L, "resolve: keep must be a list of keys");
+		}
+	} else
+		return luaL_error(L, "resolve: give a key, or {prefix = ..., keep = {...}}");
+	lua_settop(L, 1);
+	return hostcall(L, "resolve", a);
+}
+
 static const char http_key;
 static lua_Integer http_next;
 
@@ -509,6 +554,7 @@ setup_entry(lua_State *L)
 		{ "every", w_every },
 		{ "view", w_view },
 		{ "notify", w_notify },
+		{ "resolve", w_resolve },
 		{ "log", w_log },
 		{ "print", w_print },
 		{ "http", w_http },
