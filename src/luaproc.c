@@ -1249,8 +1249,10 @@ send_events(struct lworker *w, struct job *j)
 		TAILQ_INSERT_TAIL(&w->batch, k, entry);
 		n++;
 	}
-	if (n == 1)
+	if (n == 1) {
+		json_decref(items);
 		return send_job(w, j);
+	}
 	json_array_append_new(items, event_item(j));
 	TAILQ_FOREACH (k, &w->batch, entry)
 		json_array_append_new(items, event_item(k));
