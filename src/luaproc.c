@@ -1317,7 +1317,9 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 		requeue(w);
 	json_decref(w->notes);
 	w->notes = NULL;
-	s->disk_full = 0;
+	/* As in-process: a call failed by a full disk is retried, not counted. */
+	s->disk_full =
+	    st == LB_ERROR && (db_full(h->srv->db, NULL) || db_full(audit_db(h->srv->audit), NULL));
 	switch (j->kind) {
 	case JOB_EVENT:
 		snprintf(what, sizeof(what), "on(\"%s\") handler, event %lld", j->sub->type,
