@@ -589,8 +589,12 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 	for (k = 0; s != NULL && k < s->win_n && s->win[k] != event_id; k++)
 		;
 	if (s == NULL || k == s->win_n || s->win_done[k]) {
-		/* An answer for an event dropped by an earlier failure: it is handed again. */
-		log_debug("events: %s: no event %lld pending", name, (long long)event_id);
+		/* With a window, an answer for an event dropped by an earlier failure. */
+		if (s == NULL || s->window == 1)
+			log_warnx("events: %s: no event %lld pending", name, (long long)event_id);
+		else
+			log_debug("events: %s: event %lld no more pending (handed again)", name,
+			    (long long)event_id);
 		return;
 	}
 	if (ok) {
