@@ -235,7 +235,11 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv = { 0, 1000 };
 
 	(void)fd, (void)what;
-	if (json_integer_value(json_object_get(sub, "delivered")) >= w->n ||
+	/* Handed, and its cursor saved (the journal's round after the last answer). */
+	if ((json_integer_value(json_object_get(sub, "delivered")) >= w->n &&
+	        query_i64(w->s->srv.db, "SELECT last_id FROM event_cursors WHERE subscriber = ?",
+	            "bench/on:bench.tick") ==
+	            query_i64(w->s->srv.db, "SELECT max(id) FROM events", NULL)) ||
 	    strcmp(json_string_value(json_object_get(json_array_get(items, 0), "state")),
 	        "enabled") != 0)
 		event_base_loopbreak(w->s->srv.base);

@@ -21,6 +21,7 @@
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
+#define WINDOW_MAX 64 /* events an asynchronous subscriber may have in flight */
 
 struct sub {
 	TAILQ_ENTRY(sub) entry;
@@ -31,7 +32,17 @@ struct sub {
 	void *arg;
 	int64_t cursor; /* the last event handled (or skipped as not matching) */
 	int dirty; /* cursor or counters differ from the database's row */
-	int64_t pending_id; /* > 0 while an asynchronous handler works on it */
+	/*
+	 * The events handed to an asynchronous handler and not all finished:
+	 * win[0] the oldest. The cursor only passes contiguous finished ones,
+	 * so a crash re-delivers from the first unfinished (at least once,
+	 * never skipped). `next` is the last event handed or skipped.
+	 */
+	int window; /* how many may be in flight at once: 1 unless set */
+	int win_n;
+	int64_t win[WINDOW_MAX];
+	unsigned char win_done[WINDOW_MAX];
+	int64_t next;
 	int64_t delivered;
 	int64_t failures;
 	int64_t backoff_ms;
@@ -445,6 +456,7 @@ events_subscribe(struct events *ev, const void *owner, const char *name, const c
 	s->fn = fn;
 	s->arg = arg;
 	s->cursor = -1;
+	s->window = 1;
 	if ((st = db_stmt(ev->db, load)) == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -468,6 +480,7 @@ events_subscribe(struct events *ev, const void *owner, const char *name, const c
 		/* Kept marked and saved with the next round if this fails. */
 		s->dirty = write_cursor(ev, s) == -1;
 	}
+	s->next = s->cursor;
 	TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 	log_debug("events: %s subscribed to %s after event %lld", name, type, (long long)s->cursor);
 	events_kick(ev);
@@ -538,25 +551,76 @@ failed(struct events *ev, struct sub *s, int64_t id, const char *why)
 	s->dirty = 1;
 }
 
+/* Pass the cursor over the finished events at the window's head. */
+static void
+win_advance(struct sub *s)
+{
+	int k = 0;
+
+	while (k < s->win_n && s->win_done[k])
+		k++;
+	if (k == 0)
+		return;
+	memmove(s->win, s->win + k, (size_t)(s->win_n - k) * sizeof(s->win[0]));
+	memmove(s->win_done, s->win_done + k, (size_t)(s->win_n - k));
+	s->win_n -= k;
+	/* Emptied: the events skipped after the last one handed are passed too. */
+	s->cursor = s->win_n == 0 ? s->next : s->win[0] - 1;
+	s->dirty = 1;
+}
+
+int
+events_set_window(struct events *ev, const char *name, int n)
+{
+	struct sub *s = find_sub(ev, name);
+
+	if (s == NULL)
+		return -1;
+	s->window = n < 1 ? 1 : n > WINDOW_MAX ? WINDOW_MAX : n;
+	return 0;
+}
+
 void
 events_done(struct events *ev, const char *name, int64_t event_id, int ok, const char *error)
 {
 	struct sub *s = find_sub(ev, name);
+	int k;
 
-	if (s == NULL || s->pending_id != event_id) {
-		log_warnx("events: %s: no event %lld pending", name, (long long)event_id);
+	for (k = 0; s != NULL && k < s->win_n && s->win[k] != event_id; k++)
+		;
+	if (s == NULL || k == s->win_n || s->win_done[k]) {
+		/* With a window, an answer for an event dropped by an earlier failure. */
+		if (s == NULL || s->window == 1)
+			log_warnx("events: %s: no event %lld pending", name, (long long)event_id);
+		else
+			log_debug("events: %s: event %lld no more pending (handed again)", name,
+			    (long long)event_id);
 		return;
 	}
-	s->pending_id = 0;
 	if (ok) {
-		s->cursor = event_id;
+		s->win_done[k] = 1;
 		s->delivered++;
 		s->backoff_ms = 0;
 		s->retry_at = 0;
-		s->dirty = 1;
-	} else
+		win_advance(s);
+	} else {
+		/*
+		 * Retried from the first unfinished event: those in flight after
+		 * it are dropped (their answers ignored) and handed again.
+		 */
+		win_advance(s);
+		s->win_n = 0;
+		s->next = s->cursor;
 		failed(ev, s, event_id, error);
-	/* The next round saves it (with the others' cursors) and, unless it backs off, goes on. */
+	}
+	/*
+	 * The next round saves it (with the others' cursors) and, unless it
+	 * backs off, goes on. While half a window is still in flight the
+	 * handler has work: the round (its cursor commit) waits, so a window
+	 * costs one commit per half of it, not one per event.
+	 */
+	if (s->window > 1 && s->win_n > s->window / 2 && s->retry_at == 0)
+		return;
 	schedule(ev, 0);
 }
 
@@ -713,7 +777,7 @@ static int
 dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 {
 	int first, i;
-	struct batch *b = round_batch(ev, rd, s->cursor, &first);
+	struct batch *b = round_batch(ev, rd, s->next, &first);
 
 	if (b == NULL)
 		return 0;
@@ -721,33 +785,48 @@ dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 		const struct row *r = &b->rows[i];
 		/* The loop serves requests again; the rest waits for the next round. */
 		if (i > first && mono_ms() - start > DISPATCH_BUDGET_MS)
-			return !s->dead && s->pending_id == 0 && s->retry_at == 0;
+			return !s->dead && s->win_n < s->window && s->retry_at == 0;
 		struct event_rec rec = { r->id, r->type, r->subject, r->payload, r->actor,
 			r->created_at };
 		if (!type_matches(s->type, rec.type)) {
-			s->cursor = rec.id;
-			s->dirty = 1;
+			s->next = rec.id;
+			if (s->win_n == 0) {
+				s->cursor = rec.id;
+				s->dirty = 1;
+			}
 			continue;
 		}
 		int rc = s->fn(&rec, s->arg);
 		if (s->dead)
 			break;
-		if (rc == EVENT_DONE) {
-			s->cursor = rec.id;
+		if (rc == EVENT_DONE && s->win_n == 0) {
+			s->cursor = s->next = rec.id;
 			s->delivered++;
 			s->backoff_ms = 0;
 			s->retry_at = 0;
 			s->dirty = 1;
-		} else if (rc == EVENT_PENDING) {
-			s->pending_id = rec.id;
-			break;
+		} else if (rc == EVENT_DONE || rc == EVENT_PENDING) {
+			/* Behind events in flight, a finished one waits for them. */
+			s->win[s->win_n] = rec.id;
+			s->win_done[s->win_n] = rc == EVENT_DONE;
+			s->win_n++;
+			s->next = rec.id;
+			if (rc == EVENT_DONE)
+				s->delivered++;
+			if (s->win_n >= s->window) {
+				i++;
+				break;
+			}
 		} else {
+			/* Retried from the cursor: the events in flight are handed again. */
+			s->win_n = 0;
+			s->next = s->cursor;
 			failed(ev, s, rec.id, NULL);
 			break;
 		}
 	}
 	/* The batch was full and this subscriber went through it: more may wait. */
-	return !s->dead && i == b->n && b->n == DISPATCH_BATCH && s->pending_id == 0 &&
+	return !s->dead && i == b->n && b->n == DISPATCH_BATCH && s->win_n < s->window &&
 	    s->retry_at == 0;
 }
 
@@ -790,7 +869,7 @@ dispatch_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&ev->subs, s, entry);
 		TAILQ_INSERT_TAIL(&ev->subs, s, entry);
 		now = mono_ms();
-		if (s->dead || s->pending_id != 0)
+		if (s->dead || s->win_n >= s->window)
 			continue;
 		if (s->retry_at != 0 && s->retry_at > now) {
 			if (next_retry == 0 || s->retry_at < next_retry)
@@ -833,7 +912,7 @@ events_subscriptions_json(struct events *ev, const void *owner)
 		    json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:b}", "name", s->name, "type",
 		        s->type, "cursor", (json_int_t)s->cursor, "delivered",
 		        (json_int_t)s->delivered, "failures", (json_int_t)s->failures, "last_error",
-		        s->last_error[0] ? s->last_error : NULL, "pending", s->pending_id != 0));
+		        s->last_error[0] ? s->last_error : NULL, "pending", s->win_n > 0));
 	}
 	return a;
 }

@@ -66,6 +66,14 @@ int64_t events_publish_change(struct events *, const struct identity *, const ch
 int events_subscribe(
     struct events *, const void *owner, const char *name, const char *type, event_fn, void *arg);
 void events_unsubscribe_owner(struct events *, const void *owner);
+/*
+ * Let subscriber `name` have up to n events (at most 64) handed to its
+ * asynchronous handler before the first is finished (1 by default: one at
+ * a time). They may finish in any order; the cursor passes only contiguous
+ * finished events, and a failure retries from the first unfinished one,
+ * handing again those in flight after it. -1 when not subscribed.
+ */
+int events_set_window(struct events *, const char *name, int n);
 /* Finish an event a handler left pending. */
 void events_done(struct events *, const char *name, int64_t event_id, int ok, const char *error);
 

@@ -164,7 +164,9 @@ version_start(struct version *v, char *err, size_t errlen)
 			snprintf(
 			    err, errlen, "cannot subscribe to %s (the log says why)", sub->type);
 			return -1;
-		}
+		} else
+			/* Events queue for the script (or its worker) without a wait between them. */
+			events_set_window(h->srv->events, sub->name, LH_EVENT_WINDOW);
 	TAILQ_FOREACH (t, &v->timers, entry) {
 		int64_t period = t->period_s * 1000;
 		t->t = sched_add(h->srv->sched, v, t->name, t->immediately ? 0 : period, period, 0,

@@ -148,6 +148,8 @@ struct script {
 
 enum job_kind { JOB_EVENT, JOB_TIMER, JOB_HTTP };
 
+#define LH_EVENT_WINDOW 64 /* events of one subscription queued at once */
+
 struct job {
 	TAILQ_ENTRY(job) entry;
 	enum job_kind kind;
@@ -201,6 +203,7 @@ const char *lh_first_line(const char *msg, char *buf, size_t size);
 struct version *lh_version_of(lua_State *L);
 void lh_version_stop(struct version *v);
 void lh_job_free(struct job *j);
+void lh_drop_events(struct luahost *, const struct lsub *);
 char *lh_xstrdup(const char *s);
 enum luabox_status lh_call(struct version *v, lua_CFunction fn, void *arg, char **err);
 void lh_jobs_cb(evutil_socket_t fd, short what, void *arg);

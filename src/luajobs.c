@@ -38,6 +38,24 @@ enqueue(struct luahost *h, struct job *j)
 	evtimer_add(h->ev_jobs, &now);
 }
 
+/*
+ * After a failed event the journal hands the subscription's later events
+ * again from the failed one: the copies queued meanwhile go unrun.
+ */
+void
+lh_drop_events(struct luahost *h, const struct lsub *sub)
+{
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&h->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->kind == JOB_EVENT && j->sub == sub) {
+			TAILQ_REMOVE(&h->jobs, j, entry);
+			lh_job_free(j);
+		}
+	}
+}
+
 char *
 lh_xstrdup(const char *s)
 {
@@ -334,9 +352,12 @@ run_event(struct luahost *h, struct job *j, int pending)
 	 * disabled instead, its subscription goes, and the event stays after
 	 * its saved cursor for the next version.
 	 */
-	if (pending && !lh_disables(v, st, &j->sub->failures_in_row))
+	if (pending && !lh_disables(v, st, &j->sub->failures_in_row)) {
+		if (st != LB_OK)
+			lh_drop_events(h, j->sub);
 		events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
 		    st == LB_OK ? NULL : luabox_status_name(st));
+	}
 	lh_outcome(v, st, err, what, &j->sub->failures_in_row);
 	return st;
 }

@@ -23,6 +23,7 @@
  * the daemon, are untouched.
  */
 #include "luahost_int.h"
+#include "alerts.h"
 #include "luamsg.h"
 
 #include <arpa/inet.h>
@@ -58,6 +59,7 @@ struct lworker {
 	struct bufferevent *bev; /* once loaded: the loop reads it */
 	struct event *deadline;
 	struct job *job; /* the job it runs; NULL when idle */
+	TAILQ_HEAD(jobbatch, job) batch; /* events sent with job, to run after it in order */
 	json_t *notes; /* the running call's notifications */
 	int64_t started_us;
 	int dead;
@@ -277,19 +279,32 @@ call_notify(struct version *v, json_t *a, char *err, size_t errlen)
 	return json_true();
 }
 
-/* Write the call's notifications, in one transaction: -1 with err. */
+/* One resolve note applied: its count in *n. -1 on a database error. */
 static int
-commit_notes(struct version *v, char **err)
+apply_resolve(struct db *db, const json_t *r, int64_t *n)
 {
-	struct db *db = v->s->h->srv->db;
+	const char *keep = json_string_value(json_object_get(r, "keep"));
+
+	return alerts_resolve_by_rule(db, json_string_value(json_object_get(r, "source")),
+	    json_string_value(json_object_get(r, "key")),
+	    json_string_value(json_object_get(r, "prefix")), keep, n);
+}
+
+/* The call's notes (notifications and resolves) in order, in the open transaction. */
+static int
+apply_notes(struct version *v, struct db *db)
+{
 	size_t i;
 	json_t *n;
+	int64_t count;
 
-	if (json_array_size(v->w->notes) == 0)
-		return 0;
-	if (db_begin(db) == -1)
-		goto fail;
 	json_array_foreach (v->w->notes, i, n) {
+		const json_t *r = json_object_get(n, "resolve");
+		if (r != NULL) {
+			if (apply_resolve(db, r, &count) == -1)
+				return -1;
+			continue;
+		}
 		const char *role = json_string_value(json_object_get(n, "recipient_role"));
 		struct outbox_entry e = {
 			.source = json_string_value(json_object_get(n, "source")),
@@ -301,10 +316,25 @@ commit_notes(struct version *v, char **err)
 			.message = json_string_value(json_object_get(n, "message")),
 			.dedup_key = json_string_value(json_object_get(n, "dedup_key")),
 		};
-		if (outbox_queue(db, &e, NULL) == -1) {
-			db_rollback(db);
-			goto fail;
-		}
+		if (outbox_queue(db, &e, NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write the call's notifications and resolves, in one transaction: -1 with err. */
+static int
+commit_notes(struct version *v, char **err)
+{
+	struct db *db = v->s->h->srv->db;
+
+	if (json_array_size(v->w->notes) == 0)
+		return 0;
+	if (db_begin(db) == -1)
+		goto fail;
+	if (apply_notes(v, db) == -1) {
+		db_rollback(db);
+		goto fail;
 	}
 	if (db_commit(db) == -1)
 		goto fail;
@@ -314,6 +344,83 @@ fail:
 	        sqlite3_errmsg(db_handle(db))) == -1)
 		*err = NULL;
 	return -1;
+}
+
+/*
+ * resolve() from a worker: {key} or {prefix, keep}. Kept with the call's
+ * notifications and written with them when the call succeeds, in order (as
+ * in-process, where both go in the call's transaction). The count it
+ * returns is what the call's notes so far and this resolve would do: they
+ * are applied in a transaction rolled back at once.
+ */
+static json_t *
+call_resolve(struct version *v, json_t *a, char *err, size_t errlen)
+{
+	struct db *db = v->s->h->srv->db;
+	const char *key = json_string_value(json_object_get(a, "key"));
+	const char *prefix = json_string_value(json_object_get(a, "prefix"));
+	json_t *keep = json_object_get(a, "keep"), *full_keep = NULL, *x, *r;
+	char source[64], full[300], *keep_text = NULL;
+	int64_t n = 0;
+	size_t i;
+	int rc;
+
+	snprintf(source, sizeof(source), "lua:%s", v->s->name);
+	if ((key == NULL) == (prefix == NULL) ||
+	    (key == NULL && keep != NULL && !json_is_array(keep))) {
+		snprintf(err, errlen, "resolve: give a key, or {prefix = ..., keep = {...}}");
+		return NULL;
+	}
+	if (snprintf(full, sizeof(full), "lua:%s:%s", v->s->name, key ? key : prefix) >=
+	    (int)sizeof(full)) {
+		snprintf(err, errlen, "resolve: a key is at most 200 characters");
+		return NULL;
+	}
+	if (prefix != NULL) {
+		full_keep = json_array();
+		json_array_foreach (keep, i, x) {
+			char k[300];
+			if (!json_is_string(x) || i >= 5000 ||
+			    snprintf(k, sizeof(k), "lua:%s:%s", v->s->name, json_string_value(x)) >=
+			        (int)sizeof(k)) {
+				json_decref(full_keep);
+				snprintf(err, errlen,
+				    "resolve: keep must be a list of at most 5000 keys of at most "
+				    "200 "
+				    "characters");
+				return NULL;
+			}
+			json_array_append_new(full_keep, json_string(k));
+		}
+		if ((keep_text = json_dumps(full_keep, JSON_COMPACT)) == NULL) {
+			json_decref(full_keep);
+			snprintf(err, errlen, "resolve: out of memory");
+			return NULL;
+		}
+		json_decref(full_keep);
+	}
+	r = json_pack("{s:s, s:s}", "source", source, key ? "key" : "prefix", full);
+	if (r != NULL && keep_text != NULL)
+		json_object_set_new(r, "keep", json_string(keep_text));
+	free(keep_text);
+	if (r == NULL) {
+		snprintf(err, errlen, "resolve: out of memory");
+		return NULL;
+	}
+	if (db_begin(db) == -1) {
+		json_decref(r);
+		snprintf(err, errlen, "resolve: the database is busy; try again later");
+		return NULL;
+	}
+	rc = apply_notes(v, db) == -1 ? -1 : apply_resolve(db, r, &n);
+	db_rollback(db);
+	if (rc == -1) {
+		json_decref(r);
+		snprintf(err, errlen, "resolve: %s", sqlite3_errmsg(db_handle(db)));
+		return NULL;
+	}
+	json_array_append_new(v->w->notes, json_pack("{s:o}", "resolve", r));
+	return json_integer((json_int_t)n);
 }
 
 static json_t *
@@ -541,6 +648,7 @@ static const struct {
 } calls[] = {
 	{ "view", call_view, 1 },
 	{ "notify", call_notify, 1 },
+	{ "resolve", call_resolve, 1 },
 	{ "use", call_use, 1 },
 	{ "http", call_http, 1 },
 	{ "log", call_log, 0 },
@@ -937,6 +1045,7 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 		fatal("calloc");
 	w->v = v;
 	w->fd = -1;
+	TAILQ_INIT(&w->batch);
 	v->w = w;
 	if ((v->text = malloc(len + 1)) == NULL)
 		fatal("malloc");
@@ -979,6 +1088,7 @@ void
 lp_version_stop(struct version *v)
 {
 	struct lworker *w = v->w;
+	struct job *j;
 
 	if (w == NULL)
 		return;
@@ -987,6 +1097,10 @@ lp_version_stop(struct version *v)
 	if (w->job != NULL) {
 		free(w->job->http);
 		lh_job_free(w->job);
+	}
+	while ((j = TAILQ_FIRST(&w->batch)) != NULL) {
+		TAILQ_REMOVE(&w->batch, j, entry);
+		lh_job_free(j);
 	}
 	json_decref(w->notes);
 	free(w);
@@ -1041,6 +1155,51 @@ job_message(struct version *v, struct job *j)
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 static int finish(struct lworker *w, enum luabox_status st, char *err);
 
+#define EVENT_BATCH 32 /* events sent to a worker in one message */
+
+/* j is the call the worker runs now: its state and deadline start. */
+static void
+begin_call(struct lworker *w, struct job *j)
+{
+	struct version *v = w->v;
+	int64_t ms = limit_of(v, "time_ms") + GRACE_MS;
+	struct timeval tv;
+
+	w->job = j;
+	w->started_us = lh_mono_us();
+	json_decref(w->notes);
+	w->notes = json_array();
+	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
+	evtimer_add(w->deadline, &tv);
+}
+
+/* The batch's events not run back in front of the queue, in their order. */
+static void
+requeue(struct lworker *w)
+{
+	struct luahost *h = w->v->s->h;
+	struct job *k;
+
+	while ((k = TAILQ_LAST(&w->batch, jobbatch)) != NULL) {
+		TAILQ_REMOVE(&w->batch, k, entry);
+		TAILQ_INSERT_HEAD(&h->jobs, k, entry);
+	}
+}
+
+/* One event of a batch: the arguments of an "event" call. */
+static json_t *
+event_item(struct job *j)
+{
+	return json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s, s:O}}", "sub", j->sub->ref, "event",
+	    "id", (json_int_t)j->event_id, "type", j->type, "subject", j->subject, "actor",
+	    j->actor, "created_at", j->created_at, "payload",
+	    j->payload ? j->payload : json_null());
+}
+
 /* Hand j to the idle worker w. 1 when that stopped the script (w is then freed). */
 static int
 send_job(struct lworker *w, struct job *j)
@@ -1049,25 +1208,69 @@ send_job(struct lworker *w, struct job *j)
 	json_t *m = job_message(v, j);
 	size_t len;
 	char *f = m ? luamsg_frame(m, &len) : NULL;
-	struct timeval tv;
-	int64_t ms = limit_of(v, "time_ms") + GRACE_MS;
 
 	json_decref(m);
-	w->job = j;
-	w->started_us = lh_mono_us();
-	w->notes = json_array();
-	v->notifies = v->logs = v->logs_dropped = 0;
-	v->pending_known = 0;
+	begin_call(w, j);
 	if (f == NULL || bufferevent_write(w->bev, f, len) == -1) {
 		free(f);
 		/* Cannot be said to the worker: failed as an error of the call. */
 		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
 	}
 	free(f);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
-	evtimer_add(w->deadline, &tv);
+	return 0;
+}
+
+/*
+ * The events queued for v after j (an event), up to EVENT_BATCH with j,
+ * sent in one message: the worker runs them in order, each a call of its
+ * own with its own "done", so that a handler's events cost a message each
+ * way per batch, not per event. Taken only up to v's next job of another
+ * kind, so v's jobs keep their order. 1 when that stopped the script.
+ */
+static int
+send_events(struct lworker *w, struct job *j)
+{
+	struct version *v = w->v;
+	struct luahost *h = v->s->h;
+	json_t *items = json_array(), *m;
+	struct job *k, *next;
+	json_int_t now = (json_int_t)sched_now(h->srv->sched);
+	size_t len;
+	char *f;
+	int n = 1;
+
+	for (k = TAILQ_FIRST(&h->jobs); k != NULL && n < EVENT_BATCH; k = next) {
+		next = TAILQ_NEXT(k, entry);
+		if (k->v != v)
+			continue;
+		if (k->kind != JOB_EVENT)
+			break;
+		TAILQ_REMOVE(&h->jobs, k, entry);
+		TAILQ_INSERT_TAIL(&w->batch, k, entry);
+		n++;
+	}
+	if (n == 1) {
+		json_decref(items);
+		return send_job(w, j);
+	}
+	json_array_append_new(items, event_item(j));
+	TAILQ_FOREACH (k, &w->batch, entry)
+		json_array_append_new(items, event_item(k));
+	m = json_pack(
+	    "{s:s, s:{s:I, s:o}}", "call", "events", "args", "now_ms", now, "items", items);
+	f = m ? luamsg_frame(m, &len) : NULL;
+	json_decref(m);
+	if (f == NULL) {
+		/* Too large together: one at a time. */
+		requeue(w);
+		return send_job(w, j);
+	}
+	begin_call(w, j);
+	if (bufferevent_write(w->bev, f, len) == -1) {
+		free(f);
+		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
+	}
+	free(f);
 	return 0;
 }
 
@@ -1109,17 +1312,25 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	/* Written only by a call that succeeded and passed no quota. */
 	if (st == LB_OK && commit_notes(v, &err) == -1)
 		st = LB_ERROR;
+	/* The worker ends a batch at a failure: the rest goes back to the queue. */
+	if (st != LB_OK)
+		requeue(w);
 	json_decref(w->notes);
 	w->notes = NULL;
-	s->disk_full = 0;
+	/* As in-process: a call failed by a full disk is retried, not counted. */
+	s->disk_full =
+	    st == LB_ERROR && (db_full(h->srv->db, NULL) || db_full(audit_db(h->srv->audit), NULL));
 	switch (j->kind) {
 	case JOB_EVENT:
 		snprintf(what, sizeof(what), "on(\"%s\") handler, event %lld", j->sub->type,
 		    (long long)j->event_id);
 		row = &j->sub->failures_in_row;
-		if (!lh_disables(v, st, row))
+		if (!lh_disables(v, st, row)) {
+			if (st != LB_OK)
+				lh_drop_events(h, j->sub);
 			events_done(h->srv->events, j->sub->name, j->event_id, st == LB_OK,
 			    st == LB_OK ? NULL : luabox_status_name(st));
+		}
 		break;
 	case JOB_TIMER:
 		snprintf(what, sizeof(what), "every() job %s", j->timer->name);
@@ -1251,6 +1462,13 @@ read_cb(struct bufferevent *bev, void *arg)
 			struct luahost *h = w->v->s->h;
 			if (finish(w, st, err))
 				return; /* w is gone */
+			struct job *k = TAILQ_FIRST(&w->batch);
+			if (k != NULL) {
+				/* The batch's next event, which the worker runs now. */
+				TAILQ_REMOVE(&w->batch, k, entry);
+				begin_call(w, k);
+				continue;
+			}
 			lp_run_jobs(h);
 			continue;
 		}
@@ -1305,8 +1523,9 @@ lp_run_jobs(struct luahost *h)
 			continue;
 		TAILQ_REMOVE(&h->jobs, j, entry);
 		n++;
-		if (send_job(w, j))
-			next = TAILQ_FIRST(&h->jobs); /* its script went, and its jobs */
+		/* Its script may have gone, and its jobs, or a batch taken some. */
+		(void)(j->kind == JOB_EVENT ? send_events(w, j) : send_job(w, j));
+		next = TAILQ_FIRST(&h->jobs);
 	}
 	return n;
 }

@@ -146,12 +146,62 @@ worker_now(void *arg)
 	return W.now_ms;
 }
 
+/*
+ * The "done"s of a batch's events, written together: one wake-up of the
+ * daemon for many events. Written before any other message (order holds)
+ * and once a millisecond has passed, so the daemon's deadline of each call
+ * still sees its end in time.
+ */
+static struct {
+	char *data;
+	size_t len, cap;
+	struct timespec since;
+} OUT;
+
+static void
+out_flush(void)
+{
+	if (OUT.len > 0 && write_all(W.fd, OUT.data, OUT.len) == -1)
+		_exit(1);
+	OUT.len = 0;
+}
+
 static void
 send_or_exit(json_t *msg)
 {
+	out_flush();
 	if (luamsg_write(W.fd, msg) == -1)
 		_exit(1);
 	json_decref(msg);
+}
+
+static void
+send_later(json_t *msg)
+{
+	struct timespec now;
+	size_t len;
+	char *f = luamsg_frame(msg, &len);
+
+	json_decref(msg);
+	if (f == NULL)
+		_exit(1);
+	if (OUT.len + len > OUT.cap) {
+		size_t cap = OUT.cap ? OUT.cap : 4096;
+		while (cap < OUT.len + len)
+			cap *= 2;
+		if ((OUT.data = realloc(OUT.data, cap)) == NULL)
+			_exit(1);
+		OUT.cap = cap;
+	}
+	if (OUT.len == 0)
+		clock_gettime(CLOCK_MONOTONIC, &OUT.since);
+	memcpy(OUT.data + OUT.len, f, len);
+	OUT.len += len;
+	free(f);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - OUT.since.tv_sec) * 1000000000L + (now.tv_nsec - OUT.since.tv_nsec) >
+	    1000000L)
+		out_flush();
 }
 
 /*
@@ -273,6 +323,51 @@ w_notify(lua_State *L)
 	}
 	lua_settop(L, 1);
 	return hostcall(L, "notify", arg_json(L, 1, "notify"));
+}
+
+/* resolve(key) or resolve{prefix =, keep = {keys}}: checked and named by the daemon. */
+static int
+w_resolve(lua_State *L)
+{
+	json_t *a;
+
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		size_t len;
+		const char *k = lua_tolstring(L, 1, &len);
+		if ((a = json_pack("{s:s%}", "key", k, len)) == NULL)
+			return luaL_error(L, "resolve: a key is text of at most 200 characters");
+	} else if (lua_type(L, 1) == LUA_TTABLE) {
+		size_t len;
+		if (lua_getfield(L, 1, "prefix") != LUA_TSTRING)
+			return luaL_error(L, "resolve: prefix must be a string");
+		const char *p = lua_tolstring(L, -1, &len);
+		json_t *keep = json_array();
+		if ((a = json_pack("{s:s%, s:o}", "prefix", p, len, "keep", keep)) == NULL)
+			return luaL_error(L, "resolve: prefix is text of at most 200 characters");
+		if (lua_getfield(L, 1, "keep") == LUA_TTABLE) {
+			for (lua_Integer i = 1; lua_geti(L, -1, i) != LUA_TNIL; i++) {
+				const char *k = lua_type(L, -1) == LUA_TSTRING
+				    ? lua_tolstring(L, -1, &len)
+				    : NULL;
+				json_t *x = k && i <= 5000 ? json_stringn(k, len) : NULL;
+				if (x == NULL) {
+					json_decref(a);
+					return luaL_error(L,
+					    "resolve: keep must be a list of at most 5000 keys of "
+					    "at "
+					    "most 200 characters");
+				}
+				json_array_append_new(keep, x);
+				lua_pop(L, 1);
+			}
+		} else if (!lua_isnil(L, -1)) {
+			json_decref(a);
+			return luaL_error(L, "resolve: keep must be a list of keys");
+		}
+	} else
+		return luaL_error(L, "resolve: give a key, or {prefix = ..., keep = {...}}");
+	lua_settop(L, 1);
+	return hostcall(L, "resolve", a);
 }
 
 static const char http_key;
@@ -459,6 +554,7 @@ setup_entry(lua_State *L)
 		{ "every", w_every },
 		{ "view", w_view },
 		{ "notify", w_notify },
+		{ "resolve", w_resolve },
 		{ "log", w_log },
 		{ "print", w_print },
 		{ "http", w_http },
@@ -627,6 +723,34 @@ confine(void)
 #endif
 }
 
+/*
+ * Several events in one message: each runs as its own call and is answered
+ * by its own "done"; the first that fails ends the batch (the parent hands
+ * the rest again, after the journal's retry).
+ */
+static void
+events_batch(json_t *a)
+{
+	json_t *items = json_object_get(a, "items"), *it, *done;
+	size_t i;
+
+	json_array_foreach (items, i, it) {
+		char *err = NULL;
+		enum luabox_status st;
+
+		W.logs = W.logs_dropped = 0;
+		st = luabox_run(W.box, event_entry, it, &err);
+		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
+		    luabox_status_name(st), "error", err, "memory",
+		    (json_int_t)luabox_memory(W.box), "logs_dropped", W.logs_dropped);
+		free(err);
+		send_later(done);
+		if (st != LB_OK)
+			break;
+	}
+	out_flush();
+}
+
 int
 luaworker_main(int fd)
 {
@@ -643,6 +767,11 @@ luaworker_main(int fd)
 
 		W.now_ms = json_integer_value(json_object_get(a, "now_ms"));
 		W.logs = W.logs_dropped = 0;
+		if (call != NULL && strcmp(call, "events") == 0 && W.box != NULL) {
+			events_batch(a);
+			json_decref(m);
+			continue;
+		}
 		if (call == NULL)
 			err = strdup("a message without a call");
 		else if (strcmp(call, "load") == 0)

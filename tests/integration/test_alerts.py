@@ -195,7 +195,8 @@ def test_alerts__cause_gone__the_rule_resolves_its_alert(world):
     assert len(by_emp) == 2
 
 
-def test_alerts__lua_resolve__bad_arguments_name_the_problem(make_daemon):
+@pytest.mark.parametrize("workers", [False, True], ids=["in_process", "workers"])
+def test_alerts__lua_resolve__bad_arguments_name_the_problem(make_daemon, workers):
     files = {"rules/r.lua": (
         "notify { kind = 'k', recipient_role = 'coordinator', dedup_key = 'k:1:coordinator',"
         " message = 'Un message.' }\n"
@@ -205,8 +206,10 @@ def test_alerts__lua_resolve__bad_arguments_name_the_problem(make_daemon):
         "assert(resolve { prefix = 'k:', keep = { 'k:2' } } == 1)\n"
         "local ok, why = pcall(resolve, 12)\n"
         "log('info', 'bad: ' .. tostring(why))\n")}
+    # resolve() is the same in a worker process (forwarded to the daemon, written with
+    # the call's notifications) as in-process.
     d = ls.script_daemon(make_daemon, {"r": {"role": "coordinator"}}, files=files,
-                         clock=MONDAY)
+                         clock=MONDAY, extra={"script_workers": workers})
     ls.wait_line(d, "r", "bad: ")
     line = ls.wait_line(d, "r", "bad: ")
     assert "resolve: give a key, or {prefix = ..., keep = {...}}" in line
