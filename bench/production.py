@@ -6,12 +6,17 @@
   inserted in one SQLite transaction into a copy of the table (same unique
   index);
 - monthly: GET /v1/production/reports/monthly-hours for a structure of
-  PEOPLE people with YEARS years of attendance, beside the report's own
-  aggregate run directly in SQLite on the same file.
+  PEOPLE people in a network of STRUCTURES structures (STRUCTURES x PEOPLE
+  people) with YEARS years of attendance, beside the report's own aggregate
+  run directly in SQLite on the same file; and the whole network's month as
+  a coordinator gets it (the route takes one structure: one report per
+  structure), beside the same aggregates.
 
 Prints p50 and p99 of each. Timing only here (never in tests).
 
-  python3 bench/production.py BUILDDIR     (PEOPLE=300 YEARS=3 N=200 REPORTS=30)
+  python3 bench/production.py BUILDDIR
+      (STRUCTURES=20 PEOPLE=300 YEARS=3 N=200 REPORTS=30 SWEEPS=5;
+       STRUCTURES=1 is the single structure of the first runs)
 """
 
 import datetime
@@ -32,6 +37,8 @@ PEOPLE = int(os.environ.get("PEOPLE", 300))
 YEARS = int(os.environ.get("YEARS", 3))
 N = int(os.environ.get("N", 200))
 REPORTS = int(os.environ.get("REPORTS", 30))
+STRUCTURES = int(os.environ.get("STRUCTURES", 20))
+SWEEPS = int(os.environ.get("SWEEPS", 5))
 ME = os.environ.get("USER") or __import__("pwd").getpwuid(os.getuid()).pw_name
 
 
@@ -54,6 +61,21 @@ def call(c, method, path, body=None):
     if r.status >= 300:
         raise SystemExit("%s %s: %d %s" % (method, path, r.status, raw[:300]))
     return json.loads(raw) if raw.startswith(b"{") else raw
+
+
+def siret(k):
+    """A SIRET that passes the Luhn check: 512345678 then a 4-digit
+    establishment number and the key digit."""
+    base = "512345678%04d" % (k + 1)
+    for d in "0123456789":
+        n = base + d
+        tot = 0
+        for i, ch in enumerate(reversed(n)):
+            v = int(ch) * (2 if i % 2 else 1)
+            tot += v - 9 if v > 9 else v
+        if tot % 10 == 0:
+            return n
+    raise ValueError(base)
 
 
 def pct(xs, p):
@@ -103,13 +125,21 @@ def main():
 
     try:
         c = start()
-        st = call(c, "POST", "/v1/structures",
-                  {"name": "Atelier bench", "siret": "51234567800019", "kind": "ACI"})["id"]
-        people = []
-        for i in range(PEOPLE):
-            people.append(call(c, "POST", "/v1/employees", {
-                "structure_id": st, "first_name": "P", "last_name": "N%05d" % i,
-                "birth_date": "1990-01-01", "prescriber_kind": "france_travail"})["id"])
+        # STRUCTURES structures of PEOPLE people each, through the API on one
+        # persistent connection; the first structure is the measured one.
+        t0 = time.perf_counter()
+        structures, everyone = [], []
+        for s in range(STRUCTURES):
+            structures.append(call(c, "POST", "/v1/structures", {
+                "name": "Atelier bench %d" % s, "siret": siret(s), "kind": "ACI"})["id"])
+            for i in range(PEOPLE):
+                everyone.append(call(c, "POST", "/v1/employees", {
+                    "structure_id": structures[-1], "first_name": "P",
+                    "last_name": "N%02d%05d" % (s, i), "birth_date": "1990-01-01",
+                    "prescriber_kind": "france_travail"})["id"])
+        st = structures[0]
+        people = everyone[:PEOPLE]
+        setup_people = time.perf_counter() - t0
 
         # -- a team day in one request, beside 15 rows in one SQLite transaction
         team = people[:15]
@@ -152,7 +182,7 @@ def main():
                 continue
             ds = d.isoformat()
             batch = []
-            for i, e in enumerate(people):
+            for i, e in enumerate(everyone):
                 if (i + k) % 17 == 0:
                     batch.append((e, ds, "absent", None, "unjustified" if i % 2 else
                                   "sick_leave"))
@@ -166,8 +196,14 @@ def main():
         con.execute("ANALYZE")
         src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugins",
                                 "production", "production.c")).read()
-        m = re.search(r'static const char report_sql\[\] =\s*((?:"(?:[^"\\]|\\.)*"\s*)+);', src)
-        sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+        # The report's own aggregate: REPORT_SQL(only) with the restriction
+        # to a structure's people (report_people_sql), ?3 their ids.
+        body = re.search(r"#define REPORT_SQL\(only\)((?:.*\\\n)*.*\n)", src).group(1)
+        only = re.search(r'report_people_sql\[\] =\s*REPORT_SQL\(\s*"((?:[^"\\]|\\.)*)"', src)
+        sql = "".join(only.group(1) if m.group(0) == "only" else m.group(1)
+                      for m in re.finditer(r'"((?:[^"\\]|\\.)*)"|\bonly\b', body))
+        by_structure = [json.dumps(everyone[k * PEOPLE:(k + 1) * PEOPLE])
+                        for k in range(STRUCTURES)]
         last = start_day + datetime.timedelta(days=365 * YEARS - 45)
         month = last.strftime("%Y-%m")
         month_end = ((last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
@@ -175,8 +211,14 @@ def main():
         bare = []
         for _ in range(REPORTS):
             t = time.perf_counter()
-            con.execute(sql, (month + "-01", month_end)).fetchall()
+            con.execute(sql, (month + "-01", month_end, by_structure[0])).fetchall()
             bare.append(time.perf_counter() - t)
+        bare_net = []
+        for _ in range(SWEEPS):
+            t = time.perf_counter()
+            for ids in by_structure:
+                con.execute(sql, (month + "-01", month_end, ids)).fetchall()
+            bare_net.append(time.perf_counter() - t)
         con.close()
         c = start()
         path = "/v1/production/reports/monthly-hours?structure=%d&month=%s" % (st, month)
@@ -188,8 +230,25 @@ def main():
             call(c, "GET", path)
             ours.append(time.perf_counter() - t)
         stop()
-        show("monthly report (%d people)" % PEOPLE, ours, bare)
-        print("(%d attendance rows, %d years; N=%d days, %d reports)" % (rows, YEARS, N, REPORTS))
+        show("monthly report (%d of %d)" % (PEOPLE, len(everyone)), ours, bare)
+        if STRUCTURES > 1:
+            # The network's month: one report per structure (the route takes
+            # one structure), beside the same aggregates run one by one.
+            c = start()
+            sweep = []
+            for _ in range(SWEEPS):
+                t = time.perf_counter()
+                n = 0
+                for s in structures:
+                    n += len(call(c, "GET", "/v1/production/reports/monthly-hours"
+                                  "?structure=%d&month=%s" % (s, month))["items"])
+                sweep.append(time.perf_counter() - t)
+                assert n == len(everyone), n
+            stop()
+            show("network month (%d reports)" % STRUCTURES, sweep, bare_net)
+        print("(%d structures x %d people created in %.0f s; %d attendance rows, %d years;"
+              " N=%d days, %d reports, %d network sweeps)"
+              % (STRUCTURES, PEOPLE, setup_people, rows, YEARS, N, REPORTS, SWEEPS))
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()

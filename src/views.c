@@ -64,6 +64,10 @@ static const struct view_param employee_params[] = {
 	{ .name = "employee_id", .type = VP_INT, .required = 1, .min = 1, .max = INT64_MAX },
 };
 
+static const struct view_param structure_params[] = {
+	{ .name = "structure_id", .type = VP_INT, .required = 1, .min = 1, .max = INT64_MAX },
+};
+
 static const char *const staff_booleans[] = { "active", NULL };
 static const char *const contracts_ending_booleans[] = { "exit_review_planned", NULL };
 
@@ -251,6 +255,17 @@ static const struct view views[] = {
 	           " WHERE c.id > coalesce(:after_id, 0) ORDER BY c.id LIMIT 1000",
 	    .params = page_params,
 	    .nparams = TR_NELEM(page_params),
+	    .roles = ETI | CIP | COORD,
+	    .categories = 1u << CAT_IDENTITY,
+	},
+	{
+	    /* A structure's people, read once by a report instead of each file. */
+	    .name = "structure_people.v1",
+	    .description = "the people of a structure: employee_id, last_name, first_name",
+	    .sql = "SELECT id AS employee_id, last_name, first_name FROM employees"
+	           " WHERE structure_id = :structure_id ORDER BY id LIMIT 5001",
+	    .params = structure_params,
+	    .nparams = TR_NELEM(structure_params),
 	    .roles = ETI | CIP | COORD,
 	    .categories = 1u << CAT_IDENTITY,
 	},

@@ -1896,22 +1896,26 @@ static const struct {
  * of each absence reason: an absent slot counts the hours planned on it,
  * else 3.5 for a half-day and 7 for a day.
  */
-static const char report_sql[] =
-    "SELECT employee_id, total(CASE WHEN status != 'absent' THEN hours END),"
-    " total(CASE WHEN status = 'late' THEN late_minutes END),"
-    " total(CASE WHEN reason = 'justified' THEN ah END),"
-    " total(CASE WHEN reason = 'unjustified' THEN ah END),"
-    " total(CASE WHEN reason = 'sick_leave' THEN ah END),"
-    " total(CASE WHEN reason = 'training' THEN ah END),"
-    " total(CASE WHEN reason = 'pmsmp' THEN ah END),"
-    " total(CASE WHEN reason = 'authorised_leave' THEN ah END)"
-    " FROM (SELECT a.employee_id, a.status, a.hours, a.late_minutes, a.reason,"
-    "   CASE WHEN a.status = 'absent' THEN coalesce((SELECT sum(p.hours)"
-    "     FROM production_assignments p WHERE p.employee_id = a.employee_id"
-    "     AND p.date = a.date AND (a.slot = 'day' OR p.slot = a.slot)),"
-    "     CASE a.slot WHEN 'day' THEN 7.0 ELSE 3.5 END) END AS ah"
-    "   FROM production_attendance a WHERE a.date BETWEEN ?1 AND ?2)"
-    " GROUP BY employee_id ORDER BY employee_id";
+#define REPORT_SQL(only)                                                                           \
+	"SELECT employee_id, total(CASE WHEN status != 'absent' THEN hours END),"                  \
+	" total(CASE WHEN status = 'late' THEN late_minutes END),"                                 \
+	" total(CASE WHEN reason = 'justified' THEN ah END),"                                      \
+	" total(CASE WHEN reason = 'unjustified' THEN ah END),"                                    \
+	" total(CASE WHEN reason = 'sick_leave' THEN ah END),"                                     \
+	" total(CASE WHEN reason = 'training' THEN ah END),"                                       \
+	" total(CASE WHEN reason = 'pmsmp' THEN ah END),"                                          \
+	" total(CASE WHEN reason = 'authorised_leave' THEN ah END)"                                \
+	" FROM (SELECT a.employee_id, a.status, a.hours, a.late_minutes, a.reason,"                \
+	"   CASE WHEN a.status = 'absent' THEN coalesce((SELECT sum(p.hours)"                      \
+	"     FROM production_assignments p WHERE p.employee_id = a.employee_id"                   \
+	"     AND p.date = a.date AND (a.slot = 'day' OR p.slot = a.slot)),"                       \
+	"     CASE a.slot WHEN 'day' THEN 7.0 ELSE 3.5 END) END AS ah"                             \
+	"   FROM production_attendance a WHERE a.date BETWEEN ?1 AND ?2" only ")"                  \
+	" GROUP BY employee_id ORDER BY employee_id"
+static const char report_sql[] = REPORT_SQL("");
+/* Only the people of ?3 (a JSON array of ids): their rows through the unique index. */
+static const char report_people_sql[] =
+    REPORT_SQL(" AND a.employee_id IN (SELECT value FROM json_each(?3))");
 
 /* A growing text buffer for the CSV. */
 struct text {
@@ -2068,6 +2072,8 @@ get_monthly_hours(struct tremplin_request *req, void *arg)
 	sqlite3_stmt *st;
 	struct tremplin_access acc;
 	int decided = 0, audit_each;
+	json_t *params, *people = NULL, *names = NULL, *ids = NULL;
+	char verr[256], *ids_text = NULL;
 
 	structure = structure_q != NULL ? strtoll(structure_q, &end, 10) : 0;
 	if (structure_q == NULL || *structure_q == '\0' || end == NULL || *end != '\0' ||
@@ -2086,10 +2092,44 @@ get_monthly_hours(struct tremplin_request *req, void *arg)
 	for (char b[16]; prod_date(d1 + 1, b, sizeof(b)), strncmp(b, first, 7) == 0;)
 		d1++;
 	prod_date(d1, last, sizeof(last));
-	if ((st = x->host->stmt(x->self, report_sql)) == NULL)
+	/*
+	 * The structure's people (ids, names) read once, and the aggregate
+	 * restricted to them; a role without the view, or a structure too large
+	 * for it, has each person's file loaded as before.
+	 */
+	if ((params = json_pack("{s:I}", "structure_id", (json_int_t)structure)) != NULL &&
+	    x->host->view(
+	        x->self, req, "structure_people.v1", params, &people, verr, sizeof(verr)) == 0 &&
+	    json_array_size(people) <= 5000 && (names = json_object()) != NULL &&
+	    (ids = json_array()) != NULL) {
+		size_t i;
+		const json_t *p;
+		json_array_foreach (people, i, p) {
+			char key[32];
+			json_int_t id = json_integer_value(json_object_get(p, "employee_id"));
+			snprintf(key, sizeof(key), "%lld", (long long)id);
+			json_object_set(names, key, (json_t *)p);
+			json_array_append_new(ids, json_integer(id));
+		}
+		ids_text = json_dumps(ids, JSON_COMPACT);
+	}
+	json_decref(params);
+	json_decref(people);
+	json_decref(ids);
+	if (ids_text == NULL) {
+		json_decref(names);
+		names = NULL;
+	}
+	if ((st = x->host->stmt(x->self, names != NULL ? report_people_sql : report_sql)) == NULL) {
+		json_decref(names);
+		free(ids_text);
 		return x->host->reply_error(req, 503, "unavailable", NULL, "cannot read the hours");
+	}
 	sqlite3_bind_text(st, 1, first, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+	if (names != NULL)
+		sqlite3_bind_text(st, 3, ids_text, -1, SQLITE_TRANSIENT);
+	free(ids_text);
 	/*
 	 * One decision for the report when the role reads the attendance of
 	 * anyone (being a referent only adds rights): else each person's. Each
@@ -2119,9 +2159,15 @@ get_monthly_hours(struct tremplin_request *req, void *arg)
 		        !x->host->can_read(&acc, "attendance")))
 			continue;
 		memset(&e, 0, sizeof(e));
-		who = x->host->record_get(x->self, req, "employee", employee, &e);
+		if (names != NULL) {
+			char key[32];
+			snprintf(key, sizeof(key), "%lld", (long long)employee);
+			who = json_incref(json_object_get(names, key));
+		} else
+			who = x->host->record_get(x->self, req, "employee", employee, &e);
 		if (who == NULL ||
-		    json_integer_value(json_object_get(who, "structure_id")) != structure) {
+		    (names == NULL &&
+		        json_integer_value(json_object_get(who, "structure_id")) != structure)) {
 			json_decref(who);
 			continue;
 		}
@@ -2157,11 +2203,13 @@ get_monthly_hours(struct tremplin_request *req, void *arg)
 			x->host->stmt_done(st);
 			json_decref(items);
 			json_decref(totals);
+			json_decref(names);
 			return x->host->reply_error(
 			    req, 503, "unavailable", NULL, "cannot audit the read");
 		}
 	}
 	x->host->stmt_done(st);
+	json_decref(names);
 	report = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "structure_id", (json_int_t)structure,
 	    "month", month, "from", first, "to", last, "items", items, "totals", totals);
 	if (format != NULL && strcmp(format, "csv") == 0) {

@@ -433,6 +433,36 @@ def test_report__monthly_hours__json_and_csv_agree(prod):
     assert d.get(q).status == 403  # the admin reads no attendance
 
 
+def test_report__monthly_hours__the_structures_people_now(prod):
+    """The report reads a structure's people once (structure_people.v1): a
+    person moved to another structure leaves the first one's report with their
+    month and appears in the other's, under their current name."""
+    d = prod["d"]
+    base = {"structure": prod["structure"], "cip": prod["cip"], "eti": prod["eti"], "d": d}
+    s1 = d.create("/v1/structures", tt.structure_body())["id"]
+    s2 = d.create("/v1/structures", tt.structure_body())["id"]
+    a_, _c = person(dict(base, structure=s1), contract=None)
+    b_, _c = person(dict(base, structure=s1), contract=None)
+    r = d.post(P + "/team-attendance", {"date": "2026-07-01", "entries": [
+        {"employee_id": e, "slot": "day", "status": "present", "hours": 7} for e in (a_, b_)]},
+        who="eti")
+    assert r.status == 200, r
+
+    def report(s):
+        j = d.get(P + "/reports/monthly-hours?structure=%d&month=2026-07" % s, who="coordinator")
+        assert j.status == 200, j
+        return {i["employee_id"]: i for i in j.body["items"]}
+
+    assert set(report(s1)) == {a_, b_} and report(s2) == {}
+    r = d.patch("/v1/employees/%d" % b_, {"structure_id": s2, "last_name": "Moved"},
+                who="coordinator")
+    assert r.status == 200, r
+    assert set(report(s1)) == {a_}
+    moved = report(s2)
+    assert set(moved) == {b_} and moved[b_]["last_name"] == "Moved", moved
+    assert moved[b_]["hours_worked"] == 7, moved
+
+
 def test_ctl__production_report__json_csv_and_usage(prod):
     import csv
     import io
