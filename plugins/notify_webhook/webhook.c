@@ -39,7 +39,7 @@
 
 #include "sign.h"
 
-#define MAX_ENDPOINTS 32
+#define MAX_ENDPOINTS 128
 #define IN_FLIGHT_PER_ENDPOINT 4
 #define CLAIM_BATCH 100
 #define LEASE_MS 60000
