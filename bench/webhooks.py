@@ -82,7 +82,8 @@ def run_daemon(work, receiver, ca, live, dead, alerts):
         f.write('staff = { { name = "Ops", unix_user = "root", role = "admin" },'
                 ' { name = "Coord", unix_user = "daemon", role = "coordinator" } }\n')
         f.write("scripts = { n = { role = \"coordinator\","
-                " limits = { instructions = 100000000, time_ms = 5000 } } }\n")
+                " limits = { instructions = 100000000, time_ms = 5000,"
+                " notifications_per_hour = 100000, outbox_pending = 100000 } } }\n")
         f.write("plugins = { notify_webhook = %s }\n"
                 % lua({"endpoints": endpoints, "allow_private": True, "timeout_ms": 5000}))
     expected = alerts * live
