@@ -260,19 +260,27 @@ opt_id(lua_State *L, const char *field)
 }
 
 /*
- * The script's notifications waiting in the outbox (pending or being
- * delivered), counted once per call; -1 when the store cannot say.
+ * The script's notifications waiting in the outbox, counted once per call;
+ * -1 when the store cannot say. Waiting: no channel has taken them, since
+ * a channel started (outbox_channel_starts); those queued in the last day
+ * count even without a channel, so that a flood is stopped, while a site
+ * without any channel (alerts read in Tremplin only) never reaches the
+ * quota through a year of alerts nobody was to deliver.
  */
 int64_t
 outbox_pending(struct db *db, const char *source)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT count(*) FROM outbox WHERE source = ? AND status IN ('pending', 'claimed')");
+	    "SELECT count(*) FROM outbox WHERE source = ?1 AND status = 'pending'"
+	    " AND (id >= (SELECT min(from_id) FROM outbox_channel_starts) OR created_at >= ?2)");
 	int64_t n = -1;
+	char since[32];
 
 	if (st == NULL)
 		return -1;
+	tr_rfc3339(tr_now() - 86400, since, sizeof(since));
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, since, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	db_done(st);

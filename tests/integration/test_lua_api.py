@@ -649,6 +649,36 @@ end, {immediately = true})
         assert [r["dedup_key"] for r in rows] == ["lua:%s:k%d" % (name, i) for i in (1, 2, 3)]
 
 
+def test_quotas__outbox_pending__without_a_channel_only_the_last_day_counts(make_daemon):
+    """A site with no delivery channel reads its alerts in Tremplin: what no
+    channel was to take does not pile up against outbox_pending past a day."""
+    text = """
+local n = tonumber(options.first)
+every(43200, function()
+  for i = n, n + 2 do
+    notify{kind = "q", recipient_role = "cip", message = "x", dedup_key = "k" .. i}
+  end
+end, {immediately = true})
+"""
+    section = {"role": "cip", "limits": {"outbox_pending": 4}, "options": {"first": "1"}}
+    d = ls.script_daemon(make_daemon, {"s": section}, {"rules/s.lua": text}, start=False)
+    ls.start_daemon(d, "2026-03-02T08:00:00Z")
+    tt.wait_for("three queued", lambda: len(ls.outbox(d, "source = 'lua:s'")) == 3)
+    d.stop()
+    # Two days later, three more: the first three are a day old, not waiting for anyone.
+    ls.set_scripts(d, {"s": dict(section, options={"first": "4"})})
+    ls.start_daemon(d, "2026-03-04T08:00:00Z")
+    tt.wait_for("six queued", lambda: len(ls.outbox(d, "source = 'lua:s'")) == 6)
+    assert ls.item(d, "s")["state"] == "enabled", ls.item(d, "s")
+    # 12.5 hours later, three more: with the three of the last day, past the quota.
+    d.stop()
+    ls.set_scripts(d, {"s": dict(section, options={"first": "7"})})
+    ls.start_daemon(d, "2026-03-04T20:30:00Z")
+    p = ls.wait_state(d, "s", "disabled_failed")
+    assert "quota outbox_pending: 4 notifications" in p["last_error"], p["last_error"]
+    assert len(ls.outbox(d, "source = 'lua:s'")) == 6
+
+
 def test_quotas__http_per_minute_and_cpu__disabled_with_the_reason(make_daemon):
     d = ls.script_daemon(make_daemon, {
         "chain": {"role": "cip", "http_hosts": ["localhost:1"],
