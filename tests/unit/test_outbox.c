@@ -69,19 +69,26 @@ static const struct outbox_entry entry = {
 	.message = "Le contrat de Sabrina M. se termine dans 30 jours.",
 };
 
+/* How many rows of table match where. */
 static int64_t
-count(struct db *db, const char *where)
+count_in(struct db *db, const char *table, const char *where)
 {
 	char sql[256];
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE %s", where);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE %s", table, where);
 	assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+static int64_t
+count(struct db *db, const char *where)
+{
+	return count_in(db, "outbox", where);
 }
 
 static void
@@ -116,20 +123,11 @@ test_queue__same_dedup_key__queued_once(void **state)
 	assert_int_equal(count(f->db, "1"), 1);
 }
 
-/* A count over a channel's rows (outbox_channels). */
+/* A count over the channels' rows (outbox_channels). */
 static int64_t
 count_channel(struct db *db, const char *where)
 {
-	char sql[256];
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox_channels WHERE %s", where);
-	assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return count_in(db, "outbox_channels", where);
 }
 
 static int64_t

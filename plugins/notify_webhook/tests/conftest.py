@@ -21,7 +21,3 @@ fresh_daemon = _fixtures.fresh_daemon
 make_daemon = _fixtures.make_daemon
 _no_daemon_survives = _fixtures._no_daemon_survives
 pytest_runtest_makereport = _fixtures.pytest_runtest_makereport
-
-import tremplin_test as _tt  # noqa: E402
-
-_tt.BUILT_PLUGINS.setdefault("notify_webhook", "plugins/notify_webhook/.libs/notify_webhook.so")
