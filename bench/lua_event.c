@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "db.h"
 #include "events.h"
 #include "handlers.h"
+#include "kernel/kernel.h"
 #include "log.h"
 #include "luabox.h"
 #include "luahost.h"
@@ -149,7 +151,7 @@ struct side {
 static void
 side_open(struct side *s, const char *dir, const char *what, int round)
 {
-	const struct db_module *mods[] = { &core_module };
+	const struct db_module *mods[] = { &core_module, kernel_db_module() };
 	char err[512];
 
 	memset(s, 0, sizeof(*s));
@@ -248,11 +250,26 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 	json_decref(items);
 }
 
+/* CPU seconds used by this process (who = RUSAGE_SELF) or its reaped children. */
+static double
+cpu_s(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) == -1)
+		fatal("getrusage");
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* In worker runs: CPU us per event of the daemon's loop and of the worker (its load included). */
+static double cpu_daemon_us, cpu_worker_us;
+
 static double
 run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory, int workers)
 {
 	struct side s;
-	double t0, t1;
+	double t0, t1, c0, c1, k0 = cpu_s(RUSAGE_CHILDREN);
 	struct watch w = { &s, NULL, n };
 	struct timeval tv = { 0, 1000 };
 
@@ -265,12 +282,14 @@ run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory,
 	event_base_loop(s.srv.base, EVLOOP_NONBLOCK);
 	publish(&s, n);
 	t0 = now_s();
+	c0 = cpu_s(RUSAGE_SELF);
 	if (workers) {
 		w.ev = evtimer_new(s.srv.base, watch_cb, &w);
 		evtimer_add(w.ev, &tv);
 	}
 	event_base_dispatch(s.srv.base);
 	t1 = now_s();
+	c1 = cpu_s(RUSAGE_SELF);
 	if (w.ev != NULL)
 		event_free(w.ev);
 	json_t *items = luahost_json(s.srv.lua), *sub;
@@ -287,6 +306,10 @@ run_lua(const char *dir, const char *scripts, int n, int round, int64_t *memory,
 	    json_integer_value(json_object_get(json_object_get(item, "script"), "memory_bytes"));
 	json_decref(items);
 	side_close(&s);
+	if (workers) {
+		cpu_daemon_us = (c1 - c0) / n * 1e6;
+		cpu_worker_us = (cpu_s(RUSAGE_CHILDREN) - k0) / n * 1e6;
+	}
 	return (t1 - t0) / n * 1e6;
 }
 
@@ -390,7 +413,7 @@ calls_alone(int n, double *lua_us, double *c_us)
 	struct luabox_limits lim = { 8u << 20, 1000000, 50 };
 	struct call_arg a = { json_pack("{s:s, s:i}", "kind", "tick", "n", 3), 0 };
 	struct event_rec rec = { 0, "bench.tick", "bench/1", a.payload, "bench",
-		"2026-11-23T09:00:00Z" };
+		"2026-11-23T09:00:00Z", NULL };
 	struct tally t = { 0, 0, 0, 0 };
 	char e[256], *err = NULL;
 	struct luabox *b = luabox_new(&lim, NULL, e, sizeof(e));
@@ -458,7 +481,7 @@ rule_memory(const char *dir, const char *topdir)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: lua_event [-n events] [-r rounds] [-d dir] [-t topdir]\n");
+	fprintf(stderr, "usage: lua_event [-w] [-n events] [-r rounds] [-d dir] [-t topdir]\n");
 	exit(2);
 }
 
@@ -468,7 +491,8 @@ main(int argc, char **argv)
 	const char *dir = NULL, *topdir = ".";
 	int n = 20000, rounds = 5, c;
 	double cu[MAX_ROUNDS], lu[MAX_ROUNDS], wu[MAX_ROUNDS], ratio[MAX_ROUNDS],
-	    wratio[MAX_ROUNDS], lua_call_us, c_call_us;
+	    wratio[MAX_ROUNDS], dcpu[MAX_ROUNDS], wcpu[MAX_ROUNDS], lua_call_us, c_call_us;
+	int only_workers = 0;
 	int64_t wmemory = 0;
 
 	/* The Lua workers' process: this program again (luaproc.c execs /proc/self/exe -L). */
@@ -477,8 +501,11 @@ main(int argc, char **argv)
 	char tmpl[1024], scripts[1100], rules[1200];
 	int64_t v, memory = 0;
 
-	while ((c = getopt(argc, argv, "d:n:r:t:")) != -1) {
+	while ((c = getopt(argc, argv, "d:n:r:t:w")) != -1) {
 		switch (c) {
+		case 'w':
+			only_workers = 1;
+			break;
 		case 'd':
 			dir = optarg;
 			break;
@@ -521,11 +548,25 @@ main(int argc, char **argv)
 	    n, rounds);
 	printf("%s, SQLite %s, libevent %s; databases in %s\n", LUA_RELEASE, sqlite3_libversion(),
 	    event_get_version(), dir);
+	if (only_workers) {
+		/* For profiling: the worker side alone. */
+		for (int r = 0; r < rounds; r++) {
+			wu[r] = run_lua(dir, scripts, n, r, &wmemory, 1);
+			dcpu[r] = cpu_daemon_us;
+			wcpu[r] = cpu_worker_us;
+		}
+		printf("Lua handler in a worker process, us per event: %.2f (CPU: daemon %.2f, "
+		       "worker %.2f)\n",
+		    median(wu, rounds), median(dcpu, rounds), median(wcpu, rounds));
+		return 0;
+	}
 	for (int r = 0; r < rounds; r++) {
 		if (r % 2 == 0)
 			cu[r] = run_c(dir, n, r);
 		lu[r] = run_lua(dir, scripts, n, r, &memory, 0);
 		wu[r] = run_lua(dir, scripts, n, r, &wmemory, 1);
+		dcpu[r] = cpu_daemon_us;
+		wcpu[r] = cpu_worker_us;
 		if (r % 2 == 1)
 			cu[r] = run_c(dir, n, r);
 		ratio[r] = lu[r] / cu[r];
@@ -543,6 +584,8 @@ main(int argc, char **argv)
 	printf("  Lua / C      %8.2f\n", median(ratio, rounds));
 	printf("  Lua handler in a worker process (script_workers)  %8.2f\n", median(wu, rounds));
 	printf("  worker / C   %8.2f\n", median(wratio, rounds));
+	printf("  CPU in the worker run, us per event: daemon %.2f, worker %.2f\n",
+	    median(dcpu, rounds), median(wcpu, rounds));
 	printf("view('structures.v1') from a script, us per call (empty table):\n");
 	printf("  in-process   %8.2f\n", median(vl, rounds));
 	printf("  in a worker  %8.2f\n", median(vw, rounds));

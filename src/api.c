@@ -66,6 +66,67 @@ api_reply(struct tremplin_request *r, int status, json_t *body)
 	json_decref(body);
 }
 
+struct api_later {
+	struct evhttp_request *req; /* NULL once its connection went */
+	struct evhttp_connection *evcon;
+	struct server *srv;
+	char pattern[128];
+	const char *method;
+	struct timespec t0;
+};
+
+static const char *method_name(enum evhttp_cmd_type);
+
+static void
+later_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_later *l = arg;
+
+	(void)evcon;
+	l->req = NULL;
+	l->evcon = NULL;
+}
+
+struct api_later *
+api_later(struct tremplin_request *r)
+{
+	struct api_later *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		fatal("calloc");
+	l->req = r->req;
+	l->evcon = evhttp_request_get_connection(r->req);
+	l->srv = r->srv;
+	memcpy(l->pattern, r->pattern, sizeof(l->pattern));
+	l->method = method_name(evhttp_request_get_command(r->req));
+	clock_gettime(CLOCK_MONOTONIC, &l->t0);
+	if (l->evcon != NULL)
+		evhttp_connection_set_closecb(l->evcon, later_closed, l);
+	r->replied = 1;
+	r->later = 1;
+	return l;
+}
+
+void
+api_later_reply(struct api_later *l, int status, json_t *body)
+{
+	if (l->req != NULL) {
+		struct tremplin_request r = { .req = l->req, .srv = l->srv };
+		struct timespec t1;
+		struct evhttp_connection *evcon = l->evcon;
+		memcpy(r.pattern, l->pattern, sizeof(r.pattern));
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+		send_json(&r, status, body);
+		conn_replied_later(evcon);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_request(r.pattern[0] ? r.pattern : NULL, l->method, status,
+		    (double)(t1.tv_sec - l->t0.tv_sec) +
+		        (double)(t1.tv_nsec - l->t0.tv_nsec) / 1e9);
+	}
+	json_decref(body);
+	free(l);
+}
+
 void
 api_reply_created(struct tremplin_request *r, const char *location, json_t *body)
 {
@@ -470,8 +531,9 @@ api_dispatch(struct evhttp_request *req, struct server *srv)
 	json_decref(r.body);
 	evhttp_clear_headers(&r.query);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	metrics_request(r.pattern[0] ? r.pattern : NULL, method, r.status,
-	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (!r.later) /* else taken when its reply goes */
+		metrics_request(r.pattern[0] ? r.pattern : NULL, method, r.status,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 static void

@@ -42,6 +42,7 @@ struct tremplin_request {
 	int status; /* the answer's, for the metrics */
 	char pattern[128]; /* the route's, for the metrics: a reload may free the route's own */
 	int monitor; /* no staff account: a member of monitoring_group (RF_MONITOR routes only) */
+	int later; /* the reply is given later (api_later) */
 };
 
 /* Entry point from evhttp: identify, route, check, call the handler. */
@@ -55,6 +56,14 @@ void api_error(struct tremplin_request *, int status, const char *code, const ch
 void api_verror(struct tremplin_request *, int status, const char *code, const char *field,
     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 void api_input_error(struct tremplin_request *, const struct tremplin_error *);
+/*
+ * A reply given later: the handler returns and the loop serves on until
+ * api_later_reply sends it (once; it takes the body and frees the handle).
+ * A reply whose client has gone meanwhile is dropped.
+ */
+struct api_later;
+struct api_later *api_later(struct tremplin_request *);
+void api_later_reply(struct api_later *, int status, json_t *body);
 /*
  * The body of an error, {"error": {"code", "message", "field"?}}, from any C
  * strings: each is made valid UTF-8 and cut to its size between characters

@@ -923,6 +923,17 @@ conn_request(struct evhttp_request *req, uid_t *uid, struct conn_error *err)
 	return 0;
 }
 
+void
+conn_replied_later(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+	struct conn *c;
+
+	if (fd >= 0 && (size_t)fd < t.nbyfd && (c = t.byfd[fd]) != NULL && c->bev == bev)
+		event_active(c->ev_kick, EV_TIMEOUT, 1);
+}
+
 int
 conn_busy(void)
 {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct evhttp_request;
+struct evhttp_connection;
 struct server;
 
 /* An error the connection layer decided; the API answers it, then closes. */
@@ -42,6 +43,11 @@ int conn_request(struct evhttp_request *, uid_t *uid, struct conn_error *err);
  * Connections with a request under way: partly received, not yet answered,
  * or whose answer is still being written. Shutdown waits for these.
  */
+/*
+ * A reply given later (api_later) was written on evcon: push it out, as
+ * after a dispatch.
+ */
+void conn_replied_later(struct evhttp_connection *evcon);
 int conn_busy(void);
 /* Free what is left at exit. */
 void conn_free(void);

@@ -21,7 +21,7 @@
 #define DISPATCH_BUDGET_MS 20 /* then the loop serves requests again */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
-#define WINDOW_MAX 64 /* events an asynchronous subscriber may have in flight */
+#define WINDOW_MAX 256 /* events an asynchronous subscriber may have in flight */
 
 struct sub {
 	TAILQ_ENTRY(sub) entry;
@@ -39,6 +39,7 @@ struct sub {
 	 * never skipped). `next` is the last event handed or skipped.
 	 */
 	int window; /* how many may be in flight at once: 1 unless set */
+	int text; /* takes payloads as text (events_set_text) */
 	int win_n;
 	int64_t win[WINDOW_MAX];
 	unsigned char win_done[WINDOW_MAX];
@@ -84,17 +85,19 @@ struct events {
 struct row {
 	int64_t id;
 	const char *type, *subject, *actor, *created_at; /* in text */
-	char *text; /* the four strings, one allocation */
-	json_t *payload;
+	const char *payload_text; /* in text; parsed when a subscriber first takes the row */
+	char *text; /* the five strings, one allocation */
+	json_t *payload; /* NULL until then */
 };
 
 /*
- * Every event with id > after, up to DISPATCH_BATCH of them, read and
- * parsed once in a round and handed to every subscriber whose cursor falls
- * in it: the payload is const for handlers, so they can share it.
+ * Every event with id > after, up to `limit` (at most DISPATCH_BATCH) of
+ * them, read once in a round and handed to every subscriber whose cursor
+ * falls in it: the payload is const for handlers, so they can share it.
  */
 struct batch {
 	int64_t after;
+	int limit; /* full when n == limit: more may follow */
 	int n;
 	struct row rows[DISPATCH_BATCH];
 };
@@ -580,6 +583,17 @@ events_set_window(struct events *ev, const char *name, int n)
 	return 0;
 }
 
+int
+events_set_text(struct events *ev, const char *name)
+{
+	struct sub *s = find_sub(ev, name);
+
+	if (s == NULL)
+		return -1;
+	s->text = 1;
+	return 0;
+}
+
 void
 events_done(struct events *ev, const char *name, int64_t event_id, int ok, const char *error)
 {
@@ -624,23 +638,23 @@ events_done(struct events *ev, const char *name, int64_t event_id, int ok, const
 	schedule(ev, 0);
 }
 
-/* A row's four strings copied in one allocation (a batch holds up to DISPATCH_BATCH rows). */
+/* A row's five strings copied in one allocation (a batch holds up to DISPATCH_BATCH rows). */
 static void
 row_strings(struct row *r, sqlite3_stmt *st)
 {
-	static const int cols[4] = { 1, 2, 4, 5 };
-	const char *v[4];
-	size_t len[4], total = 0, off = 0;
-	const char **to[4] = { &r->type, &r->subject, &r->actor, &r->created_at };
+	static const int cols[5] = { 1, 2, 4, 5, 3 };
+	const char *v[5];
+	size_t len[5], total = 0, off = 0;
+	const char **to[5] = { &r->type, &r->subject, &r->actor, &r->created_at, &r->payload_text };
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		v[i] = (const char *)sqlite3_column_text(st, cols[i]);
 		len[i] = v[i] != NULL ? (size_t)sqlite3_column_bytes(st, cols[i]) : 0;
 		total += len[i] + 1;
 	}
 	if ((r->text = malloc(total)) == NULL)
 		fatal("malloc");
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (len[i] > 0)
 			memcpy(r->text + off, v[i], len[i]);
 		r->text[off + len[i]] = '\0';
@@ -677,9 +691,9 @@ kept_unchanged(const struct published *p)
 #endif
 }
 
-/* Read up to DISPATCH_BATCH events after `after` into b; -1 on a database error. */
+/* Read up to limit events after `after` into b; -1 on a database error. */
 static int
-load_batch(struct events *ev, int64_t after, struct batch *b)
+load_batch(struct events *ev, int64_t after, int limit, struct batch *b)
 {
 	static const char sql[] = "SELECT id, type, subject, payload, actor, created_at FROM events"
 	                          " WHERE id > ? ORDER BY id LIMIT ?";
@@ -687,26 +701,24 @@ load_batch(struct events *ev, int64_t after, struct batch *b)
 	int rc = SQLITE_DONE;
 
 	b->after = after;
+	b->limit = limit;
 	b->n = 0;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, DISPATCH_BATCH);
-	while (b->n < DISPATCH_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int(st, 2, limit);
+	while (b->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct row *r = &b->rows[b->n++];
 		r->id = sqlite3_column_int64(st, 0);
 		row_strings(r, st);
-		const char *text = (const char *)sqlite3_column_text(st, 3);
 		const struct published *p = &ev->pub[r->id % PUBLISHED];
-		if (p->id == r->id && text != NULL && strcmp(p->text, text) == 0) {
+		r->payload = NULL;
+		if (p->id == r->id && p->payload != NULL && strcmp(p->text, r->payload_text) == 0) {
 			r->payload = json_incref(p->payload);
 			kept_unchanged(p);
-		} else
-			r->payload = json_loads(text != NULL ? text : "{}", 0, NULL);
-		if (r->payload == NULL)
-			r->payload = json_object();
+		}
 	}
-	if (b->n == DISPATCH_BATCH)
+	if (b->n == limit)
 		rc = SQLITE_DONE;
 	db_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -737,7 +749,7 @@ struct round {
  * read one. *first: the index of the first event after the cursor.
  */
 static struct batch *
-round_batch(struct events *ev, struct round *rd, int64_t cursor, int *first)
+round_batch(struct events *ev, struct round *rd, int64_t cursor, int limit, int *first)
 {
 	struct batch *b;
 	int i;
@@ -746,7 +758,7 @@ round_batch(struct events *ev, struct round *rd, int64_t cursor, int *first)
 		b = rd->b[i];
 		if (b == NULL || b->after > cursor)
 			continue;
-		if (b->n == DISPATCH_BATCH && b->rows[b->n - 1].id <= cursor)
+		if (b->n == b->limit && b->rows[b->n - 1].id <= cursor)
 			continue;
 		for (*first = 0; *first < b->n && b->rows[*first].id <= cursor; (*first)++)
 			;
@@ -754,7 +766,7 @@ round_batch(struct events *ev, struct round *rd, int64_t cursor, int *first)
 	}
 	if ((b = malloc(sizeof(*b))) == NULL)
 		fatal("malloc");
-	if (load_batch(ev, cursor, b) == -1) {
+	if (load_batch(ev, cursor, limit, b) == -1) {
 		log_warnx("events: cannot read the journal: %s", sqlite3_errmsg(db_handle(ev->db)));
 		free_batch(b);
 		return NULL;
@@ -777,17 +789,23 @@ static int
 dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 {
 	int first, i;
-	struct batch *b = round_batch(ev, rd, s->next, &first);
+	/*
+	 * With events in flight, the subscriber takes no more than its window's
+	 * room: reading more would read (and free) rows it cannot take.
+	 */
+	int room = s->win_n > 0 && s->window - s->win_n < DISPATCH_BATCH ? s->window - s->win_n
+	                                                                 : DISPATCH_BATCH;
+	struct batch *b = round_batch(ev, rd, s->next, room, &first);
 
 	if (b == NULL)
 		return 0;
 	for (i = first; i < b->n; i++) {
-		const struct row *r = &b->rows[i];
+		struct row *r = &b->rows[i];
 		/* The loop serves requests again; the rest waits for the next round. */
 		if (i > first && mono_ms() - start > DISPATCH_BUDGET_MS)
 			return !s->dead && s->win_n < s->window && s->retry_at == 0;
-		struct event_rec rec = { r->id, r->type, r->subject, r->payload, r->actor,
-			r->created_at };
+		struct event_rec rec = { r->id, r->type, r->subject, NULL, r->actor, r->created_at,
+			r->payload_text[0] ? r->payload_text : "{}" };
 		if (!type_matches(s->type, rec.type)) {
 			s->next = rec.id;
 			if (s->win_n == 0) {
@@ -796,6 +814,11 @@ dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 			}
 			continue;
 		}
+		/* Parsed once, for the first subscriber that takes it (most of a round's work). */
+		if (!s->text && r->payload == NULL &&
+		    (r->payload = json_loads(rec.payload_text, 0, NULL)) == NULL)
+			r->payload = json_object();
+		rec.payload = s->text ? NULL : r->payload;
 		int rc = s->fn(&rec, s->arg);
 		if (s->dead)
 			break;
@@ -826,7 +849,7 @@ dispatch_one(struct events *ev, struct round *rd, struct sub *s, int64_t start)
 		}
 	}
 	/* The batch was full and this subscriber went through it: more may wait. */
-	return !s->dead && i == b->n && b->n == DISPATCH_BATCH && s->win_n < s->window &&
+	return !s->dead && i == b->n && b->n == b->limit && s->win_n < s->window &&
 	    s->retry_at == 0;
 }
 

@@ -24,6 +24,8 @@ struct event_rec {
 	const json_t *payload;
 	const char *actor;
 	const char *created_at;
+	/* The payload as stored (JSON text); for a subscriber of events_set_text, payload is NULL. */
+	const char *payload_text;
 };
 
 #define EVENT_DONE 0
@@ -67,13 +69,19 @@ int events_subscribe(
     struct events *, const void *owner, const char *name, const char *type, event_fn, void *arg);
 void events_unsubscribe_owner(struct events *, const void *owner);
 /*
- * Let subscriber `name` have up to n events (at most 64) handed to its
+ * Let subscriber `name` have up to n events (at most 256) handed to its
  * asynchronous handler before the first is finished (1 by default: one at
  * a time). They may finish in any order; the cursor passes only contiguous
  * finished events, and a failure retries from the first unfinished one,
  * handing again those in flight after it. -1 when not subscribed.
  */
 int events_set_window(struct events *, const char *name, int n);
+/*
+ * Hand subscriber `name` the payloads as their stored text only (payload
+ * NULL): for a handler that passes them on as text (a Lua worker), so that
+ * none is parsed to be written again. -1 when not subscribed.
+ */
+int events_set_text(struct events *, const char *name);
 /* Finish an event a handler left pending. */
 void events_done(struct events *, const char *name, int64_t event_id, int ok, const char *error);
 

@@ -16,6 +16,7 @@ static const char *const state_names[] = {
 	[SS_ENABLED] = "enabled",
 	[SS_DISABLED_FAILED] = "disabled_failed",
 	[SS_DISABLED_CONFIG] = "disabled_config",
+	[SS_LOADING] = "loading",
 };
 
 int64_t
@@ -120,6 +121,45 @@ purge_jobs(struct luahost *h, struct version *v)
 	}
 }
 
+/* One load fewer: once none is left, the waiters are told from the loop. */
+static void
+loading_done(struct luahost *h)
+{
+	struct timeval now = { 0, 0 };
+
+	if (--h->nloading == 0)
+		evtimer_add(h->ev_loaded, &now);
+}
+
+static void
+loaded_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct luahost *h = arg;
+	struct lwaiter *wt;
+
+	(void)fd, (void)what;
+	while (h->nloading == 0 && (wt = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, wt, entry);
+		wt->fn(wt->arg);
+		free(wt);
+	}
+}
+
+int
+luahost_when_loaded(struct luahost *h, void (*fn)(void *), void *arg)
+{
+	struct lwaiter *wt;
+
+	if (h == NULL || h->nloading == 0)
+		return 0;
+	if ((wt = calloc(1, sizeof(*wt))) == NULL)
+		fatal("calloc");
+	wt->fn = fn;
+	wt->arg = arg;
+	TAILQ_INSERT_TAIL(&h->waiters, wt, entry);
+	return 1;
+}
+
 /* Undo everything v registered, close its state, free it. */
 void
 lh_version_stop(struct version *v)
@@ -129,6 +169,11 @@ lh_version_stop(struct version *v)
 	struct ltimer *t;
 
 	v->stopping = 1;
+	if (v->s->next == v) {
+		/* A load given up (superseded, disabled, shut down): no outcome follows. */
+		v->s->next = NULL;
+		loading_done(h);
+	}
 	if (v->w != NULL)
 		lp_version_stop(v); /* the worker goes first: nothing more comes from it */
 	free(v->text);
@@ -164,9 +209,13 @@ version_start(struct version *v, char *err, size_t errlen)
 			snprintf(
 			    err, errlen, "cannot subscribe to %s (the log says why)", sub->type);
 			return -1;
-		} else
+		} else {
 			/* Events queue for the script (or its worker) without a wait between them. */
 			events_set_window(h->srv->events, sub->name, LH_EVENT_WINDOW);
+			/* A worker is sent the payloads as they are stored. */
+			if (h->workers)
+				events_set_text(h->srv->events, sub->name);
+		}
 	TAILQ_FOREACH (t, &v->timers, entry) {
 		int64_t period = t->period_s * 1000;
 		t->t = sched_add(h->srv->sched, v, t->name, t->immediately ? 0 : period, period, 0,
@@ -244,7 +293,9 @@ version_load(struct script *s, const json_t *section, const char *text, size_t l
 	digest_of(text, len, v->digest, sizeof(v->digest));
 	description_of(text, len, v->description, sizeof(v->description));
 	if (s->h->workers) {
-		/* In a worker process of its own: its sandbox is there. */
+		/* In a worker process of its own: its sandbox is there; the outcome follows. */
+		s->next = v;
+		s->h->nloading++;
 		if (lp_load(v, text, len, err) == -1) {
 			if (*err == NULL)
 				*err = lh_xstrdup("out of memory");
@@ -321,54 +372,23 @@ read_script(const char *path, char **text, size_t *len, char *err, size_t errlen
 }
 
 static void
-script_apply(struct luahost *h, struct script *s, const json_t *section)
+script_path(const struct luahost *h, const char *file, char *path, size_t size)
 {
-	const char *file = json_string_value(json_object_get(section, "file"));
-	char path[PATH_MAX], e[PATH_MAX + 256], digest[17];
-	char *text = NULL, *err = NULL;
-	size_t len;
-	struct version *nv;
-
-	tr_strlcpy(s->file, file, sizeof(s->file));
-	if (!json_is_true(json_object_get(section, "enabled"))) {
-		if (s->cur != NULL) {
-			log_info("script %s: disabled by the configuration", s->name);
-			lh_version_stop(s->cur);
-			s->cur = NULL;
-		}
-		s->state = SS_DISABLED_CONFIG;
-		lh_set_error(s, "enabled = false in the configuration");
-		return;
-	}
 	if (file[0] == '/')
-		tr_strlcpy(path, file, sizeof(path));
-	else
-		snprintf(path, sizeof(path), "%s/%s", h->script_dir, file);
-	if (read_script(path, &text, &len, e, sizeof(e)) == -1) {
-		if (s->cur != NULL) {
-			lh_set_error(s, "reload refused, the running version %s stays: %s",
-			    s->cur->digest, e);
-			log_warnx("script %s: %s", s->name, s->last_error);
-		} else {
-			s->state = SS_DISABLED_FAILED;
-			lh_set_error(s, "%s", e);
-			log_warnx("script %s: refused: %s", s->name, e);
-		}
-		return;
-	}
-	digest_of(text, len, digest, sizeof(digest));
-	if (s->cur != NULL && strcmp(digest, s->cur->digest) == 0 &&
-	    json_equal(section, s->cur->section)) {
-		free(text);
-		return; /* unchanged: it runs on */
-	}
-	/* A new version starts with fresh quotas (a reload is the operator's word). */
-	memset(&s->q_notify, 0, sizeof(s->q_notify));
-	memset(&s->q_http, 0, sizeof(s->q_http));
-	memset(&s->q_cpu, 0, sizeof(s->q_cpu));
-	s->quota_reason[0] = '\0';
-	nv = version_load(s, section, text, len, &err);
-	free(text);
+		tr_strlcpy(path, file, size);
+	else if (snprintf(path, size, "%s/%s", h->script_dir, file) >= (int)size)
+		path[0] = '\0'; /* too long: read_script says it cannot open "" */
+}
+
+/*
+ * A version of s was loaded (nv), or not (err, taken): the running one
+ * gives way to it, or stays with the reason.
+ */
+static void
+version_ready(struct script *s, struct version *nv, char *err)
+{
+	char path[PATH_MAX], e[PATH_MAX + 256];
+
 	if (nv != NULL && s->quota_reason[0] != '\0') {
 		if (asprintf(&err, "quota %s (while loading)", s->quota_reason) == -1)
 			err = NULL;
@@ -409,14 +429,101 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 	s->state = SS_ENABLED;
 	s->failures_in_row = 0;
 	lh_set_error(s, NULL);
+	script_path(s->h, s->file, path, sizeof(path));
 	log_info("script %s %s loaded from %s (%s; %zu bytes of memory)", s->name, nv->digest, path,
 	    nv->description[0] ? nv->description : "no description",
 	    nv->box ? luabox_memory(nv->box) : nv->memory);
 }
 
+int
+lh_loaded(struct version *v, char *err)
+{
+	struct script *s = v->s;
+
+	if (s->next == v) {
+		s->next = NULL;
+		loading_done(s->h);
+	}
+	if (err != NULL) {
+		lh_version_stop(v);
+		version_ready(s, NULL, err);
+		return 1;
+	}
+	version_ready(s, v, NULL);
+	return s->cur != v;
+}
+
+static void
+script_apply(struct luahost *h, struct script *s, const json_t *section)
+{
+	const char *file = json_string_value(json_object_get(section, "file"));
+	char path[PATH_MAX], e[PATH_MAX + 256], digest[17];
+	char *text = NULL, *err = NULL;
+	size_t len;
+	struct version *nv;
+
+	tr_strlcpy(s->file, file, sizeof(s->file));
+	if (!json_is_true(json_object_get(section, "enabled"))) {
+		if (s->next != NULL)
+			lh_version_stop(s->next);
+		if (s->cur != NULL) {
+			log_info("script %s: disabled by the configuration", s->name);
+			lh_version_stop(s->cur);
+			s->cur = NULL;
+		}
+		s->state = SS_DISABLED_CONFIG;
+		lh_set_error(s, "enabled = false in the configuration");
+		return;
+	}
+	script_path(h, file, path, sizeof(path));
+	if (read_script(path, &text, &len, e, sizeof(e)) == -1) {
+		if (s->next != NULL)
+			lh_version_stop(s->next);
+		if (s->cur != NULL) {
+			lh_set_error(s, "reload refused, the running version %s stays: %s",
+			    s->cur->digest, e);
+			log_warnx("script %s: %s", s->name, s->last_error);
+		} else {
+			s->state = SS_DISABLED_FAILED;
+			lh_set_error(s, "%s", e);
+			log_warnx("script %s: refused: %s", s->name, e);
+		}
+		return;
+	}
+	digest_of(text, len, digest, sizeof(digest));
+	if (s->next != NULL && strcmp(digest, s->next->digest) == 0 &&
+	    json_equal(section, s->next->section)) {
+		free(text);
+		return; /* the same one loads already */
+	}
+	if (s->next != NULL)
+		lh_version_stop(s->next); /* superseded */
+	if (s->cur != NULL && strcmp(digest, s->cur->digest) == 0 &&
+	    json_equal(section, s->cur->section)) {
+		free(text);
+		return; /* unchanged: it runs on */
+	}
+	/* A new version starts with fresh quotas (a reload is the operator's word). */
+	memset(&s->q_notify, 0, sizeof(s->q_notify));
+	memset(&s->q_http, 0, sizeof(s->q_http));
+	memset(&s->q_cpu, 0, sizeof(s->q_cpu));
+	s->quota_reason[0] = '\0';
+	nv = version_load(s, section, text, len, &err);
+	free(text);
+	if (nv != NULL && s->next == nv) {
+		/* Loading in its worker: the running version, if any, serves meanwhile. */
+		if (s->cur == NULL)
+			s->state = SS_LOADING;
+		return;
+	}
+	version_ready(s, nv, err);
+}
+
 static void
 script_free(struct script *s)
 {
+	if (s->next != NULL)
+		lh_version_stop(s->next);
 	if (s->cur != NULL)
 		lh_version_stop(s->cur);
 	free(s->last_error);
@@ -473,6 +580,13 @@ luahost_apply(struct luahost *h, const struct config *conf)
 		script_apply(h, s, json_object_get(conf->scripts, names[k]));
 	}
 	free(names);
+	/* At start, before the daemon serves: the scripts load in parallel, awaited here. */
+	if (!h->applied) {
+		h->applied = 1;
+		while (h->nloading > 0)
+			if (event_base_loop(h->srv->base, EVLOOP_ONCE) == -1)
+				fatalx("luahost: the event loop failed");
+	}
 	for (s = TAILQ_FIRST(&h->scripts); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (s->seen)
@@ -495,7 +609,9 @@ luahost_new(struct server *srv)
 	TAILQ_INIT(&h->jobs);
 	h->clock.now_ms = host_now;
 	h->clock.arg = h;
-	if ((h->ev_jobs = evtimer_new(srv->base, lh_jobs_cb, h)) == NULL)
+	TAILQ_INIT(&h->waiters);
+	if ((h->ev_jobs = evtimer_new(srv->base, lh_jobs_cb, h)) == NULL ||
+	    (h->ev_loaded = evtimer_new(srv->base, loaded_cb, h)) == NULL)
 		fatalx("luahost: evtimer_new");
 	return h;
 }
@@ -515,6 +631,9 @@ luahost_free(struct luahost *h)
 	}
 	/* Every job belonged to a version: none is left. */
 	lp_shutdown();
+	/* No load is left either: whoever waited is told now. */
+	loaded_cb(-1, 0, h);
+	event_free(h->ev_loaded);
 	event_free(h->ev_jobs);
 	free(h->script_dir);
 	free(h);
@@ -555,6 +674,9 @@ luahost_json(struct luahost *h)
 		        "calls", (json_int_t)s->calls, "failures", (json_int_t)s->failures,
 		        "failures_in_row", (json_int_t)s->failures_in_row, "timers", timers,
 		        "http_in_flight", (json_int_t)(v ? v->nhttp : 0)));
+		/* A new version loads in its worker (the running one, if any, serves meanwhile). */
+		json_object_set_new(
+		    json_object_get(o, "script"), "loading", json_boolean(s->next != NULL));
 		json_array_append_new(items, o);
 	}
 	return items;

@@ -33,8 +33,18 @@ struct luahost *luahost_new(struct server *);
  * file or section changed (a version that does not load leaves the running
  * one in place, with the reason in last_error), retry disabled ones, stop
  * those no longer configured. At start and on every reload.
+ *
+ * With script_workers, a script loads in its worker while the loop serves
+ * on: the first call (at start, before the daemon serves) returns once
+ * every script has loaded or failed; later ones return at once, and the
+ * outcome follows (luahost_when_loaded).
  */
 void luahost_apply(struct luahost *, const struct config *conf);
+/*
+ * Call fn(arg) once no script is loading, from the loop: 1 when it will be,
+ * 0 when none is loading now (fn is not called).
+ */
+int luahost_when_loaded(struct luahost *, void (*fn)(void *), void *arg);
 /* The scripts as GET /v1/plugins items (kind "lua"), in name order. */
 json_t *luahost_json(struct luahost *);
 /* Stop every script: cancels its requests, timers and subscriptions. */

@@ -65,7 +65,7 @@
 #define SYNC_BUDGET_US 2000
 #define MAX_LIB_BYTES (256 * 1024)
 
-enum script_state { SS_ENABLED, SS_DISABLED_FAILED, SS_DISABLED_CONFIG };
+enum script_state { SS_ENABLED, SS_DISABLED_FAILED, SS_DISABLED_CONFIG, SS_LOADING };
 
 struct version;
 
@@ -137,6 +137,7 @@ struct script {
 	char *last_error;
 	char file[PATH_MAX]; /* as configured, for messages */
 	struct version *cur;
+	struct version *next; /* loading in its worker: replaces cur once loaded */
 	int failures_in_row;
 	int disk_full; /* the last call failed because the disk is full: not its fault */
 	int64_t calls, failures;
@@ -148,7 +149,7 @@ struct script {
 
 enum job_kind { JOB_EVENT, JOB_TIMER, JOB_HTTP };
 
-#define LH_EVENT_WINDOW 64 /* events of one subscription queued at once */
+#define LH_EVENT_WINDOW 256 /* events of one subscription queued at once */
 
 struct job {
 	TAILQ_ENTRY(job) entry;
@@ -161,6 +162,7 @@ struct job {
 	int64_t event_id;
 	char *type, *subject, *actor, *created_at;
 	json_t *payload;
+	char *payload_text; /* for a worker: the payload as stored, instead */
 	/* an answer */
 	int error;
 	char *error_text, *content_type, *body;
@@ -181,6 +183,17 @@ struct luahost {
 	struct scriptlib_clock clock;
 	int tx_open; /* the running call's notifications: one transaction */
 	int workers; /* scripts in worker processes (script_workers) */
+	int applied; /* luahost_apply ran once: later loads do not wait */
+	int nloading; /* versions loading in their workers */
+	struct event *ev_loaded; /* tells the waiters once none is loading */
+	TAILQ_HEAD(, lwaiter) waiters;
+};
+
+/* Told once no version loads (luahost_when_loaded). */
+struct lwaiter {
+	TAILQ_ENTRY(lwaiter) entry;
+	void (*fn)(void *);
+	void *arg;
 };
 
 /* A script's text, for lh_main_entry. */
@@ -223,7 +236,10 @@ int url_allowed(struct version *v, const char *url, char *err, size_t errlen);
 int framing_header(const char *name);
 /* Site scripts in worker processes (luaproc.c). */
 struct lworker;
+/* Starts the load: 0, then its outcome goes to lh_loaded; -1 with *err when it cannot start. */
 int lp_load(struct version *v, const char *text, size_t len, char **err);
+/* A version loaded in its worker (err NULL) or not (err, taken): 1 when v was stopped. */
+int lh_loaded(struct version *v, char *err);
 void lp_version_stop(struct version *v);
 int lp_run_jobs(struct luahost *h);
 void lp_shutdown(void); /* reap the killed workers left */

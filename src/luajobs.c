@@ -11,6 +11,7 @@ lh_job_free(struct job *j)
 	free(j->actor);
 	free(j->created_at);
 	json_decref(j->payload);
+	free(j->payload_text);
 	free(j->error_text);
 	free(j->content_type);
 	free(j->body);
@@ -269,6 +270,10 @@ event_entry(lua_State *L)
 	lua_setfield(L, -2, "actor");
 	lua_pushstring(L, j->created_at);
 	lua_setfield(L, -2, "created_at");
+	/* Queued as text for a worker (the host has changed mode since): parsed here. */
+	if (j->payload == NULL &&
+	    (j->payload = json_loads(j->payload_text ? j->payload_text : "{}", 0, NULL)) == NULL)
+		j->payload = json_object();
 	scriptlib_push_json(L, j->payload, 0);
 	lua_setfield(L, -2, "payload");
 	lua_call(L, 1, 0);
@@ -481,7 +486,10 @@ lh_event_cb(const struct event_rec *rec, void *arg)
 	j->subject = lh_xstrdup(rec->subject);
 	j->actor = lh_xstrdup(rec->actor);
 	j->created_at = lh_xstrdup(rec->created_at);
-	j->payload = json_incref((json_t *)rec->payload);
+	if (rec->payload != NULL)
+		j->payload = json_incref((json_t *)rec->payload);
+	else
+		j->payload_text = lh_xstrdup(rec->payload_text);
 	enqueue(h, j);
 	return EVENT_PENDING;
 }

@@ -8,12 +8,12 @@
  * One worker per script, not a pool: a worker killed for one script's sake
  * takes no other script's state with it, and a restart reloads one text.
  *
- * The core never waits on a worker once a script has loaded: a job is
- * written and the answer read by the event loop, and a call that passes
- * its time limit plus a grace period is ended by SIGKILL (the script is
- * then disabled with the reason). Loading a script (at start and on a
- * reload) is the exception: it waits, within the time limit plus a start
- * allowance, for the worker's answer.
+ * The core never waits on a worker: a job is written and the answer read
+ * by the event loop, and a call that passes its time limit plus a grace
+ * period is ended by SIGKILL (the script is then disabled with the
+ * reason). Loading a script (on a reload, or a worker started again) is a
+ * job like the others, within the time limit plus a start allowance; the
+ * running version serves until the new one has loaded (luahost.c).
  *
  * The notifications of a call are kept here until its "done" and written
  * then in one transaction (never one left open across loop iterations), or
@@ -28,7 +28,6 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -59,11 +58,16 @@ struct lworker {
 	struct bufferevent *bev; /* once loaded: the loop reads it */
 	struct event *deadline;
 	struct job *job; /* the job it runs; NULL when idle */
-	TAILQ_HEAD(jobbatch, job) batch; /* events sent with job, to run after it in order */
+	TAILQ_HEAD(jobbatch, job) batch; /* events sent after job, to run after it in order */
+	int nbatch;
 	json_t *notes; /* the running call's notifications */
 	int64_t started_us;
 	int dead;
+	int loading; /* LOAD_FIRST or LOAD_AGAIN while its "load" runs; 0 after */
 };
+
+#define LOAD_FIRST 1 /* a new version (at start or on a reload): luahost.c decides */
+#define LOAD_AGAIN 2 /* a running version whose worker died: started again */
 
 static int64_t
 limit_of(const struct version *v, const char *name)
@@ -812,21 +816,26 @@ reap(struct lworker *w)
 
 static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void deadline_cb(evutil_socket_t fd, short what, void *arg);
+static void died(struct lworker *w, const char *why);
 
 /*
- * Start the worker and load the script in it, waiting for its answer within
- * the time limit plus START_MS, its calls answered meanwhile. 0, or -1 with
- * *err. On success the loop reads the worker from then on.
+ * Start the worker and send it the script to load: its answer comes to the
+ * loop (read_cb, then load_done), within the time limit plus START_MS or the
+ * worker is killed (deadline_cb). Its calls are answered meanwhile. 0, or
+ * -1 with *err.
  */
 static int
-start(struct version *v, json_t **done, char **err)
+load_start(struct version *v, char **err)
 {
 	struct lworker *w = v->w;
 	char e[512], chunkname[PATH_MAX + 1];
-	int64_t until;
+	int64_t ms = limit_of(v, "time_ms") + START_MS;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	size_t len;
+	char *f;
 	json_t *m;
 
-	*done = NULL;
 	if (spawn(w, e, sizeof(e)) == -1) {
 		*err = lh_xstrdup(e);
 		return -1;
@@ -837,55 +846,11 @@ start(struct version *v, json_t **done, char **err)
 	    "chunkname", chunkname, "options", json_object_get(v->section, "options"), "limits",
 	    json_object_get(v->section, "limits"), "now_ms",
 	    (json_int_t)sched_now(v->s->h->srv->sched));
-	if (m == NULL) {
+	f = m ? luamsg_frame(m, &len) : NULL;
+	json_decref(m);
+	if (f == NULL) {
 		*err = lh_xstrdup("the script is not UTF-8 text");
 		reap(w);
-		return -1;
-	}
-	if (luamsg_write(w->fd, m) == -1) {
-		json_decref(m);
-		*err = lh_xstrdup("the worker did not start");
-		reap(w);
-		return -1;
-	}
-	json_decref(m);
-	until = lh_mono_us() + (limit_of(v, "time_ms") + START_MS) * 1000;
-	v->notifies = v->logs = v->logs_dropped = 0;
-	v->pending_known = 0;
-	w->notes = json_array();
-	for (;;) {
-		struct pollfd p = { w->fd, POLLIN, 0 };
-		int64_t left = until - lh_mono_us();
-		if (left <= 0 || poll(&p, 1, (int)(left / 1000) + 1) <= 0) {
-			if (lh_mono_us() < until && errno == EINTR)
-				continue;
-			*err = lh_xstrdup("the worker did not answer in time (killed)");
-			break;
-		}
-		if ((m = luamsg_read(w->fd)) == NULL) {
-			*err = lh_xstrdup("the worker died while loading the script");
-			break;
-		}
-		const char *call = json_string_value(json_object_get(m, "call"));
-		if (call != NULL && strcmp(call, "done") == 0) {
-			*done = m;
-			break;
-		}
-		json_t *ans = answer(v, call ? call : "", json_object_get(m, "args"));
-		json_decref(m);
-		if (ans != NULL) {
-			int rc = luamsg_write(w->fd, ans);
-			json_decref(ans);
-			if (rc == -1) {
-				*err = lh_xstrdup("the worker died while loading the script");
-				break;
-			}
-		}
-	}
-	if (*done == NULL) {
-		reap(w);
-		json_decref(w->notes);
-		w->notes = NULL;
 		return -1;
 	}
 	if (evutil_make_socket_nonblocking(w->fd) == -1 ||
@@ -894,6 +859,17 @@ start(struct version *v, json_t **done, char **err)
 		fatalx("luaproc: bufferevent");
 	bufferevent_setcb(w->bev, read_cb, NULL, event_cb, w);
 	bufferevent_enable(w->bev, EV_READ);
+	if (bufferevent_write(w->bev, f, len) == -1)
+		fatalx("luaproc: cannot queue a message to a worker");
+	free(f);
+	w->loading = LOAD_FIRST;
+	v->loading = 1;
+	v->notifies = v->logs = v->logs_dropped = 0;
+	v->pending_known = 0;
+	json_decref(w->notes);
+	w->notes = json_array();
+	evtimer_assign(w->deadline, v->s->h->srv->base, deadline_cb, w);
+	evtimer_add(w->deadline, &tv);
 	return 0;
 }
 
@@ -1037,9 +1013,6 @@ int
 lp_load(struct version *v, const char *text, size_t len, char **err)
 {
 	struct lworker *w = calloc(1, sizeof(*w));
-	json_t *done, *a;
-	enum luabox_status st;
-	char e[512];
 
 	if (w == NULL)
 		fatal("calloc");
@@ -1055,32 +1028,61 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 	if ((w->deadline = evtimer_new(v->s->h->srv->base, NULL, NULL)) == NULL)
 		fatalx("luaproc: evtimer_new");
 	*err = NULL;
-	v->loading = 1;
-	int rc = start(v, &done, err);
+	return load_start(v, err);
+}
+
+/*
+ * The end of a load: its "done" (a), or NULL when the worker died or was
+ * killed (why). A new version's outcome goes to lh_loaded; a worker started
+ * again must load as before, or its script is disabled. 1 when the version
+ * was stopped (w is then freed).
+ */
+static int
+load_done(struct lworker *w, const json_t *a, const char *why)
+{
+	struct version *v = w->v;
+	struct script *s = v->s;
+	int again = w->loading == LOAD_AGAIN;
+	char *err = NULL, e[512];
+
+	evtimer_del(w->deadline);
+	w->loading = 0;
 	v->loading = 0;
-	if (rc == -1)
-		return -1;
-	a = json_object_get(done, "args");
-	st = status_of(json_string_value(json_object_get(a, "status")));
-	v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
-	v->s->calls += 2; /* the setup and the main chunk, as in-process */
-	if (st != LB_OK) {
-		const char *msg = json_string_value(json_object_get(a, "error"));
-		if (asprintf(err, "%s%s", msg ? msg : luabox_status_name(st),
-		        st != LB_ERROR ? " (while loading)" : "") == -1)
-			*err = NULL;
-		json_decref(done);
-		return -1;
-	}
-	if (registrations(v, a, e, sizeof(e)) == -1 || commit_notes(v, err) == -1) {
-		if (*err == NULL)
-			*err = lh_xstrdup(e);
-		json_decref(done);
-		return -1;
+	if (a == NULL)
+		err = lh_xstrdup(why);
+	else {
+		enum luabox_status st = status_of(json_string_value(json_object_get(a, "status")));
+		v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
+		if (!again)
+			s->calls += 2; /* the setup and the main chunk, as in-process */
+		if (st != LB_OK) {
+			const char *msg = json_string_value(json_object_get(a, "error"));
+			if (asprintf(&err, "%s%s", msg ? msg : luabox_status_name(st),
+			        st != LB_ERROR ? " (while loading)" : "") == -1)
+				err = lh_xstrdup("out of memory");
+		} else if (again &&
+		    (json_array_size(json_object_get(a, "subs")) != (size_t)v->nsubs ||
+		        json_array_size(json_object_get(a, "timers")) != (size_t)v->ntimers))
+			err = lh_xstrdup("the script loads differently in its new worker");
+		else if (!again && registrations(v, a, e, sizeof(e)) == -1)
+			err = lh_xstrdup(e);
+		else if (commit_notes(v, &err) == -1 && err == NULL)
+			err = lh_xstrdup("out of memory");
 	}
 	json_decref(w->notes);
 	w->notes = NULL;
-	json_decref(done);
+	if (!again)
+		return lh_loaded(v, err);
+	if (err != NULL) {
+		lh_set_error(s, "disabled: its worker could not be started again: %s", err);
+		log_warnx("script %s: %s", s->name, s->last_error);
+		free(err);
+		s->state = SS_DISABLED_FAILED;
+		s->cur = NULL;
+		lh_version_stop(v);
+		return 1;
+	}
+	lp_run_jobs(s->h);
 	return 0;
 }
 
@@ -1115,12 +1117,8 @@ job_message(struct version *v, struct job *j)
 	json_int_t now = (json_int_t)sched_now(v->s->h->srv->sched);
 
 	switch (j->kind) {
-	case JOB_EVENT:
-		return json_pack("{s:s, s:{s:i, s:I, s:{s:I, s:s, s:s, s:s, s:s, s:O}}}", "call",
-		    "event", "args", "sub", j->sub->ref, "now_ms", now, "event", "id",
-		    (json_int_t)j->event_id, "type", j->type, "subject", j->subject, "actor",
-		    j->actor, "created_at", j->created_at, "payload",
-		    j->payload ? j->payload : json_null());
+	case JOB_EVENT: /* sent by send_events */
+		break;
 	case JOB_TIMER:
 		return json_pack("{s:s, s:{s:i, s:I}}", "call", "timer", "args", "timer",
 		    j->timer->ref, "now_ms", now);
@@ -1152,10 +1150,9 @@ job_message(struct version *v, struct job *j)
 	return NULL;
 }
 
-static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 static int finish(struct lworker *w, enum luabox_status st, char *err);
 
-#define EVENT_BATCH 32 /* events sent to a worker in one message */
+#define EVENT_BATCH 64 /* events sent to a worker in one message */
 
 /* j is the call the worker runs now: its state and deadline start. */
 static void
@@ -1188,24 +1185,88 @@ requeue(struct lworker *w)
 		TAILQ_REMOVE(&w->batch, k, entry);
 		TAILQ_INSERT_HEAD(&h->jobs, k, entry);
 	}
+	w->nbatch = 0;
 }
 
-/* One event of a batch: the arguments of an "event" call. */
-static json_t *
-event_item(struct job *j)
+/*
+ * One event of a batch, [sub, id, type, subject, actor, created_at,
+ * payload], added to b: the payload as the journal stores it (JSON the
+ * daemon wrote), the rest written by jansson. -1 when it cannot be.
+ */
+static int
+add_event_item(struct evbuffer *b, const struct job *j)
 {
-	return json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s, s:O}}", "sub", j->sub->ref, "event",
-	    "id", (json_int_t)j->event_id, "type", j->type, "subject", j->subject, "actor",
-	    j->actor, "created_at", j->created_at, "payload",
-	    j->payload ? j->payload : json_null());
+	char head[2048], *big = NULL;
+	json_t *x = json_pack("[i, I, s, s, s, s]", j->sub->ref, (json_int_t)j->event_id, j->type,
+	    j->subject, j->actor, j->created_at);
+	size_t n = x ? json_dumpb(x, head, sizeof(head), JSON_COMPACT) : 0;
+	const char *h = head;
+	int rc = -1;
+
+	if (n > sizeof(head)) {
+		if ((big = json_dumps(x, JSON_COMPACT)) == NULL)
+			n = 0;
+		h = big;
+	}
+	/* The head without its closing bracket, then the payload. */
+	if (n >= 2 && evbuffer_add(b, h, n - 1) == 0 && evbuffer_add(b, ",", 1) == 0) {
+		if (j->payload_text != NULL)
+			rc = evbuffer_add(b, j->payload_text, strlen(j->payload_text));
+		else {
+			char *p = json_dumps(
+			    j->payload ? j->payload : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+			rc = p ? evbuffer_add(b, p, strlen(p)) : -1;
+			free(p);
+		}
+		if (rc == 0)
+			rc = evbuffer_add(b, "]", 1);
+	}
+	free(big);
+	json_decref(x);
+	return rc;
 }
 
-/* Hand j to the idle worker w. 1 when that stopped the script (w is then freed). */
+/* The "events" message of the jobs in q, framed, in a new buffer; NULL when too large. */
+static struct evbuffer *
+events_message(struct jobbatch *q, int64_t now)
+{
+	struct evbuffer *b = evbuffer_new();
+	unsigned char hdr[4];
+	struct job *k;
+	size_t len;
+	int rc;
+
+	if (b == NULL)
+		fatalx("luaproc: evbuffer_new");
+	rc = evbuffer_add_printf(
+	    b, "{\"call\":\"events\",\"args\":{\"now_ms\":%lld,\"items\":[", (long long)now);
+	TAILQ_FOREACH (k, q, entry) {
+		if (rc >= 0 && k != TAILQ_FIRST(q))
+			rc = evbuffer_add(b, ",", 1);
+		if (rc >= 0)
+			rc = add_event_item(b, k);
+	}
+	if (rc >= 0)
+		rc = evbuffer_add(b, "]}}", 3);
+	len = evbuffer_get_length(b);
+	if (rc < 0 || len > LUAMSG_MAX) {
+		evbuffer_free(b);
+		return NULL;
+	}
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+	if (evbuffer_prepend(b, hdr, 4) == -1)
+		fatalx("luaproc: evbuffer_prepend");
+	return b;
+}
+
+/* Hand j (a timer or an HTTP answer) to the idle worker w. 1 when that stopped the script. */
 static int
 send_job(struct lworker *w, struct job *j)
 {
-	struct version *v = w->v;
-	json_t *m = job_message(v, j);
+	json_t *m = job_message(w->v, j);
 	size_t len;
 	char *f = m ? luamsg_frame(m, &len) : NULL;
 
@@ -1221,24 +1282,31 @@ send_job(struct lworker *w, struct job *j)
 }
 
 /*
- * The events queued for v after j (an event), up to EVENT_BATCH with j,
- * sent in one message: the worker runs them in order, each a call of its
- * own with its own "done", so that a handler's events cost a message each
- * way per batch, not per event. Taken only up to v's next job of another
- * kind, so v's jobs keep their order. 1 when that stopped the script.
+ * The events queued for v from j (an event), up to EVENT_BATCH, sent in one
+ * message: the worker runs them in order, each a call of its own, and
+ * answers those that ended well together, so that a handler's events cost
+ * a message each way per batch, not per event. Taken only up to v's next
+ * job of another kind, so v's jobs keep their order.
+ *
+ * While the worker runs events, the next batch is sent before it has
+ * finished (pipelined, while less than a batch waits behind its call): it never
+ * waits for the daemon between batches, and the daemon reads the answers
+ * while it runs. After an event fails the worker skips the events sent
+ * after it until the daemon's "resume" (see finish), as they go back to
+ * the queue. 1 when that stopped the script.
  */
 static int
 send_events(struct lworker *w, struct job *j)
 {
 	struct version *v = w->v;
 	struct luahost *h = v->s->h;
-	json_t *items = json_array(), *m;
+	struct jobbatch more = TAILQ_HEAD_INITIALIZER(more);
+	struct evbuffer *msg;
 	struct job *k, *next;
-	json_int_t now = (json_int_t)sched_now(h->srv->sched);
-	size_t len;
-	char *f;
-	int n = 1;
+	int64_t now = sched_now(h->srv->sched);
+	int n = 1, idle = w->job == NULL;
 
+	TAILQ_INSERT_TAIL(&more, j, entry);
 	for (k = TAILQ_FIRST(&h->jobs); k != NULL && n < EVENT_BATCH; k = next) {
 		next = TAILQ_NEXT(k, entry);
 		if (k->v != v)
@@ -1246,31 +1314,44 @@ send_events(struct lworker *w, struct job *j)
 		if (k->kind != JOB_EVENT)
 			break;
 		TAILQ_REMOVE(&h->jobs, k, entry);
-		TAILQ_INSERT_TAIL(&w->batch, k, entry);
+		TAILQ_INSERT_TAIL(&more, k, entry);
 		n++;
 	}
-	if (n == 1) {
-		json_decref(items);
-		return send_job(w, j);
+	for (;;) {
+		msg = events_message(&more, now);
+		if (msg != NULL || n == 1)
+			break;
+		/* Too large together: one at a time, the others back in front of the queue. */
+		while ((k = TAILQ_LAST(&more, jobbatch)) != j) {
+			TAILQ_REMOVE(&more, k, entry);
+			TAILQ_INSERT_HEAD(&h->jobs, k, entry);
+		}
+		n = 1;
 	}
-	json_array_append_new(items, event_item(j));
-	TAILQ_FOREACH (k, &w->batch, entry)
-		json_array_append_new(items, event_item(k));
-	m = json_pack(
-	    "{s:s, s:{s:I, s:o}}", "call", "events", "args", "now_ms", now, "items", items);
-	f = m ? luamsg_frame(m, &len) : NULL;
-	json_decref(m);
-	if (f == NULL) {
-		/* Too large together: one at a time. */
-		requeue(w);
-		return send_job(w, j);
+	TAILQ_REMOVE(&more, j, entry);
+	if (idle)
+		begin_call(w, j);
+	else {
+		TAILQ_INSERT_TAIL(&w->batch, j, entry);
+		w->nbatch++;
 	}
-	begin_call(w, j);
-	if (bufferevent_write(w->bev, f, len) == -1) {
-		free(f);
+	while ((k = TAILQ_FIRST(&more)) != NULL) {
+		TAILQ_REMOVE(&more, k, entry);
+		TAILQ_INSERT_TAIL(&w->batch, k, entry);
+		w->nbatch++;
+	}
+	if (msg == NULL || bufferevent_write_buffer(w->bev, msg) == -1) {
+		if (msg != NULL)
+			evbuffer_free(msg);
+		/* Cannot be said to the worker: failed as an error of the call. */
+		if (!idle) {
+			/* Behind the running call: lost with the worker, which goes. */
+			died(w, "a batch of events could not be written to it");
+			return 1;
+		}
 		return finish(w, LB_ERROR, lh_xstrdup("the job could not be sent to the worker"));
 	}
-	free(f);
+	evbuffer_free(msg);
 	return 0;
 }
 
@@ -1312,9 +1393,22 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	/* Written only by a call that succeeded and passed no quota. */
 	if (st == LB_OK && commit_notes(v, &err) == -1)
 		st = LB_ERROR;
-	/* The worker ends a batch at a failure: the rest goes back to the queue. */
-	if (st != LB_OK)
+	/*
+	 * The worker ends a batch at a failure: the rest goes back to the queue,
+	 * and it skips the events sent after it until it reads "resume".
+	 */
+	if (st != LB_OK) {
 		requeue(w);
+		if (j->kind == JOB_EVENT && w->bev != NULL) {
+			json_t *m = json_pack("{s:s}", "call", "resume");
+			size_t len;
+			char *f = m ? luamsg_frame(m, &len) : NULL;
+			if (f == NULL || bufferevent_write(w->bev, f, len) == -1)
+				fatalx("luaproc: cannot queue a message to a worker");
+			json_decref(m);
+			free(f);
+		}
+	}
 	json_decref(w->notes);
 	w->notes = NULL;
 	/* As in-process: a call failed by a full disk is retried, not counted. */
@@ -1355,10 +1449,24 @@ died(struct lworker *w, const char *why)
 {
 	struct version *v = w->v;
 	struct script *s = v->s;
-	json_t *done;
-	char *err = NULL, e[512];
+	char *err = NULL, text[128];
 
 	reap(w);
+	/*
+	 * Killed or crashed while loading again: counted as a failed call, and
+	 * started once more, up to max_failures in a row.
+	 */
+	if (w->loading == LOAD_AGAIN && ++s->failures_in_row < limit_of(v, "max_failures")) {
+		evtimer_del(w->deadline);
+		w->loading = 0;
+		v->loading = 0;
+		json_decref(w->notes);
+		w->notes = NULL;
+	} else if (w->loading) {
+		snprintf(text, sizeof(text), "the worker died while loading the script (%s)", why);
+		load_done(w, NULL, text);
+		return;
+	}
 	if (w->job != NULL) {
 		char *msg = NULL;
 		if (asprintf(&msg, "the worker process died (%s)", why) == -1)
@@ -1367,24 +1475,7 @@ died(struct lworker *w, const char *why)
 			return;
 	}
 	log_warnx("script %s: its worker process died (%s); starting another", s->name, why);
-	v->loading = 1;
-	int rc = start(v, &done, &err);
-	v->loading = 0;
-	if (rc == 0) {
-		json_t *a = json_object_get(done, "args");
-		if (status_of(json_string_value(json_object_get(a, "status"))) != LB_OK ||
-		    json_array_size(json_object_get(a, "subs")) != (size_t)v->nsubs ||
-		    json_array_size(json_object_get(a, "timers")) != (size_t)v->ntimers) {
-			rc = -1;
-			snprintf(e, sizeof(e), "the script loads differently in its new worker");
-			err = lh_xstrdup(e);
-		} else if (commit_notes(v, &err) == -1)
-			rc = -1;
-		json_decref(w->notes);
-		w->notes = NULL;
-		json_decref(done);
-	}
-	if (rc == -1) {
+	if (load_start(v, &err) == -1) {
 		lh_set_error(
 		    s, "disabled: its worker could not be started again: %s", err ? err : "?");
 		log_warnx("script %s: %s", s->name, s->last_error);
@@ -1394,7 +1485,7 @@ died(struct lworker *w, const char *why)
 		lh_version_stop(v);
 		return;
 	}
-	lp_run_jobs(s->h);
+	w->loading = LOAD_AGAIN;
 }
 
 static void
@@ -1404,6 +1495,11 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	char *err = NULL;
 
 	(void)fd, (void)what;
+	if (w->loading) {
+		reap(w);
+		load_done(w, NULL, "the worker did not answer in time (killed)");
+		return;
+	}
 	if (w->job == NULL)
 		return;
 	if (asprintf(&err,
@@ -1414,6 +1510,42 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	reap(w);
 	/* A limit: the script is disabled and its worker stays down. */
 	finish(w, LB_LIMIT_TIME, err);
+}
+
+/*
+ * A "done": the call the worker ran ended, or {"calls": n, "status": "ok"}
+ * for n calls of a batch that ended well, in order. 1 when that stopped the
+ * script (w is then freed), -1 on a malformed one. Answers beyond the calls
+ * given are ignored.
+ */
+static int
+done(struct lworker *w, json_t *a)
+{
+	struct luahost *h = w->v->s->h;
+	const char *e = json_string_value(json_object_get(a, "error"));
+	enum luabox_status st = status_of(json_string_value(json_object_get(a, "status")));
+	json_int_t ncalls = 1;
+
+	if (json_object_get(a, "calls") != NULL) {
+		ncalls = json_integer_value(json_object_get(a, "calls"));
+		if (ncalls < 1 || st != LB_OK)
+			return -1;
+	}
+	w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
+	w->v->logs_dropped += (int)json_integer_value(json_object_get(a, "logs_dropped"));
+	while (ncalls-- > 0 && w->job != NULL) {
+		if (finish(w, st, e && ncalls == 0 ? lh_xstrdup(e) : NULL))
+			return 1;
+		struct job *k = TAILQ_FIRST(&w->batch);
+		if (k != NULL) {
+			/* The batch's next event, which the worker runs now. */
+			TAILQ_REMOVE(&w->batch, k, entry);
+			w->nbatch--;
+			begin_call(w, k);
+		}
+	}
+	lp_run_jobs(h);
+	return 0;
 }
 
 static void
@@ -1446,33 +1578,25 @@ read_cb(struct bufferevent *bev, void *arg)
 			died(w, "a message that is not one");
 			return;
 		}
-		if (strcmp(call, "done") == 0) {
-			const char *e = json_string_value(json_object_get(a, "error"));
-			enum luabox_status st =
-			    status_of(json_string_value(json_object_get(a, "status")));
-			w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
-			w->v->logs_dropped +=
-			    (int)json_integer_value(json_object_get(a, "logs_dropped"));
-			char *err = e ? lh_xstrdup(e) : NULL;
+		if (strcmp(call, "done") == 0 && w->loading) {
+			int rc = load_done(w, a, NULL);
 			json_decref(m);
-			if (w->job == NULL) {
-				free(err);
-				continue;
-			}
-			struct luahost *h = w->v->s->h;
-			if (finish(w, st, err))
+			if (rc == 1)
 				return; /* w is gone */
-			struct job *k = TAILQ_FIRST(&w->batch);
-			if (k != NULL) {
-				/* The batch's next event, which the worker runs now. */
-				TAILQ_REMOVE(&w->batch, k, entry);
-				begin_call(w, k);
-				continue;
-			}
-			lp_run_jobs(h);
 			continue;
 		}
-		json_t *ans = w->job ? answer(w->v, call, a) : NULL;
+		if (strcmp(call, "done") == 0) {
+			int rc = done(w, a);
+			json_decref(m);
+			if (rc == 1)
+				return; /* w is gone */
+			if (rc == -1) {
+				died(w, "a malformed answer");
+				return;
+			}
+			continue;
+		}
+		json_t *ans = w->job || w->loading ? answer(w->v, call, a) : NULL;
 		json_decref(m);
 		if (ans != NULL) {
 			size_t len;
@@ -1519,7 +1643,11 @@ lp_run_jobs(struct luahost *h)
 	for (j = TAILQ_FIRST(&h->jobs); j != NULL; j = next) {
 		next = TAILQ_NEXT(j, entry);
 		struct lworker *w = j->v->w;
-		if (w == NULL || w->dead || w->bev == NULL || w->job != NULL)
+		if (w == NULL || w->dead || w->bev == NULL || w->loading)
+			continue;
+		/* Busy: only events behind events, pipelined (send_events). */
+		if (w->job != NULL &&
+		    (j->kind != JOB_EVENT || w->job->kind != JOB_EVENT || w->nbatch >= EVENT_BATCH))
 			continue;
 		TAILQ_REMOVE(&h->jobs, j, entry);
 		n++;

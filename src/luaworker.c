@@ -32,6 +32,7 @@
 
 #include "luabox.h"
 #include "scriptlib.h"
+#include "util.h"
 
 /* ---- frames ---- */
 
@@ -135,6 +136,7 @@ struct worker {
 	int refs[64 + 16]; /* handlers, then timers, in the registry */
 	int nsubs, ntimers;
 	int logs, logs_dropped; /* of the running call: past 50, not even sent */
+	int skipping; /* an event failed: the events sent after it are not run, until "resume" */
 };
 
 static struct worker W;
@@ -147,67 +149,80 @@ worker_now(void *arg)
 }
 
 /*
- * The "done"s of a batch's events, written together: one wake-up of the
- * daemon for many events. Written before any other message (order holds)
+ * The calls of a batch that ended well, answered together: one "done" of
+ * {"calls": n} stands for n of them, so the daemon is woken once for many
+ * events. Sent before any other message (order holds), at the batch's end,
  * and once a millisecond has passed, so the daemon's deadline of each call
  * still sees its end in time.
  */
 static struct {
-	char *data;
-	size_t len, cap;
+	int calls;
 	struct timespec since;
-} OUT;
+} OK;
+
+static int64_t
+since_ns(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec);
+}
 
 static void
-out_flush(void)
+ok_flush(void)
 {
-	if (OUT.len > 0 && write_all(W.fd, OUT.data, OUT.len) == -1)
+	json_t *m;
+
+	if (OK.calls == 0)
+		return;
+	m = json_pack("{s:s, s:{s:s, s:i, s:I, s:i}}", "call", "done", "args", "status", "ok",
+	    "calls", OK.calls, "memory", (json_int_t)luabox_memory(W.box), "logs_dropped", 0);
+	OK.calls = 0;
+	if (m == NULL || luamsg_write(W.fd, m) == -1)
 		_exit(1);
-	OUT.len = 0;
+	json_decref(m);
 }
 
 static void
 send_or_exit(json_t *msg)
 {
-	out_flush();
+	ok_flush();
 	if (luamsg_write(W.fd, msg) == -1)
 		_exit(1);
 	json_decref(msg);
-}
-
-static void
-send_later(json_t *msg)
-{
-	struct timespec now;
-	size_t len;
-	char *f = luamsg_frame(msg, &len);
-
-	json_decref(msg);
-	if (f == NULL)
-		_exit(1);
-	if (OUT.len + len > OUT.cap) {
-		size_t cap = OUT.cap ? OUT.cap : 4096;
-		while (cap < OUT.len + len)
-			cap *= 2;
-		if ((OUT.data = realloc(OUT.data, cap)) == NULL)
-			_exit(1);
-		OUT.cap = cap;
-	}
-	if (OUT.len == 0)
-		clock_gettime(CLOCK_MONOTONIC, &OUT.since);
-	memcpy(OUT.data + OUT.len, f, len);
-	OUT.len += len;
-	free(f);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - OUT.since.tv_sec) * 1000000000L + (now.tv_nsec - OUT.since.tv_nsec) >
-	    1000000L)
-		out_flush();
 }
 
 /*
  * A call to the daemon, answered before the script goes on: the answer's
  * value pushed (decoded), or a Lua error with the daemon's reason.
  */
+/*
+ * Jobs that came while a call waited for its answer (the daemon sends the
+ * next batch of events before the last one ends): run after it, in order.
+ * The daemon sends more only while less than a batch (32) waits behind the
+ * running call, up to a batch at a time: at most 63 events, each message at
+ * least one, and a "resume".
+ */
+static struct {
+	json_t *m[128];
+	size_t head, n;
+} STASH;
+
+static json_t *
+next_job(void)
+{
+	json_t *m;
+
+	if (STASH.n > 0) {
+		m = STASH.m[STASH.head];
+		STASH.head = (STASH.head + 1) % TR_NELEM(STASH.m);
+		STASH.n--;
+		return m;
+	}
+	return luamsg_read(W.fd);
+}
+
 static int
 hostcall(lua_State *L, const char *name, json_t *args)
 {
@@ -215,7 +230,12 @@ hostcall(lua_State *L, const char *name, json_t *args)
 	json_t *ans, *v;
 
 	send_or_exit(json_pack("{s:s, s:o}", "call", name, "args", args));
-	if ((ans = luamsg_read(W.fd)) == NULL)
+	while ((ans = luamsg_read(W.fd)) != NULL && json_object_get(ans, "call") != NULL) {
+		if (STASH.n == TR_NELEM(STASH.m))
+			_exit(1);
+		STASH.m[(STASH.head + STASH.n++) % TR_NELEM(STASH.m)] = ans;
+	}
+	if (ans == NULL)
 		_exit(1);
 	g->json = ans;
 	if ((v = json_object_get(ans, "error")) != NULL)
@@ -596,16 +616,26 @@ main_entry(lua_State *L)
 	return 0;
 }
 
+/* An event of a batch: [sub, id, type, subject, actor, created_at, payload]. */
 static int
 event_entry(lua_State *L)
 {
+	static const char *const fields[] = { "id", "type", "subject", "actor", "created_at",
+		"payload" };
 	json_t *a = lua_touserdata(L, 1);
-	json_int_t i = json_integer_value(json_object_get(a, "sub"));
+	json_int_t i = json_integer_value(json_array_get(a, 0));
 
 	if (i < 0 || i >= W.nsubs)
 		return luaL_error(L, "no such handler");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, W.refs[i]);
-	scriptlib_push_json(L, json_object_get(a, "event"), 0);
+	lua_createtable(L, 0, (int)TR_NELEM(fields));
+	for (size_t k = 0; k < TR_NELEM(fields); k++) {
+		json_t *x = json_array_get(a, k + 1);
+		if (x == NULL || json_is_null(x))
+			continue;
+		scriptlib_push_json(L, x, 0);
+		lua_setfield(L, -2, fields[k]);
+	}
 	lua_call(L, 1, 0);
 	return 0;
 }
@@ -724,31 +754,40 @@ confine(void)
 }
 
 /*
- * Several events in one message: each runs as its own call and is answered
- * by its own "done"; the first that fails ends the batch (the parent hands
- * the rest again, after the journal's retry).
+ * Several events in one message: each runs as its own call; those that end
+ * well are answered together (ok_flush), one that fails by its own "done",
+ * and it ends the batch (the parent hands the rest again, after the
+ * journal's retry). Returns the status of the last call run.
  */
-static void
+static enum luabox_status
 events_batch(json_t *a)
 {
 	json_t *items = json_object_get(a, "items"), *it, *done;
+	enum luabox_status st = LB_OK;
 	size_t i;
 
 	json_array_foreach (items, i, it) {
 		char *err = NULL;
-		enum luabox_status st;
 
 		W.logs = W.logs_dropped = 0;
 		st = luabox_run(W.box, event_entry, it, &err);
+		if (st == LB_OK && W.logs_dropped == 0) {
+			if (OK.calls++ == 0)
+				clock_gettime(CLOCK_MONOTONIC, &OK.since);
+			else if (since_ns(&OK.since) > 1000000)
+				ok_flush();
+			continue;
+		}
 		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
 		    luabox_status_name(st), "error", err, "memory",
 		    (json_int_t)luabox_memory(W.box), "logs_dropped", W.logs_dropped);
 		free(err);
-		send_later(done);
+		send_or_exit(done);
 		if (st != LB_OK)
 			break;
 	}
-	out_flush();
+	ok_flush();
+	return st;
 }
 
 int
@@ -759,7 +798,7 @@ luaworker_main(int fd)
 	confine();
 	W.fd = fd;
 	W.clock.now_ms = worker_now;
-	while ((m = luamsg_read(fd)) != NULL) {
+	while ((m = next_job()) != NULL) {
 		const char *call = json_string_value(json_object_get(m, "call"));
 		json_t *a = json_object_get(m, "args"), *done;
 		enum luabox_status st = LB_ERROR;
@@ -767,8 +806,15 @@ luaworker_main(int fd)
 
 		W.now_ms = json_integer_value(json_object_get(a, "now_ms"));
 		W.logs = W.logs_dropped = 0;
+		if (call != NULL && strcmp(call, "resume") == 0) {
+			W.skipping = 0;
+			json_decref(m);
+			continue;
+		}
 		if (call != NULL && strcmp(call, "events") == 0 && W.box != NULL) {
-			events_batch(a);
+			/* After a failed event, those sent behind it go back to the daemon's queue. */
+			if (!W.skipping && events_batch(a) != LB_OK)
+				W.skipping = 1;
 			json_decref(m);
 			continue;
 		}
@@ -778,8 +824,6 @@ luaworker_main(int fd)
 			st = load(a, &err);
 		else if (W.box == NULL)
 			err = strdup("no script loaded");
-		else if (strcmp(call, "event") == 0)
-			st = luabox_run(W.box, event_entry, a, &err);
 		else if (strcmp(call, "timer") == 0)
 			st = luabox_run(W.box, timer_entry, a, &err);
 		else if (strcmp(call, "http_answer") == 0)

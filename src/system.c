@@ -239,10 +239,29 @@ system_plugins(struct tremplin_request *r)
 	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
 }
 
-/* As SIGHUP: the whole configuration, and with it changed scripts; the outcome in the list. */
+struct reload_wait {
+	struct api_later *later;
+	struct server *srv;
+};
+
+static void
+reload_loaded(void *arg)
+{
+	struct reload_wait *w = arg;
+
+	api_later_reply(w->later, 200, json_pack("{s:o}", "items", all_plugins(w->srv)));
+	free(w);
+}
+
+/*
+ * As SIGHUP: the whole configuration, and with it changed scripts; the
+ * outcome in the list, once the scripts that load in their workers have
+ * loaded or failed (the loop serves on meanwhile).
+ */
 void
 system_plugins_reload(struct tremplin_request *r)
 {
+	struct reload_wait *w;
 	char err[1024];
 
 	log_info("reload asked by %s", r->who.unix_user);
@@ -251,7 +270,15 @@ system_plugins_reload(struct tremplin_request *r)
 		    r->srv->reload ? err : "reload is not available");
 		return;
 	}
-	api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("calloc");
+	w->srv = r->srv;
+	if (!luahost_when_loaded(r->srv->lua, reload_loaded, w)) {
+		free(w);
+		api_reply(r, 200, json_pack("{s:o}", "items", all_plugins(r->srv)));
+		return;
+	}
+	w->later = api_later(r);
 }
 
 /*

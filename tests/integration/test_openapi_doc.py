@@ -311,7 +311,7 @@ def test_plugins_answer__checked():
                    description=None, last_error="built for plugin ABI 19700101", subscriptions=[])
     oc.check("GET", "/v1/plugins", 200, JSON, {"items": [PLUGIN, refused]})
     rejects("does not match", "GET", "/v1/plugins", 200, JSON,
-            {"items": [dict(PLUGIN, state="loading")]})
+            {"items": [dict(PLUGIN, state="sleeping")]})
     rejects("does not match", "GET", "/v1/plugins", 200, JSON,
             {"items": [dict(PLUGIN, subscriptions=[dict(PLUGIN["subscriptions"][0], extra=1)])]})
     rejects("does not match", "GET", "/v1/plugins", 200, JSON, {"items": [], "next_cursor": None})
