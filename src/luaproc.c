@@ -63,11 +63,21 @@ struct lworker {
 	json_t *notes; /* the running call's notifications */
 	int64_t started_us;
 	int dead;
-	int loading; /* LOAD_FIRST or LOAD_AGAIN while its "load" runs; 0 after */
+	int loading; /* LOAD_* while its "load" runs or waits; 0 after */
+	TAILQ_ENTRY(lworker) waiting;
 };
 
 #define LOAD_FIRST 1 /* a new version (at start or on a reload): luahost.c decides */
 #define LOAD_AGAIN 2 /* a running version whose worker died: started again */
+#define LOAD_WAITING 3 /* a new version waiting for its turn (see lp_load) */
+
+/*
+ * New versions load a few at a time, as many as the machine has CPUs: the
+ * main chunks run under a wall-clock limit, and sixty loading at once on two
+ * CPUs would pass it for want of a CPU (at start, every script loads).
+ */
+static TAILQ_HEAD(, lworker) waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static int loads_running;
 
 static int64_t
 limit_of(const struct version *v, const char *name)
@@ -1009,6 +1019,40 @@ registrations(struct version *v, const json_t *done, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+loads_max(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* Start the new versions waiting, while there is room. */
+static void
+loads_next(void)
+{
+	struct lworker *w;
+	char *err;
+
+	while (loads_running < loads_max() && (w = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, w, waiting);
+		w->loading = 0;
+		err = NULL;
+		if (load_start(w->v, &err) == 0) {
+			loads_running++;
+			continue;
+		}
+		lh_loaded(w->v, err ? err : lh_xstrdup("out of memory")); /* stops it */
+	}
+}
+
+static void
+loads_next_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	loads_next();
+}
+
 int
 lp_load(struct version *v, const char *text, size_t len, char **err)
 {
@@ -1028,7 +1072,10 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 	if ((w->deadline = evtimer_new(v->s->h->srv->base, NULL, NULL)) == NULL)
 		fatalx("luaproc: evtimer_new");
 	*err = NULL;
-	return load_start(v, err);
+	w->loading = LOAD_WAITING;
+	TAILQ_INSERT_TAIL(&waiting, w, waiting);
+	loads_next();
+	return 0;
 }
 
 /*
@@ -1048,6 +1095,8 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 	evtimer_del(w->deadline);
 	w->loading = 0;
 	v->loading = 0;
+	if (!again)
+		loads_running--;
 	if (a == NULL)
 		err = lh_xstrdup(why);
 	else {
@@ -1071,8 +1120,11 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 	}
 	json_decref(w->notes);
 	w->notes = NULL;
-	if (!again)
-		return lh_loaded(v, err);
+	if (!again) {
+		int stopped = lh_loaded(v, err);
+		loads_next();
+		return stopped;
+	}
 	if (err != NULL) {
 		lh_set_error(s, "disabled: its worker could not be started again: %s", err);
 		log_warnx("script %s: %s", s->name, s->last_error);
@@ -1094,6 +1146,17 @@ lp_version_stop(struct version *v)
 
 	if (w == NULL)
 		return;
+	if (w->loading == LOAD_WAITING)
+		TAILQ_REMOVE(&waiting, w, waiting);
+	else if (w->loading == LOAD_FIRST) {
+		/* Given up: another may start, from the loop (the caller is stopping v). */
+		struct timeval now = { 0, 0 };
+		loads_running--;
+		w->loading = 0;
+		if (event_base_once(v->s->h->srv->base, -1, EV_TIMEOUT, loads_next_cb, NULL, &now) ==
+		    -1)
+			fatalx("luaproc: event_base_once");
+	}
 	reap(w);
 	event_free(w->deadline);
 	if (w->job != NULL) {
