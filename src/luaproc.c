@@ -1153,8 +1153,8 @@ lp_version_stop(struct version *v)
 		struct timeval now = { 0, 0 };
 		loads_running--;
 		w->loading = 0;
-		if (event_base_once(v->s->h->srv->base, -1, EV_TIMEOUT, loads_next_cb, NULL, &now) ==
-		    -1)
+		if (event_base_once(
+		        v->s->h->srv->base, -1, EV_TIMEOUT, loads_next_cb, NULL, &now) == -1)
 			fatalx("luaproc: event_base_once");
 	}
 	reap(w);
