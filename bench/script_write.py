@@ -80,20 +80,27 @@ def writes(d, n):
     return lat
 
 
+def wait_rows(db, sql, args, t0):
+    while db.execute(sql, args).fetchone()[0] == 0:
+        if time.monotonic() - t0 > 30:
+            raise SystemExit("the handler's notification never came")
+        time.sleep(0.0002)
+
+
 def handled(d, n):
     lat = []
     db = sqlite3.connect("file:%s?mode=ro" % d.database, uri=True, timeout=60)
     try:
+        # The notifications of the writes before, all in first.
+        wait_rows(db, "SELECT (SELECT count(*) FROM outbox) >= (SELECT count(*) FROM structures)",
+                  (), time.monotonic())
         with d.new_client() as c:
             for _ in range(n):
-                before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
                 t0 = time.monotonic()
                 a = c.post("/v1/structures", tt.structure_body())
                 assert a.status == 201, a
-                while db.execute("SELECT count(*) FROM outbox").fetchone()[0] == before:
-                    if time.monotonic() - t0 > 30:
-                        raise SystemExit("the handler's notification never came")
-                    time.sleep(0.0002)
+                wait_rows(db, "SELECT count(*) FROM outbox WHERE message = ?",
+                          ("Nouvelle structure : " + a.body["name"],), t0)
                 lat.append(time.monotonic() - t0)
     finally:
         db.close()

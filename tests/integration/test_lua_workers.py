@@ -2,9 +2,12 @@
 
 What only a process of its own bounds: a C call that runs long (a comparison
 of huge strings, a sort of them) is ended by the daemon's SIGKILL, the script
-disabled with the reason, the others served. And a worker killed from outside
+disabled with the reason, the others served. A worker killed from outside
 at random moments loses nothing: no event skipped, no notification lost or
-doubled, the script's cursor and timers intact after its restart.
+doubled, the script's cursor and timers intact after its restart. A new
+version loads in its worker while the daemon serves, and an event that fails
+inside the batches sent ahead to a worker leaves none of those after it run
+twice or out of order.
 
 The rest of the script API runs against workers by the same tests as
 in-process: TREMPLIN_TEST_SCRIPT_WORKERS=1 with test_lua_api.py,
