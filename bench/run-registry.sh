@@ -14,23 +14,6 @@
 #   BENCH_TMPDIR  where the daemon's directory goes (default $TMPDIR or /tmp)
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "${1:-.}" && pwd)
-python=${PYTHON3:-/usr/bin/python3}
-
-if [ ! -f "$build/Makefile" ]; then
-	echo "run-registry.sh: $build is not a configured tree (run SRCDIR/configure CFLAGS=-O2 there)" >&2
-	exit 1
-fi
-make -s -C "$build" tremplind plugins/registry/registry.la >/dev/null
-TREMPLIND=${TREMPLIND:-$build/tremplind}
-TOP_SRCDIR=$(cd "$here/.." && pwd)
-TOP_BUILDDIR=$build
-TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
-PYTHONDONTWRITEBYTECODE=1
-export TREMPLIND TOP_SRCDIR TOP_BUILDDIR TMPDIR PYTHONDONTWRITEBYTECODE
-
-echo "Registry sync benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
-echo "tremplind: $TREMPLIND"
+. "$(dirname "$0")/harness.sh"
+bench_setup run-registry.sh "Registry sync benchmark" "${1:-.}" plugins/registry/registry.la
 exec "$python" "$here/registry_sync.py" -r "${ROUNDS:-3}" -n "${RECORDS:-5000}"

@@ -15,25 +15,6 @@
 #   BENCH_TMPDIR  where the daemons' directories go (default $TMPDIR or /tmp)
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "${1:-.}" && pwd)
-python=${PYTHON3:-/usr/bin/python3}
-
-if [ ! -f "$build/Makefile" ]; then
-	echo "run-script-write.sh: $build is not a configured tree (run SRCDIR/configure CFLAGS=-O2 there)" >&2
-	exit 1
-fi
-if [ -z "${TREMPLIND:-}" ]; then
-	make -s -C "$build" tremplind >/dev/null
-	TREMPLIND=$build/tremplind
-fi
-TOP_SRCDIR=$(cd "$here/.." && pwd)
-TOP_BUILDDIR=$build
-TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
-PYTHONDONTWRITEBYTECODE=1
-export TREMPLIND TOP_SRCDIR TOP_BUILDDIR TMPDIR PYTHONDONTWRITEBYTECODE
-
-echo "Script write benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
-echo "tremplind: $TREMPLIND"
+. "$(dirname "$0")/harness.sh"
+bench_setup run-script-write.sh "Script write benchmark" "${1:-.}"
 exec "$python" "$here/script_write.py" -r "${ROUNDS:-3}" -n "${N:-300}"

@@ -47,18 +47,6 @@ def fmt(lat):
     return "%6d  %7.2f/%7.2f/%7.2f" % (len(ms), pct(ms, 50), pct(ms, 99), max(ms))
 
 
-class Factory:
-    def __init__(self):
-        self.daemons = []
-
-    def __call__(self, start=True, **kw):
-        d = tt.Daemon(**kw)
-        self.daemons.append(d)
-        if start:
-            d.start()
-        return d
-
-
 # With --workers, the probes only a worker process bounds (issue 15, findings 1,
 # 2 and 11): long C calls, and 16 timers of 35 ms each within their limits.
 WORKER_PROBES = {
@@ -173,7 +161,7 @@ def main():
     if args.workers:
         HOSTILE.update(WORKER_PROBES)
 
-    factory = Factory()
+    factory = tt.Factory()
     try:
         print("%d hostile scripts, default limits %s, max_failures 1%s"
               % (len(HOSTILE), hs.DEFAULT_LIMITS,

@@ -47,18 +47,6 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-class Factory:
-    def __init__(self):
-        self.daemons = []
-
-    def __call__(self, start=True, **kw):
-        d = tt.Daemon(**kw)
-        self.daemons.append(d)
-        if start:
-            d.start()
-        return d
-
-
 def make_daemon(factory, side):
     if side == "none":
         return ls.script_daemon(factory, {}, {}, log_level="warning")
@@ -112,7 +100,7 @@ def main():
     ap.add_argument("-r", "--rounds", type=int, default=3)
     ap.add_argument("-n", "--writes", type=int, default=300)
     args = ap.parse_args()
-    factory = Factory()
+    factory = tt.Factory()
     w = {s: [] for s in SIDES}
     h = {s: [] for s in SIDES}
     try:

@@ -28,17 +28,7 @@ def _finish(d):
         d.cleanup()
 
 
-class DaemonFactory:
-    def __init__(self):
-        self.daemons = []
-
-    def __call__(self, start=True, **settings):
-        d = tt.Daemon(**settings)
-        self.daemons.append(d)
-        if start:
-            d.start()
-        return d
-
+class DaemonFactory(tt.Factory):
     def finish(self):
         errors = []
         for d in self.daemons:

@@ -882,6 +882,20 @@ class Daemon:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Factory:
+    """Makes daemons and keeps them, for whoever stops and cleans them up after."""
+
+    def __init__(self):
+        self.daemons = []
+
+    def __call__(self, start=True, **settings):
+        d = Daemon(**settings)
+        self.daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+
 def wait_for(what, fn, timeout=30.0, interval=0.05):
     """Poll fn() until it returns something true; return that. Fails after `timeout`.
 
