@@ -44,6 +44,7 @@ struct rec {
 	int64_t fail_on; /* EVENT_FAILED for this event id */
 	int64_t pending_on; /* EVENT_PENDING for this event id */
 	int64_t crash_on; /* the process ends in the handler of this event id */
+	int all_pending; /* EVENT_PENDING for every event */
 };
 
 static int owner;
@@ -63,7 +64,25 @@ handler(const struct event_rec *e, void *arg)
 			r->kept[r->n] = json_incref((json_t *)e->payload);
 	}
 	r->n++;
-	return r->pending_on == e->id ? EVENT_PENDING : EVENT_DONE;
+	return r->pending_on == e->id || r->all_pending ? EVENT_PENDING : EVENT_DONE;
+}
+
+/* A subscriber of events_set_text: what it was handed. */
+struct texts {
+	int n, trees;
+	char *text[MAXREC];
+};
+
+static int
+text_handler(const struct event_rec *e, void *arg)
+{
+	struct texts *x = arg;
+
+	x->trees += e->payload != NULL;
+	if (x->n < MAXREC)
+		x->text[x->n] = strdup(e->payload_text ? e->payload_text : "(null)");
+	x->n++;
+	return EVENT_DONE;
 }
 
 static void
@@ -536,6 +555,106 @@ test_events__unsubscribe_and_free__what_was_handled_is_saved(void **state)
 	assert_int_equal(saved_cursor(f->db, "t/gone", NULL), last);
 }
 
+static void
+test_events__text_subscriber__payloads_as_stored_the_others_parsed(void **state)
+{
+	struct fixture *f = *state;
+	struct texts x;
+	struct rec r;
+	int64_t first, last;
+
+	memset(&x, 0, sizeof(x));
+	memset(&r, 0, sizeof(r));
+	r.keep = 1;
+	assert_int_equal(events_subscribe(f->ev, &owner, "t/text", "*", text_handler, &x), 0);
+	assert_int_equal(events_set_text(f->ev, "t/text"), 0);
+	assert_int_equal(events_set_text(f->ev, "t/nobody"), -1);
+	assert_int_equal(events_subscribe(f->ev, &owner, "t/tree", "*", handler, &r), 0);
+	event_base_dispatch(f->base);
+	first = saved_cursor(f->db, "t/tree", NULL);
+	publish(f, 3);
+	/* And events this process did not publish (another's, or before a restart). */
+	assert_int_equal(
+	    sqlite3_exec(db_handle(f->db),
+	        "INSERT INTO events (type, subject, payload, actor, created_at) VALUES"
+	        " ('thing.created', 'thing/2', '{\"object\":{\"id\":7,\"name\":\"\\u00e9\"}}',"
+	        " 'test', '2026-12-04T00:00:00Z')",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	last = first + 4;
+	events_kick(f->ev);
+	event_base_dispatch(f->base);
+	assert_run(&r, first, last);
+	assert_int_equal(x.n, 4);
+	assert_int_equal(x.trees, 0); /* never a parsed payload */
+	for (int k = 0; k < 4; k++) {
+		/* The text as stored, which the other subscriber was handed parsed. */
+		json_t *parsed = json_loads(x.text[k], 0, NULL);
+		char *stored = stored_payload(f->db, first + 1 + k);
+		assert_string_equal(x.text[k], stored);
+		free(stored);
+		assert_non_null(parsed);
+		assert_true(json_equal(parsed, r.kept[k]));
+		json_decref(parsed);
+		free(x.text[k]);
+	}
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r.kept[3], "object"), "name")),
+	    "\xc3\xa9");
+	rec_clear(&r);
+}
+
+static void
+test_events__window__up_to_n_in_flight_the_cursor_past_finished_ones_only(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char done[64] = { 0 };
+	struct rec r;
+	int64_t first, last;
+
+	memset(&r, 0, sizeof(r));
+	r.all_pending = 1;
+	assert_int_equal(events_subscribe(f->ev, &owner, "t/win", "*", handler, &r), 0);
+	assert_int_equal(events_set_window(f->ev, "t/win", 8), 0);
+	event_base_dispatch(f->base);
+	first = saved_cursor(f->db, "t/win", NULL);
+	last = publish(f, 20);
+	event_base_dispatch(f->base);
+	/* Eight handed, none finished: the cursor has not moved. */
+	assert_run(&r, first, first + 8);
+	assert_int_equal(saved_cursor(f->db, "t/win", NULL), first);
+	/* Finished out of order: the cursor passes only the contiguous ones. */
+	events_done(f->ev, "t/win", first + 2, 1, NULL);
+	events_done(f->ev, "t/win", first + 3, 1, NULL);
+	event_base_dispatch(f->base);
+	assert_int_equal(r.n, 8); /* more than half the window in flight: no round */
+	assert_int_equal(saved_cursor(f->db, "t/win", NULL), first);
+	events_done(f->ev, "t/win", first + 1, 1, NULL);
+	event_base_dispatch(f->base);
+	assert_int_equal(r.n, 8); /* 4 to 8 still in flight: five, more than half */
+	events_done(f->ev, "t/win", first + 4, 1, NULL);
+	event_base_dispatch(f->base);
+	/* 1 to 4 finished: the cursor at 4, and four more handed (the window's room). */
+	assert_int_equal(saved_cursor(f->db, "t/win", NULL), first + 4);
+	assert_run(&r, first, first + 12);
+	done[1] = done[2] = done[3] = done[4] = 1;
+	/* The rest finished in order, as handed, until every event was. */
+	while (r.n > 0 && r.ids[r.n - 1] < last) {
+		for (int i = 0; i < r.n; i++)
+			if (!done[r.ids[i] - first]) {
+				done[r.ids[i] - first] = 1;
+				events_done(f->ev, "t/win", r.ids[i], 1, NULL);
+			}
+		event_base_dispatch(f->base);
+	}
+	for (int i = 0; i < r.n; i++)
+		if (!done[r.ids[i] - first])
+			events_done(f->ev, "t/win", r.ids[i], 1, NULL);
+	event_base_dispatch(f->base);
+	assert_run(&r, first, last);
+	assert_int_equal(saved_cursor(f->db, "t/win", NULL), last);
+}
+
 int
 main(void)
 {
@@ -550,6 +669,8 @@ main(void)
 		T(test_events__failure__counted_and_saved_others_go_on),
 		T(test_events__pending_then_done__saved_by_the_next_round_then_goes_on),
 		T(test_events__unsubscribe_and_free__what_was_handled_is_saved),
+		T(test_events__text_subscriber__payloads_as_stored_the_others_parsed),
+		T(test_events__window__up_to_n_in_flight_the_cursor_past_finished_ones_only),
 	};
 #undef T
 
