@@ -701,7 +701,8 @@ const struct config_option config_options[] = {
 	    .min = 1,
 	    .max = 60000,
 	    .default_number = 50,
-	    .text = "milliseconds per call" },
+	    .text =
+	        "milliseconds per call (of CPU time in a worker, of wall-clock time in-process)" },
 	{ .name = "max_failures",
 	    .section = "scripts.limits",
 	    .type = CONFIG_INTEGER,

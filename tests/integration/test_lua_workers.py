@@ -237,3 +237,43 @@ def test_workers__event_fails_within_a_batch__later_ones_retried_once_in_order(m
     rows = ls.outbox(d, "source = 'lua:flaky'")
     assert sorted(r["message"] for r in rows) == sorted("vu structure/%d" % i for i in ids)
     assert ls.item(d, "flaky")["state"] == "enabled"
+
+
+PATIENT = """
+-- patient: a handler of about 150 ms of CPU, within its limit
+on("structure.created", function(event)
+  log("info", "started " .. event.subject)
+  local t = os.clock()
+  while os.clock() - t < 0.15 do end
+  log("info", "finished " .. event.subject)
+end)
+"""
+
+
+def test_workers__call_waiting_for_a_cpu__not_failed_for_it(make_daemon):
+    """The time limit counts what a call uses: a worker kept from running is not killed for it."""
+    section = {"role": "coordinator", "limits": {"time_ms": 400, "instructions": 1000000000}}
+    d = ls.script_daemon(make_daemon, {"patient": section}, {"rules/patient.lua": PATIENT},
+                         extra={"script_workers": True})
+    [pid] = workers_of(d)
+    since = len(d.log())
+    sid = d.create("/v1/structures", tt.structure_body())["id"]
+    ls.wait_line(d, "patient", "started structure/%d" % sid, since=since)
+    # Stopped mid-call for more than its limit and the daemon's grace, then let go:
+    # it had used less than its time, so it is waited for (up to ten times it).
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.5)
+        assert ls.item(d, "patient")["state"] == "enabled"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    ls.wait_line(d, "patient", "finished structure/%d" % sid, since=since)
+    p = ls.item(d, "patient")
+    assert p["state"] == "enabled" and p["script"]["failures"] == 0, p
+    assert workers_of(d) == [pid]
+    # A call that uses its time is still ended: the same limit, a handler that loops.
+    ls.set_scripts(d, {"patient": section}, {"rules/patient.lua": handler("while true do end")})
+    assert ls.reload_post(d).status == 200
+    d.create("/v1/structures", tt.structure_body())
+    p = ls.wait_state(d, "patient", "disabled_failed")
+    assert "time limit exceeded (400 ms per call)" in p["last_error"], p
