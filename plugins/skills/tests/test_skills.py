@@ -497,7 +497,10 @@ def test_rule_skills_stale__referent_eti_told_once(make_daemon):
     ls.set_scripts(d, {"skills_stale": {"role": "coordinator", "options": {"weeks": 6}}})
     ls.start_daemon(d, RULE_CLOCK)
     ls.wait_line(d, "skills_stale", "2 notification(s)")
-    got = ls.outbox(d, "source = 'lua:skills_stale'")
+    # The call's notifications are written when it ends, after its log lines (in a worker).
+    got = tt.wait_for("the rule's notifications",
+                      lambda: (lambda rows: rows if len(rows) >= 2 else None)(
+                          ls.outbox(d, "source = 'lua:skills_stale'")))
     assert sorted((r["recipient_staff_id"], r["employee_id"]) for r in got) == sorted(
         [(staff["sys"]["id"], old), (staff["sys"]["id"], never)]), got
     assert "depuis le 02/03/2026" in [r["message"] for r in got if r["employee_id"] == old][0]
@@ -566,7 +569,10 @@ def test_copy__files_made_or_changed_while_unloaded__rebuilt_at_start(make_daemo
                  who="eti")
     assert mine.status == 200 and mine.body["people"] == [], mine
     ls.wait_line(d, "skills_stale", "2 notification(s)")
-    got = ls.outbox(d, "source = 'lua:skills_stale'")
+    # The call's notifications are written when it ends, after its log lines (in a worker).
+    got = tt.wait_for("the rule's notifications",
+                      lambda: (lambda rows: rows if len(rows) >= 2 else None)(
+                          ls.outbox(d, "source = 'lua:skills_stale'")))
     assert sorted((r["recipient_staff_id"], r["employee_id"]) for r in got) == sorted(
         [(eti2, moved), (eti2, hired)]), got
     assert d.sql("SELECT count(*) FROM skills_people WHERE employee_id = ?", (erased,)) \
