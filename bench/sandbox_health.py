@@ -194,9 +194,7 @@ def main():
         print("attack answers over %.0f ms: %d of %d" % (BOUND_MS, over, len(pooled_a)))
         return 0
     finally:
-        for x in factory.daemons:
-            x.cleanup()
-        tt.kill_all_live()
+        factory.cleanup()
 
 
 if __name__ == "__main__":

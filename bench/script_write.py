@@ -127,9 +127,7 @@ def main():
                                                 pct(w[side], 99) * 1000, hs))
         return 0
     finally:
-        for x in factory.daemons:
-            x.cleanup()
-        tt.kill_all_live()
+        factory.cleanup()
 
 
 if __name__ == "__main__":

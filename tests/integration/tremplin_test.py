@@ -895,6 +895,12 @@ class Factory:
             d.start()
         return d
 
+    def cleanup(self):
+        """Kill and remove them all, whatever state they are in (a benchmark's end)."""
+        for d in self.daemons:
+            d.cleanup()
+        kill_all_live()
+
 
 def wait_for(what, fn, timeout=30.0, interval=0.05):
     """Poll fn() until it returns something true; return that. Fails after `timeout`.
