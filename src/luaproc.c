@@ -67,7 +67,6 @@ struct lworker {
 	clockid_t cpuclock; /* the worker's CPU clock, when has_cpuclock */
 	int has_cpuclock;
 	int64_t cpu_base; /* its CPU time (ns) at its last answer: the running call's start */
-	int64_t answered_us; /* the daemon's time answering the running call's calls */
 	TAILQ_ENTRY(lworker) waiting;
 };
 
@@ -768,8 +767,7 @@ spawn(struct lworker *w, char *err, size_t errlen)
 
 /*
  * A deadline passed: the call (or the load) is killed once it has used
- * limit_ms of CPU time (the worker's clock, counted from its last answer,
- * and the daemon's time answering the call's own calls),
+ * limit_ms of CPU time (the worker's clock, counted from its last answer),
  * or after LUABOX_WALL_FACTOR times that when it was waiting for a CPU (a
  * busy machine, the workers' lower priority): then the deadline moves by
  * what it has not used. 1 when it moved.
@@ -783,8 +781,7 @@ deadline_moved(struct lworker *w, int64_t limit_ms)
 
 	if (!w->has_cpuclock || clock_gettime(w->cpuclock, &ts) == -1)
 		return 0;
-	/* The call's own CPU time, and the daemon's answering its calls (views...). */
-	used = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - w->cpu_base + w->answered_us * 1000;
+	used = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - w->cpu_base;
 	if (used >= limit || (lh_mono_us() - w->started_us) * 1000 >= limit * LUABOX_WALL_FACTOR)
 		return 0;
 	ms = (limit - used) / 1000000 + 1;
@@ -918,7 +915,6 @@ load_start(struct version *v, char **err)
 	free(f);
 	w->loading = LOAD_FIRST;
 	w->started_us = lh_mono_us();
-	w->answered_us = 0;
 	v->loading = 1;
 	v->notifies = v->logs = v->logs_dropped = 0;
 	v->pending_known = 0;
@@ -1274,7 +1270,6 @@ begin_call(struct lworker *w, struct job *j)
 
 	w->job = j;
 	w->started_us = lh_mono_us();
-	w->answered_us = 0;
 	json_decref(w->notes);
 	w->notes = json_array();
 	v->notifies = v->logs = v->logs_dropped = 0;
@@ -1710,9 +1705,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			}
 			continue;
 		}
-		int64_t t0 = lh_mono_us();
 		json_t *ans = w->job || w->loading ? answer(w->v, call, a) : NULL;
-		w->answered_us += lh_mono_us() - t0;
 		json_decref(m);
 		if (ans != NULL) {
 			size_t len;
