@@ -410,7 +410,7 @@ define_entry(lua_State *L)
 static void
 calls_alone(int n, double *lua_us, double *c_us)
 {
-	struct luabox_limits lim = { .memory = 8u << 20, .instructions = 1000000, .time_ms = 50 };
+	struct luabox_limits lim = { 8u << 20, 1000000, 50 };
 	struct call_arg a = { json_pack("{s:s, s:i}", "kind", "tick", "n", 3), 0 };
 	struct event_rec rec = { 0, "bench.tick", "bench/1", a.payload, "bench",
 		"2026-11-23T09:00:00Z", NULL };

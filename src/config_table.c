@@ -701,8 +701,7 @@ const struct config_option config_options[] = {
 	    .min = 1,
 	    .max = 60000,
 	    .default_number = 50,
-	    .text =
-	        "milliseconds per call (of CPU time in a worker, of wall-clock time in-process)" },
+	    .text = "milliseconds per call" },
 	{ .name = "max_failures",
 	    .section = "scripts.limits",
 	    .type = CONFIG_INTEGER,

@@ -12,9 +12,6 @@
  *   of calls to a slow C function is stopped between two calls), against a
  *   CLOCK_MONOTONIC deadline. A single C function runs to its end: those of
  *   the sandbox are linear in memory the cap bounds, or charge their steps.
- *   With cpu_time (a state alone in its process), a deadline passed is
- *   moved by the CPU time the call has not used (the thread's clock, read
- *   only then), within LUABOX_WALL_FACTOR times the limit.
  *
  * A limit exceeded "kills" the call: the hook raises, and keeps raising at
  * every chance, and the wrapped pcall, xpcall and coroutine.resume raise the
@@ -25,7 +22,6 @@
  */
 #include "luabox.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +45,6 @@ struct luabox {
 	size_t mem, peak;
 	int64_t used; /* instructions charged in this call */
 	int64_t deadline; /* monotonic ns */
-	int64_t started, cpu_started; /* the call's, monotonic and CPU ns (cpu_time) */
 	int in_call;
 	int in_handler;
 	enum luabox_status killed; /* LB_OK while the call may go on */
@@ -68,43 +63,6 @@ mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
-		return INT64_MAX; /* no clock: as if the whole limit was used */
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/*
- * The deadline has passed: with cpu_time, moved by what the call has not
- * used of its time in CPU, within the wall-clock bound. 1 when the call may
- * go on.
- */
-static int
-more_time(struct luabox *b)
-{
-	int64_t limit = b->lim.time_ms * 1000000, now, used;
-
-	if (!b->lim.cpu_time)
-		return 0;
-	now = mono_ns();
-	used = cpu_ns();
-	if (used == INT64_MAX || (used -= b->cpu_started) >= limit ||
-	    now - b->started >= limit * LUABOX_WALL_FACTOR)
-		return 0;
-	b->deadline = now + (limit - used);
-	return 1;
-}
-
-static int
-time_passed(struct luabox *b)
-{
-	return mono_ns() > b->deadline && !more_time(b);
 }
 
 struct luabox *
@@ -253,7 +211,7 @@ check(lua_State *L, struct luabox *b)
 	if (b->killed == LB_OK) {
 		if (b->used > b->lim.instructions)
 			kill(b, LB_LIMIT_INSTRUCTIONS);
-		else if (time_passed(b))
+		else if (mono_ns() > b->deadline)
 			kill(b, LB_LIMIT_TIME);
 		else
 			return;
@@ -297,7 +255,7 @@ luabox_spend(lua_State *L, int64_t units, size_t bytes)
 			kill(b, LB_LIMIT_INSTRUCTIONS);
 		else if (bytes > b->lim.memory || b->mem > b->lim.memory - bytes)
 			kill(b, LB_LIMIT_MEMORY);
-		else if (time_passed(b))
+		else if (mono_ns() > b->deadline)
 			kill(b, LB_LIMIT_TIME);
 	}
 	return b->killed == LB_OK ? 0 : -1;
@@ -947,10 +905,7 @@ luabox_run(struct luabox *b, lua_CFunction fn, void *arg, char **err)
 	b->used = 0;
 	b->killed = LB_OK;
 	b->oom = b->oom_pending = 0;
-	b->started = mono_ns();
-	b->deadline = b->started + b->lim.time_ms * 1000000;
-	if (b->lim.cpu_time)
-		b->cpu_started = cpu_ns();
+	b->deadline = mono_ns() + b->lim.time_ms * 1000000;
 	b->in_call = 1;
 	status = lua_pcall(L, 1, 0, top + 1);
 	b->in_call = 0;

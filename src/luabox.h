@@ -28,17 +28,8 @@ struct luabox;
 struct luabox_limits {
 	size_t memory; /* bytes the state may hold */
 	int64_t instructions; /* VM instructions (and pattern steps) per call */
-	int64_t time_ms; /* wall clock per call (but see cpu_time) */
-	/*
-	 * time_ms counts the CPU time the call takes, for a state alone in its
-	 * process (a worker): a call that waits for a CPU is not failed for it,
-	 * up to LUABOX_WALL_FACTOR times time_ms of wall-clock time.
-	 */
-	int cpu_time;
+	int64_t time_ms; /* wall clock per call */
 };
-
-/* With cpu_time: how much longer than time_ms a call may take, waiting for a CPU. */
-#define LUABOX_WALL_FACTOR 10
 
 enum luabox_status {
 	LB_OK = 0,

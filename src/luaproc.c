@@ -64,9 +64,6 @@ struct lworker {
 	int64_t started_us;
 	int dead;
 	int loading; /* LOAD_* while its "load" runs or waits; 0 after */
-	clockid_t cpuclock; /* the worker's CPU clock, when has_cpuclock */
-	int has_cpuclock;
-	int64_t cpu_base; /* its CPU time (ns) at its last answer: the running call's start */
 	TAILQ_ENTRY(lworker) waiting;
 };
 
@@ -760,45 +757,7 @@ spawn(struct lworker *w, char *err, size_t errlen)
 	w->pid = pid;
 	w->fd = sv[0];
 	w->dead = 0;
-	w->has_cpuclock = clock_getcpuclockid(pid, &w->cpuclock) == 0;
-	w->cpu_base = 0;
 	return 0;
-}
-
-/*
- * A deadline passed: the call (or the load) is killed once it has used
- * limit_ms of CPU time (the worker's clock, counted from its last answer),
- * or after LUABOX_WALL_FACTOR times that when it was waiting for a CPU (a
- * busy machine, the workers' lower priority): then the deadline moves by
- * what it has not used. 1 when it moved.
- */
-static int
-deadline_moved(struct lworker *w, int64_t limit_ms)
-{
-	int64_t limit = limit_ms * 1000000, used, ms;
-	struct timespec ts;
-	struct timeval tv;
-
-	if (!w->has_cpuclock || clock_gettime(w->cpuclock, &ts) == -1)
-		return 0;
-	used = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - w->cpu_base;
-	if (used >= limit || (lh_mono_us() - w->started_us) * 1000 >= limit * LUABOX_WALL_FACTOR)
-		return 0;
-	ms = (limit - used) / 1000000 + 1;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(w->deadline, &tv);
-	return 1;
-}
-
-/* The worker's CPU time at the answer in a (a "done"), when it says. */
-static void
-cpu_answered(struct lworker *w, const json_t *a)
-{
-	const json_t *x = json_object_get(a, "cpu_ns");
-
-	if (json_is_integer(x))
-		w->cpu_base = json_integer_value(x);
 }
 
 /*
@@ -914,7 +873,6 @@ load_start(struct version *v, char **err)
 		fatalx("luaproc: cannot queue a message to a worker");
 	free(f);
 	w->loading = LOAD_FIRST;
-	w->started_us = lh_mono_us();
 	v->loading = 1;
 	v->notifies = v->logs = v->logs_dropped = 0;
 	v->pending_known = 0;
@@ -1143,7 +1101,6 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 		err = lh_xstrdup(why);
 	else {
 		enum luabox_status st = status_of(json_string_value(json_object_get(a, "status")));
-		cpu_answered(w, a);
 		v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
 		if (!again)
 			s->calls += 2; /* the setup and the main chunk, as in-process */
@@ -1602,13 +1559,11 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	if (w->loading) {
-		if (deadline_moved(w, limit_of(w->v, "time_ms") + START_MS))
-			return;
 		reap(w);
 		load_done(w, NULL, "the worker did not answer in time (killed)");
 		return;
 	}
-	if (w->job == NULL || deadline_moved(w, limit_of(w->v, "time_ms") + GRACE_MS))
+	if (w->job == NULL)
 		return;
 	if (asprintf(&err,
 	        "time limit exceeded (%lld ms per call): the call did not end, its worker "
@@ -1641,7 +1596,6 @@ done(struct lworker *w, json_t *a)
 	}
 	w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
 	w->v->logs_dropped += (int)json_integer_value(json_object_get(a, "logs_dropped"));
-	cpu_answered(w, a);
 	while (ncalls-- > 0 && w->job != NULL) {
 		if (finish(w, st, e && ncalls == 0 ? lh_xstrdup(e) : NULL))
 			return 1;

@@ -162,17 +162,6 @@ static struct {
 	struct timespec since; /* when the first call held began */
 } OK;
 
-/* This process's CPU time, in every "done": the daemon's deadline counts from it. */
-static json_int_t
-cpu_now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == -1)
-		return 0;
-	return (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t
 since_ns(const struct timespec *t)
 {
@@ -189,9 +178,8 @@ ok_flush(void)
 
 	if (OK.calls == 0)
 		return;
-	m = json_pack("{s:s, s:{s:s, s:i, s:I, s:i, s:I}}", "call", "done", "args", "status", "ok",
-	    "calls", OK.calls, "memory", (json_int_t)luabox_memory(W.box), "logs_dropped", 0,
-	    "cpu_ns", cpu_now());
+	m = json_pack("{s:s, s:{s:s, s:i, s:I, s:i}}", "call", "done", "args", "status", "ok",
+	    "calls", OK.calls, "memory", (json_int_t)luabox_memory(W.box), "logs_dropped", 0);
 	OK.calls = 0;
 	if (m == NULL || luamsg_write(W.fd, m) == -1)
 		_exit(1);
@@ -691,7 +679,6 @@ load(json_t *a, char **err)
 		.memory = (size_t)json_integer_value(json_object_get(lim, "memory_mib")) << 20,
 		.instructions = json_integer_value(json_object_get(lim, "instructions")),
 		.time_ms = json_integer_value(json_object_get(lim, "time_ms")),
-		.cpu_time = 1, /* alone in this process: what the call uses, not its wait */
 	};
 	char e[512];
 	enum luabox_status st;
@@ -796,10 +783,9 @@ events_batch(json_t *a)
 				ok_flush();
 			continue;
 		}
-		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i, s:I}}", "call", "done", "args",
-		    "status", luabox_status_name(st), "error", err, "memory",
-		    (json_int_t)luabox_memory(W.box), "logs_dropped", W.logs_dropped, "cpu_ns",
-		    cpu_now());
+		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
+		    luabox_status_name(st), "error", err, "memory",
+		    (json_int_t)luabox_memory(W.box), "logs_dropped", W.logs_dropped);
 		free(err);
 		send_or_exit(done);
 		if (st != LB_OK)
@@ -849,10 +835,9 @@ luaworker_main(int fd)
 			st = luabox_run(W.box, http_entry, a, &err);
 		else
 			err = strdup("unknown call");
-		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i, s:I}}", "call", "done", "args",
-		    "status", luabox_status_name(st), "error", err, "memory",
-		    (json_int_t)(W.box ? luabox_memory(W.box) : 0), "logs_dropped", W.logs_dropped,
-		    "cpu_ns", cpu_now());
+		done = json_pack("{s:s, s:{s:s, s:s?, s:I, s:i}}", "call", "done", "args", "status",
+		    luabox_status_name(st), "error", err, "memory",
+		    (json_int_t)(W.box ? luabox_memory(W.box) : 0), "logs_dropped", W.logs_dropped);
 		if (call != NULL && strcmp(call, "load") == 0 && st == LB_OK) {
 			json_object_set(json_object_get(done, "args"), "subs", W.subs);
 			json_object_set(json_object_get(done, "args"), "timers", W.timers);

@@ -247,9 +247,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Far above what 4 KiB of input needs: a limit reached here would be a finding. */
-	static const struct luabox_limits limits = {
-		.memory = 256u << 20, .instructions = 1000000000, .time_ms = 600000
-	};
+	static const struct luabox_limits limits = { 256u << 20, 1000000000, 600000 };
 	static struct luabox *box;
 	struct input in;
 	char *err = NULL, msg[256];
