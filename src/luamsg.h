@@ -19,6 +19,12 @@
 #include <jansson.h>
 
 #define LUAMSG_MAX (16u << 20)
+/*
+ * Events of one script sent in one "events" message; the daemon sends the
+ * next while fewer than this wait behind the worker's running call, so at
+ * most 2 * LUAMSG_EVENT_BATCH - 1 events are out behind it.
+ */
+#define LUAMSG_EVENT_BATCH 64
 
 /* Blocking, for the worker: 0, or -1 (the peer went, or a bad frame). */
 int luamsg_write(int fd, const json_t *msg);

@@ -1215,7 +1215,7 @@ job_message(struct version *v, struct job *j)
 
 static int finish(struct lworker *w, enum luabox_status st, char *err);
 
-#define EVENT_BATCH 64 /* events sent to a worker in one message */
+#define EVENT_BATCH LUAMSG_EVENT_BATCH
 
 /* j is the call the worker runs now: its state and deadline start. */
 static void

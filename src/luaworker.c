@@ -196,18 +196,13 @@ send_or_exit(json_t *msg)
 }
 
 /*
- * A call to the daemon, answered before the script goes on: the answer's
- * value pushed (decoded), or a Lua error with the daemon's reason.
- */
-/*
  * Jobs that came while a call waited for its answer (the daemon sends the
  * next batch of events before the last one ends): run after it, in order.
- * The daemon sends more only while less than a batch (32) waits behind the
- * running call, up to a batch at a time: at most 63 events, each message at
- * least one, and a "resume".
+ * At most 2 * LUAMSG_EVENT_BATCH - 1 events wait behind the running call
+ * (luamsg.h), each message at least one, and a "resume".
  */
 static struct {
-	json_t *m[128];
+	json_t *m[2 * LUAMSG_EVENT_BATCH + 8];
 	size_t head, n;
 } STASH;
 
@@ -225,6 +220,10 @@ next_job(void)
 	return luamsg_read(W.fd);
 }
 
+/*
+ * A call to the daemon, answered before the script goes on: the answer's
+ * value pushed (decoded), or a Lua error with the daemon's reason.
+ */
 static int
 hostcall(lua_State *L, const char *name, json_t *args)
 {
