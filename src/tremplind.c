@@ -139,6 +139,15 @@ backup_notice(const struct config *c)
 		    "backups are encrypted to %d recipient certificate%s", n, n > 1 ? "s" : "");
 }
 
+/* The last step of a reload: the changed scripts have loaded or failed. */
+static void
+reload_done(void *arg)
+{
+	(void)arg;
+	if (!d.srv.draining)
+		log_info("configuration reloaded");
+}
+
 static int
 reload(struct server *srv, char *err, size_t errlen)
 {
@@ -176,7 +185,9 @@ reload(struct server *srv, char *err, size_t errlen)
 	srv->conf = nc;
 	log_setlevel(level_of(nc));
 	server_apply_config(srv);
-	log_info("configuration reloaded");
+	/* Changed scripts load in their workers while the loop serves on. */
+	if (!luahost_when_loaded(srv->lua, reload_done, NULL))
+		reload_done(NULL);
 	backup_notice(nc);
 	return 0;
 }
