@@ -53,30 +53,10 @@ l_on(lua_State *L)
 static int64_t
 interval_s(lua_State *L, int idx)
 {
-	if (lua_type(L, idx) == LUA_TNUMBER) {
-		if (!lua_isinteger(L, idx))
-			return 0;
-		return lua_tointeger(L, idx);
-	}
-	if (lua_type(L, idx) == LUA_TSTRING) {
-		const char *s = lua_tostring(L, idx);
-		char *end;
-		errno = 0;
-		long long n = strtoll(s, &end, 10);
-		if (errno || end == s || n <= 0 || n > MAX_PERIOD_S || end[0] == '\0' ||
-		    end[1] != '\0')
-			return 0;
-		switch (*end) {
-		case 's':
-			return n;
-		case 'm':
-			return n * 60;
-		case 'h':
-			return n * 3600;
-		case 'd':
-			return n * 86400;
-		}
-	}
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		return lua_isinteger(L, idx) ? lua_tointeger(L, idx) : 0;
+	if (lua_type(L, idx) == LUA_TSTRING)
+		return lh_interval(lua_tostring(L, idx));
 	return 0;
 }
 
@@ -749,97 +729,26 @@ l_http(lua_State *L)
 	return 1;
 }
 
-static const char libs_key;
-static const char loading_key; /* libs[name] while its chunk runs */
-
-/* The to-be-closed value of a use(): the library no longer loads, whichever way it ended. */
-static int
-use_close(lua_State *L)
-{
-	lua_rawgeti(L, 1, 1); /* libs */
-	lua_rawgeti(L, 1, 2); /* name */
-	lua_pushvalue(L, -1);
-	if (lua_rawget(L, -3) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &loading_key) {
-		lua_pop(L, 1);
-		lua_pushnil(L);
-		lua_rawset(L, -3);
-	}
-	return 0;
-}
-
 /* use(name): run lib/<name>.lua of the script directory once; its value. */
 static int
 l_use(lua_State *L)
 {
 	struct version *v = lh_version_of(L);
-	size_t len;
-	const char *name = luaL_checklstring(L, 1, &len);
-	char path[PATH_MAX], chunk[64];
+	const char *name = luaL_checkstring(L, 1);
 	struct scriptlib_guard *g;
-	struct stat sb;
-	ssize_t n;
-	int fd;
+	char err[PATH_MAX + 128], *text;
+	size_t len;
 
-	if (len == 0 || len > 32 || name[0] < 'a' || name[0] > 'z' ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
-		return luaL_error(L, "use: '%s' is not a library name ([a-z][a-z0-9_]*)", name);
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &libs_key) != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-		lua_pushvalue(L, -1);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &libs_key);
-	}
-	int libs = lua_gettop(L);
-	if (lua_getfield(L, libs, name) == LUA_TLIGHTUSERDATA &&
-	    lua_touserdata(L, -1) == &loading_key)
-		return luaL_error(
-		    L, "use: '%s' is used again while it loads (a cycle of use())", name);
-	if (!lua_isnil(L, -1))
+	if (luabox_use_cached(L, name))
 		return 1;
-	lua_pop(L, 1);
-	/* Marked as loading until this call ends, error or not: a cycle is refused. */
-	lua_createtable(L, 2, 0);
-	lua_pushvalue(L, libs);
-	lua_rawseti(L, -2, 1);
-	lua_pushvalue(L, 1);
-	lua_rawseti(L, -2, 2);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, use_close);
-	lua_setfield(L, -2, "__close");
-	lua_setmetatable(L, -2);
-	lua_toclose(L, -1);
-	lua_pushlightuserdata(L, (void *)&loading_key);
-	lua_setfield(L, libs, name);
-	snprintf(path, sizeof(path), "%s/lib/%s.lua", v->s->h->script_dir, name);
-	snprintf(chunk, sizeof(chunk), "@lib/%s.lua", name);
 	g = scriptlib_push_guard(L);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return luaL_error(L, "use: cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > MAX_LIB_BYTES) {
-		close(fd);
-		return luaL_error(
-		    L, "use: %s is not a regular file of at most %d bytes", path, MAX_LIB_BYTES);
-	}
-	if ((g->mem = malloc((size_t)sb.st_size + 1)) == NULL) {
-		close(fd);
-		return luaL_error(L, "use: out of memory");
-	}
-	n = read(fd, g->mem, (size_t)sb.st_size);
-	close(fd);
-	if (n != sb.st_size)
-		return luaL_error(L, "use: cannot read %s", path);
-	int status = luabox_loadchunk(L, chunk, g->mem, (size_t)n);
+	if (lh_read_lib(v->s->h, name, &text, &len, err, sizeof(err)) == -1)
+		return luaL_error(L, "%s", err);
+	g->mem = text;
+	/* The text in the state, the buffer freed before the library runs. */
+	lua_pushlstring(L, text, len);
 	scriptlib_release(g);
-	if (status != LUA_OK)
-		return lua_error(L);
-	lua_call(L, 0, 1);
-	if (lua_isnil(L, -1)) {
-		lua_pop(L, 1);
-		lua_pushboolean(L, 1);
-	}
-	lua_pushvalue(L, -1);
-	lua_setfield(L, libs, name);
-	return 1;
+	return luabox_use_run(L, name, lua_tostring(L, -1), len);
 }
 
 int

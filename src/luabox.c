@@ -850,6 +850,86 @@ luabox_loadchunk(lua_State *L, const char *chunkname, const char *text, size_t l
 	return luaL_loadbufferx(L, text, len, chunkname, "t");
 }
 
+static const char libs_key;
+static const char loading_key; /* libs[name] while its chunk runs */
+
+/* Push the state's table of libraries, made on first use. */
+static int
+libs_table(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &libs_key) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &libs_key);
+	}
+	return lua_gettop(L);
+}
+
+int
+luabox_use_cached(lua_State *L, const char *name)
+{
+	int libs = libs_table(L);
+
+	if (lua_getfield(L, libs, name) == LUA_TLIGHTUSERDATA &&
+	    lua_touserdata(L, -1) == &loading_key)
+		return luaL_error(
+		    L, "use: '%s' is used again while it loads (a cycle of use())", name);
+	if (!lua_isnil(L, -1)) {
+		lua_remove(L, libs);
+		return 1;
+	}
+	lua_pop(L, 2);
+	return 0;
+}
+
+/* The to-be-closed value of a use(): the library no longer loads, whichever way it ended. */
+static int
+use_close(lua_State *L)
+{
+	lua_rawgeti(L, 1, 1); /* libs */
+	lua_rawgeti(L, 1, 2); /* name */
+	lua_pushvalue(L, -1);
+	if (lua_rawget(L, -3) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &loading_key) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		lua_rawset(L, -3);
+	}
+	return 0;
+}
+
+int
+luabox_use_run(lua_State *L, const char *name, const char *text, size_t len)
+{
+	char chunk[64];
+	int libs = libs_table(L);
+
+	/* Marked as loading until the calling function returns: a cycle is refused. */
+	lua_createtable(L, 2, 0);
+	lua_pushvalue(L, libs);
+	lua_rawseti(L, -2, 1);
+	lua_pushstring(L, name);
+	lua_rawseti(L, -2, 2);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, use_close);
+	lua_setfield(L, -2, "__close");
+	lua_setmetatable(L, -2);
+	lua_toclose(L, -1);
+	lua_pushlightuserdata(L, (void *)&loading_key);
+	lua_setfield(L, libs, name);
+	snprintf(chunk, sizeof(chunk), "@lib/%s.lua", name);
+	if (luabox_loadchunk(L, chunk, text, len) != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, libs, name);
+	return 1;
+}
+
 /* The message handler of luabox_run: the message and where it came from. */
 static int
 traceback(lua_State *L)

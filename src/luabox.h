@@ -76,6 +76,18 @@ const char *luabox_status_name(enum luabox_status);
  */
 int luabox_loadchunk(lua_State *, const char *chunkname, const char *text, size_t len);
 
+/*
+ * use(name)'s libraries, run once per state, the same in the daemon and in a
+ * worker (each finds a library's text its own way). luabox_use_cached
+ * pushes the value of a library that has run and returns 1, raises when the
+ * library is used again while it loads (a cycle), else returns 0 with
+ * nothing pushed. luabox_use_run runs text as "@lib/<name>.lua", marked as
+ * loading until it ends (error or not), keeps its value (true for nil) for
+ * the next use(), pushes it and returns 1.
+ */
+int luabox_use_cached(lua_State *, const char *name);
+int luabox_use_run(lua_State *, const char *name, const char *text, size_t len);
+
 /* Inside a call: charge work done in C to the instruction budget (may raise). */
 void luabox_charge(lua_State *, int64_t units);
 /*

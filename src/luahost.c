@@ -334,10 +334,34 @@ version_load(struct script *s, const json_t *section, const char *text, size_t l
 	return v;
 }
 
+int64_t
+lh_interval(const char *s)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || end == s || n <= 0 || n > MAX_PERIOD_S || end[0] == '\0' || end[1] != '\0')
+		return 0;
+	switch (*end) {
+	case 's':
+		return n;
+	case 'm':
+		return n * 60;
+	case 'h':
+		return n * 3600;
+	case 'd':
+		return n * 86400;
+	}
+	return 0;
+}
+
 /* ---- scripts ---- */
 
+/* A file's whole text, at most max bytes, NUL-terminated and malloc'd in *text. */
 static int
-read_script(const char *path, char **text, size_t *len, char *err, size_t errlen)
+read_text(const char *path, size_t max, char **text, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
 	ssize_t n;
@@ -352,8 +376,8 @@ read_script(const char *path, char **text, size_t *len, char *err, size_t errlen
 		close(fd);
 		return -1;
 	}
-	if (sb.st_size > LUABOX_MAX_CHUNK) {
-		snprintf(err, errlen, "%s is larger than %d bytes", path, LUABOX_MAX_CHUNK);
+	if ((size_t)sb.st_size > max) {
+		snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
 		close(fd);
 		return -1;
 	}
@@ -371,13 +395,33 @@ read_script(const char *path, char **text, size_t *len, char *err, size_t errlen
 	return 0;
 }
 
+int
+lh_read_lib(
+    const struct luahost *h, const char *name, char **text, size_t *len, char *err, size_t errlen)
+{
+	char path[PATH_MAX], e[PATH_MAX + 64];
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32 || name[0] < 'a' || name[0] > 'z' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+		snprintf(err, errlen, "use: '%s' is not a library name ([a-z][a-z0-9_]*)", name);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/lib/%s.lua", h->script_dir, name);
+	if (read_text(path, MAX_LIB_BYTES, text, len, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "use: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 script_path(const struct luahost *h, const char *file, char *path, size_t size)
 {
 	if (file[0] == '/')
 		tr_strlcpy(path, file, size);
 	else if (snprintf(path, size, "%s/%s", h->script_dir, file) >= (int)size)
-		path[0] = '\0'; /* too long: read_script says it cannot open "" */
+		path[0] = '\0'; /* too long: read_text says it cannot open "" */
 }
 
 /*
@@ -476,7 +520,7 @@ script_apply(struct luahost *h, struct script *s, const json_t *section)
 		return;
 	}
 	script_path(h, file, path, sizeof(path));
-	if (read_script(path, &text, &len, e, sizeof(e)) == -1) {
+	if (read_text(path, LUABOX_MAX_CHUNK, &text, &len, e, sizeof(e)) == -1) {
 		if (s->next != NULL)
 			lh_version_stop(s->next);
 		if (s->cur != NULL) {

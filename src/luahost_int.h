@@ -213,6 +213,14 @@ int64_t lh_mono_us(void);
 void lh_set_error(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *lh_log_text(const char *msg, size_t len, char *buf, size_t size);
 const char *lh_first_line(const char *msg, char *buf, size_t size);
+/* An interval's text, "<n>s", "<n>m", "<n>h" or "<n>d": seconds; 0 when it is not one. */
+int64_t lh_interval(const char *);
+/*
+ * use(name)'s library lib/<name>.lua of the script directory (the name
+ * checked, at most MAX_LIB_BYTES): its text malloc'd in *text, or -1 and why.
+ */
+int lh_read_lib(
+    const struct luahost *, const char *name, char **text, size_t *len, char *err, size_t errlen);
 struct version *lh_version_of(lua_State *L);
 void lh_version_stop(struct version *v);
 void lh_job_free(struct job *j);

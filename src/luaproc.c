@@ -441,48 +441,19 @@ static json_t *
 call_use(struct version *v, json_t *a, char *err, size_t errlen)
 {
 	const char *name = json_string_value(json_object_get(a, "name"));
-	char path[PATH_MAX];
-	struct stat sb;
 	json_t *out;
 	char *text;
-	ssize_t n;
 	size_t len;
-	int fd;
 
-	len = name ? strlen(name) : 0;
-	if (len == 0 || len > 32 || name[0] < 'a' || name[0] > 'z' ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
-		snprintf(err, errlen, "use: '%s' is not a library name ([a-z][a-z0-9_]*)",
-		    name ? name : "");
+	if (lh_read_lib(v->s->h, name ? name : "", &text, &len, err, errlen) == -1)
 		return NULL;
-	}
-	snprintf(path, sizeof(path), "%s/lib/%s.lua", v->s->h->script_dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "use: cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > MAX_LIB_BYTES) {
-		close(fd);
-		snprintf(err, errlen, "use: %s is not a regular file of at most %d bytes", path,
-		    MAX_LIB_BYTES);
-		return NULL;
-	}
-	if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
-		fatal("malloc");
-	n = read(fd, text, (size_t)sb.st_size);
-	close(fd);
-	if (n != sb.st_size) {
-		free(text);
-		snprintf(err, errlen, "use: cannot read %s", path);
-		return NULL;
-	}
-	if (n > 0 && text[0] == '\033') {
+	if (len > 0 && text[0] == LUA_SIGNATURE[0]) {
 		free(text);
 		snprintf(err, errlen, "use: @lib/%s.lua: binary chunks are refused", name);
 		return NULL;
 	}
-	if ((out = json_stringn(text, (size_t)n)) == NULL)
-		snprintf(err, errlen, "use: %s is not UTF-8 text", path);
+	if ((out = json_stringn(text, len)) == NULL)
+		snprintf(err, errlen, "use: lib/%s.lua is not UTF-8 text", name);
 	free(text);
 	return out;
 }
@@ -901,25 +872,8 @@ interval_of(const json_t *x)
 {
 	if (json_is_integer(x))
 		return json_integer_value(x);
-	if (json_is_string(x)) {
-		const char *s = json_string_value(x);
-		char *end;
-		errno = 0;
-		long long n = strtoll(s, &end, 10);
-		if (errno || end == s || n <= 0 || n > MAX_PERIOD_S || end[0] == '\0' ||
-		    end[1] != '\0')
-			return 0;
-		switch (*end) {
-		case 's':
-			return n;
-		case 'm':
-			return n * 60;
-		case 'h':
-			return n * 3600;
-		case 'd':
-			return n * 86400;
-		}
-	}
+	if (json_is_string(x))
+		return lh_interval(json_string_value(x));
 	return 0;
 }
 

@@ -476,70 +476,18 @@ w_print(lua_State *L)
 	return 0;
 }
 
-static const char libs_key, loading_key;
-
-static int
-use_close(lua_State *L)
-{
-	lua_rawgeti(L, 1, 1);
-	lua_rawgeti(L, 1, 2);
-	lua_pushvalue(L, -1);
-	if (lua_rawget(L, -3) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &loading_key) {
-		lua_pop(L, 1);
-		lua_pushnil(L);
-		lua_rawset(L, -3);
-	}
-	return 0;
-}
-
 static int
 w_use(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
-	char chunk[64];
+	const char *text;
 	size_t len;
 
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &libs_key) != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-		lua_pushvalue(L, -1);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &libs_key);
-	}
-	int libs = lua_gettop(L);
-	if (lua_getfield(L, libs, name) == LUA_TLIGHTUSERDATA &&
-	    lua_touserdata(L, -1) == &loading_key)
-		return luaL_error(
-		    L, "use: '%s' is used again while it loads (a cycle of use())", name);
-	if (!lua_isnil(L, -1))
+	if (luabox_use_cached(L, name))
 		return 1;
-	lua_pop(L, 1);
 	hostcall(L, "use", json_pack("{s:s}", "name", name)); /* the text, checked */
-	const char *text = lua_tolstring(L, -1, &len);
-	int textidx = lua_gettop(L);
-	lua_createtable(L, 2, 0);
-	lua_pushvalue(L, libs);
-	lua_rawseti(L, -2, 1);
-	lua_pushvalue(L, 1);
-	lua_rawseti(L, -2, 2);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, use_close);
-	lua_setfield(L, -2, "__close");
-	lua_setmetatable(L, -2);
-	lua_toclose(L, -1);
-	lua_pushlightuserdata(L, (void *)&loading_key);
-	lua_setfield(L, libs, name);
-	snprintf(chunk, sizeof(chunk), "@lib/%s.lua", name);
-	if (luabox_loadchunk(L, chunk, text ? text : "", text ? len : 0) != LUA_OK)
-		return lua_error(L);
-	(void)textidx;
-	lua_call(L, 0, 1);
-	if (lua_isnil(L, -1)) {
-		lua_pop(L, 1);
-		lua_pushboolean(L, 1);
-	}
-	lua_pushvalue(L, -1);
-	lua_setfield(L, libs, name);
-	return 1;
+	text = lua_tolstring(L, -1, &len);
+	return luabox_use_run(L, name, text ? text : "", text ? len : 0);
 }
 
 /*
