@@ -736,7 +736,7 @@ const struct config_option config_options[] = {
 	    .min = 1,
 	    .max = 60000,
 	    .default_number = 6000,
-	    .text = "milliseconds the script's calls may take in a minute" },
+	    .text = "milliseconds of CPU the script's calls may use in a minute" },
 };
 
 const size_t config_noptions = TR_NELEM(config_options);

@@ -62,6 +62,9 @@ struct lworker {
 	int nbatch;
 	json_t *notes; /* the running call's notifications */
 	int64_t started_us;
+	int statfd; /* /proc/<pid>/schedstat: the CPU time it used, as the kernel counts it */
+	int64_t cpu_ns; /* what statfd said last */
+	int64_t charge_us; /* CPU the next finish charges to cpu_ms_per_minute; -1: wall-clock */
 	int dead;
 	int loading; /* LOAD_* while its "load" runs or waits; 0 after */
 	TAILQ_ENTRY(lworker) waiting;
@@ -679,6 +682,7 @@ drop_privileges(void)
 static int
 spawn(struct lworker *w, char *err, size_t errlen)
 {
+	char path[64];
 	int sv[2];
 	pid_t pid;
 
@@ -728,7 +732,43 @@ spawn(struct lworker *w, char *err, size_t errlen)
 	w->pid = pid;
 	w->fd = sv[0];
 	w->dead = 0;
+	w->cpu_ns = 0;
+	w->charge_us = -1;
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
+	w->statfd = open(path, O_RDONLY | O_CLOEXEC);
 	return 0;
+}
+
+/* The CPU time the worker has used (ns), or -1 when the kernel does not say. */
+static int64_t
+cpu_used(struct lworker *w)
+{
+	char buf[96];
+	ssize_t n;
+
+	if (w->statfd < 0 || (n = pread(w->statfd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}
+
+/*
+ * What the calls a "done" answers used since the last one: the worker's CPU
+ * time, so that a call is not charged for the time its worker waited for a
+ * CPU (it runs at nice 10) or for the daemon. Wall-clock when /proc does not
+ * say (finish then measures it).
+ */
+static void
+cpu_sample(struct lworker *w)
+{
+	int64_t now = cpu_used(w);
+
+	w->charge_us = -1;
+	if (now < 0)
+		return;
+	if (w->cpu_ns > 0 && now >= w->cpu_ns)
+		w->charge_us = (now - w->cpu_ns) / 1000;
+	w->cpu_ns = now;
 }
 
 /*
@@ -792,6 +832,9 @@ reap(struct lworker *w)
 	} else if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
+	if (w->statfd >= 0)
+		close(w->statfd);
+	w->statfd = -1;
 	w->dead = 1;
 }
 
@@ -1016,6 +1059,8 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 		fatal("calloc");
 	w->v = v;
 	w->fd = -1;
+	w->statfd = -1;
+	w->charge_us = -1;
 	TAILQ_INIT(&w->batch);
 	v->w = w;
 	if ((v->text = malloc(len + 1)) == NULL)
@@ -1051,6 +1096,8 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 	v->loading = 0;
 	if (!again)
 		loads_running--;
+	/* Its calls' CPU counts from here: loading is not a call. */
+	w->cpu_ns = cpu_used(w);
 	if (a == NULL)
 		err = lh_xstrdup(why);
 	else {
@@ -1384,13 +1431,15 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	struct script *s = v->s;
 	struct luahost *h = s->h;
 	struct job *j = w->job;
-	int64_t used = lh_mono_us() - w->started_us;
+	int64_t used = w->charge_us >= 0 ? w->charge_us : lh_mono_us() - w->started_us;
 	char what[300];
 	int *row, stopped;
 
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	s->calls++;
+	if (w->charge_us > 0)
+		w->charge_us = 0; /* charged once, to the first call a "done" answers */
 	if (v->logs_dropped > 0)
 		log_warnx("script %s: %d log lines dropped (at most %d per call)", s->name,
 		    v->logs_dropped, MAX_LOG_PER_CALL);
@@ -1550,6 +1599,7 @@ done(struct lworker *w, json_t *a)
 	}
 	w->v->memory = (size_t)json_integer_value(json_object_get(a, "memory"));
 	w->v->logs_dropped += (int)json_integer_value(json_object_get(a, "logs_dropped"));
+	cpu_sample(w);
 	while (ncalls-- > 0 && w->job != NULL) {
 		if (finish(w, st, e && ncalls == 0 ? lh_xstrdup(e) : NULL))
 			return 1;
@@ -1561,6 +1611,7 @@ done(struct lworker *w, json_t *a)
 			begin_call(w, k);
 		}
 	}
+	w->charge_us = -1; /* a call ended otherwise (killed, died) is charged wall-clock */
 	lp_run_jobs(h);
 	return 0;
 }

@@ -9,9 +9,8 @@ version loads in its worker while the daemon serves, and an event that fails
 inside the batches sent ahead to a worker leaves none of those after it run
 twice or out of order.
 
-The rest of the script API runs against workers by the same tests as
-in-process: TREMPLIN_TEST_SCRIPT_WORKERS=1 with test_lua_api.py,
-test_lua_sandbox.py and test_lua_rule.py.
+The rest of the script API runs against workers (script_workers is the
+default) by test_lua_api.py, test_lua_sandbox.py and test_lua_rule.py.
 """
 
 import os
@@ -237,3 +236,30 @@ def test_workers__event_fails_within_a_batch__later_ones_retried_once_in_order(m
     rows = ls.outbox(d, "source = 'lua:flaky'")
     assert sorted(r["message"] for r in rows) == sorted("vu structure/%d" % i for i in ids)
     assert ls.item(d, "flaky")["state"] == "enabled"
+
+
+def test_workers__cpu_quota__the_cpu_used_counts_not_the_time_waited(make_daemon):
+    """cpu_ms_per_minute counts the CPU time the kernel gave the worker.
+
+    Its calls here wait longer than the quota (the worker stopped with the
+    event sent) but use almost no CPU: the script stays enabled. A call that
+    spins is still charged (test_lua_api's quota test, in workers too).
+    """
+    d = ls.script_daemon(make_daemon, {
+        "waits": {"role": "coordinator",
+                  "limits": {"cpu_ms_per_minute": 200, "time_ms": 5000}}},
+        {"rules/waits.lua": handler("log('info', 'saw ' .. event.subject)")},
+        extra={"script_workers": True})
+    [pid] = workers_of(d)
+    for _ in range(3):
+        since = len(d.log())
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            sid = d.create("/v1/structures", tt.structure_body())["id"]
+            time.sleep(0.5)  # the event goes to the stopped worker meanwhile
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        ls.wait_line(d, "waits", "saw structure/%d" % sid, since=since)
+    p = ls.item(d, "waits")
+    assert p["state"] == "enabled" and p["last_error"] is None, p
+    assert workers_of(d) == [pid]
