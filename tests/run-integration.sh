@@ -30,7 +30,15 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 PYTHONDONTWRITEBYTECODE=1
 export TOP_SRCDIR TREMPLIND TREMPLINCTL ASAN_OPTIONS UBSAN_OPTIONS PYTHONDONTWRITEBYTECODE
 
-# A plugin's tests live beside it: every plugins/<name>/tests directory.
-set -- "$top/tests/integration" $(find "$top/plugins" -mindepth 2 -maxdepth 2 -type d \
-	-name tests 2>/dev/null | sort) "$@"
+# INTEGRATION_TESTS: these test files of tests/integration only (see
+# run-lua-inprocess.sh); otherwise all, and a plugin's tests, which live
+# beside it: every plugins/<name>/tests directory.
+if [ -n "${INTEGRATION_TESTS:-}" ]; then
+	for f in $INTEGRATION_TESTS; do
+		set -- "$@" "$top/tests/integration/$f"
+	done
+else
+	set -- "$top/tests/integration" $(find "$top/plugins" -mindepth 2 -maxdepth 2 -type d \
+		-name tests 2>/dev/null | sort) "$@"
+fi
 exec "$python" -m pytest -q -p no:cacheprovider "$@"

@@ -57,9 +57,10 @@ def script_daemon(factory, scripts, files=None, start=True, clock=None, script_d
     if script_dir is None:
         os.makedirs(os.path.join(d.lua_dir, "rules"), exist_ok=True)
         write_files(d.lua_dir, files)
-    if os.environ.get("TREMPLIN_TEST_SCRIPT_WORKERS"):
-        # The same tests against scripts in worker processes (script_workers).
-        d.settings["extra"]["script_workers"] = True
+    if os.environ.get("TREMPLIN_TEST_SCRIPT_WORKERS") == "0":
+        # The same tests against scripts in the daemon's process (the host kept
+        # for script_workers = false).
+        d.settings["extra"]["script_workers"] = False
     d.settings["extra"].update(extra or {})
     d.settings["extra"]["script_dir"] = d.lua_dir
     d.settings["extra"]["scripts"] = scripts
