@@ -65,6 +65,7 @@ struct lworker {
 	int statfd; /* /proc/<pid>/schedstat: the CPU time it used, as the kernel counts it */
 	int64_t cpu_ns; /* what statfd said last */
 	int64_t charge_us; /* CPU the next finish charges to cpu_ms_per_minute; -1: wall-clock */
+	int64_t host_us; /* the daemon's time answering its calls (views...) since cpu_ns */
 	int dead;
 	int loading; /* LOAD_* while its "load" runs or waits; 0 after */
 	TAILQ_ENTRY(lworker) waiting;
@@ -734,6 +735,7 @@ spawn(struct lworker *w, char *err, size_t errlen)
 	w->dead = 0;
 	w->cpu_ns = 0;
 	w->charge_us = -1;
+	w->host_us = 0;
 	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
 	w->statfd = open(path, O_RDONLY | O_CLOEXEC);
 	return 0;
@@ -754,9 +756,9 @@ cpu_used(struct lworker *w)
 
 /*
  * What the calls a "done" answers used since the last one: the worker's CPU
- * time, so that a call is not charged for the time its worker waited for a
- * CPU (it runs at nice 10) or for the daemon. Wall-clock when /proc does not
- * say (finish then measures it).
+ * time and the daemon's time answering them (a view() is worked by the
+ * daemon), not the time the worker waited for a CPU (it runs at nice 10).
+ * Wall-clock when /proc does not say (finish then measures it).
  */
 static void
 cpu_sample(struct lworker *w)
@@ -764,11 +766,24 @@ cpu_sample(struct lworker *w)
 	int64_t now = cpu_used(w);
 
 	w->charge_us = -1;
-	if (now < 0)
-		return;
-	if (w->cpu_ns > 0 && now >= w->cpu_ns)
-		w->charge_us = (now - w->cpu_ns) / 1000;
-	w->cpu_ns = now;
+	if (now >= 0 && w->cpu_ns > 0 && now >= w->cpu_ns)
+		w->charge_us = (now - w->cpu_ns) / 1000 + w->host_us;
+	if (now >= 0)
+		w->cpu_ns = now;
+	w->host_us = 0;
+}
+
+/*
+ * A call that passed time_ms (wall-clock) with less than half of it spent
+ * on a CPU (cpu_us; -1 when unknown): the host kept its worker from running
+ * (other work, the worker's nice 10, a stop). The call still ended there,
+ * but it is a failure, tried again and counted towards max_failures, not a
+ * limit that disables the script at once.
+ */
+static int
+starved(const struct lworker *w, int64_t cpu_us)
+{
+	return cpu_us >= 0 && cpu_us * 2 < limit_of(w->v, "time_ms") * 1000;
 }
 
 /*
@@ -842,6 +857,7 @@ static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 static void died(struct lworker *w, const char *why);
+static void restart(struct lworker *w);
 
 /*
  * Start the worker and send it the script to load: its answer comes to the
@@ -1098,6 +1114,7 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 		loads_running--;
 	/* Its calls' CPU counts from here: loading is not a call. */
 	w->cpu_ns = cpu_used(w);
+	w->host_us = 0;
 	if (a == NULL)
 		err = lh_xstrdup(why);
 	else {
@@ -1438,6 +1455,15 @@ finish(struct lworker *w, enum luabox_status st, char *err)
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	s->calls++;
+	if (st == LB_LIMIT_TIME && starved(w, w->charge_us)) {
+		free(err);
+		if (asprintf(&err,
+		        "time limit exceeded (%lld ms per call) with %lld ms on a CPU (its worker "
+		        "waited for one: a failure, not a limit)",
+		        (long long)limit_of(v, "time_ms"), (long long)(w->charge_us / 1000)) == -1)
+			err = NULL;
+		st = LB_ERROR;
+	}
 	if (w->charge_us > 0)
 		w->charge_us = 0; /* charged once, to the first call a "done" answers */
 	if (v->logs_dropped > 0)
@@ -1515,7 +1541,7 @@ died(struct lworker *w, const char *why)
 {
 	struct version *v = w->v;
 	struct script *s = v->s;
-	char *err = NULL, text[128];
+	char text[128];
 
 	reap(w);
 	/*
@@ -1541,6 +1567,17 @@ died(struct lworker *w, const char *why)
 			return;
 	}
 	log_warnx("script %s: its worker process died (%s); starting another", s->name, why);
+	restart(w);
+}
+
+/* Another worker for w's version, which loads it again; its jobs wait meanwhile. */
+static void
+restart(struct lworker *w)
+{
+	struct version *v = w->v;
+	struct script *s = v->s;
+	char *err = NULL;
+
 	if (load_start(v, &err) == -1) {
 		lh_set_error(
 		    s, "disabled: its worker could not be started again: %s", err ? err : "?");
@@ -1568,6 +1605,28 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (w->job == NULL)
 		return;
+	int64_t now = cpu_used(w),
+	        cpu_us = now >= 0 && w->cpu_ns > 0 ? (now - w->cpu_ns) / 1000 + w->host_us : -1;
+	if (starved(w, cpu_us)) {
+		if (asprintf(&err,
+		        "time limit exceeded (%lld ms per call) with %lld ms on a CPU: the call "
+		        "did "
+		        "not end, its worker process was killed (it waited for a CPU: a failure, "
+		        "not "
+		        "a limit)",
+		        (long long)limit_of(w->v, "time_ms"), (long long)(cpu_us / 1000)) == -1)
+			err = NULL;
+		reap(w);
+		w->charge_us = cpu_us; /* the quota counts what it had, as for a call that ended */
+		if (finish(w, LB_ERROR, err))
+			return;
+		w->charge_us = -1;
+		log_warnx("script %s: its worker process was killed at the time limit, having "
+		          "waited for a CPU; starting another",
+		    w->v->s->name);
+		restart(w);
+		return;
+	}
 	if (asprintf(&err,
 	        "time limit exceeded (%lld ms per call): the call did not end, its worker "
 	        "process was killed",
@@ -1664,7 +1723,10 @@ read_cb(struct bufferevent *bev, void *arg)
 			}
 			continue;
 		}
+		int64_t t0 = lh_mono_us();
 		json_t *ans = w->job || w->loading ? answer(w->v, call, a) : NULL;
+		if (w->job != NULL)
+			w->host_us += lh_mono_us() - t0;
 		json_decref(m);
 		if (ans != NULL) {
 			size_t len;
