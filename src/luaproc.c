@@ -66,6 +66,7 @@ struct lworker {
 	int64_t cpu_ns; /* what statfd said last */
 	int64_t charge_us; /* CPU the next finish charges to cpu_ms_per_minute; -1: wall-clock */
 	int64_t host_us; /* the daemon's time answering its calls (views...) since cpu_ns */
+	int load_tries; /* loads given up for want of a CPU, in a row */
 	int dead;
 	int loading; /* LOAD_* while its "load" runs or waits; 0 after */
 	TAILQ_ENTRY(lworker) waiting;
@@ -1099,6 +1100,37 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
  * again must load as before, or its script is disabled. 1 when the version
  * was stopped (w is then freed).
  */
+/*
+ * A main chunk that passed time_ms with less than half of it on a CPU (the
+ * worker's, since it started, and the daemon's answering it): its worker
+ * waited for one (a busy start). Loaded again in a new worker, up to
+ * max_failures times in a row: 0 when it is, -1 when the load fails as it is.
+ */
+static int
+load_starved(struct lworker *w)
+{
+	struct version *v = w->v;
+	int64_t now = cpu_used(w), cpu_us = now >= 0 ? now / 1000 + w->host_us : -1;
+	int mode = w->loading;
+	char *err = NULL;
+
+	if (!starved(w, cpu_us) || w->load_tries + 1 >= limit_of(v, "max_failures"))
+		return -1;
+	w->load_tries++;
+	evtimer_del(w->deadline);
+	reap(w);
+	log_warnx("script %s: its main chunk passed its time limit (%lld ms) with %lld ms on a "
+	          "CPU, its worker waiting for one; loading it again (%d of %lld)",
+	    v->s->name, (long long)limit_of(v, "time_ms"), (long long)(cpu_us / 1000),
+	    w->load_tries + 1, (long long)limit_of(v, "max_failures"));
+	if (load_start(v, &err) == -1) {
+		free(err);
+		return -1;
+	}
+	w->loading = mode;
+	return 0;
+}
+
 static int
 load_done(struct lworker *w, const json_t *a, const char *why)
 {
@@ -1107,6 +1139,11 @@ load_done(struct lworker *w, const json_t *a, const char *why)
 	int again = w->loading == LOAD_AGAIN;
 	char *err = NULL, e[512];
 
+	if (a != NULL &&
+	    status_of(json_string_value(json_object_get(a, "status"))) == LB_LIMIT_TIME &&
+	    load_starved(w) == 0)
+		return 0;
+	w->load_tries = 0;
 	evtimer_del(w->deadline);
 	w->loading = 0;
 	v->loading = 0;
@@ -1599,6 +1636,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	if (w->loading) {
+		if (load_starved(w) == 0)
+			return;
 		reap(w);
 		load_done(w, NULL, "the worker did not answer in time (killed)");
 		return;
@@ -1725,7 +1764,7 @@ read_cb(struct bufferevent *bev, void *arg)
 		}
 		int64_t t0 = lh_mono_us();
 		json_t *ans = w->job || w->loading ? answer(w->v, call, a) : NULL;
-		if (w->job != NULL)
+		if (w->job != NULL || w->loading)
 			w->host_us += lh_mono_us() - t0;
 		json_decref(m);
 		if (ans != NULL) {

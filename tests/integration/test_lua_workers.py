@@ -336,3 +336,45 @@ def test_workers__call_past_its_time_for_want_of_a_cpu__a_failure_retried(make_d
     assert "a failure, not a limit" in p["last_error"], p
     ls.wait_line(d, "starved", "saw structure/%d" % second, since=since, timeout=60)
     assert ls.item(d, "starved")["state"] == "enabled"
+
+
+def test_workers__main_chunk_past_its_time_for_want_of_a_cpu__loaded_again(make_daemon):
+    """A version whose main chunk passed time_ms with its worker kept from running
+    (stopped here; on a host, a busy start) is loaded again in a new worker."""
+    section = {"role": "coordinator", "limits": {"time_ms": 2500, "instructions": 10 ** 9}}
+    d = ls.script_daemon(make_daemon, {"slowload": section},
+                         {"rules/slowload.lua": handler("log('info', 'v1 saw ' .. event.subject)")},
+                         extra={"script_workers": True})
+    old = ls.item(d, "slowload")
+    [first] = workers_of(d)
+    # Version 2's main chunk works for a while: time enough to stop its worker.
+    v2 = ("-- v2\nlocal t = os.clock() while os.clock() - t < 1.0 do end\n"
+          + handler("log('info', 'v2 saw ' .. event.subject)"))
+    ls.set_scripts(d, {"slowload": section}, {"rules/slowload.lua": v2})
+    since = len(d.log())
+    reply = {}
+
+    def reload():
+        with d.new_client() as c:
+            reply["r"] = c.post("/v1/plugins/reload", None)
+    reloader = threading.Thread(target=reload)
+    reloader.start()
+    try:
+        pid = tt.wait_for("the new worker",
+                          lambda: ([p for p in workers_of(d) if p != first] or [None])[0])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(3.0)  # past its 2.5 s with well under half of it on a CPU
+        finally:
+            resume(pid)
+    finally:
+        reloader.join()
+    assert reply["r"].status == 200, reply["r"]
+    p = {x["name"]: x for x in reply["r"].body["items"]}["slowload"]
+    assert p["state"] == "enabled" and p["version"] != old["version"], p
+    assert p["last_error"] is None, p
+    log = d.log()[since:]
+    assert "script slowload: its main chunk passed its time limit (2500 ms) with " in log, log
+    assert "loading it again (2 of 3)" in log, log
+    sid = d.create("/v1/structures", tt.structure_body())["id"]
+    ls.wait_line(d, "slowload", "v2 saw structure/%d" % sid, since=since)
