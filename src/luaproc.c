@@ -1095,12 +1095,6 @@ lp_load(struct version *v, const char *text, size_t len, char **err)
 }
 
 /*
- * The end of a load: its "done" (a), or NULL when the worker died or was
- * killed (why). A new version's outcome goes to lh_loaded; a worker started
- * again must load as before, or its script is disabled. 1 when the version
- * was stopped (w is then freed).
- */
-/*
  * A main chunk that passed time_ms with less than half of it on a CPU (the
  * worker's, since it started, and the daemon's answering it): its worker
  * waited for one (a busy start). Loaded again in a new worker, up to
@@ -1131,6 +1125,12 @@ load_starved(struct lworker *w)
 	return 0;
 }
 
+/*
+ * The end of a load: its "done" (a), or NULL when the worker died or was
+ * killed (why). A new version's outcome goes to lh_loaded; a worker started
+ * again must load as before, or its script is disabled. 1 when the version
+ * was stopped (w is then freed).
+ */
 static int
 load_done(struct lworker *w, const json_t *a, const char *why)
 {
