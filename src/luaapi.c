@@ -734,7 +734,7 @@ static int
 l_use(lua_State *L)
 {
 	struct version *v = lh_version_of(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = luabox_check_lib_name(L, 1);
 	struct scriptlib_guard *g;
 	char err[PATH_MAX + 128], *text;
 	size_t len;

@@ -853,6 +853,24 @@ luabox_loadchunk(lua_State *L, const char *chunkname, const char *text, size_t l
 static const char libs_key;
 static const char loading_key; /* libs[name] while its chunk runs */
 
+int
+luabox_lib_name(const char *name, size_t len)
+{
+	return len > 0 && len <= 32 && name[0] >= 'a' && name[0] <= 'z' &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == len;
+}
+
+const char *
+luabox_check_lib_name(lua_State *L, int idx)
+{
+	size_t len;
+	const char *name = luaL_checklstring(L, idx, &len);
+
+	if (!luabox_lib_name(name, len))
+		luaL_error(L, "use: '%s' is not a library name ([a-z][a-z0-9_]*)", name);
+	return name;
+}
+
 /* Push the state's table of libraries, made on first use. */
 static int
 libs_table(lua_State *L)

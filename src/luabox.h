@@ -86,6 +86,10 @@ int luabox_loadchunk(lua_State *, const char *chunkname, const char *text, size_
  * the next use(), pushes it and returns 1.
  */
 int luabox_use_cached(lua_State *, const char *name);
+/* Whether name (len bytes) is a library's name: [a-z][a-z0-9_]*, at most 32 bytes. */
+int luabox_lib_name(const char *name, size_t len);
+/* use()'s argument at idx, checked by luabox_lib_name (raises otherwise). */
+const char *luabox_check_lib_name(lua_State *, int idx);
 int luabox_use_run(lua_State *, const char *name, const char *text, size_t len);
 
 /* Inside a call: charge work done in C to the instruction budget (may raise). */

@@ -400,10 +400,9 @@ lh_read_lib(
     const struct luahost *h, const char *name, char **text, size_t *len, char *err, size_t errlen)
 {
 	char path[PATH_MAX], e[PATH_MAX + 64];
-	size_t n = strlen(name);
 
-	if (n == 0 || n > 32 || name[0] < 'a' || name[0] > 'z' ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+	/* Checked again: the name may come from a worker. */
+	if (!luabox_lib_name(name, strlen(name))) {
 		snprintf(err, errlen, "use: '%s' is not a library name ([a-z][a-z0-9_]*)", name);
 		return -1;
 	}

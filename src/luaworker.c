@@ -479,7 +479,7 @@ w_print(lua_State *L)
 static int
 w_use(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = luabox_check_lib_name(L, 1);
 	const char *text;
 	size_t len;
 

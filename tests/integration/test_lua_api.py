@@ -444,7 +444,8 @@ local a = use("counter")
 local b = use("counter")
 result("same", a == b and a.loads() == 1)
 result("alert", type(use("alert").once))
-result("errors", {err(use, "../etc"), err(use, "missing"), err(use, "broken")})
+result("errors", {err(use, "../etc"), err(use, "missing"), err(use, "broken"),
+                  err(use, "counter\\0x")})
 """, files={"lib/counter.lua": "local n = (n or 0) + 1\nreturn {loads = function() return n end}\n",
             "lib/alert.lua": open(os.path.join(ls.TOP_LUA, "lib", "alert.lua")).read(),
             "lib/broken.lua": "return {\n"})
@@ -453,6 +454,7 @@ result("errors", {err(use, "../etc"), err(use, "missing"), err(use, "broken")})
     assert "not a library name" in r["errors"][0]
     assert "cannot open" in r["errors"][1] and "missing.lua" in r["errors"][1]
     assert "lib/broken.lua:" in r["errors"][2]
+    assert "not a library name" in r["errors"][3]  # a NUL does not cut the name short
 
 
 # -- http --------------------------------------------------------------------
